@@ -1,0 +1,70 @@
+using System.Text;
+using System.Text.Json;
+
+namespace FunctionsLlm.Core.Storage;
+
+/// <summary>Convenience reads and writes on top of the streaming <see cref="IArtifactStore"/> operations.</summary>
+public static class ArtifactStoreExtensions
+{
+    public static async Task<bool> ExistsAsync(this IArtifactStore store, string container, string name,
+        CancellationToken cancellationToken = default) =>
+        await store.GetInfoAsync(container, name, cancellationToken).ConfigureAwait(false) is not null;
+
+    public static async Task WriteTextAsync(this IArtifactStore store, string container, string name, string text,
+        CancellationToken cancellationToken = default)
+    {
+        await using var content = new MemoryStream(Encoding.UTF8.GetBytes(text), writable: false);
+        await store.WriteAsync(container, name, content, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<string> ReadTextAsync(this IArtifactStore store, string container, string name,
+        CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task WriteJsonAsync<T>(this IArtifactStore store, string container, string name, T value,
+        JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(value, options ?? JsonDefaults.Indented));
+        await store.WriteAsync(container, name, content, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<T> ReadJsonAsync<T>(this IArtifactStore store, string container, string name,
+        JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
+        return await JsonSerializer.DeserializeAsync<T>(stream, options ?? JsonDefaults.Indented, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"Artifact '{container}/{name}' holds JSON null.");
+    }
+
+    public static async Task UploadFileAsync(this IArtifactStore store, string container, string name, string path,
+        CancellationToken cancellationToken = default)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        await store.WriteAsync(container, name, file, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Downloads to <paramref name="path"/> through a temporary file, so a failed download leaves no partial file.</summary>
+    public static async Task DownloadFileAsync(this IArtifactStore store, string container, string name, string path,
+        CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            await using (var source = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false))
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await source.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using FunctionsLlm.Core.Storage;
+
+namespace FunctionsLlm.IntegrationTests.Storage;
+
+/// <summary>The same contract against the embedded mode's folder store, so both behave alike.</summary>
+public sealed class LocalFolderStoreContractTests : ArtifactStoreContract, IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("flm-store-").FullName;
+
+    public LocalFolderStoreContractTests() => Store = new LocalFolderStore(_root);
+
+    protected override IArtifactStore Store { get; }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
