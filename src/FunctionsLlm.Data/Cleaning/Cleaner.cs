@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using FunctionsLlm.Core;
+using FunctionsLlm.Data.Json;
+using FunctionsLlm.Data.Reading;
+using FunctionsLlm.Data.Records;
+
+namespace FunctionsLlm.Data.Cleaning;
+
+/// <summary>
+/// Streams an upload through the cleaning rules: kept records to cleaned.jsonl, every reject with its location,
+/// reason and original text to rejected.jsonl, and the counts to the report. Never modifies the input; bad records
+/// never stop the run (only a broken JSON array ends it early, keeping what came before).
+/// </summary>
+public sealed class Cleaner(CleaningOptions options)
+{
+    public const string CleanedFile = "cleaned.jsonl";
+    public const string RejectedFile = "rejected.jsonl";
+    public const string ReportFile = "report.json";
+
+    private const int ExampleRecordChars = 300;
+
+    /// <summary>Cleans <paramref name="inputPath"/> into <paramref name="outputDirectory"/> (cleaned.jsonl, rejected.jsonl, report.json).</summary>
+    /// <exception cref="UnreadableInputException">The file as a whole is not JSON/JSONL text.</exception>
+    public CleaningReport CleanFile(string inputPath, string outputDirectory, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        CleaningReport report;
+        using (var input = new FileStream(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        using (var cleaned = Create(Path.Combine(outputDirectory, CleanedFile)))
+        using (var rejected = Create(Path.Combine(outputDirectory, RejectedFile)))
+        {
+            report = Clean(input, cleaned, rejected, cancellationToken);
+        }
+        report.Input = inputPath;
+        WriteReport(report, Path.Combine(outputDirectory, ReportFile));
+        return report;
+    }
+
+    public CleaningReport Clean(Stream input, Stream cleanedOutput, Stream rejectedOutput, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var report = new CleaningReport
+        {
+            Settings = new CleaningSettings(options.MinOutputChars, options.MaxRecordBytes, options.Dedup, options.MaskPii,
+                options.CountTokens is null ? null : options.MaxTokens),
+        };
+        var deduplicator = new Deduplicator(options.Dedup);
+        using var reader = new ConversationReader(input, options, report.Fixes);
+        report.Encoding = reader.Encoding;
+        report.Kind = reader.Kind;
+        using var kept = new JsonLinesWriter(cleanedOutput);
+        using var rejects = new JsonLinesWriter(rejectedOutput);
+
+        foreach (var (record, parsed, parseIssue) in reader.Read())
+        {
+            if ((report.RecordsIn & 1023) == 0)
+                cancellationToken.ThrowIfCancellationRequested();
+            report.RecordsIn++;
+            var issue = parseIssue;
+            var conversation = parsed is null ? null : Check(parsed, record.Location, deduplicator, out issue);
+            if (conversation is null)
+            {
+                Reject(report, rejects, record, issue);
+                continue;
+            }
+            kept.WriteLine(w => ConversationJson.Write(w, conversation));
+            report.RecordsOut++;
+            var format = conversation.Format.ToString().ToLowerInvariant();
+            report.Formats[format] = report.Formats.GetValueOrDefault(format) + 1;
+        }
+        report.StoppedEarly = reader.StoppedEarly;
+        report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
+        return report;
+    }
+
+    /// <summary>The rules that look at a whole conversation: answer length, token budget, duplicates.</summary>
+    private Conversation? Check(Conversation conversation, SourceLocation location, Deduplicator deduplicator, out RecordIssue issue)
+    {
+        var answerLength = CountCharacters(conversation.Answer);
+        if (answerLength < options.MinOutputChars)
+        {
+            issue = new RecordIssue(RejectReason.OutputTooShort,
+                $"answer has {answerLength} characters; at least {options.MinOutputChars} required (--min-output-chars)");
+            return null;
+        }
+        if (options.CountTokens is { } countTokens)
+        {
+            var prompt = countTokens(string.Join('\n', conversation.Messages.SkipLast(1).Select(m => m.Content)));
+            var answer = countTokens(conversation.Answer);
+            if (prompt + answer > options.MaxTokens)
+            {
+                issue = new RecordIssue(RejectReason.OverTokenBudget,
+                    $"record needs {prompt + answer} tokens (prompt {prompt} + answer {answer}); the budget is {options.MaxTokens} (--max-tokens)");
+                return null;
+            }
+        }
+        if (deduplicator.Check(conversation, location) is { } duplicate)
+        {
+            issue = duplicate;
+            return null;
+        }
+        issue = default;
+        return conversation;
+    }
+
+    /// <summary>Characters as Python's len counts them (code points), so the seed's 10-character rule means the same.</summary>
+    private static int CountCharacters(string text)
+    {
+        var surrogates = 0;
+        foreach (var c in text)
+        {
+            if (char.IsLowSurrogate(c)) surrogates++;
+        }
+        return text.Length - surrogates;
+    }
+
+    private void Reject(CleaningReport report, JsonLinesWriter rejects, RawRecord record, RecordIssue issue)
+    {
+        report.RecordsRejected++;
+        report.Rejected[issue.Reason] = report.Rejected.GetValueOrDefault(issue.Reason) + 1;
+        var text = Encoding.UTF8.GetString(record.Utf8.Span);
+        rejects.WriteLine(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("line", record.Location.Line);
+            if (record.Location.Index is { } index)
+            {
+                w.WriteNumber("index", index);
+                w.WriteNumber("column", record.Location.Column);
+            }
+            w.WriteString("reason", ReasonCode(issue.Reason));
+            w.WriteString("message", issue.Message);
+            w.WriteString("record", text);
+            if (record.IsTruncated)
+            {
+                w.WriteNumber("recordBytes", record.ByteLength);
+                w.WriteBoolean("recordTruncated", true);
+            }
+            if (issue.Reason == RejectReason.InvalidUtf8)
+                w.WriteBase64String("recordBase64", record.Utf8.Span);
+            w.WriteEndObject();
+        });
+
+        if (!report.Examples.TryGetValue(issue.Reason, out var examples))
+            report.Examples[issue.Reason] = examples = [];
+        if (examples.Count < options.ExamplesPerReason)
+        {
+            var shown = text.Length > ExampleRecordChars ? text[..ExampleRecordChars] + "…" : text;
+            examples.Add(new RejectExample(record.Location.Line, record.Location.Index, issue.Message, shown));
+        }
+    }
+
+    public static string ReasonCode(RejectReason reason) => JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString());
+
+    private static FileStream Create(string path) =>
+        new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+
+    private static void WriteReport(CleaningReport report, string path)
+    {
+        using var file = Create(path);
+        JsonSerializer.Serialize(file, report, JsonDefaults.Indented);
+    }
+}

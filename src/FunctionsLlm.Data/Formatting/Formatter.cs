@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using FunctionsLlm.Core;
+using FunctionsLlm.Data.Cleaning;
+using FunctionsLlm.Data.Json;
+using FunctionsLlm.Data.Records;
+using FunctionsLlm.Data.Tokenization;
+
+namespace FunctionsLlm.Data.Formatting;
+
+/// <summary>
+/// cleaned.jsonl → train.jsonl and eval.jsonl of <c>{input_ids, labels, line, coverage}</c>: prompts rendered with the
+/// seed template or the model's chat template, prompt tokens labelled -100, answers (and their end token) learned.
+/// </summary>
+public sealed class Formatter
+{
+    public const string TrainFile = "train.jsonl";
+    public const string EvalFile = "eval.jsonl";
+    public const string RejectedFile = "format-rejected.jsonl";
+    public const string ReportFile = "format-report.json";
+
+    private readonly HfTokenizer _tokenizer;
+    private readonly FormattingOptions _options;
+    private readonly ChatPrompt? _chat;
+    private readonly string _eosToken;
+
+    public Formatter(HfTokenizer tokenizer, FormattingOptions options)
+    {
+        _tokenizer = tokenizer;
+        _options = options;
+        if (options.EvalFraction is < 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.EvalFraction, "The eval fraction must be at least 0 and below 1.");
+        _eosToken = tokenizer.EosToken ?? throw new InvalidDataException(
+            "The tokenizer has no eos_token (tokenizer_config.json): answers need an end token to be learned.");
+        MaxTokens = options.MaxTokens ?? (int)Math.Min(tokenizer.Config.ModelMaxLength ?? FormattingOptions.DefaultMaxTokens, FormattingOptions.DefaultMaxTokens);
+        if (options.Template == PromptTemplate.Chat)
+        {
+            var template = tokenizer.ChatTemplate ?? throw new InvalidDataException(
+                "The model has no chat_template in tokenizer_config.json: use --template seed.");
+            _chat = new ChatPrompt(template, tokenizer.BosToken, _eosToken, tokenizer.SpecialTokens.Keys);
+        }
+    }
+
+    public int MaxTokens { get; }
+
+    public FormatReport FormatFile(string cleanedPath, string outputDirectory, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        Directory.CreateDirectory(outputDirectory);
+        var report = new FormatReport { Input = cleanedPath, Template = _options.Template, MaxTokens = MaxTokens, EvalFraction = _options.EvalFraction };
+        var trainPath = Path.Combine(outputDirectory, TrainFile);
+        var evalPath = Path.Combine(outputDirectory, EvalFile);
+        var masker = new LabelMasker(_tokenizer);
+        (UInt128 Fingerprint, long Index)? mostEvalLikeTrain = null, mostTrainLikeEval = null;
+        double coverageSum = 0;
+
+        using (var input = File.OpenRead(cleanedPath))
+        using (var reader = new ConversationReader(input, new CleaningOptions { Dedup = DedupMode.None }, new CleaningStats()))
+        using (var train = new JsonLinesWriter(Create(trainPath)))
+        using (var eval = new JsonLinesWriter(Create(evalPath)))
+        using (var rejects = new JsonLinesWriter(Create(Path.Combine(outputDirectory, RejectedFile))))
+        {
+            foreach (var (record, conversation, readIssue) in reader.Read())
+            {
+                if ((report.RecordsIn & 1023) == 0)
+                    cancellationToken.ThrowIfCancellationRequested();
+                report.RecordsIn++;
+                var line = record.Location.Line;
+                if (conversation is null)
+                {
+                    Reject(report, rejects, line, FormatRejectReason.Unreadable, $"{Cleaner.ReasonCode(readIssue.Reason)}: {readIssue.Message}");
+                    continue;
+                }
+                var training = Render(conversation, out var reason, out var problem);
+                if (training is null)
+                {
+                    Reject(report, rejects, line, reason!.Value, problem!);
+                    continue;
+                }
+                var example = masker.Tokenize(training, MaxTokens);
+                if (example.KeptAnswerTokens == 0)
+                {
+                    Reject(report, rejects, line, FormatRejectReason.AnswerTruncated,
+                        $"the prompt alone takes {MaxTokens} or more tokens: no answer token would be learned (--max-tokens {MaxTokens})");
+                    continue;
+                }
+
+                var fingerprint = ConversationFingerprint.Of(conversation);
+                if (DatasetSplit.IsEval(fingerprint, _options.EvalFraction))
+                {
+                    if (mostTrainLikeEval is null || fingerprint > mostTrainLikeEval.Value.Fingerprint)
+                        mostTrainLikeEval = (fingerprint, eval.Count);
+                    Write(eval, example, line);
+                }
+                else
+                {
+                    if (mostEvalLikeTrain is null || fingerprint < mostEvalLikeTrain.Value.Fingerprint)
+                        mostEvalLikeTrain = (fingerprint, train.Count);
+                    Write(train, example, line);
+                }
+                report.Tokens += example.InputIds.Length;
+                report.AnswerTokens += example.KeptAnswerTokens;
+                coverageSum += example.Coverage;
+                report.LabelCoverage.Min = Math.Min(report.LabelCoverage.Min, example.Coverage);
+                if (example.KeptAnswerTokens == example.AnswerTokens)
+                    report.LabelCoverage.FullyCovered++;
+                else
+                    report.Truncated.Add(new TruncatedRecord(line, example.InputIds.Length, example.AnswerTokens, example.KeptAnswerTokens, Math.Round(example.Coverage, 4)));
+            }
+            report.Train = train.Count;
+            report.Eval = eval.Count;
+        }
+
+        // Both splits get a record whenever there are two: move the record closest to the boundary.
+        if (_options.EvalFraction > 0 && report.Train + report.Eval >= 2)
+        {
+            if (report.Eval == 0 && mostEvalLikeTrain is { } toEval)
+            {
+                MoveLine(trainPath, evalPath, toEval.Index);
+                (report.Train, report.Eval) = (report.Train - 1, 1);
+            }
+            else if (report.Train == 0 && mostTrainLikeEval is { } toTrain)
+            {
+                MoveLine(evalPath, trainPath, toTrain.Index);
+                (report.Train, report.Eval) = (1, report.Eval - 1);
+            }
+        }
+        var kept = report.Train + report.Eval;
+        report.LabelCoverage.Mean = kept == 0 ? 0 : Math.Round(coverageSum / kept, 4);
+        report.LabelCoverage.Min = kept == 0 ? 0 : Math.Round(report.LabelCoverage.Min, 4);
+        report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
+        using (var file = Create(Path.Combine(outputDirectory, ReportFile)))
+            JsonSerializer.Serialize(file, report, JsonDefaults.Indented);
+        return report;
+    }
+
+    private TrainingText? Render(Conversation conversation, out FormatRejectReason? reason, out string? problem)
+    {
+        if (_chat is not null)
+            return _chat.Render(conversation, out reason, out problem);
+        var text = SeedPrompt.Render(conversation, _eosToken, out problem);
+        reason = text is null ? FormatRejectReason.MultiTurnNeedsChatTemplate : null;
+        return text;
+    }
+
+    private static void Write(JsonLinesWriter writer, TokenizedExample example, long line) => writer.WriteLine(w =>
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("input_ids");
+        foreach (var id in example.InputIds) w.WriteNumberValue(id);
+        w.WriteEndArray();
+        w.WriteStartArray("labels");
+        foreach (var label in example.Labels) w.WriteNumberValue(label);
+        w.WriteEndArray();
+        w.WriteNumber("line", line);
+        w.WriteNumber("coverage", Math.Round(example.Coverage, 4));
+        w.WriteEndObject();
+    });
+
+    private static void Reject(FormatReport report, JsonLinesWriter rejects, long line, FormatRejectReason reason, string message)
+    {
+        report.RecordsRejected++;
+        report.Rejected[reason] = report.Rejected.GetValueOrDefault(reason) + 1;
+        rejects.WriteLine(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("line", line);
+            w.WriteString("reason", JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString()));
+            w.WriteString("message", message);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Moves the line at <paramref name="index"/> of one JSONL file to the end of another.</summary>
+    private static void MoveLine(string fromPath, string toPath, long index)
+    {
+        var lines = File.ReadLines(fromPath, Encoding.UTF8).ToList();
+        File.AppendAllText(toPath, lines[(int)index] + "\n", new UTF8Encoding(false));
+        lines.RemoveAt((int)index);
+        File.WriteAllText(fromPath, lines.Count == 0 ? "" : string.Join('\n', lines) + "\n", new UTF8Encoding(false));
+    }
+
+    private static FileStream Create(string path) => new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+}

@@ -1,0 +1,11 @@
+namespace FunctionsLlm.Data.Reading;
+
+/// <summary>
+/// One record's bytes as found in the input, before any parsing. For a record larger than the reader's limit only the
+/// first <see cref="RecordReaderOptions.OversizePrefixBytes"/> bytes are kept and <see cref="IsTruncated"/> is set.
+/// <see cref="Utf8"/> is only valid until the reader moves on.
+/// </summary>
+public readonly record struct RawRecord(SourceLocation Location, ReadOnlyMemory<byte> Utf8, long ByteLength)
+{
+    public bool IsTruncated => Utf8.Length < ByteLength;
+}
