@@ -206,7 +206,7 @@ internal static class TokenizerJson
         private PreTokenizerPipeline ReadPreTokenizer(JsonElement? element)
         {
             if (element is null)
-                throw Error($"pre_tokenizer is null; a byte-level tokenizer needs one. Supported: {SupportedPreTokenizers}.");
+                throw Error($"pre_tokenizer null is not supported; a byte-level tokenizer needs one; supported: {SupportedPreTokenizers}.");
 
             var steps = new List<PreTokenizerPipeline.IStep>();
             AddPreTokenizerSteps(element.Value, "pre_tokenizer", steps);
@@ -215,7 +215,7 @@ internal static class TokenizerJson
             if (byteLevelIndex < 0 || byteLevelIndex != steps.Count - 1
                 || steps.Count(step => step is PreTokenizerPipeline.ByteLevelSplit) != 1)
             {
-                throw Error($"pre_tokenizer must contain exactly one ByteLevel step, as its last step. Supported: {SupportedPreTokenizers}.");
+                throw Error($"pre_tokenizer must contain exactly one ByteLevel step, as its last step; supported: {SupportedPreTokenizers}.");
             }
 
             return new PreTokenizerPipeline(steps);
