@@ -244,7 +244,7 @@ public sealed class HfTokenizer
         using var document = TokenizerJson.ParseFile(path);
         try
         {
-            return document.RootElement.Deserialize<TokenizerConfig>()
+            return document.RootElement.Deserialize(TokenizerConfigJsonContext.Default.TokenizerConfig)
                 ?? throw new TokenizerLoadException(path, "the file holds null instead of an object.");
         }
         catch (JsonException e)
