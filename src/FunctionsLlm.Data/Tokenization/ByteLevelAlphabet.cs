@@ -25,8 +25,8 @@ internal static class ByteLevelAlphabet
     }
 
     /// <summary>
-    /// Appends the bytes a token stands for. A token containing a character outside the alphabet
-    /// (an added token such as "ü") contributes its own UTF-8 bytes, as the Hugging Face ByteLevel decoder does.
+    /// Appends the bytes a vocabulary token stands for. A token containing a character outside the alphabet
+    /// contributes its own UTF-8 bytes instead, as the Hugging Face ByteLevel decoder does.
     /// </summary>
     public static void AppendBytes(string token, List<byte> destination)
     {

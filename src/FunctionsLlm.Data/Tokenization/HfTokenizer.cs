@@ -23,6 +23,7 @@ public sealed class HfTokenizer
     private readonly Dictionary<string, int> _tokenToId;
     private readonly string?[] _idToToken;
     private readonly HashSet<int> _specialIds;
+    private readonly HashSet<int> _addedTokenIds;
     private readonly bool _ignoreMerges;
     private readonly UnicodeNormalizer _normalizer;
     private readonly PreTokenizerPipeline _preTokenizer;
@@ -61,9 +62,11 @@ public sealed class HfTokenizer
         _tokenToId = new Dictionary<string, int>(definition.Vocab, StringComparer.Ordinal);
         var specialTokens = new Dictionary<string, int>(StringComparer.Ordinal);
         _specialIds = [];
+        _addedTokenIds = [];
         foreach (var token in definition.AddedTokens)
         {
             _tokenToId[token.Content] = token.Id;
+            _addedTokenIds.Add(token.Id);
             if (token.Special)
             {
                 specialTokens[token.Content] = token.Id;
@@ -163,15 +166,26 @@ public sealed class HfTokenizer
 
     public int CountTokens(string text) => Encode(text).Count;
 
-    /// <summary>Decodes ids to text. Ids that are no token (e.g. embedding padding rows) are skipped, as Hugging Face does;
-    /// invalid UTF-8 becomes U+FFFD.</summary>
+    /// <summary>
+    /// Decodes ids to text like the tokenizers library: model tokens go through the ByteLevel decoder (invalid UTF-8
+    /// becomes U+FFFD) and added tokens are inserted as written. Ids that are no token (e.g. embedding padding rows)
+    /// are skipped, as Hugging Face does.
+    /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        var bytes = new List<byte>();
+        var text = new StringBuilder();
+        var pendingBytes = new List<byte>();
         foreach (var id in ids)
-            AppendTokenBytes(id, skipSpecialTokens, bytes);
-        return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
+        {
+            if (DecodeToken(id, skipSpecialTokens, pendingBytes) is { } addedToken)
+            {
+                text.Append(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(pendingBytes))).Append(addedToken);
+                pendingBytes.Clear();
+            }
+        }
+
+        return text.Append(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(pendingBytes))).ToString();
     }
 
     public int? TokenToId(string token)
@@ -185,12 +199,18 @@ public sealed class HfTokenizer
 
     public bool IsSpecialToken(int id) => _specialIds.Contains(id);
 
-    /// <summary>Appends the bytes a token stands for; nothing for an unknown id or a skipped special token.</summary>
-    internal void AppendTokenBytes(int id, bool skipSpecialTokens, List<byte> destination)
+    /// <summary>
+    /// One decoding step: a model token appends its bytes to <paramref name="pendingBytes"/> and returns null; an added
+    /// token returns its content, to be placed after the pending bytes. Unknown ids and skipped special tokens do nothing.
+    /// </summary>
+    internal string? DecodeToken(int id, bool skipSpecialTokens, List<byte> pendingBytes)
     {
         if (IdToToken(id) is not { } token || (skipSpecialTokens && _specialIds.Contains(id)))
-            return;
-        ByteLevelAlphabet.AppendBytes(token, destination);
+            return null;
+        if (_addedTokenIds.Contains(id))
+            return token;
+        ByteLevelAlphabet.AppendBytes(token, pendingBytes);
+        return null;
     }
 
     private void EncodeOrdinaryText(string text, List<int> ids)

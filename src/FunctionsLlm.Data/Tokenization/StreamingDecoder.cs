@@ -6,7 +6,8 @@ namespace FunctionsLlm.Data.Tokenization;
 /// <summary>
 /// Decodes generated ids one at a time. A token can end in the middle of a UTF-8 character (emoji and CJK often
 /// span tokens); those bytes are held back until the character is complete, so the text returned never contains
-/// a broken character. Call <see cref="Flush"/> after the last id. Not thread-safe: one instance per stream.
+/// a broken character. Call <see cref="Flush"/> after the last id. The result equals <see cref="HfTokenizer.Decode"/>
+/// of all ids. Not thread-safe: one instance per stream.
 /// </summary>
 public sealed class StreamingDecoder
 {
@@ -26,7 +27,8 @@ public sealed class StreamingDecoder
     public string Push(int id)
     {
         _tokenBytes.Clear();
-        _tokenizer.AppendTokenBytes(id, _skipSpecialTokens, _tokenBytes);
+        if (_tokenizer.DecodeToken(id, _skipSpecialTokens, _tokenBytes) is { } addedToken)
+            return Flush() + addedToken;
         return DecodeBytes(CollectionsMarshal.AsSpan(_tokenBytes), flush: false);
     }
 

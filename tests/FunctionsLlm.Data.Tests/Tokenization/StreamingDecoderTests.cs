@@ -66,6 +66,20 @@ public sealed class StreamingDecoderTests(Qwen3TokenizerFixture fixture) : IClas
     }
 
     [Fact]
+    public void Added_tokens_are_inserted_as_written_and_end_a_pending_character_like_decode()
+    {
+        var tiny = HfTokenizer.Load(TokenizerFixtures.TinyModelDir("tiny-qwen3"));
+        var emoji = tiny.Encode("😀");
+        int[] ids = [emoji[0], 511, .. emoji, 510];
+        var decoder = new StreamingDecoder(tiny);
+
+        var streamed = string.Concat(ids.Select(decoder.Push)) + decoder.Flush();
+
+        Assert.Equal("\uFFFD<|im_end|>😀<|im_start|>", streamed);
+        Assert.Equal(tiny.Decode(ids), streamed);
+    }
+
+    [Fact]
     public void Special_tokens_can_be_skipped()
     {
         var decoder = new StreamingDecoder(_tokenizer, skipSpecialTokens: true);
