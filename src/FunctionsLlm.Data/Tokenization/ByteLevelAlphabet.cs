@@ -1,0 +1,66 @@
+namespace FunctionsLlm.Data.Tokenization;
+
+/// <summary>
+/// GPT-2's reversible byte-to-character table: byte-level BPE vocabularies spell every byte as a printable
+/// character (a space becomes 'Ġ', a newline 'Ċ').
+/// </summary>
+internal static class ByteLevelAlphabet
+{
+    private static readonly char[] s_byteToChar = BuildByteToChar();
+    private static readonly Dictionary<char, byte> s_charToByte = BuildCharToByte(s_byteToChar);
+
+    public static char ToChar(byte value) => s_byteToChar[value];
+
+    public static bool TryGetByte(char c, out byte value) => s_charToByte.TryGetValue(c, out value);
+
+    /// <summary>Spells the UTF-8 bytes of <paramref name="text"/> in the byte-level alphabet.</summary>
+    public static string Encode(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        return string.Create(bytes.Length, bytes, static (chars, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+                chars[i] = s_byteToChar[source[i]];
+        });
+    }
+
+    /// <summary>
+    /// Appends the bytes a vocabulary token stands for. A token containing a character outside the alphabet
+    /// contributes its own UTF-8 bytes instead, as the Hugging Face ByteLevel decoder does.
+    /// </summary>
+    public static void AppendBytes(string token, List<byte> destination)
+    {
+        foreach (var c in token)
+        {
+            if (!s_charToByte.ContainsKey(c))
+            {
+                destination.AddRange(System.Text.Encoding.UTF8.GetBytes(token));
+                return;
+            }
+        }
+
+        foreach (var c in token)
+            destination.Add(s_charToByte[c]);
+    }
+
+    private static char[] BuildByteToChar()
+    {
+        var table = new char[256];
+        var next = 256;
+        for (var b = 0; b < 256; b++)
+        {
+            var printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
+            table[b] = printable ? (char)b : (char)next++;
+        }
+
+        return table;
+    }
+
+    private static Dictionary<char, byte> BuildCharToByte(char[] byteToChar)
+    {
+        var map = new Dictionary<char, byte>(256);
+        for (var b = 0; b < 256; b++)
+            map[byteToChar[b]] = (byte)b;
+        return map;
+    }
+}

@@ -1,0 +1,16 @@
+namespace FunctionsLlm.Data.Tokenization;
+
+/// <summary>What tokenizer.json describes, validated and in the shapes the encoder needs.</summary>
+internal sealed record TokenizerDefinition(
+    Dictionary<string, int> Vocab,
+    List<string> Merges,
+    bool IgnoreMerges,
+    string? UnknownToken,
+    bool FuseUnknownTokens,
+    IReadOnlyList<AddedToken> AddedTokens,
+    UnicodeNormalizer Normalizer,
+    PreTokenizerPipeline PreTokenizer,
+    PostProcessorTemplate? Template);
+
+/// <summary>The ids a TemplateProcessing post-processor puts around a single sequence (e.g. Llama 3's BOS).</summary>
+internal sealed record PostProcessorTemplate(IReadOnlyList<int> PrefixIds, IReadOnlyList<int> SuffixIds);
