@@ -15,6 +15,9 @@ public enum FormatRejectReason
     /// <summary>The chat template does not render the answer verbatim, so its tokens cannot be found.</summary>
     AnswerNotRendered,
 
+    /// <summary>The tokenizer's normaliser rewrites the text, so answer tokens cannot be located.</summary>
+    TokenizerAltersText,
+
     /// <summary>With the token limit, no answer token would be left.</summary>
     AnswerTruncated,
 }

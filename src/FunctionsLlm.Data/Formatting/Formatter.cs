@@ -78,7 +78,16 @@ public sealed class Formatter
                     Reject(report, rejects, line, reason!.Value, problem!);
                     continue;
                 }
-                var example = masker.Tokenize(training, MaxTokens);
+                TokenizedExample example;
+                try
+                {
+                    example = masker.Tokenize(training, MaxTokens);
+                }
+                catch (TokenizerAltersTextException e)
+                {
+                    Reject(report, rejects, line, FormatRejectReason.TokenizerAltersText, e.Message);
+                    continue;
+                }
                 if (example.KeptAnswerTokens == 0)
                 {
                     Reject(report, rejects, line, FormatRejectReason.AnswerTruncated,

@@ -18,8 +18,6 @@ public sealed record TokenizedExample(int[] InputIds, int[] Labels, int AnswerTo
 /// </summary>
 public sealed class LabelMasker(HfTokenizer tokenizer)
 {
-    private readonly List<byte> _tokenBytes = new(4096);
-
     public TokenizedExample Tokenize(TrainingText training, int maxTokens)
     {
         var ids = tokenizer.Encode(training.Text, training.AddSpecialTokens);
@@ -29,23 +27,22 @@ public sealed class LabelMasker(HfTokenizer tokenizer)
             .ToArray();
 
         var labels = new int[ids.Count];
-        var textBytes = Encoding.UTF8.GetByteCount(training.Text);
-        var prefixTokens = training.AddSpecialTokens ? CountAddedPrefix(ids) : 0;
-        _tokenBytes.Clear();
+        var prefixTokens = training.AddSpecialTokens ? tokenizer.AddedPrefixLength : 0;
+        var position = 0;
         var answerTokens = 0;
         for (var i = 0; i < ids.Count; i++)
         {
-            var start = _tokenBytes.Count;
+            var start = position;
             if (i >= prefixTokens)
-                tokenizer.AppendTokenBytes(ids[i], skipSpecialTokens: false, _tokenBytes);
-            var end = _tokenBytes.Count;
-            var learned = end > start && byteSpans.Any(s => start < s.End && end > s.Start);
+                position += tokenizer.TokenByteLength(ids[i]);
+            var learned = position > start && Overlaps(byteSpans, start, position);
             labels[i] = learned ? ids[i] : TokenizedExample.Ignore;
             if (learned) answerTokens++;
         }
-        if (_tokenBytes.Count != textBytes)
-            throw new InvalidOperationException(
-                $"The tokenizer changed the text ({textBytes} bytes in, {_tokenBytes.Count} bytes in its tokens); answer positions cannot be mapped.");
+        var textBytes = Encoding.UTF8.GetByteCount(training.Text);
+        if (position != textBytes)
+            throw new TokenizerAltersTextException(
+                $"the tokenizer's normalisation changes this text ({textBytes} bytes in, {position} bytes in its tokens), so answer tokens cannot be located");
 
         var length = Math.Min(ids.Count, maxTokens);
         var inputIds = ids.Take(length).ToArray();
@@ -58,7 +55,16 @@ public sealed class LabelMasker(HfTokenizer tokenizer)
         return new TokenizedExample(inputIds, kept, answerTokens, keptAnswers);
     }
 
-    /// <summary>Tokens the tokenizer adds in front of the text (BOS), which have no bytes in it.</summary>
-    private int CountAddedPrefix(IReadOnlyList<int> ids) =>
-        tokenizer.BosTokenId is { } bos && ids.Count > 0 && ids[0] == bos && tokenizer.Config.AddBosToken == true ? 1 : 0;
+    private static bool Overlaps((int Start, int End)[] spans, int start, int end)
+    {
+        foreach (var span in spans)
+        {
+            if (start < span.End && end > span.Start)
+                return true;
+        }
+        return false;
+    }
 }
+
+/// <summary>The tokenizer's normalisation changed the text, so byte positions do not line up.</summary>
+public sealed class TokenizerAltersTextException(string message) : Exception(message);

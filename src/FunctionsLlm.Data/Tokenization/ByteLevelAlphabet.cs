@@ -43,6 +43,17 @@ internal static class ByteLevelAlphabet
             destination.Add(s_charToByte[c]);
     }
 
+    /// <summary>How many bytes <see cref="AppendBytes"/> would append for the token.</summary>
+    public static int ByteCount(string token)
+    {
+        foreach (var c in token)
+        {
+            if (!s_charToByte.ContainsKey(c))
+                return System.Text.Encoding.UTF8.GetByteCount(token);
+        }
+        return token.Length;
+    }
+
     private static char[] BuildByteToChar()
     {
         var table = new char[256];

@@ -199,6 +199,17 @@ public sealed class HfTokenizer
 
     public bool IsSpecialToken(int id) => _specialIds.Contains(id);
 
+    /// <summary>How many tokens <see cref="Encode"/> puts before the text when adding special tokens (e.g. BOS).</summary>
+    internal int AddedPrefixLength => _prefixIds.Length;
+
+    /// <summary>The number of UTF-8 bytes of text a token stands for (0 for an unknown id).</summary>
+    internal int TokenByteLength(int id)
+    {
+        if (IdToToken(id) is not { } token)
+            return 0;
+        return _addedTokenIds.Contains(id) ? Encoding.UTF8.GetByteCount(token) : ByteLevelAlphabet.ByteCount(token);
+    }
+
     /// <summary>
     /// One decoding step: a model token appends its bytes to <paramref name="pendingBytes"/> and returns null; an added
     /// token returns its content, to be placed after the pending bytes. Unknown ids and skipped special tokens do nothing.

@@ -1,0 +1,34 @@
+using FunctionsLlm.Data.Formatting;
+using FunctionsLlm.Data.Reading;
+using FunctionsLlm.Data.Templating;
+using FunctionsLlm.Data.Tokenization;
+
+namespace FunctionsLlm.Cli.Commands;
+
+/// <summary>A usage mistake found after parsing (a malformed option value): exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Maps errors to exit codes with one clear line on stderr: input problems → 1, usage → 2.</summary>
+internal static class CommandFailure
+{
+    public static int Run(TextWriter error, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"flm: {e.Message}");
+            return FlmCli.UsageError;
+        }
+        catch (Exception e) when (IsInputError(e))
+        {
+            error.WriteLine($"flm: {e.Message}");
+            return FlmCli.UnreadableInput;
+        }
+    }
+
+    private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
+        or TokenizerAltersTextException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
+}

@@ -1,0 +1,3 @@
+using FunctionsLlm.Cli;
+
+return await FlmCli.RunAsync(args, Console.Out, Console.Error);
