@@ -84,13 +84,13 @@ internal static class Filters
     private static object? ToNumber(string name, object? operand, CallArguments args)
     {
         var fallback = args.PositionalOrKeyword(0, "default") is Undefined
-            ? (name == "int" ? 0L : 0.0)
+            ? (name == "int" ? (object)0L : 0.0)
             : args.PositionalOrKeyword(0, "default");
         return operand switch
         {
             string text => (name == "int" ? JsParsing.ParseInt(text) : JsParsing.ParseFloat(text)) ?? fallback,
             long or double => operand,
-            bool b => name == "int" ? (b ? 1L : 0L) : (b ? 1.0 : 0.0),
+            bool b => name == "int" ? (object)(b ? 1L : 0L) : (b ? 1.0 : 0.0),
             _ => throw new TemplateRenderException($"cannot apply filter '{name}' to {TypeNames.Of(operand)}"),
         };
     }
@@ -138,8 +138,8 @@ internal static class Filters
 
     private static object? NumberFilter(string name, object number, CallArguments args) => name switch
     {
-        "abs" => number is long l ? Math.Abs(l) : Math.Abs((double)number),
-        "int" => number is long ? number : (long)Math.Floor((double)number),
+        "abs" => number is long l ? (object)Math.Abs(l) : Math.Abs((double)number),
+        "int" => number is long ? number : (object)(long)Math.Floor((double)number),
         "float" => ValueSemantics.ToDouble(number),
         "string" => ValueFormatting.ToText(number),
         "round" => Round(ValueSemantics.ToDouble(number), args),

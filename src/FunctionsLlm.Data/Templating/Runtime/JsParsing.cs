@@ -19,7 +19,7 @@ internal static partial class JsParsing
         if (!match.Success)
             return null;
         return long.TryParse(match.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            ? value
+            ? (object)value
             : double.Parse(match.Value, CultureInfo.InvariantCulture);
     }
 

@@ -10,7 +10,7 @@ internal static class Operators
         var sign = op == "-" ? -1 : 1;
         return operand switch
         {
-            long l => sign * l,
+            long l => (object)(sign * l),
             double d => sign * d,
             bool b => (long)(sign * (b ? 1 : 0)),
             _ => throw new TemplateRenderException($"bad operand type for unary {op}: {TypeNames.Of(operand)}"),
@@ -105,5 +105,5 @@ internal static class Operators
     };
 
     private static object ToInteger(double value) =>
-        Math.Abs(value) < 9.2e18 ? (long)value : value;
+        Math.Abs(value) < 9.2e18 ? (object)(long)value : value;
 }

@@ -28,7 +28,7 @@ internal static class ValueConversion
 
     /// <summary>Like JavaScript (and so the reference engine), a number with no fractional part is an integer.</summary>
     private static object FromNumber(double number) =>
-        double.IsFinite(number) && Math.Floor(number) == number && Math.Abs(number) < 9.2e18 ? (long)number : number;
+        double.IsFinite(number) && Math.Floor(number) == number && Math.Abs(number) < 9.2e18 ? (object)(long)number : number;
 
     private static DictValue FromPairs(IEnumerable<KeyValuePair<string, object?>> pairs)
     {

@@ -319,7 +319,7 @@ internal sealed partial class Parser
         {
             case TokenKind.NumericLiteral:
                 return new LiteralExpression(token.Position, token.Value.Contains('.')
-                    ? double.Parse(token.Value, CultureInfo.InvariantCulture)
+                    ? (object)double.Parse(token.Value, CultureInfo.InvariantCulture)
                     : long.Parse(token.Value, CultureInfo.InvariantCulture));
             case TokenKind.StringLiteral:
                 var text = token.Value;
