@@ -23,7 +23,7 @@ internal static class PipelineCommand
         var input = new Argument<FileInfo?>("INPUT") { Description = $"Uploaded data (default: {DefaultInput}).", Arity = ArgumentArity.ZeroOrOne };
         var model = new Option<DirectoryInfo?>("--model") { Description = $"Base model folder (default: {DefaultBaseModel}, or {DefaultTokenizerOnly} until the demo model exists)." };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Local artifact store root.", DefaultValueFactory = _ => new DirectoryInfo("out") };
-        var template = new Option<PromptTemplate>("--template") { Description = "Prompt template: seed or chat.", DefaultValueFactory = _ => PromptTemplate.Seed };
+        var template = new Option<PromptTemplate>("--template") { Description = "Prompt template: chat (the model's own, handles multi-turn) or seed.", DefaultValueFactory = _ => PromptTemplate.Chat };
         var command = new Command("pipeline", "Run the pipeline embedded on this machine (local folders).") { input, model, outDir, template };
         command.SetAction(parse => CommandFailure.Run(error, () =>
         {

@@ -41,7 +41,7 @@ public sealed class ConversationReader : IDisposable
             yield return new ReadResult(record, conversation, issue);
             if (stop)
             {
-                StoppedEarly = new ReadError(record.Location.Line, record.Location.Column, issue.Message);
+                StoppedEarly = _reader.Error ?? new ReadError(record.Location.Line, record.Location.Column, issue.Message);
                 yield break;
             }
         }
@@ -72,7 +72,9 @@ public sealed class ConversationReader : IDisposable
         catch (JsonException e)
         {
             stop = record.Location.Index is not null;
-            issue = new RecordIssue(RejectReason.JsonSyntax, SyntaxMessage(record.Location, e, stop));
+            issue = new RecordIssue(RejectReason.JsonSyntax, _reader.Error is { } broken
+                ? $"invalid JSON at {broken}; the array cannot be read past this point (records before it were kept)"
+                : SyntaxMessage(record.Location, e, stop));
             return null;
         }
     }

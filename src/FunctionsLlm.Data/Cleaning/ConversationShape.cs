@@ -17,7 +17,7 @@ internal static class ConversationShape
                 continue;
             return new RecordIssue(RejectReason.TurnOrder, messages[i].Role == ChatMessage.System
                 ? $"{field}[{i}] is a system turn; only the first turn may be one"
-                : $"{field}[{i}] is a {messages[i].Role} turn where a {expected} turn belongs (turns must alternate, starting with the user)");
+                : $"{field}[{i}] is a {messages[i].Role} turn where {(expected == ChatMessage.User ? "a user" : "an assistant")} turn belongs (turns must alternate, starting with the user)");
         }
         return messages[^1].Role == ChatMessage.Assistant
             ? null

@@ -30,7 +30,10 @@ public sealed class ChatPrompt
         string text;
         try
         {
-            text = _template.Render(ChatTemplateVariables.For(conversation.Messages, addGenerationPrompt: false, _bosToken, _eosToken));
+            var messages = conversation.Messages
+                .Select(m => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content })
+                .ToList();
+            text = _template.Render(ChatTemplateRenderer.Variables(messages, addGenerationPrompt: false, bosToken: _bosToken, eosToken: _eosToken));
         }
         catch (TemplateException e)
         {

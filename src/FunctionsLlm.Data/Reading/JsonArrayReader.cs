@@ -44,11 +44,9 @@ internal sealed class JsonArrayReader(ByteWindow window, RecordReaderOptions opt
             window.Start = _position;
             var location = new SourceLocation(window.Line, window.ColumnOf(_position), index);
             var startAbsolute = window.Absolute(_position);
-            if (!ScanElement())
-            {
+            var complete = ScanElement();
+            if (!complete)
                 Fail("the array is not closed: unexpected end of file inside a record");
-                yield break;
-            }
             var length = window.Absolute(_position) - startAbsolute;
             yield return _skipping
                 ? new RawRecord(location, _prefix!, length)
@@ -56,6 +54,8 @@ internal sealed class JsonArrayReader(ByteWindow window, RecordReaderOptions opt
             _skipping = false;
             _prefix = null;
             index++;
+            if (!complete)
+                yield break;
 
             if (!SkipWhitespace())
             {
@@ -88,7 +88,7 @@ internal sealed class JsonArrayReader(ByteWindow window, RecordReaderOptions opt
         }
     }
 
-    /// <summary>Advances past one element (object, array, string or literal). Returns false at end of input.</summary>
+    /// <summary>Advances past one element (object, array, string or literal). Returns false when the input ends inside it.</summary>
     private bool ScanElement()
     {
         var depth = 0;

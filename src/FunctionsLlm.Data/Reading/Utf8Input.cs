@@ -17,9 +17,9 @@ public static class Utf8Input
         var length = input.ReadAtLeast(head, SniffBytes, throwOnEndOfStream: false);
         var bytes = head.AsSpan(0, length);
 
-        if (bytes.StartsWith("\xEF\xBB\xBF"u8))
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
             return (InputEncoding.Utf8WithBom, new ReplayStream(head, 3, length, input));
-        if (bytes.StartsWith("\xFF\xFE"u8) || bytes.StartsWith("\xFE\xFF"u8))
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || bytes.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
         {
             var littleEndian = bytes[0] == 0xFF;
             return Utf16(head, 2, length, input, littleEndian);

@@ -8,6 +8,12 @@ public static class ChatTemplateRenderer
     /// <param name="eosToken">Sets <c>eos_token</c> when given (otherwise it stays undefined).</param>
     public static string Render(string template, IReadOnlyList<IReadOnlyDictionary<string, object?>> messages,
         bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extra = null, string? bosToken = null,
+        string? eosToken = null) =>
+        JinjaTemplate.Parse(template).Render(Variables(messages, addGenerationPrompt, extra, bosToken, eosToken));
+
+    /// <summary>The variables transformers passes to a chat template, for rendering an already parsed template many times.</summary>
+    public static IReadOnlyDictionary<string, object?> Variables(IReadOnlyList<IReadOnlyDictionary<string, object?>> messages,
+        bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extra = null, string? bosToken = null,
         string? eosToken = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -24,6 +30,6 @@ public static class ChatTemplateRenderer
             variables["bos_token"] = bosToken;
         if (eosToken is not null)
             variables["eos_token"] = eosToken;
-        return JinjaTemplate.Parse(template).Render(variables);
+        return variables;
     }
 }

@@ -45,7 +45,7 @@ public sealed class DirtySampleTests
         var run = CleaningRun.OfFile(Dirty("short-output.jsonl"));
 
         Assert.Equal([(1, "output_too_short"), (2, "output_too_short")], run.RejectReasons);
-        Assert.Equal("answer has 8 characters; at least 10 required (--min-output-chars)", run.Rejects[1].GetProperty("message").GetString());
+        Assert.Equal("answer has 9 characters; at least 10 required (--min-output-chars)", run.Rejects[1].GetProperty("message").GetString());
         Assert.Equal("😀😀😀😀😀😀😀😀😀😀", Assert.Single(run.Kept).GetProperty("output").GetString());
     }
 
@@ -119,7 +119,7 @@ public sealed class DirtySampleTests
         Assert.Equal(12, line);
         Assert.Equal(2, run.Rejects[0].GetProperty("index").GetInt64());
         Assert.NotNull(run.Report.StoppedEarly);
-        Assert.Equal(12, run.Report.StoppedEarly.Line);
+        Assert.Equal(15, run.Report.StoppedEarly.Line); // the file ends inside the record that starts on line 12
         Assert.Equal(InputKind.JsonArray, run.Report.Kind);
     }
 
@@ -172,8 +172,8 @@ public sealed class DirtySampleTests
 
         Assert.Equal([(1, "record_too_large")], run.RejectReasons);
         Assert.True(run.Rejects[0].GetProperty("recordTruncated").GetBoolean());
-        Assert.Equal(new FileInfo(Dirty("oversized-record.jsonl")).Length - File.ReadAllLines(Dirty("oversized-record.jsonl"))[1].Length - 2,
-            run.Rejects[0].GetProperty("recordBytes").GetInt64());
+        var bytes = File.ReadAllBytes(Dirty("oversized-record.jsonl"));
+        Assert.Equal(Array.IndexOf(bytes, (byte)'\n'), run.Rejects[0].GetProperty("recordBytes").GetInt64());
         Assert.Single(run.Kept);
     }
 

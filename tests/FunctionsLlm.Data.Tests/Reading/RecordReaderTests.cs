@@ -35,7 +35,7 @@ public sealed class RecordReaderTests
         Assert.Equal(["{\"q\": \"退货\", \"nested\": {\"x\": [1, \"]\"]}}", "{\"q\": \"a\\\"b\"}", "7", "\"s\"", "null"], records.Select(r => r.Text));
         Assert.Equal(new SourceLocation(2, 3, 0), records[0].Location);
         Assert.Equal(new SourceLocation(3, 3, 1), records[1].Location);
-        Assert.Equal(new SourceLocation(3, 19, 2), records[2].Location);
+        Assert.Equal(new SourceLocation(3, 18, 2), records[2].Location);
         Assert.Equal(new SourceLocation(4, 3, 4), records[4].Location);
     }
 
@@ -84,7 +84,7 @@ public sealed class RecordReaderTests
 
         var records = reader.ReadRecords().Select(r => (r.Location.Line, r.ByteLength, r.IsTruncated, r.Utf8.Length)).ToList();
 
-        Assert.Equal([(1L, (long)big.Sum(c => c.Length), true, 1024), (2L, 16L, false, 16)], records);
+        Assert.Equal([(1L, (long)big.Sum(c => c.Length), true, 1024), (2L, 15L, false, 15)], records);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class RecordReaderTests
         Assert.Null(reader.Error);
         Assert.Equal(2, records.Count);
         Assert.Equal((new SourceLocation(2, 1, 0), (long)big.Sum(c => c.Length), true), records[0]);
-        Assert.Equal((new SourceLocation(3, 1, 1), 16L, false), records[1]);
+        Assert.Equal((new SourceLocation(3, 1, 1), 15L, false), records[1]);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class RecordReaderTests
             input = new string('x', 8000),
             output = "支持的，签收后七天内商品完好即可申请退货。",
         }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-        var count = target / (record.Length + 2) + 1;
+        var count = target / (record.Length + (asArray ? 2 : 1)) + 1;
         using var input = new ChunkStream(GigabyteOf(record, count, asArray));
         using var reader = new RecordReader(input);
 
