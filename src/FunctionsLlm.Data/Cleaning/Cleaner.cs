@@ -25,29 +25,40 @@ public sealed class Cleaner(CleaningOptions options)
     /// <exception cref="UnreadableInputException">The file as a whole is not JSON/JSONL text.</exception>
     public CleaningReport CleanFile(string inputPath, string outputDirectory, CancellationToken cancellationToken = default)
     {
-        Directory.CreateDirectory(outputDirectory);
-        CleaningReport report;
+        var report = NewReport();
+        CleaningReport result;
         using (var input = new FileStream(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-        using (var cleaned = Create(Path.Combine(outputDirectory, CleanedFile)))
-        using (var rejected = Create(Path.Combine(outputDirectory, RejectedFile)))
+        using (var reader = new ConversationReader(input, options, report.Fixes)) // refuses unreadable input before any output exists
         {
-            report = Clean(input, cleaned, rejected, cancellationToken);
+            Directory.CreateDirectory(outputDirectory);
+            using var cleaned = Create(Path.Combine(outputDirectory, CleanedFile));
+            using var rejected = Create(Path.Combine(outputDirectory, RejectedFile));
+            result = Clean(reader, report, cleaned, rejected, cancellationToken);
         }
-        report.Input = inputPath;
-        WriteReport(report, Path.Combine(outputDirectory, ReportFile));
-        return report;
+        result.Input = inputPath;
+        WriteReport(result, Path.Combine(outputDirectory, ReportFile));
+        return result;
     }
 
+    /// <exception cref="UnreadableInputException">The input as a whole is not JSON/JSONL text.</exception>
     public CleaningReport Clean(Stream input, Stream cleanedOutput, Stream rejectedOutput, CancellationToken cancellationToken = default)
     {
-        var stopwatch = Stopwatch.StartNew();
-        var report = new CleaningReport
-        {
-            Settings = new CleaningSettings(options.MinOutputChars, options.MaxRecordBytes, options.Dedup, options.MaskPii,
-                options.CountTokens is null ? null : options.MaxTokens),
-        };
-        var deduplicator = new Deduplicator(options.Dedup);
+        var report = NewReport();
         using var reader = new ConversationReader(input, options, report.Fixes);
+        return Clean(reader, report, cleanedOutput, rejectedOutput, cancellationToken);
+    }
+
+    private CleaningReport NewReport() => new()
+    {
+        Settings = new CleaningSettings(options.MinOutputChars, options.MaxRecordBytes, options.Dedup, options.MaskPii,
+            options.CountTokens is null ? null : options.MaxTokens),
+    };
+
+    private CleaningReport Clean(ConversationReader reader, CleaningReport report, Stream cleanedOutput, Stream rejectedOutput,
+        CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var deduplicator = new Deduplicator(options.Dedup);
         report.Encoding = reader.Encoding;
         report.Kind = reader.Kind;
         using var kept = new JsonLinesWriter(cleanedOutput);

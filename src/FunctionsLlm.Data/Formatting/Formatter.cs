@@ -47,7 +47,6 @@ public sealed class Formatter
     public FormatReport FormatFile(string cleanedPath, string outputDirectory, CancellationToken cancellationToken = default)
     {
         var stopwatch = Stopwatch.StartNew();
-        Directory.CreateDirectory(outputDirectory);
         var report = new FormatReport { Input = cleanedPath, Template = _options.Template, MaxTokens = MaxTokens, EvalFraction = _options.EvalFraction };
         var trainPath = Path.Combine(outputDirectory, TrainFile);
         var evalPath = Path.Combine(outputDirectory, EvalFile);
@@ -57,10 +56,11 @@ public sealed class Formatter
 
         using (var input = File.OpenRead(cleanedPath))
         using (var reader = new ConversationReader(input, new CleaningOptions { Dedup = DedupMode.None }, new CleaningStats()))
-        using (var train = new JsonLinesWriter(Create(trainPath)))
-        using (var eval = new JsonLinesWriter(Create(evalPath)))
-        using (var rejects = new JsonLinesWriter(Create(Path.Combine(outputDirectory, RejectedFile))))
         {
+            Directory.CreateDirectory(outputDirectory); // only once the input is known to be readable
+            using var train = new JsonLinesWriter(Create(trainPath));
+            using var eval = new JsonLinesWriter(Create(evalPath));
+            using var rejects = new JsonLinesWriter(Create(Path.Combine(outputDirectory, RejectedFile)));
             foreach (var (record, conversation, readIssue) in reader.Read())
             {
                 if ((report.RecordsIn & 1023) == 0)
