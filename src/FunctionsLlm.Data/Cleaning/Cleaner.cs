@@ -28,7 +28,7 @@ public sealed class Cleaner(CleaningOptions options)
         var report = NewReport();
         CleaningReport result;
         using (var input = new FileStream(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-        using (var reader = new ConversationReader(input, options, report.Fixes)) // refuses unreadable input before any output exists
+        using (var reader = new ConversationReader(input, options)) // refuses unreadable input before any output exists
         {
             Directory.CreateDirectory(outputDirectory);
             using var cleaned = Create(Path.Combine(outputDirectory, CleanedFile));
@@ -44,7 +44,7 @@ public sealed class Cleaner(CleaningOptions options)
     public CleaningReport Clean(Stream input, Stream cleanedOutput, Stream rejectedOutput, CancellationToken cancellationToken = default)
     {
         var report = NewReport();
-        using var reader = new ConversationReader(input, options, report.Fixes);
+        using var reader = new ConversationReader(input, options);
         return Clean(reader, report, cleanedOutput, rejectedOutput, cancellationToken);
     }
 
@@ -64,56 +64,49 @@ public sealed class Cleaner(CleaningOptions options)
         using var kept = new JsonLinesWriter(cleanedOutput);
         using var rejects = new JsonLinesWriter(rejectedOutput);
 
-        foreach (var (record, parsed, parseIssue) in reader.Read())
+        foreach (var (record, conversation, parseIssue, checks, _) in reader.Read(c => Measure(c, deduplicator), cancellationToken))
         {
-            if ((report.RecordsIn & 1023) == 0)
-                cancellationToken.ThrowIfCancellationRequested();
             report.RecordsIn++;
-            var issue = parseIssue;
-            var conversation = parsed is null ? null : Check(parsed, record.Location, deduplicator, out issue);
-            if (conversation is null)
+            var issue = conversation is null ? parseIssue : Check(checks, record.Location.Line, deduplicator);
+            if (conversation is null || issue.Message is not null)
             {
                 Reject(report, rejects, record, issue);
                 continue;
             }
-            kept.WriteLine(w => ConversationJson.Write(w, conversation));
+            kept.WriteLine(checks.Json);
             report.RecordsOut++;
             var format = conversation.Format.ToString().ToLowerInvariant();
             report.Formats[format] = report.Formats.GetValueOrDefault(format) + 1;
         }
+        report.Fixes = reader.Stats;
         report.StoppedEarly = reader.StoppedEarly;
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
         return report;
     }
 
-    /// <summary>The rules that look at a whole conversation: answer length, token budget, duplicates.</summary>
-    private Conversation? Check(Conversation conversation, SourceLocation location, Deduplicator deduplicator, out RecordIssue issue)
+    /// <summary>Everything about a record that can be computed on its own, off the ordered path.</summary>
+    private readonly record struct Measures(int AnswerChars, int PromptTokens, int AnswerTokens, RecordFingerprints Fingerprints, byte[] Json);
+
+    private Measures Measure(Conversation conversation, Deduplicator deduplicator)
     {
-        var answerLength = CountCharacters(conversation.Answer);
-        if (answerLength < options.MinOutputChars)
-        {
-            issue = new RecordIssue(RejectReason.OutputTooShort,
-                $"answer has {answerLength} characters; at least {options.MinOutputChars} required (--min-output-chars)");
-            return null;
-        }
-        if (options.CountTokens is { } countTokens)
-        {
-            var prompt = countTokens(string.Join('\n', conversation.Messages.SkipLast(1).Select(m => m.Content)));
-            var answer = countTokens(conversation.Answer);
-            if (prompt + answer > options.MaxTokens)
-            {
-                issue = new RecordIssue(RejectReason.OverTokenBudget,
-                    $"record needs {prompt + answer} tokens (prompt {prompt} + answer {answer}); the budget is {options.MaxTokens} (--max-tokens)");
-                return null;
-            }
-        }
-        if (deduplicator.Check(conversation, location) is { } duplicate)
-        {
-            issue = duplicate;
-            return null;
-        }
-        issue = default;
-        return conversation;
+        var (promptTokens, answerTokens) = options.CountTokens is { } count
+            ? (count(string.Join('\n', conversation.Messages.SkipLast(1).Select(m => m.Content))), count(conversation.Answer))
+            : (0, 0);
+        return new Measures(CountCharacters(conversation.Answer), promptTokens, answerTokens, deduplicator.Fingerprint(conversation),
+            JsonLinesWriter.Serialize(conversation, ConversationJson.Write));
+    }
+
+    /// <summary>The rules that look at a whole conversation: answer length, token budget, duplicates (in input order).</summary>
+    private RecordIssue Check(Measures measures, long line, Deduplicator deduplicator)
+    {
+        if (measures.AnswerChars < options.MinOutputChars)
+            return new RecordIssue(RejectReason.OutputTooShort,
+                $"answer has {measures.AnswerChars} characters; at least {options.MinOutputChars} required (--min-output-chars)");
+        var tokens = measures.PromptTokens + measures.AnswerTokens;
+        if (options.CountTokens is not null && tokens > options.MaxTokens)
+            return new RecordIssue(RejectReason.OverTokenBudget,
+                $"record needs {tokens} tokens (prompt {measures.PromptTokens} + answer {measures.AnswerTokens}); the budget is {options.MaxTokens} (--max-tokens)");
+        return deduplicator.Check(measures.Fingerprints, line) ?? default;
     }
 
     /// <summary>Characters as Python's len counts them (code points), so the seed's 10-character rule means the same.</summary>

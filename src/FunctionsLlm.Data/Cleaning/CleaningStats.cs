@@ -14,4 +14,12 @@ public sealed class CleaningStats
 
     /// <summary>Personal data replaced by placeholders (only with PII masking on).</summary>
     public long PiiMasked { get; set; }
+
+    internal void Add(CleaningStats other)
+    {
+        WhitespaceStripped += other.WhitespaceStripped;
+        LineEndingsNormalized += other.LineEndingsNormalized;
+        NfcNormalized += other.NfcNormalized;
+        PiiMasked += other.PiiMasked;
+    }
 }

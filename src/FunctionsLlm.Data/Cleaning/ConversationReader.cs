@@ -1,62 +1,141 @@
 using System.Text.Json;
 using System.Text.Unicode;
+using System.Threading.Channels;
 using FunctionsLlm.Data.Reading;
 using FunctionsLlm.Data.Records;
 
 namespace FunctionsLlm.Data.Cleaning;
 
-/// <summary>One record read from the input: its conversation, or why it could not be read.</summary>
-public readonly record struct ReadResult(RawRecord Record, Conversation? Conversation, RecordIssue Issue);
+/// <summary>
+/// One record read from the input: its conversation (or why it could not be read), and the result of the caller's
+/// per-record work. <see cref="BrokenAt"/> is set on the record where a JSON array broke: reading ends there.
+/// </summary>
+public readonly record struct ReadResult<T>(RawRecord Record, Conversation? Conversation, RecordIssue Issue, T Work, ReadError? BrokenAt);
 
 /// <summary>
 /// Reads records and parses them into conversations with the per-field text rules: everything cleaning and formatting
-/// share. A JSON syntax error inside a JSON array ends reading (the array cannot be trusted past it).
+/// share. Parsing, the text rules and the caller's per-record work run on all cores in batches, while results come
+/// back in input order and at most a few batches are in memory. A JSON syntax error inside a JSON array ends reading
+/// (the array cannot be trusted past it).
 /// </summary>
 public sealed class ConversationReader : IDisposable
 {
+    private const int BatchRecords = 512;
+    private const int BatchBytes = 1 << 20;
+
     private readonly RecordReader _reader;
-    private readonly RecordParser _parser;
-    private readonly long _maxRecordBytes;
+    private readonly CleaningOptions _options;
 
     /// <exception cref="UnreadableInputException">The input as a whole is not JSON/JSONL text.</exception>
-    public ConversationReader(Stream input, CleaningOptions options, CleaningStats stats)
+    public ConversationReader(Stream input, CleaningOptions options)
     {
-        _maxRecordBytes = options.MaxRecordBytes;
+        _options = options;
         _reader = new RecordReader(input, options.ReaderOptions);
-        _parser = new RecordParser(new TextRules(options, stats));
     }
 
     public InputEncoding Encoding => _reader.Encoding;
 
     public InputKind Kind => _reader.Kind;
 
+    /// <summary>What the text rules changed in the records read so far.</summary>
+    public CleaningStats Stats { get; } = new();
+
     /// <summary>Where reading stopped early, if it did.</summary>
     public ReadError? StoppedEarly { get; private set; }
 
-    public IEnumerable<ReadResult> Read()
+    /// <summary>Reads every record; <paramref name="work"/> runs in parallel on each parsed conversation.</summary>
+    public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, CancellationToken cancellationToken = default)
     {
-        foreach (var record in _reader.ReadRecords())
+        var inFlight = Math.Max(2, Environment.ProcessorCount * 2);
+        var pending = Channel.CreateBounded<Task<Processed<T>>>(new BoundedChannelOptions(inFlight) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => Produce(pending.Writer, work, stop.Token), stop.Token);
+        try
         {
-            var conversation = Parse(record, out var issue, out var stop);
-            yield return new ReadResult(record, conversation, issue);
-            if (stop)
+            foreach (var batch in pending.Reader.ReadAllAsync(stop.Token).ToBlockingEnumerable(stop.Token))
             {
-                StoppedEarly = _reader.Error ?? new ReadError(record.Location.Line, record.Location.Column, issue.Message);
-                yield break;
+                var processed = batch.GetAwaiter().GetResult();
+                Stats.Add(processed.Stats);
+                try
+                {
+                    foreach (var result in processed.Results)
+                    {
+                        yield return result;
+                        if (result.BrokenAt is { } broken)
+                        {
+                            StoppedEarly = broken;
+                            yield break;
+                        }
+                    }
+                }
+                finally
+                {
+                    processed.Batch.Release();
+                }
             }
+            producer.GetAwaiter().GetResult(); // surfaces reader exceptions
+            StoppedEarly = _reader.Error;
         }
-        StoppedEarly = _reader.Error;
+        finally
+        {
+            stop.Cancel();
+            try { producer.Wait(CancellationToken.None); }
+            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException)) { }
+        }
     }
 
     public void Dispose() => _reader.Dispose();
 
-    private Conversation? Parse(RawRecord record, out RecordIssue issue, out bool stop)
+    private async Task Produce<T>(ChannelWriter<Task<Processed<T>>> pending, Func<Conversation, T> work, CancellationToken cancellationToken)
     {
-        stop = false;
+        try
+        {
+            var batch = new Batch();
+            foreach (var record in _reader.ReadRecords())
+            {
+                batch.Add(record);
+                if (batch.Count >= BatchRecords || batch.Bytes >= BatchBytes)
+                {
+                    await Dispatch(pending, batch, work, cancellationToken).ConfigureAwait(false);
+                    batch = new Batch();
+                }
+            }
+            if (batch.Count > 0)
+                await Dispatch(pending, batch, work, cancellationToken).ConfigureAwait(false);
+            pending.Complete();
+        }
+        catch (Exception e)
+        {
+            pending.Complete(e);
+        }
+    }
+
+    private ValueTask Dispatch<T>(ChannelWriter<Task<Processed<T>>> pending, Batch batch, Func<Conversation, T> work, CancellationToken cancellationToken) =>
+        pending.WriteAsync(Task.Run(() => Process(batch, work), cancellationToken), cancellationToken);
+
+    private Processed<T> Process<T>(Batch batch, Func<Conversation, T> work)
+    {
+        var stats = new CleaningStats();
+        var parser = new RecordParser(new TextRules(_options, stats));
+        var results = new ReadResult<T>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var record = batch[i];
+            var conversation = Parse(parser, record, out var issue, out var brokenAt);
+            results[i] = new ReadResult<T>(record, conversation, issue, conversation is null ? default! : work(conversation), brokenAt);
+            if (brokenAt is not null)
+                return new Processed<T>(batch, results[..(i + 1)], stats);
+        }
+        return new Processed<T>(batch, results, stats);
+    }
+
+    private Conversation? Parse(RecordParser parser, RawRecord record, out RecordIssue issue, out ReadError? brokenAt)
+    {
+        brokenAt = null;
         if (record.IsTruncated)
         {
             issue = new RecordIssue(RejectReason.RecordTooLarge,
-                $"record is {record.ByteLength:N0} bytes; the limit is {_maxRecordBytes:N0} (--max-record-bytes)");
+                $"record is {record.ByteLength:N0} bytes; the limit is {_options.MaxRecordBytes:N0} (--max-record-bytes)");
             return null;
         }
         if (!Utf8.IsValid(record.Utf8.Span))
@@ -67,26 +146,72 @@ public sealed class ConversationReader : IDisposable
         try
         {
             using var document = JsonDocument.Parse(record.Utf8);
-            return _parser.Parse(document.RootElement, out issue);
+            return parser.Parse(document.RootElement, out issue);
         }
         catch (JsonException e)
         {
-            stop = record.Location.Index is not null;
-            issue = new RecordIssue(RejectReason.JsonSyntax, _reader.Error is { } broken
-                ? $"invalid JSON at {broken}; the array cannot be read past this point (records before it were kept)"
-                : SyntaxMessage(record.Location, e, stop));
+            var (line, column) = Position(record.Location, e);
+            var inArray = record.Location.Index is not null;
+            var reason = record.IsIncomplete
+                ? "the file ends inside this record (the array is not closed)"
+                : e.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0].TrimEnd('.', ' ');
+            issue = new RecordIssue(RejectReason.JsonSyntax, inArray
+                ? $"invalid JSON at line {line}, column {column}: {reason}; the array cannot be read past this point (records before it were kept)"
+                : $"invalid JSON at line {line}, column {column}: {reason}");
+            if (inArray)
+                brokenAt = new ReadError(line, column, reason);
             return null;
         }
     }
 
-    private static string SyntaxMessage(SourceLocation location, JsonException e, bool stop)
+    private static (long Line, long Column) Position(SourceLocation location, JsonException e)
     {
         var lineInRecord = e.LineNumber ?? 0;
-        var line = location.Line + lineInRecord;
-        var column = lineInRecord == 0 ? location.Column + (e.BytePositionInLine ?? 0) : (e.BytePositionInLine ?? 0) + 1;
-        var reason = e.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0].TrimEnd('.', ' ');
-        return stop
-            ? $"invalid JSON at line {line}, column {column}: {reason}; the array cannot be read past this point (records before it were kept)"
-            : $"invalid JSON at line {line}, column {column}: {reason}";
+        return (location.Line + lineInRecord,
+            lineInRecord == 0 ? location.Column + (e.BytePositionInLine ?? 0) : (e.BytePositionInLine ?? 0) + 1);
+    }
+
+    private sealed record Processed<T>(Batch Batch, ReadResult<T>[] Results, CleaningStats Stats);
+
+    /// <summary>
+    /// Records copied out of the reader's window (which it reuses) into pooled buffers, returned once the batch has been
+    /// consumed: a fresh megabyte per batch would land on the large-object heap and force full collections.
+    /// </summary>
+    private sealed class Batch
+    {
+        private readonly List<RawRecord> _records = new(BatchRecords);
+        private readonly List<byte[]> _arenas = [];
+        private byte[] _arena = [];
+        private int _used;
+
+        public int Count => _records.Count;
+
+        public long Bytes { get; private set; }
+
+        public RawRecord this[int index] => _records[index];
+
+        public void Add(RawRecord record)
+        {
+            var length = record.Utf8.Length;
+            if (_used + length > _arena.Length)
+            {
+                // A new buffer: records already added keep pointing at the previous one.
+                _arena = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(BatchBytes, length));
+                _arenas.Add(_arena);
+                _used = 0;
+            }
+            record.Utf8.Span.CopyTo(_arena.AsSpan(_used));
+            _records.Add(record with { Utf8 = _arena.AsMemory(_used, length) });
+            _used += length;
+            Bytes += length;
+        }
+
+        public void Release()
+        {
+            foreach (var arena in _arenas)
+                System.Buffers.ArrayPool<byte>.Shared.Return(arena);
+            _arenas.Clear();
+            _records.Clear();
+        }
     }
 }

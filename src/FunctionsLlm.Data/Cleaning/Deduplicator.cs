@@ -1,52 +1,41 @@
-using System.Globalization;
-using System.Text;
-using FunctionsLlm.Data.Reading;
 using FunctionsLlm.Data.Records;
 
 namespace FunctionsLlm.Data.Cleaning;
 
 /// <summary>
-/// Remembers a 128-bit fingerprint of every kept conversation (about 40 bytes per record), exact and normalised
-/// (case, width, whitespace and punctuation ignored), and where it was first seen.
+/// Remembers a 64-bit fingerprint of every kept conversation and the line where it was first seen, exact and
+/// normalised (see <see cref="ConversationFingerprint.OfNormalized"/>): about 24 bytes per record and mode.
 /// </summary>
 internal sealed class Deduplicator(DedupMode mode)
 {
-    private readonly Dictionary<UInt128, SourceLocation> _exact = [];
-    private readonly Dictionary<UInt128, SourceLocation> _normalized = [];
+    private readonly Dictionary<ulong, long> _exact = [];
+    private readonly Dictionary<ulong, long> _normalized = [];
 
     /// <summary>Returns an issue if the conversation was seen before; otherwise remembers it.</summary>
-    public RecordIssue? Check(Conversation conversation, SourceLocation location)
+    public RecordIssue? Check(RecordFingerprints fingerprints, long line)
     {
         if (mode == DedupMode.None)
             return null;
-        var exact = ConversationFingerprint.Of(conversation);
-        if (_exact.TryGetValue(exact, out var first))
-            return new RecordIssue(RejectReason.Duplicate, $"same conversation as {first}");
+        if (_exact.TryGetValue(fingerprints.Exact, out var firstLine))
+            return new RecordIssue(RejectReason.Duplicate, $"same conversation as line {firstLine}");
         if (mode == DedupMode.Normalized)
         {
-            var normalized = ConversationFingerprint.Of(conversation, Normalize);
-            if (_normalized.TryGetValue(normalized, out first))
+            if (_normalized.TryGetValue(fingerprints.Normalized, out firstLine))
                 return new RecordIssue(RejectReason.NearDuplicate,
-                    $"same conversation as {first} once case, width, whitespace and punctuation are ignored");
-            _normalized.Add(normalized, location);
+                    $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
+            _normalized.Add(fingerprints.Normalized, line);
         }
-        _exact.Add(exact, location);
+        _exact.Add(fingerprints.Exact, line);
         return null;
     }
 
-    /// <summary>NFKC folds full-width forms (，！Ａ) into their plain ones; then only letters and digits count.</summary>
-    internal static string Normalize(string text)
+    /// <summary>Computed where the record is parsed (in parallel); only the look-up happens in input order.</summary>
+    public RecordFingerprints Fingerprint(Conversation conversation) => mode switch
     {
-        var folded = text.Normalize(NormalizationForm.FormKC);
-        var builder = new StringBuilder(folded.Length);
-        foreach (var rune in folded.EnumerateRunes())
-        {
-            var category = Rune.GetUnicodeCategory(rune);
-            if (category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
-                or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber
-                or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber or UnicodeCategory.NonSpacingMark)
-                builder.Append(Rune.ToLowerInvariant(rune).ToString());
-        }
-        return builder.ToString();
-    }
+        DedupMode.None => default,
+        DedupMode.Exact => new RecordFingerprints(ConversationFingerprint.Of(conversation), 0),
+        _ => new RecordFingerprints(ConversationFingerprint.Of(conversation), ConversationFingerprint.OfNormalized(conversation)),
+    };
 }
+
+internal readonly record struct RecordFingerprints(ulong Exact, ulong Normalized);

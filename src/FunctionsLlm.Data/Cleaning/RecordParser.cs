@@ -16,6 +16,8 @@ internal sealed class RecordParser(TextRules rules)
         ["system"] = ChatMessage.System,
     };
 
+    private static readonly (string, string)[] NoHistory = [];
+
     public Conversation? Parse(JsonElement root, out RecordIssue issue)
     {
         issue = default;
@@ -24,52 +26,66 @@ internal sealed class RecordParser(TextRules rules)
             issue = new RecordIssue(RejectReason.NotAnObject, $"a record must be a JSON object, found {Describe(root.ValueKind)}");
             return null;
         }
-        if (root.TryGetProperty("messages", out var messages))
-            return ParseTurns(messages, "messages", "role", "content", RecordFormat.OpenAi, out issue);
-        if (root.TryGetProperty("conversations", out var conversations))
-            return ParseTurns(conversations, "conversations", "from", "value", RecordFormat.ShareGpt, out issue);
-        if (root.TryGetProperty("instruction", out _) || root.TryGetProperty("output", out _) || root.TryGetProperty("input", out _))
-            return ParseAlpaca(root, out issue);
+        // One pass over the properties (a record has a handful) instead of a look-up per field.
+        JsonElement? messages = null, conversations = null, instruction = null, input = null, output = null, system = null, history = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals("instruction"u8)) instruction = property.Value;
+            else if (property.NameEquals("input"u8)) input = property.Value;
+            else if (property.NameEquals("output"u8)) output = property.Value;
+            else if (property.NameEquals("system"u8)) system = property.Value;
+            else if (property.NameEquals("history"u8)) history = property.Value;
+            else if (property.NameEquals("messages"u8)) messages = property.Value;
+            else if (property.NameEquals("conversations"u8)) conversations = property.Value;
+        }
+        if (messages is { } openAi)
+            return ParseTurns(openAi, "messages", "role", "content", RecordFormat.OpenAi, out issue);
+        if (conversations is { } shareGpt)
+            return ParseTurns(shareGpt, "conversations", "from", "value", RecordFormat.ShareGpt, out issue);
+        if (instruction is not null || input is not null || output is not null)
+            return ParseAlpaca(instruction, input, output, system, history, out issue);
 
         issue = new RecordIssue(RejectReason.UnknownFormat,
             "unknown record format: expected instruction/input/output (alpaca), messages (OpenAI) or conversations (ShareGPT)");
         return null;
     }
 
-    private Conversation? ParseAlpaca(JsonElement root, out RecordIssue issue)
+    private Conversation? ParseAlpaca(JsonElement? instructionElement, JsonElement? inputElement, JsonElement? outputElement,
+        JsonElement? systemElement, JsonElement? historyElement, out RecordIssue issue)
     {
-        var missing = new[] { "instruction", "input", "output" }.Where(f => !root.TryGetProperty(f, out _)).ToArray();
-        if (missing.Length > 0)
+        if (instructionElement is null || inputElement is null || outputElement is null)
         {
+            var missing = new[] { ("instruction", instructionElement), ("input", inputElement), ("output", outputElement) }
+                .Where(f => f.Item2 is null).Select(f => f.Item1);
             issue = new RecordIssue(RejectReason.MissingField,
                 $"missing {string.Join(", ", missing)}: alpaca records need instruction, input (may be empty) and output");
             return null;
         }
-        var instruction = Text(root.GetProperty("instruction"), "instruction", false, out issue);
+        var instruction = Text(instructionElement.Value, "instruction", false, out issue);
         if (instruction is null) return null;
-        var input = Text(root.GetProperty("input"), "input", true, out issue);
+        var input = Text(inputElement.Value, "input", true, out issue);
         if (input is null) return null;
-        var output = Text(root.GetProperty("output"), "output", false, out issue);
+        var output = Text(outputElement.Value, "output", false, out issue);
         if (output is null) return null;
 
         string? system = null;
-        if (root.TryGetProperty("system", out var systemElement) && systemElement.ValueKind != JsonValueKind.Null)
+        if (systemElement is { ValueKind: not JsonValueKind.Null })
         {
-            system = Text(systemElement, "system", true, out issue);
+            system = Text(systemElement.Value, "system", true, out issue);
             if (system is null) return null;
             if (system.Length == 0) system = null;
         }
 
-        var history = new List<(string, string)>();
-        if (root.TryGetProperty("history", out var historyElement) && historyElement.ValueKind != JsonValueKind.Null)
+        List<(string, string)>? history = null;
+        if (historyElement is { ValueKind: not JsonValueKind.Null } historyValue)
         {
-            if (historyElement.ValueKind != JsonValueKind.Array)
+            if (historyValue.ValueKind != JsonValueKind.Array)
             {
-                issue = WrongType("history", "a list of [question, answer] pairs", historyElement);
+                issue = WrongType("history", "a list of [question, answer] pairs", historyValue);
                 return null;
             }
             var i = 0;
-            foreach (var pair in historyElement.EnumerateArray())
+            foreach (var pair in historyValue.EnumerateArray())
             {
                 if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2)
                 {
@@ -80,12 +96,12 @@ internal sealed class RecordParser(TextRules rules)
                 if (user is null) return null;
                 var assistant = Text(pair[1], $"history[{i}][1]", false, out issue);
                 if (assistant is null) return null;
-                history.Add((user, assistant));
+                (history ??= []).Add((user, assistant));
                 i++;
             }
         }
         issue = default;
-        return Conversation.FromAlpaca(new AlpacaRecord(instruction, input, output, system, history));
+        return Conversation.FromAlpaca(new AlpacaRecord(instruction, input, output, system, (IReadOnlyList<(string, string)>?)history ?? NoHistory));
     }
 
     private Conversation? ParseTurns(JsonElement turns, string field, string roleKey, string contentKey,

@@ -32,7 +32,7 @@ internal sealed class TextRules(CleaningOptions options, CleaningStats stats)
             stats.WhitespaceStripped++;
             text = trimmed;
         }
-        if (!text.IsNormalized(NormalizationForm.FormC))
+        if (!IsSurelyNfc(text) && !text.IsNormalized(NormalizationForm.FormC))
         {
             text = text.Normalize(NormalizationForm.FormC);
             stats.NfcNormalized++;
@@ -51,10 +51,43 @@ internal sealed class TextRules(CleaningOptions options, CleaningStats stats)
         return text;
     }
 
-    /// <summary>C0/C1 controls and DEL, except tab, line feed and carriage return.</summary>
-    private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
-        Enumerable.Range(0, 0xA0).Where(c => (c < 0x20 && c is not ('\t' or '\n' or '\r')) || c >= 0x7F)
-            .Select(c => (char)c).ToArray());
+    /// <summary>
+    /// A fast answer for the common case (ICU's check is slow): text made only of characters that never change under
+    /// NFC and never combine with a neighbour — Latin-1 and Latin Extended, general punctuation (“ ” …), CJK ideographs and
+    /// punctuation, full-width forms.
+    /// </summary>
+    private static bool IsSurelyNfc(string text)
+    {
+        var span = text.AsSpan();
+        var first = span.IndexOfAnyInRange('\u0300', '\uFFFF');
+        if (first < 0)
+            return true;
+        foreach (var c in span[first..])
+        {
+            var stable = c < '\u0300' || c is (>= '\u2002' and <= '\u206F') or (>= '\u3000' and <= '\u3029') or (>= '\u3030' and <= '\u303F')
+                or (>= '\u4E00' and <= '\u9FFF') or (>= '\uFF01' and <= '\uFF9D') or (>= '\uFFA0' and <= '\uFFEF');
+            if (!stable)
+                return false;
+        }
+        return true;
+    }
 
-    private static int IndexOfControlCharacter(string text) => text.AsSpan().IndexOfAny(ControlCharacters);
+    /// <summary>C0 controls except tab, line feed and carriage return; DEL and C1 controls. Vectorised scans.</summary>
+    private static int IndexOfControlCharacter(string text)
+    {
+        var span = text.AsSpan();
+        var c1 = span.IndexOfAnyInRange('\u007F', '\u009F');
+        var searchEnd = c1 < 0 ? span.Length : c1;
+        var offset = 0;
+        while (true)
+        {
+            var c0 = span[offset..searchEnd].IndexOfAnyInRange('\u0000', '\u001F');
+            if (c0 < 0)
+                return c1;
+            offset += c0;
+            if (span[offset] is not ('\t' or '\n' or '\r'))
+                return offset;
+            offset++;
+        }
+    }
 }

@@ -51,20 +51,18 @@ public sealed class Formatter
         var trainPath = Path.Combine(outputDirectory, TrainFile);
         var evalPath = Path.Combine(outputDirectory, EvalFile);
         var masker = new LabelMasker(_tokenizer);
-        (UInt128 Fingerprint, long Index)? mostEvalLikeTrain = null, mostTrainLikeEval = null;
+        (ulong Fingerprint, long Index)? mostEvalLikeTrain = null, mostTrainLikeEval = null;
         double coverageSum = 0;
 
         using (var input = File.OpenRead(cleanedPath))
-        using (var reader = new ConversationReader(input, new CleaningOptions { Dedup = DedupMode.None }, new CleaningStats()))
+        using (var reader = new ConversationReader(input, new CleaningOptions { Dedup = DedupMode.None }))
         {
             Directory.CreateDirectory(outputDirectory); // only once the input is known to be readable
             using var train = new JsonLinesWriter(Create(trainPath));
             using var eval = new JsonLinesWriter(Create(evalPath));
             using var rejects = new JsonLinesWriter(Create(Path.Combine(outputDirectory, RejectedFile)));
-            foreach (var (record, conversation, readIssue) in reader.Read())
+            foreach (var (record, conversation, readIssue, outcome, _) in reader.Read(c => Prepare(c, masker), cancellationToken))
             {
-                if ((report.RecordsIn & 1023) == 0)
-                    cancellationToken.ThrowIfCancellationRequested();
                 report.RecordsIn++;
                 var line = record.Location.Line;
                 if (conversation is null)
@@ -72,30 +70,13 @@ public sealed class Formatter
                     Reject(report, rejects, line, FormatRejectReason.Unreadable, $"{Cleaner.ReasonCode(readIssue.Reason)}: {readIssue.Message}");
                     continue;
                 }
-                var training = Render(conversation, out var reason, out var problem);
-                if (training is null)
+                if (outcome.Example is not { } example)
                 {
-                    Reject(report, rejects, line, reason!.Value, problem!);
-                    continue;
-                }
-                TokenizedExample example;
-                try
-                {
-                    example = masker.Tokenize(training, MaxTokens);
-                }
-                catch (TokenizerAltersTextException e)
-                {
-                    Reject(report, rejects, line, FormatRejectReason.TokenizerAltersText, e.Message);
-                    continue;
-                }
-                if (example.KeptAnswerTokens == 0)
-                {
-                    Reject(report, rejects, line, FormatRejectReason.AnswerTruncated,
-                        $"the prompt alone takes {MaxTokens} or more tokens: no answer token would be learned (--max-tokens {MaxTokens})");
+                    Reject(report, rejects, line, outcome.Reason!.Value, outcome.Problem!);
                     continue;
                 }
 
-                var fingerprint = ConversationFingerprint.Of(conversation);
+                var fingerprint = outcome.Fingerprint;
                 if (DatasetSplit.IsEval(fingerprint, _options.EvalFraction))
                 {
                     if (mostTrainLikeEval is null || fingerprint > mostTrainLikeEval.Value.Fingerprint)
@@ -142,6 +123,29 @@ public sealed class Formatter
         using (var file = Create(Path.Combine(outputDirectory, ReportFile)))
             JsonSerializer.Serialize(file, report, JsonDefaults.Indented);
         return report;
+    }
+
+    /// <summary>Rendering and tokenization of one record: runs in parallel, off the ordered path.</summary>
+    private readonly record struct Outcome(TokenizedExample? Example, FormatRejectReason? Reason, string? Problem, ulong Fingerprint);
+
+    private Outcome Prepare(Conversation conversation, LabelMasker masker)
+    {
+        var training = Render(conversation, out var reason, out var problem);
+        if (training is null)
+            return new Outcome(null, reason, problem, default);
+        TokenizedExample example;
+        try
+        {
+            example = masker.Tokenize(training, MaxTokens);
+        }
+        catch (TokenizerAltersTextException e)
+        {
+            return new Outcome(null, FormatRejectReason.TokenizerAltersText, e.Message, default);
+        }
+        if (example.KeptAnswerTokens == 0)
+            return new Outcome(null, FormatRejectReason.AnswerTruncated,
+                $"the prompt alone takes {MaxTokens} or more tokens: no answer token would be learned (--max-tokens {MaxTokens})", default);
+        return new Outcome(example, null, null, ConversationFingerprint.Of(conversation));
     }
 
     private TrainingText? Render(Conversation conversation, out FormatRejectReason? reason, out string? problem)

@@ -33,6 +33,35 @@ public sealed class JsonLinesWriter : IDisposable
         Count++;
     }
 
+    /// <summary>Writes a line that is already serialised (see <see cref="Serialize"/>).</summary>
+    public void WriteLine(ReadOnlySpan<byte> json)
+    {
+        _stream.Write(json);
+        _stream.WriteByte((byte)'\n');
+        Count++;
+    }
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? s_serializer;
+
+    /// <summary>Serialises one value to compact JSON bytes, so the work can happen on any thread before the ordered write.</summary>
+    public static byte[] Serialize<TState>(TState state, Action<Utf8JsonWriter, TState> write)
+    {
+        var (buffer, writer) = s_serializer ??= NewSerializer();
+        write(writer, state);
+        writer.Flush();
+        var bytes = buffer.WrittenSpan.ToArray();
+        buffer.ResetWrittenCount();
+        writer.Reset();
+        return bytes;
+    }
+
+    private static (ArrayBufferWriter<byte>, Utf8JsonWriter) NewSerializer()
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        return (buffer, new Utf8JsonWriter(buffer, Options));
+    }
+
     public void Dispose()
     {
         _writer.Dispose();

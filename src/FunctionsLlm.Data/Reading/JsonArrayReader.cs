@@ -49,8 +49,8 @@ internal sealed class JsonArrayReader(ByteWindow window, RecordReaderOptions opt
                 Fail("the array is not closed: unexpected end of file inside a record");
             var length = window.Absolute(_position) - startAbsolute;
             yield return _skipping
-                ? new RawRecord(location, _prefix!, length)
-                : new RawRecord(location, window.Buffer.AsMemory(window.Start, _position - window.Start), length);
+                ? new RawRecord(location, _prefix!, length, !complete)
+                : new RawRecord(location, window.Buffer.AsMemory(window.Start, _position - window.Start), length, !complete);
             _skipping = false;
             _prefix = null;
             index++;

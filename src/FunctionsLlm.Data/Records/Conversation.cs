@@ -6,23 +6,26 @@ namespace FunctionsLlm.Data.Records;
 /// </summary>
 public sealed class Conversation
 {
-    private Conversation(RecordFormat format, IReadOnlyList<ChatMessage> messages, AlpacaRecord? alpaca)
+    private IReadOnlyList<ChatMessage>? _messages;
+
+    private Conversation(RecordFormat format, IReadOnlyList<ChatMessage>? messages, AlpacaRecord? alpaca)
     {
         Format = format;
-        Messages = messages;
+        _messages = messages;
         Alpaca = alpaca;
     }
 
     public RecordFormat Format { get; }
 
-    public IReadOnlyList<ChatMessage> Messages { get; }
+    /// <summary>The turns; built on first use for alpaca records (cleaning rarely needs them).</summary>
+    public IReadOnlyList<ChatMessage> Messages => _messages ??= Alpaca!.ToMessages();
 
     public AlpacaRecord? Alpaca { get; }
 
     /// <summary>The final assistant turn: what the model is trained to answer.</summary>
-    public string Answer => Messages[^1].Content;
+    public string Answer => Alpaca?.Output ?? Messages[^1].Content;
 
-    public static Conversation FromAlpaca(AlpacaRecord alpaca) => new(RecordFormat.Alpaca, alpaca.ToMessages(), alpaca);
+    public static Conversation FromAlpaca(AlpacaRecord alpaca) => new(RecordFormat.Alpaca, messages: null, alpaca);
 
     public static Conversation FromMessages(RecordFormat format, IReadOnlyList<ChatMessage> messages) =>
         format == RecordFormat.Alpaca

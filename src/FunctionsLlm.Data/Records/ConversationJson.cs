@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FunctionsLlm.Data.Json;
 
 namespace FunctionsLlm.Data.Records;
 
@@ -14,18 +15,18 @@ public static class ConversationJson
         if (conversation.Alpaca is { } alpaca)
         {
             if (alpaca.System is not null)
-                writer.WriteString("system", alpaca.System);
-            writer.WriteString("instruction", alpaca.Instruction);
-            writer.WriteString("input", alpaca.Input);
-            writer.WriteString("output", alpaca.Output);
+                writer.WriteStringFast("system", alpaca.System);
+            writer.WriteStringFast("instruction", alpaca.Instruction);
+            writer.WriteStringFast("input", alpaca.Input);
+            writer.WriteStringFast("output", alpaca.Output);
             if (alpaca.History.Count > 0)
             {
                 writer.WriteStartArray("history");
                 foreach (var (user, assistant) in alpaca.History)
                 {
                     writer.WriteStartArray();
-                    writer.WriteStringValue(user);
-                    writer.WriteStringValue(assistant);
+                    writer.WriteStringValueFast(user);
+                    writer.WriteStringValueFast(assistant);
                     writer.WriteEndArray();
                 }
                 writer.WriteEndArray();
@@ -37,8 +38,8 @@ public static class ConversationJson
             foreach (var message in conversation.Messages)
             {
                 writer.WriteStartObject();
-                writer.WriteString("role", message.Role);
-                writer.WriteString("content", message.Content);
+                writer.WriteStringFast("role", message.Role);
+                writer.WriteStringFast("content", message.Content);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Clean/format benchmark: flm against the seed tutorial's cleaner on the same records, side by side.
+
+usage: bench/run.py [N]   (default 1,000,000 records, ~300 MB; data and outputs under bench/data/, git-ignored)
+Prints one Markdown table row per step: wall time, records/s, peak RSS (from getrusage of the child).
+"""
+import os
+import resource
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "bench", "data")
+SEED = os.path.join(ROOT, "..", "shared", "bench", "seed_clean.py")
+FLM = os.path.join(ROOT, "flm")
+
+
+def measure(label, args, records):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if result.returncode != 0:
+        sys.exit(f"{label} failed ({result.returncode}):\n{result.stderr}")
+    # ru_maxrss of children is the largest child so far: run the smallest first or read it as an upper bound.
+    note = "" if peak_kb > before else " (≤ earlier peak)"
+    print(f"| {label} | {elapsed:.1f} s | {records / elapsed:,.0f} | {peak_kb / 1024:.0f} MB{note} |", flush=True)
+    return elapsed
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    os.makedirs(DATA, exist_ok=True)
+    prefix = os.path.join(DATA, f"records-{n}")
+    if not os.path.exists(prefix + ".json"):
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "generate.py"), str(n), prefix], check=True)
+    size_mb = os.path.getsize(prefix + ".jsonl") / 1e6
+    print(f"{n:,} records, {size_mb:.0f} MB JSONL / {os.path.getsize(prefix + '.json') / 1e6:.0f} MB JSON array, {os.cpu_count()} cores\n")
+    subprocess.run([FLM, "--help"], stdout=subprocess.DEVNULL, check=True)  # build first, outside the timings
+
+    print("| step | wall | records/s | peak RSS |")
+    print("| --- | --- | --- | --- |")
+    flm = measure("flm clean (JSON array)", [FLM, "clean", prefix + ".json", "--out", os.path.join(DATA, "flm-array")], n)
+    measure("flm clean (JSONL)", [FLM, "clean", prefix + ".jsonl", "--out", os.path.join(DATA, "flm-jsonl")], n)
+    kept = sum(1 for _ in open(os.path.join(DATA, "flm-jsonl", "cleaned.jsonl"), encoding="utf-8"))
+    measure("flm format --template seed (cleaned records)", [FLM, "format", os.path.join(DATA, "flm-jsonl", "cleaned.jsonl"),
+            "--model", os.path.join(ROOT, "samples", "tokenizer"), "--out", os.path.join(DATA, "flm-format")], kept)
+    seed = measure("seed_clean.py (JSON array)", [sys.executable, SEED, prefix + ".json", os.path.join(DATA, "seed-out.json")], n)
+    print(f"\nflm clean is {seed / flm:.1f}x the seed's throughput on the same JSON array")
+
+
+if __name__ == "__main__":
+    main()
