@@ -54,6 +54,9 @@ public sealed class ConversationReader : IDisposable
         {
             foreach (var batch in pending.Reader.ReadAllAsync(stop.Token).ToBlockingEnumerable(stop.Token))
             {
+                // Block without spinning: on a small machine a spinning waiter takes the core a worker needs.
+                if (!batch.IsCompleted)
+                    ((IAsyncResult)batch).AsyncWaitHandle.WaitOne();
                 var processed = batch.GetAwaiter().GetResult();
                 Stats.Add(processed.Stats);
                 try

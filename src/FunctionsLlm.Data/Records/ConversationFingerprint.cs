@@ -14,6 +14,29 @@ public static class ConversationFingerprint
     private const char TurnSeparator = '\u0001';
     private const char MessageEnd = '\u0002';
 
+    /// <summary>
+    /// What each UTF-16 code unit becomes in the normalised fingerprint ('\0': dropped): full-width ASCII folds to
+    /// ASCII, letters are lower-cased, whitespace, punctuation and symbols drop out; surrogates (emoji, astral letters)
+    /// stay as they are. One 128 KB table, built once, instead of a Unicode look-up per character.
+    /// </summary>
+    private static readonly Lazy<char[]> FoldTable = new(() =>
+    {
+        var table = new char[char.MaxValue + 1];
+        for (var i = 1; i <= char.MaxValue; i++)
+        {
+            var c = i is >= 0xFF01 and <= 0xFF5E ? (char)(i - 0xFEE0) : (char)i;
+            table[i] = char.IsSurrogate(c) ? c : char.GetUnicodeCategory(c) switch
+            {
+                UnicodeCategory.UppercaseLetter or UnicodeCategory.TitlecaseLetter => char.ToLowerInvariant(c),
+                UnicodeCategory.LowercaseLetter or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter
+                    or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber
+                    or UnicodeCategory.NonSpacingMark => c,
+                _ => '\0',
+            };
+        }
+        return table;
+    });
+
     public static ulong Of(Conversation conversation) => Hash(conversation, normalized: false);
 
     /// <summary>
@@ -84,25 +107,12 @@ public static class ConversationFingerprint
             return text.Length;
         }
         var length = 0;
-        foreach (var original in text)
+        var fold = FoldTable.Value;
+        foreach (var c in text)
         {
-            var c = original is >= '\uFF01' and <= '\uFF5E' ? (char)(original - 0xFEE0) : original; // full-width ASCII → ASCII
-            if (c is >= '\u4E00' and <= '\u9FFF' || char.IsSurrogate(c))
-            {
-                destination[length++] = c; // CJK ideographs, astral letters and emoji count as they are
-                continue;
-            }
-            switch (char.GetUnicodeCategory(c))
-            {
-                case UnicodeCategory.UppercaseLetter or UnicodeCategory.TitlecaseLetter:
-                    destination[length++] = char.ToLowerInvariant(c);
-                    break;
-                case UnicodeCategory.LowercaseLetter or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter
-                    or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber
-                    or UnicodeCategory.NonSpacingMark:
-                    destination[length++] = c;
-                    break;
-            }
+            var folded = fold[c];
+            if (folded != '\0')
+                destination[length++] = folded;
         }
         return length;
     }
