@@ -64,18 +64,21 @@ public sealed class Cleaner(CleaningOptions options)
         using var kept = new JsonLinesWriter(cleanedOutput);
         using var rejects = new JsonLinesWriter(rejectedOutput);
 
-        foreach (var (record, conversation, parseIssue, checks, _) in reader.Read(c => Measure(c, deduplicator), cancellationToken))
+        // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
+        RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
+        foreach (var result in reader.Read(c => Measure(c, deduplicator), shortcut, cancellationToken))
         {
             report.RecordsIn++;
-            var issue = conversation is null ? parseIssue : Check(checks, record.Location.Line, deduplicator);
-            if (conversation is null || issue.Message is not null)
+            var measures = result.Work;
+            var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator) : result.Issue;
+            if (issue.Message is not null)
             {
-                Reject(report, rejects, record, issue);
+                Reject(report, rejects, result.Record, issue);
                 continue;
             }
-            kept.WriteLine(checks.Json);
+            kept.WriteLine(measures.Json);
             report.RecordsOut++;
-            var format = conversation.Format.ToString().ToLowerInvariant();
+            var format = measures.Format.ToString().ToLowerInvariant();
             report.Formats[format] = report.Formats.GetValueOrDefault(format) + 1;
         }
         report.Fixes = reader.Stats;
@@ -85,14 +88,24 @@ public sealed class Cleaner(CleaningOptions options)
     }
 
     /// <summary>Everything about a record that can be computed on its own, off the ordered path.</summary>
-    private readonly record struct Measures(int AnswerChars, int PromptTokens, int AnswerTokens, RecordFingerprints Fingerprints, byte[] Json);
+    private readonly record struct Measures(RecordFormat Format, int AnswerChars, int PromptTokens, int AnswerTokens,
+        RecordFingerprints Fingerprints, byte[] Json);
+
+    private bool FastPath(ReadOnlySpan<byte> utf8Json, out Measures measures)
+    {
+        measures = default;
+        if (AlpacaFastPath.TryRead(utf8Json, options.Dedup) is not { } fast)
+            return false;
+        measures = new Measures(RecordFormat.Alpaca, fast.AnswerChars, 0, 0, fast.Fingerprints, fast.CleanedJson);
+        return true;
+    }
 
     private Measures Measure(Conversation conversation, Deduplicator deduplicator)
     {
         var (promptTokens, answerTokens) = options.CountTokens is { } count
             ? (count(string.Join('\n', conversation.Messages.SkipLast(1).Select(m => m.Content))), count(conversation.Answer))
             : (0, 0);
-        return new Measures(CountCharacters(conversation.Answer), promptTokens, answerTokens, deduplicator.Fingerprint(conversation),
+        return new Measures(conversation.Format, CountCharacters(conversation.Answer), promptTokens, answerTokens, deduplicator.Fingerprint(conversation),
             JsonLinesWriter.Serialize(conversation, ConversationJson.Write));
     }
 

@@ -30,5 +30,8 @@ public sealed record CleaningOptions
     /// <summary>How many examples per reason the report keeps.</summary>
     public int ExamplesPerReason { get; init; } = 3;
 
+    /// <summary>Lets tests compare the fast path with the general one (they must agree byte for byte).</summary>
+    internal bool UseFastPath { get; init; } = true;
+
     internal RecordReaderOptions ReaderOptions => new() { MaxRecordBytes = MaxRecordBytes };
 }

@@ -7,10 +7,17 @@ using FunctionsLlm.Data.Records;
 namespace FunctionsLlm.Data.Cleaning;
 
 /// <summary>
-/// One record read from the input: its conversation (or why it could not be read), and the result of the caller's
-/// per-record work. <see cref="BrokenAt"/> is set on the record where a JSON array broke: reading ends there.
+/// One record read from the input: its conversation (or why it could not be read: <see cref="Issue"/> has a message),
+/// and the result of the caller's per-record work. The conversation is null, with no issue, when the caller's
+/// shortcut handled the record. <see cref="BrokenAt"/> is set on the record where a JSON array broke: reading ends there.
 /// </summary>
-public readonly record struct ReadResult<T>(RawRecord Record, Conversation? Conversation, RecordIssue Issue, T Work, ReadError? BrokenAt);
+public readonly record struct ReadResult<T>(RawRecord Record, Conversation? Conversation, RecordIssue Issue, T Work, ReadError? BrokenAt)
+{
+    public bool IsReadable => Issue.Message is null;
+}
+
+/// <summary>Handles a record straight from its UTF-8 JSON when it can; false sends it through the full parse.</summary>
+public delegate bool RecordShortcut<T>(ReadOnlySpan<byte> utf8Json, out T work);
 
 /// <summary>
 /// Reads records and parses them into conversations with the per-field text rules: everything cleaning and formatting
@@ -44,12 +51,16 @@ public sealed class ConversationReader : IDisposable
     public ReadError? StoppedEarly { get; private set; }
 
     /// <summary>Reads every record; <paramref name="work"/> runs in parallel on each parsed conversation.</summary>
-    public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, CancellationToken cancellationToken = default)
+    public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, CancellationToken cancellationToken = default) =>
+        Read(work, shortcut: null, cancellationToken);
+
+    /// <summary>As <see cref="Read{T}(Func{Conversation, T}, CancellationToken)"/>, trying <paramref name="shortcut"/> on each valid UTF-8 record first.</summary>
+    public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, RecordShortcut<T>? shortcut, CancellationToken cancellationToken = default)
     {
         var inFlight = Math.Max(2, Environment.ProcessorCount * 2);
         var pending = Channel.CreateBounded<Task<Processed<T>>>(new BoundedChannelOptions(inFlight) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(() => Produce(pending.Writer, work, stop.Token), stop.Token);
+        var producer = Task.Run(() => Produce(pending.Writer, work, shortcut, stop.Token), stop.Token);
         try
         {
             foreach (var batch in pending.Reader.ReadAllAsync(stop.Token).ToBlockingEnumerable(stop.Token))
@@ -89,7 +100,8 @@ public sealed class ConversationReader : IDisposable
 
     public void Dispose() => _reader.Dispose();
 
-    private async Task Produce<T>(ChannelWriter<Task<Processed<T>>> pending, Func<Conversation, T> work, CancellationToken cancellationToken)
+    private async Task Produce<T>(ChannelWriter<Task<Processed<T>>> pending, Func<Conversation, T> work, RecordShortcut<T>? shortcut,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -99,12 +111,12 @@ public sealed class ConversationReader : IDisposable
                 batch.Add(record);
                 if (batch.Count >= BatchRecords || batch.Bytes >= BatchBytes)
                 {
-                    await Dispatch(pending, batch, work, cancellationToken).ConfigureAwait(false);
+                    await Dispatch(pending, batch, work, shortcut, cancellationToken).ConfigureAwait(false);
                     batch = new Batch();
                 }
             }
             if (batch.Count > 0)
-                await Dispatch(pending, batch, work, cancellationToken).ConfigureAwait(false);
+                await Dispatch(pending, batch, work, shortcut, cancellationToken).ConfigureAwait(false);
             pending.Complete();
         }
         catch (Exception e)
@@ -113,10 +125,11 @@ public sealed class ConversationReader : IDisposable
         }
     }
 
-    private ValueTask Dispatch<T>(ChannelWriter<Task<Processed<T>>> pending, Batch batch, Func<Conversation, T> work, CancellationToken cancellationToken) =>
-        pending.WriteAsync(Task.Run(() => Process(batch, work), cancellationToken), cancellationToken);
+    private ValueTask Dispatch<T>(ChannelWriter<Task<Processed<T>>> pending, Batch batch, Func<Conversation, T> work,
+        RecordShortcut<T>? shortcut, CancellationToken cancellationToken) =>
+        pending.WriteAsync(Task.Run(() => Process(batch, work, shortcut), cancellationToken), cancellationToken);
 
-    private Processed<T> Process<T>(Batch batch, Func<Conversation, T> work)
+    private Processed<T> Process<T>(Batch batch, Func<Conversation, T> work, RecordShortcut<T>? shortcut)
     {
         var stats = new CleaningStats();
         var parser = new RecordParser(new TextRules(_options, stats));
@@ -124,6 +137,11 @@ public sealed class ConversationReader : IDisposable
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i];
+            if (shortcut is not null && !record.IsTruncated && Utf8.IsValid(record.Utf8.Span) && shortcut(record.Utf8.Span, out var quick))
+            {
+                results[i] = new ReadResult<T>(record, null, default, quick, null);
+                continue;
+            }
             var conversation = Parse(parser, record, out var issue, out var brokenAt);
             results[i] = new ReadResult<T>(record, conversation, issue, conversation is null ? default! : work(conversation), brokenAt);
             if (brokenAt is not null)

@@ -4,28 +4,24 @@ namespace FunctionsLlm.Data.Cleaning;
 
 /// <summary>
 /// Remembers a 64-bit fingerprint of every kept conversation and the line where it was first seen, exact and
-/// normalised (see <see cref="ConversationFingerprint.OfNormalized"/>): about 24 bytes per record and mode.
+/// normalised (see <see cref="ConversationFingerprint.OfNormalized"/>): 32 to 64 bytes per kept record and mode.
 /// </summary>
 internal sealed class Deduplicator(DedupMode mode)
 {
-    private readonly Dictionary<ulong, long> _exact = [];
-    private readonly Dictionary<ulong, long> _normalized = [];
+    private readonly FingerprintTable _exact = new();
+    private readonly FingerprintTable _normalized = new();
 
     /// <summary>Returns an issue if the conversation was seen before; otherwise remembers it.</summary>
     public RecordIssue? Check(RecordFingerprints fingerprints, long line)
     {
         if (mode == DedupMode.None)
             return null;
-        if (_exact.TryGetValue(fingerprints.Exact, out var firstLine))
+        if (_exact.TryGet(fingerprints.Exact, out var firstLine))
             return new RecordIssue(RejectReason.Duplicate, $"same conversation as line {firstLine}");
-        if (mode == DedupMode.Normalized)
-        {
-            if (_normalized.TryGetValue(fingerprints.Normalized, out firstLine))
-                return new RecordIssue(RejectReason.NearDuplicate,
-                    $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
-            _normalized.Add(fingerprints.Normalized, line);
-        }
-        _exact.Add(fingerprints.Exact, line);
+        if (mode == DedupMode.Normalized && !_normalized.TryAdd(fingerprints.Normalized, line, out firstLine))
+            return new RecordIssue(RejectReason.NearDuplicate,
+                $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
+        _exact.TryAdd(fingerprints.Exact, line, out _);
         return null;
     }
 

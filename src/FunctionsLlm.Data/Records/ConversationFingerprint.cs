@@ -72,6 +72,24 @@ public static class ConversationFingerprint
         return hash;
     }
 
+    /// <summary>
+    /// The fingerprint of a single-turn alpaca record given as spans (the cleaner's fast path reads them without
+    /// making strings); equal to <see cref="Of"/>/<see cref="OfNormalized"/> of the same record parsed in full.
+    /// </summary>
+    public static ulong OfAlpaca(ReadOnlySpan<char> system, ReadOnlySpan<char> instruction, ReadOnlySpan<char> input,
+        ReadOnlySpan<char> output, bool normalized)
+    {
+        var buffer = ArrayPool<char>.Shared.Rent(system.Length + instruction.Length + input.Length + output.Length + 40);
+        var length = 0;
+        if (!system.IsEmpty)
+            AppendMessage(buffer, ref length, ChatMessage.System, system, "", normalized);
+        AppendMessage(buffer, ref length, ChatMessage.User, instruction, input, normalized);
+        AppendMessage(buffer, ref length, ChatMessage.Assistant, output, "", normalized);
+        var hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(buffer.AsSpan(0, length)));
+        ArrayPool<char>.Shared.Return(buffer);
+        return hash;
+    }
+
     private static int MaxLength(Conversation conversation)
     {
         const int overhead = 12; // longest role name plus the two separators
@@ -84,7 +102,7 @@ public static class ConversationFingerprint
     }
 
     /// <summary>One turn; an alpaca user turn is the instruction, a line break and the input (when there is one).</summary>
-    private static void AppendMessage(char[] buffer, ref int length, string role, string content, string input, bool normalized)
+    private static void AppendMessage(char[] buffer, ref int length, string role, ReadOnlySpan<char> content, ReadOnlySpan<char> input, bool normalized)
     {
         role.CopyTo(buffer.AsSpan(length));
         length += role.Length;
@@ -99,7 +117,7 @@ public static class ConversationFingerprint
         buffer[length++] = MessageEnd;
     }
 
-    private static int Append(string text, Span<char> destination, bool normalized)
+    private static int Append(ReadOnlySpan<char> text, Span<char> destination, bool normalized)
     {
         if (!normalized)
         {
