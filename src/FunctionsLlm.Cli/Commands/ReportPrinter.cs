@@ -6,7 +6,9 @@ internal static class ReportPrinter
 {
     public static void Print(TextWriter output, TextWriter error, CleaningReport report, string outDir)
     {
-        output.WriteLine($"read {report.RecordsIn:N0} records ({report.Kind}, {report.Encoding}) in {report.ElapsedSeconds:0.###} s");
+        var kind = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(report.Kind.ToString());
+        var encoding = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(report.Encoding.ToString());
+        output.WriteLine($"read {report.RecordsIn:N0} records ({kind}, {encoding}) in {report.ElapsedSeconds:0.###} s");
         output.WriteLine($"kept {report.RecordsOut:N0} → {Path.Combine(outDir, Cleaner.CleanedFile)}");
         output.WriteLine($"rejected {report.RecordsRejected:N0} → {Path.Combine(outDir, Cleaner.RejectedFile)}");
         foreach (var (reason, count) in report.Rejected)

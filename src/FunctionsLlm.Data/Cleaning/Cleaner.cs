@@ -26,18 +26,17 @@ public sealed class Cleaner(CleaningOptions options)
     public CleaningReport CleanFile(string inputPath, string outputDirectory, CancellationToken cancellationToken = default)
     {
         var report = NewReport();
-        CleaningReport result;
         using (var input = new FileStream(inputPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
         using (var reader = new ConversationReader(input, options)) // refuses unreadable input before any output exists
         {
             Directory.CreateDirectory(outputDirectory);
             using var cleaned = Create(Path.Combine(outputDirectory, CleanedFile));
             using var rejected = Create(Path.Combine(outputDirectory, RejectedFile));
-            result = Clean(reader, report, cleaned, rejected, cancellationToken);
+            Clean(reader, report, cleaned, rejected, cancellationToken);
         }
-        result.Input = inputPath;
-        WriteReport(result, Path.Combine(outputDirectory, ReportFile));
-        return result;
+        report.Input = inputPath;
+        WriteReport(report, Path.Combine(outputDirectory, ReportFile));
+        return report;
     }
 
     /// <exception cref="UnreadableInputException">The input as a whole is not JSON/JSONL text.</exception>
