@@ -137,7 +137,12 @@ public sealed class ConversationReader : IDisposable
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i];
-            if (shortcut is not null && !record.IsTruncated && Utf8.IsValid(record.Utf8.Span) && shortcut(record.Utf8.Span, out var quick))
+            if (BytesIssue(record) is { } bytesIssue)
+            {
+                results[i] = new ReadResult<T>(record, null, bytesIssue, default!, null);
+                continue;
+            }
+            if (shortcut is not null && shortcut(record.Utf8.Span, out var quick))
             {
                 results[i] = new ReadResult<T>(record, null, default, quick, null);
                 continue;
@@ -150,20 +155,19 @@ public sealed class ConversationReader : IDisposable
         return new Processed<T>(batch, results, stats);
     }
 
-    private Conversation? Parse(RecordParser parser, RawRecord record, out RecordIssue issue, out ReadError? brokenAt)
+    /// <summary>What is wrong with the record's bytes before any JSON is read: too large, or not UTF-8.</summary>
+    private RecordIssue? BytesIssue(RawRecord record)
+    {
+        if (record.IsTruncated)
+            return new RecordIssue(RejectReason.RecordTooLarge,
+                $"record is {record.ByteLength:N0} bytes; the limit is {_options.MaxRecordBytes:N0} (--max-record-bytes)");
+        return Utf8.IsValid(record.Utf8.Span) ? null : new RecordIssue(RejectReason.InvalidUtf8, "record is not valid UTF-8 text");
+    }
+
+    /// <summary>Parses a record whose bytes passed <see cref="BytesIssue"/>.</summary>
+    private static Conversation? Parse(RecordParser parser, RawRecord record, out RecordIssue issue, out ReadError? brokenAt)
     {
         brokenAt = null;
-        if (record.IsTruncated)
-        {
-            issue = new RecordIssue(RejectReason.RecordTooLarge,
-                $"record is {record.ByteLength:N0} bytes; the limit is {_options.MaxRecordBytes:N0} (--max-record-bytes)");
-            return null;
-        }
-        if (!Utf8.IsValid(record.Utf8.Span))
-        {
-            issue = new RecordIssue(RejectReason.InvalidUtf8, "record is not valid UTF-8 text");
-            return null;
-        }
         try
         {
             using var document = JsonDocument.Parse(record.Utf8);
