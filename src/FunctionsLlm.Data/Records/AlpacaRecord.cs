@@ -12,10 +12,6 @@ public sealed record AlpacaRecord(
     /// <summary>The user turn the way LLaMA-Factory builds it: instruction, then the input on the next line.</summary>
     public string UserContent => Input.Length == 0 ? Instruction : $"{Instruction}\n{Input}";
 
-    public AlpacaRecord Map(Func<string, string> text) => new(
-        text(Instruction), text(Input), text(Output), System is null ? null : text(System),
-        History.Select(h => (text(h.User), text(h.Assistant))).ToArray());
-
     public IReadOnlyList<ChatMessage> ToMessages()
     {
         var messages = new List<ChatMessage>(History.Count * 2 + 3);

@@ -31,9 +31,4 @@ public sealed class Conversation
         format == RecordFormat.Alpaca
             ? throw new ArgumentException("Alpaca conversations are built with FromAlpaca.", nameof(format))
             : new Conversation(format, messages, alpaca: null);
-
-    /// <summary>Applies a text transformation to every field (whitespace, NFC, masking) and keeps the shape.</summary>
-    public Conversation Map(Func<string, string> text) => Alpaca is not null
-        ? FromAlpaca(Alpaca.Map(text))
-        : new Conversation(Format, Messages.Select(m => m with { Content = text(m.Content) }).ToArray(), alpaca: null);
 }
