@@ -1,0 +1,82 @@
+using FunctionsLlm.Modeling.Config;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Decoder;
+
+/// <summary>
+/// Grouped-query self-attention with rotary positions, optional q/k/v biases (qwen2) and per-head q/k RMSNorm
+/// (qwen3). Query head h reads key/value head h / (heads / kv_heads), as HF's repeat_kv.
+/// </summary>
+public sealed class Attention : nn.Module
+{
+    public readonly nn.Module<Tensor, Tensor> q_proj;
+    public readonly nn.Module<Tensor, Tensor> k_proj;
+    public readonly nn.Module<Tensor, Tensor> v_proj;
+    public readonly nn.Module<Tensor, Tensor> o_proj;
+    public readonly RmsNorm? q_norm;
+    public readonly RmsNorm? k_norm;
+
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int _layer;
+
+    public Attention(ModelConfig config, int layer, nn.Module<Tensor, Tensor> q_proj, nn.Module<Tensor, Tensor> k_proj,
+        nn.Module<Tensor, Tensor> v_proj, nn.Module<Tensor, Tensor> o_proj, RmsNorm? q_norm, RmsNorm? k_norm)
+        : base(nameof(Attention))
+    {
+        this.q_proj = q_proj;
+        this.k_proj = k_proj;
+        this.v_proj = v_proj;
+        this.o_proj = o_proj;
+        this.q_norm = q_norm;
+        this.k_norm = k_norm;
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        _layer = layer;
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, hidden) → (B, T, hidden).</summary>
+    internal Tensor Forward(Tensor x, AttentionInputs inputs)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = q_proj.forward(x).view(b, t, _heads, _headDim);     // (B, T, nh, hd)
+        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim);   // (B, T, nkv, hd)
+        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim);
+        if (q_norm is not null && k_norm is not null)
+        {
+            q = q_norm.forward(q);
+            k = k_norm.forward(k);
+        }
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), inputs.Cos, inputs.Sin);   // (B, nh, T, hd)
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), inputs.Cos, inputs.Sin);   // (B, nkv, T, hd)
+        v = v.transpose(1, 2);
+        if (inputs.Cache is { } cache)
+            (k, v) = cache.Append(_layer, k, v);                                 // (B, nkv, S, hd)
+
+        Tensor attended;
+        int groups = _heads / _kvHeads;
+        if (t == 1 && groups > 1)
+        {
+            // One new token: fold each group's queries into the row axis so keys/values are read once, not repeated.
+            var folded = q.reshape(b, _kvHeads, groups, _headDim);               // (B, nkv, g, hd)
+            attended = nn.functional.scaled_dot_product_attention(folded, k, v, inputs.Mask)
+                .reshape(b, _heads, 1, _headDim);
+        }
+        else
+        {
+            if (groups > 1)
+            {
+                long s = k.shape[2];
+                k = k.unsqueeze(2).expand(b, _kvHeads, groups, s, _headDim).reshape(b, _heads, s, _headDim);
+                v = v.unsqueeze(2).expand(b, _kvHeads, groups, s, _headDim).reshape(b, _heads, s, _headDim);
+            }
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, inputs.Mask, is_casual: inputs.IsCausal);
+        }
+        var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);  // (B, T, nh·hd)
+        return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+}

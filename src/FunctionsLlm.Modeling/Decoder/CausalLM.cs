@@ -1,0 +1,129 @@
+using FunctionsLlm.Modeling.Config;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Decoder;
+
+/// <summary>
+/// A decoder-only language model of the llama / qwen2 / qwen3 / mistral families, laid out like HF's
+/// *ForCausalLM so parameter names equal checkpoint keys. Build with <see cref="ModelLoader"/>.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    public readonly DecoderStack model;
+    public readonly nn.Module<Tensor, Tensor>? lm_head;
+
+    private readonly RotaryEmbedding _rotary;
+
+    internal CausalLM(ModelConfig config, GenerationConfig generation, DecoderStack model, nn.Module<Tensor, Tensor>? lm_head,
+        Device device, ScalarType dtype)
+        : base(nameof(CausalLM))
+    {
+        if (lm_head is null && !config.TieWordEmbeddings)
+            throw new ArgumentException("lm_head is required unless tie_word_embeddings is set", nameof(lm_head));
+        Config = config;
+        GenerationConfig = generation;
+        this.model = model;
+        this.lm_head = lm_head;
+        Device = device;
+        DType = dtype;
+        _rotary = new RotaryEmbedding(config, device, dtype);
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+
+    public GenerationConfig GenerationConfig { get; }
+
+    public Device Device { get; }
+
+    /// <summary>The dtype weights are held and computed in (fp32 on CPU, bf16 on CUDA by default).</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>End-of-sequence ids: generation_config.json first, config.json otherwise.</summary>
+    public IReadOnlyList<int> EosTokenIds => GenerationConfig.EosTokenId ?? Config.EosTokenId ?? [];
+
+    public KvCache CreateCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
+
+    /// <summary>
+    /// Logits (B, T, vocab) in fp32 for (B, T) int64 token ids, or (B, 1, vocab) for the last position only.
+    /// <paramref name="attentionMask"/> (B, T), 1 for real tokens and 0 for padding (left padding for batched
+    /// generation), as in HF. With a cache the tokens continue what it holds, and it is advanced by T.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? attentionMask = null, bool lastPositionOnly = false)
+    {
+        if (inputIds.ndim != 2)
+            throw new ArgumentException($"input ids must be (batch, tokens), got [{string.Join(", ", inputIds.shape)}]", nameof(inputIds));
+        int batch = (int)inputIds.shape[0], t = (int)inputIds.shape[1];
+        int past = cache?.Length ?? 0;
+        if (cache is not null && (cache.Batch != batch || past + t > cache.Capacity))
+            throw new ArgumentException($"the cache holds {cache.Batch} sequences with room for {cache.Capacity - past} more positions; got {batch} × {t}");
+
+        using var scope = NewDisposeScope();
+        var ids = inputIds.to(ScalarType.Int64, Device);
+        var valid = attentionMask?.to(ScalarType.Bool, Device);
+        bool newHasPadding = valid is not null && !valid.all().item<bool>();
+        if (!newHasPadding)
+            valid = null;
+
+        var offset = cache?.NextPosition.unsqueeze(1) ?? zeros([batch, 1], ScalarType.Int64, Device);
+        var positions = valid is null
+            ? arange(t, ScalarType.Int64, Device).unsqueeze(0) + offset
+            : (valid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0) + offset;             // (B, T)
+        int maxPosition = (cache is null ? 0 : past) + t - 1;
+        var (cos, sin) = _rotary.For(positions, maxPosition);
+
+        var mask = AttentionMask(cache, past, t, valid, out bool isCausal);
+        var inputs = new AttentionInputs(cos, sin, mask, isCausal, cache);
+
+        var x = model.embed_tokens.forward(ids).to(DType);
+        foreach (var layer in model.layers)
+            x = layer.Forward(x, inputs);
+        x = model.norm.forward(lastPositionOnly ? x.narrow(1, t - 1, 1) : x);
+        var logits = lm_head is null ? nn.functional.linear(x, model.embed_tokens.weight) : lm_head.forward(x);
+
+        cache?.Advance(t, valid, newHasPadding);
+        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, 1, T, S) bool, or null when plain causal (or, for one token, unmasked) attention is exact.</summary>
+    private Tensor? AttentionMask(KvCache? cache, int past, int t, Tensor? valid, out bool isCausal)
+    {
+        int s = past + t;
+        bool padded = valid is not null || (cache?.HasPadding ?? false);
+        bool windowed = Config.AttentionWindow is { } window && s > window;
+        isCausal = false;
+        if (!padded && !windowed)
+        {
+            if (t == 1)
+                return null;
+            if (past == 0)
+            {
+                isCausal = true;
+                return null;
+            }
+        }
+        var queryPositions = arange(past, s, ScalarType.Int64, Device).unsqueeze(1);       // (T, 1)
+        var keyPositions = arange(s, ScalarType.Int64, Device).unsqueeze(0);               // (1, S)
+        var allowed = keyPositions <= queryPositions;                                       // (T, S)
+        if (windowed)
+            allowed = allowed.logical_and(queryPositions - keyPositions < Config.AttentionWindow!.Value);
+        var mask = allowed.unsqueeze(0).unsqueeze(0);                                       // (1, 1, T, S)
+        if (padded)
+        {
+            int batch = cache?.Batch ?? (int)valid!.shape[0];
+            var newValid = valid ?? ones([batch, t], ScalarType.Bool, Device);
+            var keyValid = cache is null ? newValid : cat([cache.Valid.narrow(1, 0, past), newValid], 1);   // (B, S)
+            // A padding query may see no real key; letting every query see itself keeps softmax finite.
+            var self = (keyPositions == queryPositions).unsqueeze(0).unsqueeze(0);
+            mask = mask.logical_and(keyValid.unsqueeze(1).unsqueeze(1)).logical_or(self);  // (B, 1, T, S)
+        }
+        return mask;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using FunctionsLlm.Tests;
+
+namespace FunctionsLlm.Modeling.Tests;
+
+/// <summary>A tiny model of ../shared/fixtures/models and what llama.cpp computed for it (expected.json).</summary>
+public sealed class FixtureModel
+{
+    public static readonly string[] Names = ["tiny-llama", "tiny-qwen2", "tiny-qwen3"];
+
+    public static TheoryData<string> All => new(Names);
+
+    private FixtureModel(string name)
+    {
+        Name = name;
+        Directory = RepoPaths.Fixture("models", name);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, "expected.json")));
+        var root = json.RootElement;
+        Tolerance = root.GetProperty("tolerance").GetProperty("max_abs").GetSingle();
+        LogitCases = [.. root.GetProperty("logits").EnumerateArray()
+            .Select(c => (Ids(c.GetProperty("input_ids")), c.GetProperty("tensor").GetString()!))];
+        GreedyCases = [.. root.GetProperty("greedy").EnumerateArray()
+            .Select(c => (Ids(c.GetProperty("prompt_ids")), Ids(c.GetProperty("greedy_ids"))))];
+    }
+
+    public string Name { get; }
+
+    public string Directory { get; }
+
+    public float Tolerance { get; }
+
+    /// <summary>Input ids and the name of their (tokens, vocab) logits in expected_logits.safetensors.</summary>
+    public IReadOnlyList<(int[] InputIds, string Tensor)> LogitCases { get; }
+
+    public IReadOnlyList<(int[] PromptIds, int[] GreedyIds)> GreedyCases { get; }
+
+    public string ExpectedLogitsPath => Path.Combine(Directory, "expected_logits.safetensors");
+
+    public static FixtureModel Get(string name) => new(name);
+
+    private static int[] Ids(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
+}
