@@ -21,6 +21,8 @@ public static class FlmCli
         root.Subcommands.Add(TokenizeCommand.Create(output, error));
         root.Subcommands.Add(ChatTemplateCommand.Create(output, error));
         root.Subcommands.Add(PipelineCommand.Create(output, error));
+        root.Subcommands.Add(LogitsCommand.Create(output, error));
+        root.Subcommands.Add(GenerateCommand.Create(output, error));
         return root;
     }
 

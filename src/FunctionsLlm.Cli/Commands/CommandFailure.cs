@@ -2,6 +2,8 @@ using FunctionsLlm.Data.Formatting;
 using FunctionsLlm.Data.Reading;
 using FunctionsLlm.Data.Templating;
 using FunctionsLlm.Data.Tokenization;
+using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Config;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -30,5 +32,5 @@ internal static class CommandFailure
     }
 
     private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
-        or TokenizerAltersTextException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
+        or TokenizerAltersTextException or ModelConfigException or CheckpointException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
 }
