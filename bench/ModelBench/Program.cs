@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Globalization;
+using FunctionsLlm.Bench;
+using FunctionsLlm.Modeling.Decoder;
+using static TorchSharp.torch;
+
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
+string dir = args.Length > 0 ? args[0] : Path.Combine("bench", "data", "llama-100m");
+int promptTokens = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512;
+int decodeTokens = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 128;
+int threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
+
+if (!File.Exists(Path.Combine(dir, "config.json")))
+    RandomLlama.Create(dir);
+set_num_threads(threads);
+
+var clock = Stopwatch.StartNew();
+using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
+double loadSeconds = clock.Elapsed.TotalSeconds;
+long parameters = model.parameters().Sum(p => p.numel());
+
+var random = new Random(42);
+long[] prompt = [.. Enumerable.Range(0, promptTokens).Select(_ => (long)random.Next(3, model.Config.VocabSize))];
+using var noGrad = no_grad();
+using var input = tensor(prompt, [1, promptTokens]);
+
+// Warm-up: one short prefill and a few decode steps (JIT, allocator, thread pool).
+using (var warmCache = model.CreateCache(1, 64))
+{
+    using var warm = model.Forward(input.narrow(1, 0, 32), warmCache, lastPositionOnly: true);
+    for (int i = 0; i < 8; i++)
+        model.Forward(input.narrow(1, i, 1), warmCache, lastPositionOnly: true).Dispose();
+}
+
+using var cache = model.CreateCache(1, promptTokens + decodeTokens);
+clock.Restart();
+var logits = model.Forward(input, cache, lastPositionOnly: true);
+long next = logits.argmax().item<long>();
+double prefillSeconds = clock.Elapsed.TotalSeconds;
+
+var steps = new double[decodeTokens];
+for (int i = 0; i < decodeTokens; i++)
+{
+    clock.Restart();
+    logits.Dispose();
+    using var token = tensor(new[] { next }, [1, 1]);
+    logits = model.Forward(token, cache, lastPositionOnly: true);
+    next = logits.argmax().item<long>();
+    steps[i] = clock.Elapsed.TotalSeconds;
+}
+logits.Dispose();
+Array.Sort(steps);
+
+string peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+    model      {dir}: {parameters / 1e6:F1}M parameters, F32, {threads} threads
+    load       {loadSeconds:F2} s
+    prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
+    decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
+    peak RSS   {peak}
+    """));
