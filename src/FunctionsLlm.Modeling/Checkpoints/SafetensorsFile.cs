@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace FunctionsLlm.Modeling.Checkpoints;
+
+/// <summary>
+/// A safetensors file, header validated on <see cref="Open"/>, data memory-mapped (copy-on-write, never written back).
+/// <see cref="Read"/> returns CPU views over the mapping; they hold the mapping alive, so they stay valid after
+/// this object is disposed.
+/// </summary>
+/// <remarks>
+/// TorchSharp has no <c>Tensor.view(dtype)</c>, so the file is mapped once per dtype actually read (with
+/// <c>torch.from_file</c>, lazily): a tensor whose offset is a multiple of its element size is a slice of that
+/// mapping. Mappings of the same file share the page cache, so this costs address space, not memory. A misaligned
+/// tensor (legal, written by some tools) is copied out of the byte mapping instead.
+/// Replacing the file by rename (as <see cref="SafetensorsWriter"/> does) is safe while it is mapped; truncating it
+/// in place is not (the OS faults on pages past the new end).
+/// </remarks>
+public sealed class SafetensorsFile : IDisposable
+{
+    private readonly SafetensorsHeader _header;
+    private readonly Dictionary<SafetensorsDType, torch.Tensor> _mappings = [];
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    private SafetensorsFile(string path, SafetensorsHeader header)
+    {
+        Path = path;
+        _header = header;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Header entries, in header order.</summary>
+    public IReadOnlyDictionary<string, TensorInfo> Tensors => _header.Tensors;
+
+    /// <summary>The header's <c>__metadata__</c>; empty if it has none.</summary>
+    public IReadOnlyDictionary<string, string> Metadata => _header.Metadata;
+
+    /// <summary>Validates the header (see <see cref="CheckpointException"/> for what is checked) and maps the file.</summary>
+    public static SafetensorsFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        path = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(path))
+            throw new CheckpointException(path, "file not found");
+        var header = SafetensorsHeader.Read(path);
+        var file = new SafetensorsFile(path, header);
+        try
+        {
+            file.Mapping(SafetensorsDType.U8); // maps now, so that an unmappable file fails here, not on first read
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+        return file;
+    }
+
+    /// <summary>
+    /// Tensor <paramref name="name"/> in the file's dtype and shape: a zero-copy CPU view over the mapping when aligned,
+    /// otherwise a copy. Writes to it never reach the file. The caller owns (and disposes) the result.
+    /// </summary>
+    public torch.Tensor Read(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_header.Tensors.TryGetValue(name, out var info))
+            throw new CheckpointException(Path, $"no tensor named '{name}'");
+
+        var elementSize = info.DType.ElementSize();
+        var offset = _header.DataStart + info.Begin;
+        if (offset % elementSize == 0)
+        {
+            using var slice = Mapping(info.DType).narrow(0, offset / elementSize, info.ElementCount);
+            return slice.view(info.Shape);
+        }
+
+        using var bytes = Mapping(SafetensorsDType.U8).narrow(0, offset, info.ByteLength);
+        var copy = torch.empty(info.Shape, info.DType.ToScalarType());
+        try
+        {
+            TensorBytes.CopyInto(bytes, copy);
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The whole file as a 1-D tensor of <paramref name="dtype"/> (trailing bytes short of an element left out).</summary>
+    private torch.Tensor Mapping(SafetensorsDType dtype)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_mappings.TryGetValue(dtype, out var mapping))
+            {
+                var elements = _header.FileLength / dtype.ElementSize();
+                try
+                {
+                    mapping = torch.from_file(Path, shared: false, size: elements, dtype: dtype.ToScalarType());
+                }
+                catch (ExternalException e)
+                {
+                    throw new CheckpointException(Path, $"cannot memory-map the file: {e.Message}", e);
+                }
+                // Owned by this object, not by whatever dispose scope the caller of Read happens to be in.
+                mapping.DetachFromDisposeScope();
+                _mappings.Add(dtype, mapping);
+            }
+            return mapping;
+        }
+    }
+
+    /// <summary>Drops this object's references to the mappings; tensors already read keep theirs.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            foreach (var mapping in _mappings.Values)
+                mapping.Dispose();
+            _mappings.Clear();
+        }
+    }
+}
