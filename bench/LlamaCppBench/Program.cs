@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using FunctionsLlm.Bench;
+using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Decoder;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using static TorchSharp.torch;
+
+// dotnet run --project bench/LlamaCppBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
+//     [--flash-attention off|on|auto] [--kv f32|f16]
+// The same model, prompt and procedure as bench/ModelBench, run by llama.cpp (LLamaSharp's CPU build) from an F32
+// GGUF converted here; then llama.cpp's logits are checked against ours on the first prompt tokens.
+var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
+int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
+int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 128;
+int threads = positional.Length > 3 ? int.Parse(positional[3], CultureInfo.InvariantCulture) : 2;
+string flashAttention = Option("--flash-attention", "off");
+string kv = Option("--kv", "f32");
+const int CheckTokens = 16;
+
+if (!File.Exists(Path.Combine(dir, "config.json")))
+    RandomLlama.Create(dir);
+string ggufPath = Path.GetFullPath(dir).TrimEnd('/') + ".gguf";
+if (!File.Exists(ggufPath))
+{
+    var convert = Stopwatch.StartNew();
+    LlamaGguf.Convert(dir, ggufPath);
+    Console.WriteLine($"converted {dir} to {ggufPath} in {convert.Elapsed.TotalSeconds:F1} s");
+}
+var config = ModelConfig.Load(dir);
+
+var warnings = new List<string>();
+NativeLibraryConfig.All.WithLogCallback((level, message) =>
+{
+    if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error)
+        warnings.Add(message.TrimEnd());
+});
+NativeApi.llama_empty_call(); // load the native libraries before timing, as ModelBench initialises torch first
+PeakRss.Reset();              // the conversion above (torch, the HF weights) is not llama.cpp's memory
+
+var parameters = new ModelParams(ggufPath)
+{
+    ContextSize = (uint)Math.Max(1024, promptTokens + decodeTokens),
+    BatchSize = (uint)Math.Max(promptTokens, CheckTokens),
+    UBatchSize = (uint)Math.Max(promptTokens, CheckTokens),
+    Threads = threads,
+    BatchThreads = threads,
+    GpuLayerCount = 0,
+    TypeK = kv == "f16" ? GGMLType.GGML_TYPE_F16 : GGMLType.GGML_TYPE_F32,
+    TypeV = kv == "f16" ? GGMLType.GGML_TYPE_F16 : GGMLType.GGML_TYPE_F32,
+    FlashAttention = flashAttention switch { "on" => true, "off" => false, _ => null },
+};
+var clock = Stopwatch.StartNew();
+using var weights = LLamaWeights.LoadFromFile(parameters);
+double loadSeconds = clock.Elapsed.TotalSeconds;
+clock.Restart();
+using var context = weights.CreateContext(parameters);
+double contextSeconds = clock.Elapsed.TotalSeconds;
+
+var random = new Random(42);
+int[] prompt = [.. Enumerable.Range(0, promptTokens).Select(_ => random.Next(3, config.VocabSize))];
+var batch = new LLamaBatch();
+
+// Warm-up as in ModelBench: one short prefill and a few decode steps, then an empty cache.
+Decode(context, prompt.AsSpan(0, 32), 0, allLogits: false);
+for (int i = 0; i < 8; i++)
+    Decode(context, prompt.AsSpan(32 + i, 1), 32 + i, allLogits: false);
+context.NativeHandle.MemoryClear(true);
+
+clock.Restart();
+Decode(context, prompt, 0, allLogits: false);
+int next = ArgMax(context.NativeHandle.GetLogitsIth(promptTokens - 1));
+double prefillSeconds = clock.Elapsed.TotalSeconds;
+
+var steps = new double[decodeTokens];
+for (int i = 0; i < decodeTokens; i++)
+{
+    clock.Restart();
+    Decode(context, [next], promptTokens + i, allLogits: false);
+    next = ArgMax(context.NativeHandle.GetLogitsIth(0));
+    steps[i] = clock.Elapsed.TotalSeconds;
+}
+Array.Sort(steps);
+string peak = PeakRss.Read();
+
+// Correctness: the same ids through llama.cpp and through our CausalLM, logits of every position. The reference
+// context computes exactly in F32 (no flash attention: its CPU kernel rounds through F16; F32 KV cache); the bench
+// context, when set otherwise, is checked too, to show what its settings cost in precision.
+float[][] reference, bench = Logits(context);
+using (var exact = weights.CreateContext(parameters with { FlashAttention = false, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 }))
+    reference = Logits(exact);
+float[][] ours = OurLogits();
+var (referenceDiff, agree) = Compare(ours, reference);
+var (benchDiff, _) = Compare(ours, bench);
+float maxLogit = ours.Max(row => row.Max(x => Math.Abs(x)));
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+    model      {ggufPath}: {weights.ParameterCount / 1e6:F1}M parameters, F32 weights, llama.cpp via LLamaSharp 0.30.0, {threads} threads, KV cache {kv}, flash attention {flashAttention}
+    load       {loadSeconds:F2} s (memory-mapped; creating the context {contextSeconds:F2} s more)
+    prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
+    decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
+    peak RSS   {peak}
+    logits     first {CheckTokens} prompt ids, every position, max |llama.cpp − ours|: {referenceDiff:E2} (F32 KV, no flash attention), {benchDiff:E2} (bench settings); max |logit| {maxLogit:F3}; argmax agrees at {agree}/{CheckTokens}
+    """));
+foreach (var warning in warnings.Distinct())
+    Console.WriteLine($"llama.cpp: {warning}");
+
+string Option(string name, string fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+}
+
+void Decode(LLamaContext target, ReadOnlySpan<int> tokens, int start, bool allLogits)
+{
+    batch.Clear();
+    for (int i = 0; i < tokens.Length; i++)
+        batch.Add(tokens[i], start + i, LLamaSeqId.Zero, allLogits || i == tokens.Length - 1);
+    var result = target.NativeHandle.Decode(batch);
+    if (result != DecodeResult.Ok)
+        throw new InvalidOperationException($"llama_decode returned {result}");
+}
+
+float[][] Logits(LLamaContext target)
+{
+    target.NativeHandle.MemoryClear(true);
+    Decode(target, prompt.AsSpan(0, CheckTokens), 0, allLogits: true);
+    return [.. Enumerable.Range(0, CheckTokens).Select(i => target.NativeHandle.GetLogitsIth(i).ToArray())];
+}
+
+float[][] OurLogits()
+{
+    set_num_threads(threads);
+    using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
+    using var noGrad = no_grad();
+    using var ids = tensor(prompt.Take(CheckTokens).Select(id => (long)id).ToArray(), [1, CheckTokens]);
+    using var logits = model.Forward(ids);
+    float[] flat = logits.reshape(-1).data<float>().ToArray();
+    return [.. flat.Chunk(config.VocabSize)];
+}
+
+static (double MaxDiff, int ArgMaxAgree) Compare(float[][] ours, float[][] theirs)
+{
+    double maxDiff = 0;
+    int agree = 0;
+    for (int i = 0; i < ours.Length; i++)
+    {
+        for (int v = 0; v < ours[i].Length; v++)
+            maxDiff = Math.Max(maxDiff, Math.Abs(ours[i][v] - theirs[i][v]));
+        agree += ArgMax(ours[i]) == ArgMax(theirs[i]) ? 1 : 0;
+    }
+    return (maxDiff, agree);
+}
+
+static int ArgMax(ReadOnlySpan<float> values)
+{
+    int best = 0;
+    for (int i = 1; i < values.Length; i++)
+    {
+        if (values[i] > values[best])
+            best = i;
+    }
+    return best;
+}
