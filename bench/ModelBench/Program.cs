@@ -4,11 +4,12 @@ using FunctionsLlm.Bench;
 using FunctionsLlm.Modeling.Decoder;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
-string dir = args.Length > 0 ? args[0] : Path.Combine("bench", "data", "llama-100m");
-int promptTokens = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512;
-int decodeTokens = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 128;
-int threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
+string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
+string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
+int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
+int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 128;
+int threads = positional.Length > 3 ? int.Parse(positional[3], CultureInfo.InvariantCulture) : 2;
 
 if (!File.Exists(Path.Combine(dir, "config.json")))
     RandomLlama.Create(dir);
@@ -18,6 +19,11 @@ var clock = Stopwatch.StartNew();
 using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
 double loadSeconds = clock.Elapsed.TotalSeconds;
 long parameters = model.parameters().Sum(p => p.numel());
+if (args.Contains("--profile"))
+{
+    DecodeProfile.Run(model, threads);
+    return;
+}
 
 var random = new Random(42);
 long[] prompt = [.. Enumerable.Range(0, promptTokens).Select(_ => (long)random.Next(3, model.Config.VocabSize))];

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Intrinsics;
+using FunctionsLlm.Modeling.Decoder;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Bench;
+
+/// <summary>
+/// Where one batch-1 decode step's time goes (`-- --profile`): the weight matrices alone (read, and multiplied by a
+/// one-token activation three ways) against the whole Forward, at 1 and at the bench's thread count. Decode is
+/// bound by reading every weight once per token, so the read time is the floor a decoder can approach.
+/// </summary>
+internal static class DecodeProfile
+{
+    private const int Repeats = 15;
+
+    public static void Run(CausalLM model, int threads)
+    {
+        using var noGrad = no_grad();
+        var weights = model.model.layers
+            .SelectMany(l => new[] { l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj, l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj })
+            .Append(model.lm_head!)
+            .Select(m => ((LinearLayer)m).weight)
+            .ToList();
+        double megabytes = weights.Sum(w => w.numel() * w.element_size()) / 1e6;
+        var inputs = weights.Select(w => randn(1, 1, w.shape[1])).ToList();
+        var vectors = inputs.Select(x => x.view(-1)).ToList();
+        using var token = tensor(new long[] { 5 }, [1, 1]);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"profile    {weights.Count} weight matrices read per token ({megabytes:F0} MB; token embedding excluded), median (and best) of {Repeats}"));
+
+        foreach (int n in new[] { 1, threads }.Distinct())
+        {
+            set_num_threads(n);
+            Report(n, "read every weight (sum)", megabytes, () => weights.ForEach(w => w.sum().Dispose()));
+            Report(n, "F.linear, x (1, 1, in)", megabytes, () =>
+            {
+                for (int i = 0; i < weights.Count; i++)
+                    nn.functional.linear(inputs[i], weights[i]).Dispose();
+            });
+            Report(n, "mv(W, x), x (in)", megabytes, () =>
+            {
+                for (int i = 0; i < weights.Count; i++)
+                    mv(weights[i], vectors[i]).Dispose();
+            });
+            foreach (var shape in weights.GroupBy(w => (w.shape[0], w.shape[1])))
+            {
+                var group = shape.ToList();
+                double groupMegabytes = group.Sum(w => w.numel() * w.element_size()) / 1e6;
+                using var x = randn(1, 1, shape.Key.Item2);
+                Report(n, $"  F.linear, {group.Count} × ({shape.Key.Item1}, {shape.Key.Item2})", groupMegabytes, () => group.ForEach(w => nn.functional.linear(x, w).Dispose()));
+            }
+            var outputs = weights.Select(w => zeros(w.shape[0])).ToList();
+            Report(n, "managed Vector256 matvec, rows split", megabytes, () =>
+            {
+                for (int i = 0; i < weights.Count; i++)
+                    MatVec(weights[i], vectors[i], outputs[i], n);
+            });
+            double worst = Enumerable.Range(0, weights.Count).Max(i =>
+            {
+                using var expected = mv(weights[i], vectors[i]);
+                using var diff = (expected - outputs[i]).abs().max();
+                return diff.item<float>();
+            });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"               (managed matvec vs mv: max |diff| {worst:E1})"));
+            outputs.ForEach(o => o.Dispose());
+
+            foreach (int past in new[] { 64, 512 })
+            {
+                using var prompt = randint(3, model.Config.VocabSize, [1, past]);
+                using var cache = model.CreateCache(1, past + Repeats + 8);
+                model.Forward(prompt, cache, lastPositionOnly: true).Dispose();
+                Report(n, $"whole Forward, 1 token, {past} cached", megabytes, () => model.Forward(token, cache, lastPositionOnly: true).Dispose());
+            }
+            if (n == threads)
+            {
+                var statistics = TorchSharp.DisposeScopeManager.Statistics;
+                long before = statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
+                using (var cache = model.CreateCache(1, 8))
+                    model.Forward(token, cache, lastPositionOnly: true).Dispose();
+                long created = statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount - before;
+                using var a = randn(1, 1, model.Config.HiddenSize);
+                using var b = randn(1, 1, model.Config.HiddenSize);
+                Report(n, "1000 × a.add(b) on (1, 1, hidden)", 0, () =>
+                {
+                    for (int i = 0; i < 1000; i++)
+                        a.add(b).Dispose();
+                });
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"               one Forward creates {created} tensors (≈ native ops, views included)"));
+            }
+        }
+        set_num_threads(threads);
+        inputs.ForEach(x => x.Dispose());
+    }
+
+    /// <summary>y = W x for a contiguous fp32 (out, in) W, rows split into <paramref name="threads"/> ranges, 4 rows at a time.</summary>
+    private static unsafe void MatVec(Tensor weight, Tensor x, Tensor y, int threads)
+    {
+        int rows = (int)weight.shape[0], cols = (int)weight.shape[1];
+        fixed (byte* wBytes = weight.bytes, xBytes = x.bytes, yBytes = y.bytes)
+        {
+            nint w = (nint)wBytes, input = (nint)xBytes, output = (nint)yBytes;
+            int perThread = (rows / threads + 3) / 4 * 4;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int begin = t * perThread, end = Math.Min(rows, begin + perThread);
+                Rows((float*)w, (float*)input, (float*)output, cols, begin, end);
+            });
+        }
+    }
+
+    private static unsafe void Rows(float* w, float* x, float* y, int cols, int begin, int end)
+    {
+        int r = begin;
+        for (; r + 4 <= end; r += 4)
+        {
+            float* w0 = w + ((long)r * cols), w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            int c = 0;
+            for (; c + 8 <= cols; c += 8)
+            {
+                var xv = Vector256.Load(x + c);
+                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(w0 + c), xv, s0);
+                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(w1 + c), xv, s1);
+                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(w2 + c), xv, s2);
+                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(w3 + c), xv, s3);
+            }
+            float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+            for (; c < cols; c++)
+            {
+                t0 += w0[c] * x[c];
+                t1 += w1[c] * x[c];
+                t2 += w2[c] * x[c];
+                t3 += w3[c] * x[c];
+            }
+            (y[r], y[r + 1], y[r + 2], y[r + 3]) = (t0, t1, t2, t3);
+        }
+        for (; r < end; r++)
+        {
+            float sum = 0;
+            for (int c = 0; c < cols; c++)
+                sum += w[((long)r * cols) + c] * x[c];
+            y[r] = sum;
+        }
+    }
+
+    private static void Report(int threads, string what, double megabytes, Action step)
+    {
+        step(); // warm-up
+        var times = new double[Repeats];
+        var clock = new Stopwatch();
+        for (int i = 0; i < Repeats; i++)
+        {
+            clock.Restart();
+            step();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        double median = times[Repeats / 2], best = times[0];
+        string bandwidth = megabytes > 0 ? string.Create(CultureInfo.InvariantCulture, $"  ({megabytes / median:F1} GB/s of weights)") : "";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {threads} thread(s)  {what,-38} {median,6:F1} ms (best {best,5:F1}){bandwidth}"));
+    }
+}
