@@ -103,6 +103,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
     decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
     peak RSS   {peak}
+    llama.cpp  {System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info())?.Trim()}
     logits     first {CheckTokens} prompt ids, every position, max |llama.cpp − ours|: {referenceDiff:E2} (F32 KV, no flash attention), {benchDiff:E2} (bench settings); max |logit| {maxLogit:F3}; argmax agrees at {agree}/{CheckTokens}
     """));
 foreach (var warning in warnings.Distinct())

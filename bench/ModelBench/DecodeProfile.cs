@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Bench;
 
 /// <summary>
-/// Where one batch-1 decode step's time goes (`-- --profile`): the weight matrices alone (read, and multiplied by a
-/// one-token activation three ways) against the whole Forward, at 1 and at the bench's thread count. Decode is
-/// bound by reading every weight once per token, so the read time is the floor a decoder can approach.
+/// Where one batch-1 decode step's time goes (`-- --profile`): the weight matrices alone (read; multiplied by a
+/// one-token activation through libtorch three ways and through a managed two-thread mat-vec) against the whole
+/// Forward and its non-matmul kernels, at 1 and at the bench's thread count. Decode is bound by reading every weight
+/// once per token, so the read time is the floor a decoder can approach.
 /// </summary>
 internal static class DecodeProfile
 {
@@ -26,6 +27,8 @@ internal static class DecodeProfile
         double megabytes = weights.Sum(w => w.numel() * w.element_size()) / 1e6;
         var inputs = weights.Select(w => randn(1, 1, w.shape[1])).ToList();
         var vectors = inputs.Select(x => x.view(-1)).ToList();
+        var columns = inputs.Select(x => x.view(-1, 1)).ToList();
+        var blocks = weights.Select(w => randn(1, 64, w.shape[1])).ToList();
         using var token = tensor(new long[] { 5 }, [1, 1]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"profile    {weights.Count} weight matrices read per token ({megabytes:F0} MB; token embedding excluded), median (and best) of {Repeats}"));
@@ -43,6 +46,16 @@ internal static class DecodeProfile
             {
                 for (int i = 0; i < weights.Count; i++)
                     mv(weights[i], vectors[i]).Dispose();
+            });
+            Report(n, "matmul(W, x), x (in, 1)", megabytes, () =>
+            {
+                for (int i = 0; i < weights.Count; i++)
+                    matmul(weights[i], columns[i]).Dispose();
+            });
+            Report(n, "F.linear, 64 tokens (GEMM, for scale)", megabytes, () =>
+            {
+                for (int i = 0; i < weights.Count; i++)
+                    nn.functional.linear(blocks[i], weights[i]).Dispose();
             });
             foreach (var shape in weights.GroupBy(w => (w.shape[0], w.shape[1])))
             {
@@ -73,12 +86,14 @@ internal static class DecodeProfile
                 model.Forward(prompt, cache, lastPositionOnly: true).Dispose();
                 Report(n, $"whole Forward, 1 token, {past} cached", megabytes, () => model.Forward(token, cache, lastPositionOnly: true).Dispose());
             }
+            ReportOtherOps(model, n);
             if (n == threads)
             {
                 var statistics = TorchSharp.DisposeScopeManager.Statistics;
+                using var cache = model.CreateCache(1, 8);
+                model.Forward(token, cache, lastPositionOnly: true).Dispose();
                 long before = statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
-                using (var cache = model.CreateCache(1, 8))
-                    model.Forward(token, cache, lastPositionOnly: true).Dispose();
+                model.Forward(token, cache, lastPositionOnly: true).Dispose();
                 long created = statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount - before;
                 using var a = randn(1, 1, model.Config.HiddenSize);
                 using var b = randn(1, 1, model.Config.HiddenSize);
@@ -92,6 +107,56 @@ internal static class DecodeProfile
         }
         set_num_threads(threads);
         inputs.ForEach(x => x.Dispose());
+        blocks.ForEach(x => x.Dispose());
+    }
+
+    /// <summary>The non-matmul work of one decode step, per kind, with the shapes and counts the decoder uses (512 cached).</summary>
+    private static void ReportOtherOps(CausalLM model, int threads)
+    {
+        var c = model.Config;
+        int layers = c.NumHiddenLayers, groups = c.NumAttentionHeads / c.NumKeyValueHeads;
+        var norm = model.model.norm;
+        using var x = randn(1, 1, c.HiddenSize);
+        using var q = randn(1, c.NumAttentionHeads, 1, c.HeadDim);
+        using var folded = randn(1, c.NumKeyValueHeads, groups, c.HeadDim);
+        using var keys = randn(1, c.NumKeyValueHeads, 640, c.HeadDim);
+        using var values = randn(1, c.NumKeyValueHeads, 640, c.HeadDim);
+        using var gate = randn(1, 1, c.IntermediateSize);
+        using var up = randn(1, 1, c.IntermediateSize);
+        using var rotary = new RotaryEmbedding(c, CPU, ScalarType.Float32);
+        using var position = tensor(new long[] { 512 }, [1, 1]);
+        var (cos, sin) = rotary.For(position, 512);
+        Report(threads, $"  {2 * layers + 1} × RmsNorm (1, 1, hidden)", 0, () =>
+        {
+            for (int i = 0; i < 2 * layers + 1; i++)
+                norm.forward(x).Dispose();
+        });
+        Report(threads, $"  {2 * layers} × rotary Apply (1, heads, 1, hd)", 0, () =>
+        {
+            for (int i = 0; i < 2 * layers; i++)
+                RotaryEmbedding.Apply(q, cos, sin).Dispose();
+        });
+        Report(threads, $"  {layers} × SDPA, 513 keys (narrowed)", 0, () =>
+        {
+            for (int i = 0; i < layers; i++)
+            {
+                using var k = keys.narrow(2, 0, 513);
+                using var v = values.narrow(2, 0, 513);
+                nn.functional.scaled_dot_product_attention(folded, k, v).Dispose();
+            }
+        });
+        Report(threads, $"  {layers} × silu·up, 2 residual adds", 0, () =>
+        {
+            for (int i = 0; i < layers; i++)
+            {
+                using var hidden = nn.functional.silu(gate);
+                hidden.mul_(up);
+                (x + x).Dispose();
+                (x + x).Dispose();
+            }
+        });
+        cos.Dispose();
+        sin.Dispose();
     }
 
     /// <summary>y = W x for a contiguous fp32 (out, in) W, rows split into <paramref name="threads"/> ranges, 4 rows at a time.</summary>
