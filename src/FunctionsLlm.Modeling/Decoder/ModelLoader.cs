@@ -57,7 +57,9 @@ public static class ModelLoader
             layers,
             new RmsNorm(w.Take("model.norm.weight", [hidden]), c.RmsNormEps));
         var head = c.TieWordEmbeddings ? null : Linear(w, "lm_head", [c.VocabSize, hidden], bias: false);
-        return new CausalLM(c, generation, stack, head, device, dtype);
+        var model = new CausalLM(c, generation, stack, head, device, dtype);
+        model.eval();   // inference mode (no LoRA dropout) until a trainer asks for train()
+        return model;
     }
 
     private static LinearLayer Linear(WeightSource w, string name, long[] shape, bool bias) =>
