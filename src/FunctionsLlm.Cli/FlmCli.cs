@@ -23,6 +23,7 @@ public static class FlmCli
         root.Subcommands.Add(PipelineCommand.Create(output, error));
         root.Subcommands.Add(LogitsCommand.Create(output, error));
         root.Subcommands.Add(GenerateCommand.Create(output, error));
+        root.Subcommands.Add(TrainCommand.Create(output, error));
         root.Subcommands.Add(MergeCommand.Create(output, error));
         return root;
     }

@@ -33,5 +33,5 @@ internal static class CommandFailure
     }
 
     private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
-        or TokenizerAltersTextException or ModelConfigException or CheckpointException or LoraException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
+        or TokenizerAltersTextException or ModelConfigException or CheckpointException or LoraException or FunctionsLlm.Training.Data.TrainingDataException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
 }
