@@ -24,6 +24,7 @@ public static class FlmCli
         root.Subcommands.Add(LogitsCommand.Create(output, error));
         root.Subcommands.Add(GenerateCommand.Create(output, error));
         root.Subcommands.Add(MergeCommand.Create(output, error));
+        root.Subcommands.Add(EvalCommand.Create(output, error));
         return root;
     }
 

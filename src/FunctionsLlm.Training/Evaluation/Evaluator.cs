@@ -1,4 +1,5 @@
 using FunctionsLlm.Data.Tokenization;
+using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
 
 namespace FunctionsLlm.Training.Evaluation;
@@ -24,6 +25,12 @@ public static class Evaluator
         {
             throw new EvaluationException(
                 $"the base model has {baseConfig.VocabSize} tokens, the fine-tuned model {tunedConfig.VocabSize}: they must share a tokenizer");
+        }
+        foreach (string dir in new[] { request.BaseModel, request.FineTunedModel })
+        {
+            // Headers only: a missing tokenizer or weight file shows before the first model generates, not after.
+            HfTokenizer.Load(dir);
+            CheckpointReader.Open(dir).Dispose();
         }
         var tokenizer = HfTokenizer.Load(request.FineTunedModel);
         int maxSequenceLength = Math.Min(baseConfig.MaxPositionEmbeddings, tunedConfig.MaxPositionEmbeddings);
