@@ -20,6 +20,7 @@ public static class HtmlReport
         .scores { color: #555; font-size: 0.85em; margin-top: 0.4em; }
         .match { color: #0a7d2c; font-weight: bold; }
         .empty { color: #999; font-style: italic; }
+        dt { font-weight: bold; margin-top: 0.5em; }
         """;
 
     public static string Render(EvaluationReport report)
