@@ -33,6 +33,12 @@ param subscribeBlobEvents bool = false
 @description('Name of the blob-triggered function in src/FunctionsLlm.Pipeline.')
 param blobTriggerFunctionName string = 'TrainingDataUploaded'
 
+@description('Object id of whoever uploads training data (deploy.sh: the signed-in user; azd: AZURE_PRINCIPAL_ID). Empty: nobody.')
+param operatorPrincipalId string = ''
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string = 'User'
+
 @description('Whole vCPUs and memory per trainer replica.')
 param trainerCpu int = 8
 param trainerMemory string = '56Gi'
@@ -145,6 +151,8 @@ module access 'modules/access.bicep' = {
     pipelineIdentityName: names.pipelineIdentity
     trainerIdentityName: names.trainerIdentity
     inferenceIdentityName: names.inferenceIdentity
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
   }
   dependsOn: [storage, registry, monitoring, identities]
 }

@@ -15,3 +15,7 @@ param inferenceImage = readEnvironmentVariable('SERVICE_INFERENCE_IMAGE_NAME', '
 
 // azure.yaml's postdeploy hook provisions again with this set, once the pipeline code is running.
 param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVENTS', 'false'))
+
+// azd sets these to the signed-in user: they may upload training data and read results.
+param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')

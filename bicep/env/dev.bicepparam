@@ -10,6 +10,9 @@ param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
 param trainerImage = readEnvironmentVariable('FLM_TRAINER_IMAGE', '')
 param inferenceImage = readEnvironmentVariable('FLM_INFERENCE_IMAGE', '')
 param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVENTS', 'false'))
+// Who may upload training data and read results (deploy.sh passes the signed-in user).
+param operatorPrincipalId = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_TYPE', 'User')
 
 // NC8as-T4 serverless GPU: 8 vCPU, 56 GiB and one 16 GB T4 per replica.
 param trainerCpu = 8

@@ -10,6 +10,9 @@ param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
 param trainerImage = readEnvironmentVariable('FLM_TRAINER_IMAGE', '')
 param inferenceImage = readEnvironmentVariable('FLM_INFERENCE_IMAGE', '')
 param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVENTS', 'false'))
+// Who may upload training data and read results (deploy.sh passes the signed-in user).
+param operatorPrincipalId = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_TYPE', 'User')
 
 // NC24-A100 serverless GPU: 24 vCPU, 220 GiB and one 80 GB A100 per replica.
 param trainerCpu = 24

@@ -10,6 +10,8 @@
 //                                                                       (the Functions host's locks and keys)
 //              AcrPull                                                  registry
 //   all three  Monitoring Metrics Publisher                             Application Insights (local auth is off)
+//   operator   Storage Blob Data Contributor                            training-data (upload data: start a run)
+//   (optional) Storage Blob Data Reader                                 runs, models (read reports and results)
 
 param storageAccountName string
 param registryName string
@@ -17,6 +19,12 @@ param appInsightsName string
 param pipelineIdentityName string
 param trainerIdentityName string
 param inferenceIdentityName string
+
+@description('Object id of the person or CI principal who uploads training data; empty grants nothing.')
+param operatorPrincipalId string
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string
 
 // Built-in role definition ids (the same in every tenant).
 var roles = {
@@ -36,6 +44,7 @@ var pipelineStorageRoles = [
 ]
 var trainerContainers = ['datasets', 'checkpoints', 'models', 'runs']
 var inferenceHostContainers = ['azure-webjobs-hosts', 'azure-webjobs-secrets']
+var operatorReadContainers = ['runs', 'models']
 
 resource pipelineIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: pipelineIdentityName
@@ -72,6 +81,18 @@ resource trainerContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
 
 resource inferenceHostContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' existing = [
   for container in inferenceHostContainers: {
+    parent: blobService
+    name: container
+  }
+]
+
+resource trainingDataContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' existing = {
+  parent: blobService
+  name: 'training-data'
+}
+
+resource operatorReadContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' existing = [
+  for container in operatorReadContainers: {
     parent: blobService
     name: container
   }
@@ -180,3 +201,25 @@ resource inferenceTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
   }
 }
+
+resource operatorUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  scope: trainingDataContainer
+  name: guid(trainingDataContainer.id, operatorPrincipalId, roles.storageBlobDataContributor)
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource operatorRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (container, i) in operatorReadContainers: if (!empty(operatorPrincipalId)) {
+    scope: operatorReadContainer[i]
+    name: guid(operatorReadContainer[i].id, operatorPrincipalId, roles.storageBlobDataReader)
+    properties: {
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    }
+  }
+]

@@ -64,6 +64,25 @@ public sealed class AccessTests
         Assert.Equal(expected.Select(g => g.ToString()).Order(), actual.Select(g => g.ToString()).Order());
     }
 
+    [Fact]
+    public async Task The_operator_may_upload_training_data_and_read_results_only()
+    {
+        const string operatorId = "11111111-2222-3333-4444-555555555555";
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["operatorPrincipalId"] = operatorId });
+        string storage = deployment.Single("Microsoft.Storage/storageAccounts").Id();
+        var grants = deployment.OfType("Microsoft.Authorization/roleAssignments")
+            .Select(a => a.Evaluated)
+            .Where(a => a.Text("properties.principalId") == operatorId)
+            .Select(a => $"{a.Text("properties.principalType")} {a.Text("properties.roleDefinitionId")!.Split('/')[^1]} on {a.Text("scope")}")
+            .Order();
+        Assert.Equal(new[]
+        {
+            $"User {BlobDataContributor} on {storage}/blobServices/default/containers/training-data",
+            $"User {BlobDataReader} on {storage}/blobServices/default/containers/models",
+            $"User {BlobDataReader} on {storage}/blobServices/default/containers/runs",
+        }.Order(), grants);
+    }
+
     /// <summary>"⟨reference Microsoft.ManagedIdentity/userAssignedIdentities/id-flm-dev-trainer.principalId⟩" → trainer.</summary>
     private static string Principal(string principalId, string environment)
     {
