@@ -72,7 +72,9 @@ param logRetentionDays int = 30
 
 param tags object = {}
 
-var namePrefix = 'flm-${toLower(environmentName)}'
+// Resource names allow lowercase letters, digits and hyphens; storage and registry names no hyphens either.
+var namePrefix = 'flm-${replace(toLower(environmentName), '_', '-')}'
+var compactName = replace(replace(toLower(environmentName), '-', ''), '_', '')
 // Names that must be unique across Azure (storage, registry, function app host name) end with this token.
 var token = uniqueString(subscription().id, resourceGroup().id, environmentName)
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'FunctionsLlm' })
@@ -83,8 +85,8 @@ var deploymentContainerName = 'app-package-pipeline'
 var names = {
   workspace: '${namePrefix}-logs'
   appInsights: '${namePrefix}-appi'
-  storage: take('stflm${toLower(environmentName)}${token}', 24)
-  registry: take('crflm${toLower(environmentName)}${token}', 50)
+  storage: take('stflm${compactName}${token}', 24)
+  registry: take('crflm${compactName}${token}', 50)
   pipelineIdentity: 'id-${namePrefix}-pipeline'
   trainerIdentity: 'id-${namePrefix}-trainer'
   inferenceIdentity: 'id-${namePrefix}-inference'

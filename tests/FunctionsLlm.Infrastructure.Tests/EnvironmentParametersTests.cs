@@ -52,6 +52,17 @@ public sealed class EnvironmentParametersTests
         }
     }
 
+    [Fact]
+    public async Task Names_stay_valid_for_any_environment_name()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["environmentName"] = "QA-eu_2" });
+        // The token after the known part is uniqueString(): 13 lowercase letters and digits.
+        Assert.Matches(@"^stflmqaeu2⟨uniqueString\(\)⟩$", ContainerAppsTests.StorageName(deployment));
+        Assert.Matches(@"^crflmqaeu2⟨uniqueString\(\)⟩$", deployment.Single("Microsoft.ContainerRegistry/registries").Name);
+        Assert.All(deployment.OfType("Microsoft.App/containerApps"), a => Assert.Matches("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", a.Name));
+        Assert.Equal("flm-qa-eu-2-env", deployment.Single("Microsoft.App/managedEnvironments").Name);
+    }
+
     private static async Task<Dictionary<string, object?>> Parameters(string file)
     {
         var compiled = await CompiledBicep.GetAsync();

@@ -49,6 +49,10 @@ internal static class ArmFunctions
                 return string.Concat(args.Select(Text));
             case "tolower":
                 return args[0] is string lower && !IsPartial(lower) ? lower.ToLowerInvariant() : args[0];
+            case "replace":
+                return args[0] is string source && !IsPartial(source)
+                    ? source.Replace(Text(args[1]), Text(args[2]), StringComparison.Ordinal)
+                    : args[0];
             case "take":
                 return Take(args[0], args[1]);
             case "createobject":
