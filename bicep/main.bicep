@@ -233,6 +233,8 @@ module pipeline 'modules/pipelineApp.bicep' = {
     instanceMemoryMB: pipelineInstanceMemoryMB
     modelName: modelName
     storageBlobUri: storage.outputs.blobEndpoint
+    // The trainer's environment-internal URL: not reachable from Flex Consumption yet (infra/README.md,
+    // "Known limitation").
     trainerUrl: trainer.outputs.url
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
   }
