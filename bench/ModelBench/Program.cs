@@ -5,6 +5,16 @@ using FunctionsLlm.Modeling.Decoder;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
+// dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads]
+if (args.Length > 0 && args[0] == "train")
+{
+    string trainDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
+    if (!File.Exists(Path.Combine(trainDir, "config.json")))
+        RandomLlama.Create(trainDir);
+    int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+    TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2));
+    return;
+}
 string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;

@@ -23,6 +23,9 @@ public static class FlmCli
         root.Subcommands.Add(PipelineCommand.Create(output, error));
         root.Subcommands.Add(LogitsCommand.Create(output, error));
         root.Subcommands.Add(GenerateCommand.Create(output, error));
+        root.Subcommands.Add(TrainCommand.Create(output, error));
+        root.Subcommands.Add(MergeCommand.Create(output, error));
+        root.Subcommands.Add(EvalCommand.Create(output, error));
         return root;
     }
 

@@ -4,6 +4,9 @@ using FunctionsLlm.Data.Templating;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Training.Data;
+using FunctionsLlm.Training.Evaluation;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -32,5 +35,6 @@ internal static class CommandFailure
     }
 
     private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
-        or TokenizerAltersTextException or ModelConfigException or CheckpointException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException;
+        or TokenizerAltersTextException or ModelConfigException or CheckpointException or LoraException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException
+        or TrainingDataException or EvaluationException;
 }

@@ -84,6 +84,10 @@ public sealed class ModelConfig
     [JsonConverter(typeof(TokenIdsConverter))]
     public int[]? PadTokenId { get; init; }
 
+    /// <summary>σ of the normal initialisation of new weights (training from scratch).</summary>
+    [JsonPropertyName("initializer_range")]
+    public double InitializerRange { get; init; } = 0.02;
+
     [JsonPropertyName("torch_dtype")]
     public string? TorchDtype { get; init; }
 

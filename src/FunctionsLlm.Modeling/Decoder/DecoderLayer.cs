@@ -24,6 +24,7 @@ public sealed class DecoderLayer : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = x + self_attn.Forward(input_layernorm.forward(x), inputs);
-        return h.add_(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        // Out of place: the norm keeps h for its backward pass.
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

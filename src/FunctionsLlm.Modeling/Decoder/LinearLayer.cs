@@ -1,8 +1,13 @@
+using FunctionsLlm.Modeling.Lora;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
-/// <summary>y = x Wᵀ + b with weights taken from a checkpoint (no random initialisation to throw away).</summary>
+/// <summary>
+/// y = x Wᵀ + b with weights taken from a checkpoint (no random initialisation to throw away), optionally plus a
+/// LoRA update scaling · B(A(dropout(x))) as in PEFT. The factors are registered as <c>lora_A</c> / <c>lora_B</c>,
+/// so their parameter names are PEFT's saved keys without the <c>base_model.model.</c> prefix.
+/// </summary>
 public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 {
     public readonly TorchSharp.Modules.Parameter weight;
@@ -21,5 +26,56 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public long OutFeatures => weight.shape[0];
 
-    public override Tensor forward(Tensor input) => nn.functional.linear(input, weight, bias);
+    /// <summary>A: (r, in), initialised by the caller.</summary>
+    public LoraFactor? lora_A { get; private set; }
+
+    /// <summary>B: (out, r).</summary>
+    public LoraFactor? lora_B { get; private set; }
+
+    public double LoraScaling { get; private set; }
+
+    public double LoraDropout { get; private set; }
+
+    /// <summary>Switches the adapter off (base model behaviour) without removing it.</summary>
+    public bool LoraEnabled { get; set; } = true;
+
+    public void AttachLora(Tensor a, Tensor b, double scaling, double dropout)
+    {
+        if (lora_A is not null)
+            throw new InvalidOperationException("this layer already has a LoRA adapter");
+        if (a.ndim != 2 || b.ndim != 2 || a.shape[1] != InFeatures || b.shape[0] != OutFeatures || a.shape[0] != b.shape[1])
+        {
+            throw new ArgumentException($"LoRA factors A [{string.Join(", ", a.shape)}] and B [{string.Join(", ", b.shape)}] " +
+                $"do not fit a layer with {InFeatures} inputs and {OutFeatures} outputs");
+        }
+        lora_A = new LoraFactor(a);
+        lora_B = new LoraFactor(b);
+        register_module("lora_A", lora_A);
+        register_module("lora_B", lora_B);
+        LoraScaling = scaling;
+        LoraDropout = dropout;
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var output = nn.functional.linear(input, weight, bias);
+        if (lora_A is null || lora_B is null || !LoraEnabled)
+            return output;
+        using var scope = NewDisposeScope();
+        var x = input.to(lora_A.weight.dtype);
+        if (LoraDropout > 0 && training)
+            x = nn.functional.dropout(x, LoraDropout, training: true);
+        var update = nn.functional.linear(nn.functional.linear(x, lora_A.weight), lora_B.weight).mul_(LoraScaling);
+        return output.add_(update.to(output.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter).</summary>
+    public Tensor MergedWeight()
+    {
+        using var scope = NewDisposeScope();
+        var merged = weight.detach().to(ScalarType.Float32);
+        if (lora_A is not null && lora_B is not null)
+            merged = merged + lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(LoraScaling);
+        return merged.MoveToOuterDisposeScope();
+    }
 }

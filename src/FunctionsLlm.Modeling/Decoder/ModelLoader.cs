@@ -25,10 +25,30 @@ public static class ModelLoader
         var generation = GenerationConfig.Load(modelDir);
         using var checkpoint = CheckpointReader.Open(modelDir);
         var weights = new WeightSource(checkpoint, modelDir, options.ResolvedDevice, options.ResolvedDType);
-        return Build(config, generation, weights, options.ResolvedDevice, options.ResolvedDType);
+        return Build(config, generation, weights.Take, options.ResolvedDevice, options.ResolvedDType);
     }
 
-    private static CausalLM Build(ModelConfig c, GenerationConfig generation, WeightSource w, Device device, ScalarType dtype)
+    /// <summary>
+    /// A new model from config.json alone, initialised as HF does for training from scratch: weights
+    /// N(0, initializer_range²), biases 0, norm weights 1.
+    /// </summary>
+    public static CausalLM Initialize(string modelDir, int seed, ModelLoadOptions? options = null)
+    {
+        NativeAllocator.KeepResidentMemoryFlat();
+        options ??= new ModelLoadOptions();
+        var config = ModelConfig.Load(modelDir);
+        var generator = new Generator((ulong)seed);
+        Tensor Take(string name, long[] shape)
+        {
+            var created = name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape, ScalarType.Float32)
+                : name.EndsWith(".bias", StringComparison.Ordinal) ? zeros(shape, ScalarType.Float32)
+                : normal(0, config.InitializerRange, shape, generator: generator);
+            return created.to(options.ResolvedDType, options.ResolvedDevice).DetachFromDisposeScope();
+        }
+        return Build(config, GenerationConfig.Load(modelDir), Take, options.ResolvedDevice, options.ResolvedDType);
+    }
+
+    private static CausalLM Build(ModelConfig c, GenerationConfig generation, Func<string, long[], Tensor> take, Device device, ScalarType dtype)
     {
         long hidden = c.HiddenSize, heads = c.NumAttentionHeads, kvHeads = c.NumKeyValueHeads, headDim = c.HeadDim;
         var layers = new List<DecoderLayer>();
@@ -36,32 +56,34 @@ public static class ModelLoader
         {
             string p = $"model.layers.{i}.";
             var attention = new Attention(c, i,
-                Linear(w, p + "self_attn.q_proj", [heads * headDim, hidden], c.QkvBias),
-                Linear(w, p + "self_attn.k_proj", [kvHeads * headDim, hidden], c.QkvBias),
-                Linear(w, p + "self_attn.v_proj", [kvHeads * headDim, hidden], c.QkvBias),
-                Linear(w, p + "self_attn.o_proj", [hidden, heads * headDim], c.OutputBias),
-                c.QkNorm ? new RmsNorm(w.Take(p + "self_attn.q_norm.weight", [headDim]), c.RmsNormEps) : null,
-                c.QkNorm ? new RmsNorm(w.Take(p + "self_attn.k_norm.weight", [headDim]), c.RmsNormEps) : null);
+                Linear(take, p + "self_attn.q_proj", [heads * headDim, hidden], c.QkvBias),
+                Linear(take, p + "self_attn.k_proj", [kvHeads * headDim, hidden], c.QkvBias),
+                Linear(take, p + "self_attn.v_proj", [kvHeads * headDim, hidden], c.QkvBias),
+                Linear(take, p + "self_attn.o_proj", [hidden, heads * headDim], c.OutputBias),
+                c.QkNorm ? new RmsNorm(take(p + "self_attn.q_norm.weight", [headDim]), c.RmsNormEps) : null,
+                c.QkNorm ? new RmsNorm(take(p + "self_attn.k_norm.weight", [headDim]), c.RmsNormEps) : null);
             var mlp = new Mlp(
-                Linear(w, p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
-                Linear(w, p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
-                Linear(w, p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias));
+                Linear(take, p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                Linear(take, p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                Linear(take, p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias));
             layers.Add(new DecoderLayer(
-                new RmsNorm(w.Take(p + "input_layernorm.weight", [hidden]), c.RmsNormEps),
+                new RmsNorm(take(p + "input_layernorm.weight", [hidden]), c.RmsNormEps),
                 attention,
-                new RmsNorm(w.Take(p + "post_attention_layernorm.weight", [hidden]), c.RmsNormEps),
+                new RmsNorm(take(p + "post_attention_layernorm.weight", [hidden]), c.RmsNormEps),
                 mlp));
         }
         var stack = new DecoderStack(
-            new Embedding(w.Take("model.embed_tokens.weight", [c.VocabSize, hidden])),
+            new Embedding(take("model.embed_tokens.weight", [c.VocabSize, hidden])),
             layers,
-            new RmsNorm(w.Take("model.norm.weight", [hidden]), c.RmsNormEps));
-        var head = c.TieWordEmbeddings ? null : Linear(w, "lm_head", [c.VocabSize, hidden], bias: false);
-        return new CausalLM(c, generation, stack, head, device, dtype);
+            new RmsNorm(take("model.norm.weight", [hidden]), c.RmsNormEps));
+        var head = c.TieWordEmbeddings ? null : Linear(take, "lm_head", [c.VocabSize, hidden], bias: false);
+        var model = new CausalLM(c, generation, stack, head, device, dtype);
+        model.eval();   // inference mode (no LoRA dropout) until a trainer asks for train()
+        return model;
     }
 
-    private static LinearLayer Linear(WeightSource w, string name, long[] shape, bool bias) =>
-        new(w.Take(name + ".weight", shape), bias ? w.Take(name + ".bias", [shape[0]]) : null);
+    private static LinearLayer Linear(Func<string, long[], Tensor> take, string name, long[] shape, bool bias) =>
+        new(take(name + ".weight", shape), bias ? take(name + ".bias", [shape[0]]) : null);
 
     /// <summary>Reads named tensors, checks their shapes and converts them to the compute dtype and device.</summary>
     private sealed class WeightSource(CheckpointReader checkpoint, string modelDir, Device device, ScalarType dtype)

@@ -1,0 +1,33 @@
+// dev: a T4 GPU, everything scales to zero, small limits, short retention.
+// Deploy with `infra/scripts/deploy.sh dev`; it sets the FLM_* variables read below.
+using '../main.bicep'
+
+param environmentName = 'dev'
+param gpuProfileType = 'Consumption-GPU-NC8as-T4'
+param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
+
+// Images and the blob-event subscription come from deploy.sh's later passes; empty/false on the first one.
+param trainerImage = readEnvironmentVariable('FLM_TRAINER_IMAGE', '')
+param inferenceImage = readEnvironmentVariable('FLM_INFERENCE_IMAGE', '')
+param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVENTS', 'false'))
+// Who may upload training data and read results (deploy.sh passes the signed-in user).
+param operatorPrincipalId = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_TYPE', 'User')
+
+// NC8as-T4 serverless GPU: 8 vCPU, 56 GiB and one 16 GB T4 per replica.
+param trainerCpu = 8
+param trainerMemory = '56Gi'
+param trainerMaxReplicas = 1
+param trainerCooldownSeconds = 600
+param inferenceCpu = 8
+param inferenceMemory = '56Gi'
+param inferenceMinReplicas = 0
+param inferenceMaxReplicas = 1
+
+param pipelineMaxInstances = 10
+param pipelineInstanceMemoryMB = 2048
+
+param storageSku = 'Standard_LRS'
+param storageRetentionDays = 7
+param registrySku = 'Basic'
+param logRetentionDays = 30

@@ -1,0 +1,35 @@
+// prod: an A100, one inference replica kept warm, zone-redundant storage, longer retention.
+// Deploy with `infra/scripts/deploy.sh prod`; it sets the FLM_* variables read below.
+using '../main.bicep'
+
+param environmentName = 'prod'
+param gpuProfileType = 'Consumption-GPU-NC24-A100'
+param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
+
+// Images and the blob-event subscription come from deploy.sh's later passes; empty/false on the first one.
+param trainerImage = readEnvironmentVariable('FLM_TRAINER_IMAGE', '')
+param inferenceImage = readEnvironmentVariable('FLM_INFERENCE_IMAGE', '')
+param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVENTS', 'false'))
+// Who may upload training data and read results (deploy.sh passes the signed-in user).
+param operatorPrincipalId = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_ID', '')
+param operatorPrincipalType = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_TYPE', 'User')
+
+// NC24-A100 serverless GPU: 24 vCPU, 220 GiB and one 80 GB A100 per replica.
+param trainerCpu = 24
+param trainerMemory = '220Gi'
+// One replica until the trainer keeps job state in blob (see modules/trainerApp.bicep).
+param trainerMaxReplicas = 1
+param trainerCooldownSeconds = 900
+param inferenceCpu = 24
+param inferenceMemory = '220Gi'
+// A warm replica avoids a cold GPU start plus model load on the first request; it is billed while idle.
+param inferenceMinReplicas = 1
+param inferenceMaxReplicas = 4
+
+param pipelineMaxInstances = 40
+param pipelineInstanceMemoryMB = 4096
+
+param storageSku = 'Standard_ZRS'
+param storageRetentionDays = 30
+param registrySku = 'Standard'
+param logRetentionDays = 90

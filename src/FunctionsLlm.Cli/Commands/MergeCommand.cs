@@ -1,0 +1,32 @@
+using System.CommandLine;
+using System.Globalization;
+using FunctionsLlm.Modeling.Lora;
+
+namespace FunctionsLlm.Cli.Commands;
+
+/// <summary><c>flm merge --model BASE --adapter ADAPTER_DIR --out MERGED_DIR</c>: folds a PEFT LoRA adapter into its base.</summary>
+internal static class MergeCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Base model folder (Hugging Face layout).", Required = true };
+        var adapter = new Option<DirectoryInfo>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors).", Required = true };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for the merged model (replaced when it holds a model).", Required = true };
+        var tolerance = new Option<double?>("--tolerance") { Description = "Largest allowed logit difference between the merged model and base + adapter (default: 1e-3 for F32 weights, 1% of the logit range for BF16/F16)." };
+        var command = new Command("merge", "Merge a LoRA adapter into its base model and write a complete model folder, after a parity check.")
+        {
+            model, adapter, outDir, tolerance,
+        };
+        command.SetAction(parse => CommandFailure.Run(error, () =>
+        {
+            var result = LoraMerger.Merge(parse.GetValue(model)!.FullName, parse.GetValue(adapter)!.FullName, parse.GetValue(outDir)!.FullName,
+                new LoraMergeOptions(Tolerance: parse.GetValue(tolerance)));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"merged {result.MergedModules.Count} layers into {result.OutputDir}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"parity: max |logit difference| {result.MaxLogitDifference:G3} (tolerance {result.Tolerance:G3}); fp32 merge arithmetic {result.MaxLogitDifferenceFp32:G3}"));
+            return FlmCli.Success;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using FunctionsLlm.Modeling.Decoder;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Lora;
+
+/// <summary>Adds LoRA factors to a model's target linear layers with PEFT's initialisation and freezes the rest.</summary>
+public static class LoraInjector
+{
+    /// <summary>The linear layers of the model by module path (model.layers.0.self_attn.q_proj, lm_head).</summary>
+    public static IReadOnlyDictionary<string, LinearLayer> LinearLayers(nn.Module model) =>
+        model.named_modules().Where(m => m.module is LinearLayer).ToDictionary(m => m.name, m => (LinearLayer)m.module, StringComparer.Ordinal);
+
+    /// <summary>
+    /// A ~ kaiming-uniform(a=√5) = U(−1/√in, 1/√in), B = 0 (so the model's output is unchanged until trained),
+    /// both fp32. Returns the adapted module paths; throws when the targets match nothing, as PEFT does.
+    /// </summary>
+    public static IReadOnlyList<string> Inject(CausalLM model, LoraConfig config, Generator? generator = null)
+    {
+        config.Validate();
+        var targets = LinearLayers(model).Where(p => config.Targets(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+        if (targets.Count == 0)
+        {
+            throw new LoraException($"target modules [{string.Join(", ", config.TargetModules)}] match no linear layer of the model; " +
+                $"its linear layers end in: {string.Join(", ", LinearLayers(model).Keys.Select(k => k.Split('.')[^1]).Distinct().Order(StringComparer.Ordinal))}");
+        }
+        foreach (var parameter in model.parameters())
+            parameter.requires_grad = false;
+        foreach (var (_, layer) in targets)
+        {
+            double bound = 1.0 / Math.Sqrt(layer.InFeatures);
+            var a = empty([config.R, layer.InFeatures], ScalarType.Float32, layer.weight.device)
+                .uniform_(-bound, bound, generator).DetachFromDisposeScope();
+            var b = zeros([layer.OutFeatures, config.R], ScalarType.Float32, layer.weight.device).DetachFromDisposeScope();
+            layer.AttachLora(a, b, config.Scaling, config.LoraDropout);
+        }
+        return [.. targets.Select(t => t.Key)];
+    }
+
+    /// <summary>The trainable (LoRA) parameters, in a stable order.</summary>
+    public static IReadOnlyList<TorchSharp.Modules.Parameter> TrainableParameters(nn.Module model) =>
+        [.. model.named_parameters().Where(p => p.parameter.requires_grad).OrderBy(p => p.name, StringComparer.Ordinal).Select(p => p.parameter)];
+
+    /// <summary>PEFT's print_trainable_parameters line.</summary>
+    public static string TrainableSummary(nn.Module model)
+    {
+        long trainable = 0, all = 0;
+        foreach (var parameter in model.parameters())
+        {
+            all += parameter.numel();
+            if (parameter.requires_grad)
+                trainable += parameter.numel();
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"trainable params: {trainable:N0} || all params: {all:N0} || trainable%: {100.0 * trainable / all:F4}");
+    }
+
+    /// <summary>Switches every adapter on or off (off = the base model).</summary>
+    public static void SetEnabled(nn.Module model, bool enabled)
+    {
+        foreach (var layer in LinearLayers(model).Values)
+            layer.LoraEnabled = enabled;
+    }
+}

@@ -1,0 +1,180 @@
+using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Decoder;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Lora;
+
+/// <param name="ParityPrompts">Token ids to compare merged and base+adapter logits on; null for 4 seeded random prompts of 24 tokens.</param>
+/// <param name="Tolerance">Largest allowed |logit difference| of the written model; null for 1e-3 with F32 weights, and
+/// with F16/BF16 weights 1% of the largest |logit| (at least 0.05): storing W + ΔW in 16 bits rounds each weight by up
+/// to 2⁻⁸ of itself, which moves logits by about that share of their size.</param>
+/// <param name="MaxShardBytes">Shard size of the written checkpoint (transformers' default 5 GB).</param>
+public sealed record LoraMergeOptions(IReadOnlyList<int[]>? ParityPrompts = null, double? Tolerance = null, long MaxShardBytes = 5L << 30);
+
+/// <param name="MaxLogitDifference">Written model vs base + adapter.</param>
+/// <param name="MaxLogitDifferenceFp32">fp32 merged weights (before storing) vs base + adapter: the merge arithmetic alone.</param>
+public sealed record LoraMergeResult(string OutputDir, IReadOnlyList<string> MergedModules, double MaxLogitDifference, double Tolerance,
+    double MaxLogitDifferenceFp32);
+
+/// <summary>
+/// Folds an adapter into its base model: W ← W + scaling·B·A in fp32, checked finite, cast back to the checkpoint's
+/// dtype; writes a complete Hugging Face model directory (weights, config, tokenizer, generation config, chat
+/// template) only if it passes the parity gate: the fp32 merged weights must reproduce base + adapter logits within
+/// 1e-3 (the arithmetic), and the model as written and reloaded within <see cref="LoraMergeOptions.Tolerance"/>.
+/// </summary>
+public static class LoraMerger
+{
+    private static readonly string[] WeightFiles = ["*.safetensors", "*.safetensors.index.json", "*.bin", "*.bin.index.json", "adapter_*"];
+
+    public static LoraMergeResult Merge(string baseDir, string adapterDir, string outDir, LoraMergeOptions? options = null)
+    {
+        options ??= new LoraMergeOptions();
+        outDir = Path.GetFullPath(outDir);
+        if (Path.GetFullPath(baseDir).TrimEnd('/') == outDir.TrimEnd('/'))
+            throw new LoraException($"{outDir}: the merged model cannot overwrite its base");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, "config.json")))
+            throw new LoraException($"{outDir}: exists and is not a model directory; refusing to replace it");
+
+        var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32);
+        using var reference = ModelLoader.Load(baseDir, cpu32);
+        PeftAdapter.Load(reference, adapterDir);
+        var adapted = LoraInjector.LinearLayers(reference).Where(p => p.Value.lora_A is not null)
+            .ToDictionary(p => p.Key + ".weight", p => p.Value, StringComparer.Ordinal);
+
+        var prompts = options.ParityPrompts ?? DefaultPrompts(reference.Config.VocabSize);
+        var expected = Logits(reference, prompts);
+        string staging = $"{outDir}.merging-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.CreateDirectory(staging);
+            ScalarType storedType = WriteMergedWeights(baseDir, adapted, staging, options.MaxShardBytes);
+            CopyModelFiles(baseDir, staging);
+
+            FoldAdapters(adapted.Values);
+            double arithmetic = MaxDifference(expected, Logits(reference, prompts));
+            if (!(arithmetic <= 1e-3))
+                throw new LoraException($"parity gate: fp32 merged weights differ from base + adapter by up to {arithmetic:G4} logits (tolerance 0.001); nothing was written to {outDir}");
+
+            using var written = ModelLoader.Load(staging, cpu32);
+            double difference = MaxDifference(expected, Logits(written, prompts));
+            double largest = expected.Max(e => e.abs().max().item<float>());
+            double tolerance = options.Tolerance ?? (storedType == ScalarType.Float32 ? 1e-3 : Math.Max(0.05, 0.01 * largest));
+            if (!(difference <= tolerance))
+            {
+                throw new LoraException($"parity gate: merged logits differ from base + adapter by up to {difference:G4} " +
+                    $"(tolerance {tolerance:G4}); nothing was written to {outDir}");
+            }
+            Replace(outDir, staging);
+            return new LoraMergeResult(outDir, [.. adapted.Keys.Select(k => k[..^".weight".Length]).Order(StringComparer.Ordinal)],
+                difference, tolerance, arithmetic);
+        }
+        finally
+        {
+            expected.ForEach(e => e.Dispose());
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    // Returns the dtype the adapted weights are stored in.
+    private static ScalarType WriteMergedWeights(string baseDir, Dictionary<string, LinearLayer> adapted, string staging, long maxShardBytes)
+    {
+        using var checkpoint = CheckpointReader.Open(baseDir);
+        var tensors = new List<(string, Tensor)>();
+        var storedType = ScalarType.Float32;
+        try
+        {
+            foreach (string name in checkpoint.Names.Order(StringComparer.Ordinal))
+            {
+                var stored = checkpoint.Read(name);
+                if (adapted.TryGetValue(name, out var layer))
+                {
+                    storedType = stored.dtype;
+                    using var merged = layer.MergedWeight();
+                    using var finite = merged.isfinite().all();
+                    if (!finite.item<bool>())
+                        throw new LoraException($"{name}: the merged weight has NaN or infinite values; the adapter is broken");
+                    var cast = merged.to(stored.dtype).DetachFromDisposeScope();
+                    stored.Dispose();
+                    stored = cast;
+                }
+                tensors.Add((name, stored));
+            }
+            SafetensorsWriter.WriteCheckpoint(staging, tensors, maxShardBytes);
+        }
+        finally
+        {
+            tensors.ForEach(t => t.Item2.Dispose());
+        }
+        return storedType;
+    }
+
+    // Config, generation config, tokenizer files, chat template: everything but weights and adapter files.
+    private static void CopyModelFiles(string baseDir, string staging)
+    {
+        var skip = WeightFiles.SelectMany(pattern => Directory.GetFiles(baseDir, pattern)).ToHashSet(StringComparer.Ordinal);
+        foreach (string file in Directory.GetFiles(baseDir).Where(f => !skip.Contains(f)))
+            File.Copy(file, Path.Combine(staging, Path.GetFileName(file)));
+    }
+
+    // Replaces each adapted layer's weight by its fp32 merge and switches its adapter off.
+    private static void FoldAdapters(IEnumerable<LinearLayer> layers)
+    {
+        using var noGrad = no_grad();
+        foreach (var layer in layers)
+        {
+            using var merged = layer.MergedWeight();
+            layer.weight.copy_(merged);
+            layer.LoraEnabled = false;
+        }
+    }
+
+    private static List<Tensor> Logits(CausalLM model, IReadOnlyList<int[]> prompts)
+    {
+        using var noGrad = no_grad();
+        var logits = new List<Tensor>();
+        foreach (int[] prompt in prompts)
+        {
+            using var ids = tensor(prompt.Select(i => (long)i).ToArray(), [1, prompt.Length]);
+            logits.Add(model.Forward(ids).DetachFromDisposeScope());
+        }
+        return logits;
+    }
+
+    // NaN anywhere makes the result NaN (Math.Max propagates it), which fails every tolerance check.
+    private static double MaxDifference(List<Tensor> expected, List<Tensor> actual)
+    {
+        double max = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            using var difference = (actual[i] - expected[i]).abs().max();
+            max = Math.Max(max, difference.item<float>());
+            actual[i].Dispose();
+        }
+        return max;
+    }
+
+    private static List<int[]> DefaultPrompts(int vocabSize)
+    {
+        var random = new Random(20261128);
+        return [.. Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 24).Select(_ => random.Next(vocabSize)).ToArray())];
+    }
+
+    // Moves the finished directory into place; an existing output is moved aside first and removed after.
+    private static void Replace(string outDir, string staging)
+    {
+        string? old = null;
+        if (Directory.Exists(outDir))
+        {
+            old = $"{outDir}.old-{Guid.NewGuid():N}";
+            Directory.Move(outDir, old);
+        }
+        else if (Path.GetDirectoryName(outDir) is { } parent)
+        {
+            Directory.CreateDirectory(parent);
+        }
+        Directory.Move(staging, outDir);
+        if (old is not null)
+            Directory.Delete(old, recursive: true);
+    }
+}

@@ -1,0 +1,47 @@
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Tests;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Cli.Tests.Commands;
+
+public sealed class MergeCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flm-cli-merge-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Merge_writes_a_model_folder_that_generate_can_use()
+    {
+        string model = RepoPaths.Fixture("models", "tiny-qwen2");
+        string adapter = Path.Combine(_dir, "adapter");
+        using (var lm = ModelLoader.Load(model, new ModelLoadOptions(CPU, ScalarType.Float32)))
+        {
+            var config = new LoraConfig { R = 4, LoraAlpha = 8 };
+            LoraInjector.Inject(lm, config, new Generator(1));
+            using (no_grad())
+            {
+                foreach (var factor in LoraInjector.TrainableParameters(lm))
+                    factor.add_(randn(factor.shape, generator: new Generator(2)) * 0.05);
+            }
+            PeftAdapter.Save(lm, config, adapter);
+        }
+        string merged = Path.Combine(_dir, "merged");
+
+        var run = await CliRun.Of("merge", "--model", model, "--adapter", adapter, "--out", merged);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith($"merged 8 layers into {merged}\nparity: max |logit difference| ", run.Output);
+        var generate = await CliRun.Of("generate", "--model", merged, "--prompt", "hello", "--max-tokens", "3", "--seed", "1");
+        Assert.Equal(0, generate.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_folder_without_an_adapter_is_an_input_error()
+    {
+        var run = await CliRun.Of("merge", "--model", RepoPaths.Fixture("models", "tiny-qwen2"), "--adapter", _dir, "--out", Path.Combine(_dir, "m"));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("adapter_config.json: not found", run.Error);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text.Json.Nodes;
+using FunctionsLlm.Infrastructure.Tests.Arm;
+using FunctionsLlm.Infrastructure.Tests.Bicep;
+
+namespace FunctionsLlm.Infrastructure.Tests;
+
+public sealed class ContainerAppsTests
+{
+    private const string ContainerApp = "Microsoft.App/containerApps";
+
+    public static TheoryData<string, string, int, double> Profiles => new()
+    {
+        // environment, GPU profile type, its vCPUs and GiB per replica
+        { "dev", "Consumption-GPU-NC8as-T4", 8, 56 },
+        { "prod", "Consumption-GPU-NC24-A100", 24, 220 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Profiles))]
+    public async Task Environment_has_the_parameterised_GPU_profile_and_both_apps_run_on_it(
+        string environment, string gpuType, int maxCpu, double maxMemoryGi)
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy(environment);
+        var environmentResource = deployment.Single("Microsoft.App/managedEnvironments");
+        var managedEnvironment = environmentResource.Evaluated;
+        var profiles = managedEnvironment["properties"]!["workloadProfiles"]!.AsArray();
+        Assert.Contains(profiles, p => p.Text("workloadProfileType") == "Consumption");
+        var gpu = Assert.Single(profiles, p => p.Text("workloadProfileType") == gpuType)!;
+
+        foreach (string app in new[] { "trainer", "inference" })
+        {
+            var properties = App(deployment, app)["properties"]!;
+            Assert.Equal(gpu.Text("name"), properties.Text("workloadProfileName"));
+            Assert.Equal(environmentResource.Id(), properties.Text("environmentId"));
+            var resources = properties["template"]!["containers"]![0]!["resources"]!;
+            Assert.InRange(double.Parse(resources.Text("cpu")!), 0.25, maxCpu);
+            Assert.InRange(double.Parse(resources.Text("memory")!.Replace("Gi", "", StringComparison.Ordinal)), 0.5, maxMemoryGi);
+        }
+    }
+
+    [Fact]
+    public async Task Trainer_is_internal_scales_to_zero_on_http_and_has_health_probes()
+    {
+        var trainer = App((await CompiledBicep.GetAsync()).Deploy("dev"), "trainer");
+        var properties = trainer["properties"]!;
+        var ingress = properties["configuration"]!["ingress"]!;
+        Assert.Equal("false", ingress.Text("external"));
+        Assert.Equal("false", ingress.Text("allowInsecure"));
+
+        var scale = properties["template"]!["scale"]!;
+        Assert.Equal("0", scale.Text("minReplicas"));
+        Assert.Single(scale["rules"]!.AsArray(), r => r!["http"] is not null);
+
+        var probes = properties["template"]!["containers"]![0]!["probes"]!.AsArray();
+        Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Select(p => p.Text("type")).Order());
+        Assert.All(probes, p =>
+        {
+            Assert.StartsWith("/", p.Text("httpGet.path"));
+            Assert.Equal(ingress.Text("targetPort"), p.Text("httpGet.port"));
+        });
+    }
+
+    [Fact]
+    public async Task Inference_is_a_function_app_with_the_model_name_and_identity_based_host_storage()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["modelName"] = "faq-bot" });
+        var inference = App(deployment, "inference");
+        Assert.Equal("functionapp", inference.Text("kind"));
+        var env = inference["properties"]!["template"]!["containers"]![0]!["env"].Settings();
+        Assert.Equal("faq-bot", env["FLM_MODEL_NAME"]);
+        Assert.Equal("dotnet-isolated", env["FUNCTIONS_WORKER_RUNTIME"]);
+        Assert.Equal("managedidentity", env["AzureWebJobsStorage__credential"]);
+        Assert.Equal(StorageName(deployment), env["AzureWebJobsStorage__accountName"]);
+        Assert.Equal(env["AZURE_CLIENT_ID"], env["AzureWebJobsStorage__clientId"]);
+        Assert.Contains("inference", env["AZURE_CLIENT_ID"], StringComparison.Ordinal);
+        Assert.Equal("true", inference["properties"]!["configuration"]!["ingress"].Text("external"));
+    }
+
+    [Fact]
+    public async Task Apps_pull_from_the_registry_with_their_own_identity()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?>
+        {
+            ["trainerImage"] = "example.azurecr.io/flm/trainer:abc",
+            ["inferenceImage"] = "example.azurecr.io/flm/inference:abc",
+        });
+        var registry = deployment.Single("Microsoft.ContainerRegistry/registries");
+        Assert.Equal("false", registry.Evaluated.Text("properties.adminUserEnabled"));
+        foreach (string app in new[] { "trainer", "inference" })
+        {
+            var resource = App(deployment, app);
+            Assert.Equal($"example.azurecr.io/flm/{app}:abc", resource["properties"]!["template"]!["containers"]![0].Text("image"));
+            Assert.Equal("UserAssigned", resource.Text("identity.type"));
+            string identity = $"Microsoft.ManagedIdentity/userAssignedIdentities/id-flm-dev-{app}";
+            Assert.Equal([identity], resource["identity"]!["userAssignedIdentities"]!.AsObject().Select(i => i.Key));
+            var pull = Assert.Single(resource["properties"]!["configuration"]!["registries"]!.AsArray())!;
+            Assert.Equal(identity, pull.Text("identity"));
+            Assert.Contains(registry.Name, pull.Text("server"), StringComparison.Ordinal);
+            Assert.Null(pull["passwordSecretRef"]);
+        }
+    }
+
+    [Fact]
+    public async Task Apps_start_from_placeholders_until_images_are_pushed()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev");
+        foreach (string app in new[] { "trainer", "inference" })
+            Assert.StartsWith("mcr.microsoft.com/", App(deployment, app)["properties"]!["template"]!["containers"]![0].Text("image"));
+    }
+
+    internal static JsonObject App(ArmDeployment deployment, string app) =>
+        deployment.OfType(ContainerApp).Single(a => a.Name.EndsWith($"-{app}", StringComparison.Ordinal)).Evaluated;
+
+    internal static string StorageName(ArmDeployment deployment) =>
+        deployment.Single("Microsoft.Storage/storageAccounts").Name;
+}
