@@ -2,10 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using FunctionsLlm.Bench;
 using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads]
+NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
 if (args.Length > 0 && args[0] == "train")
 {
     string trainDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");

@@ -19,7 +19,7 @@ internal static class TrainBench
     public static void Run(string dir, int steps, int batch, int sequence, int threads)
     {
         set_num_threads(threads);
-        NativeAllocator.KeepResidentMemoryFlat();
+        NativeRuntime.Configure();
         double peak = MatmulPeak();
         using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
         LoraInjector.Inject(model, new LoraConfig { R = 16, LoraAlpha = 32, LoraDropout = 0.05 }, new Generator(1));

@@ -79,7 +79,7 @@ public sealed class CausalLM : nn.Module
         foreach (var layer in model.layers)
             x = layer.Forward(x, inputs);
         x = model.norm.forward(lastPositionOnly ? x.narrow(1, t - 1, 1) : x);
-        var logits = lm_head is null ? nn.functional.linear(x, model.embed_tokens.weight) : lm_head.forward(x);
+        var logits = lm_head is null ? LinearLayer.Project(x, model.embed_tokens.weight) : lm_head.forward(x);
 
         cache?.Advance(t, valid, newHasPadding);
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();

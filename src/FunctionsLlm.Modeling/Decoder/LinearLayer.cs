@@ -58,7 +58,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var output = nn.functional.linear(input, weight, bias);
+        var output = Project(input, weight, bias);
         if (lora_A is null || lora_B is null || !LoraEnabled)
             return output;
         using var scope = NewDisposeScope();
@@ -68,6 +68,10 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         var update = nn.functional.linear(nn.functional.linear(x, lora_A.weight), lora_B.weight).mul_(LoraScaling);
         return output.add_(update.to(output.dtype)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>x Wᵀ + b, with the CPU matrix-vector kernel when x is a single fp32 row.</summary>
+    public static Tensor Project(Tensor input, Tensor weight, Tensor? bias = null) =>
+        CpuMatVec.Applies(input, weight) ? CpuMatVec.Multiply(input, weight, bias) : nn.functional.linear(input, weight, bias);
 
     /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter).</summary>
     public Tensor MergedWeight()

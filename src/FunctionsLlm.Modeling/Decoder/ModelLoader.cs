@@ -19,7 +19,7 @@ public static class ModelLoader
 {
     public static CausalLM Load(string modelDir, ModelLoadOptions? options = null)
     {
-        NativeAllocator.KeepResidentMemoryFlat();
+        NativeRuntime.Configure();
         options ??= new ModelLoadOptions();
         var config = ModelConfig.Load(modelDir);
         var generation = GenerationConfig.Load(modelDir);
@@ -34,7 +34,7 @@ public static class ModelLoader
     /// </summary>
     public static CausalLM Initialize(string modelDir, int seed, ModelLoadOptions? options = null)
     {
-        NativeAllocator.KeepResidentMemoryFlat();
+        NativeRuntime.Configure();
         options ??= new ModelLoadOptions();
         var config = ModelConfig.Load(modelDir);
         var generator = new Generator((ulong)seed);

@@ -17,7 +17,7 @@ public class ResidentMemoryTests
     [Fact]
     public void Decoding_thousands_of_tokens_keeps_resident_memory_flat()
     {
-        NativeAllocator.KeepResidentMemoryFlat();
+        NativeRuntime.Configure();
         using var model = ModelLoader.Load(FixtureModel.Get("tiny-qwen3").Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
         using var cache = model.CreateCache(2, 256);
         using var noGrad = no_grad();
@@ -42,7 +42,7 @@ public class ResidentMemoryTests
     [Fact]
     public void Adamw_steps_keep_resident_memory_flat()
     {
-        NativeAllocator.KeepResidentMemoryFlat();
+        NativeRuntime.Configure();
         using var network = nn.Sequential(nn.Linear(256, 1024), nn.SiLU(), nn.Linear(1024, 256));
         using var optimizer = optim.AdamW(network.parameters(), lr: 1e-3);
         var generator = new Generator(7);
