@@ -11,8 +11,8 @@ cp samples/base-corpus/config.json samples/base-corpus/generation_config.json sa
 ./flm clean samples/base-corpus/corpus.jsonl --out "$work/clean" --dedup none --min-output-chars 1 >/dev/null
 ./flm format "$work/clean/cleaned.jsonl" --model "$work/init" --template chat --eval-fraction 0.05 --out "$work/data" >/dev/null
 ./flm train --full --model "$work/init" --data "$work/data" --out "$work/run" \
-  --epochs "${EPOCHS:-12}" --batch-size 16 --grad-accum 1 --lr "${LR:-3e-3}" --warmup-ratio 0.05 --scheduler cosine \
-  --max-seq-len 256 --logging-steps 20 --eval-steps 100 --save-steps 100 --save-total-limit 1 --seed 42
+  --epochs "${EPOCHS:-30}" --batch-size 16 --grad-accum 1 --lr "${LR:-4e-3}" --warmup-ratio 0.05 --scheduler cosine \
+  --max-seq-len 256 --group-by-length false --logging-steps 20 --eval-steps 100 --save-steps 100 --save-total-limit 1 --seed 42
 rm -rf samples/base-model
 cp -r "$work/run/model" samples/base-model
 du -sh samples/base-model

@@ -38,11 +38,12 @@ internal static class TrainCommand
         var patience = new Option<int?>("--early-stopping-patience") { Description = "Stop after N evaluations without a lower eval loss." };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed };
         var resume = new Option<string?>("--resume") { Description = "latest (the newest checkpoint in --out) or a checkpoint folder." };
+        var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch records of similar length (less padding; steps then weigh short and long records alike).", DefaultValueFactory = _ => d.GroupByLength };
         var full = new Option<bool>("--full") { Description = "Train every parameter (small models, from scratch) instead of a LoRA adapter." };
         var command = new Command("train", "Fine-tune a model on formatted data (LoRA by default).")
         {
             model, data, outDir, loraR, loraAlpha, loraDropout, rslora, targets, epochs, maxSteps, batchSize, gradAccum, lr, warmupRatio,
-            warmupSteps, scheduler, maxSeqLen, loggingSteps, evalSteps, saveSteps, saveTotalLimit, patience, seed, resume, full,
+            warmupSteps, scheduler, maxSeqLen, groupByLength, loggingSteps, evalSteps, saveSteps, saveTotalLimit, patience, seed, resume, full,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(CommandFailure.Run(error, () =>
         {
@@ -63,6 +64,7 @@ internal static class TrainCommand
                 Scheduler = Enum.TryParse<LearningRateScheduler>(parse.GetValue(scheduler), ignoreCase: true, out var kind)
                     ? kind : throw new UsageException($"--scheduler: '{parse.GetValue(scheduler)}' is not one of cosine, linear, constant"),
                 MaxSequenceLength = parse.GetValue(maxSeqLen),
+                GroupByLength = parse.GetValue(groupByLength),
                 LoggingSteps = parse.GetValue(loggingSteps),
                 EvalSteps = parse.GetValue(evalSteps),
                 SaveSteps = parse.GetValue(saveSteps),
