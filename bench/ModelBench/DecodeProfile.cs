@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.Intrinsics;
 using FunctionsLlm.Modeling.Decoder;
 using static TorchSharp.torch;
 
@@ -64,20 +63,20 @@ internal static class DecodeProfile
                 using var x = randn(1, 1, shape.Key.Item2);
                 Report(n, $"  F.linear, {group.Count} × ({shape.Key.Item1}, {shape.Key.Item2})", groupMegabytes, () => group.ForEach(w => nn.functional.linear(x, w).Dispose()));
             }
-            var outputs = weights.Select(w => zeros(w.shape[0])).ToList();
-            Report(n, "managed Vector256 matvec, rows split", megabytes, () =>
+            // The decoder's kernel (CpuMatVec, reached through LinearLayer.Project for one fp32 row).
+            Report(n, "CpuMatVec (LinearLayer.Project), 1 row", megabytes, () =>
             {
                 for (int i = 0; i < weights.Count; i++)
-                    MatVec(weights[i], vectors[i], outputs[i], n);
+                    LinearLayer.Project(vectors[i], weights[i]).Dispose();
             });
             double worst = Enumerable.Range(0, weights.Count).Max(i =>
             {
                 using var expected = mv(weights[i], vectors[i]);
-                using var diff = (expected - outputs[i]).abs().max();
+                using var actual = LinearLayer.Project(vectors[i], weights[i]);
+                using var diff = (expected - actual).abs().max();
                 return diff.item<float>();
             });
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"               (managed matvec vs mv: max |diff| {worst:E1})"));
-            outputs.ForEach(o => o.Dispose());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"               (CpuMatVec vs mv: max |diff| {worst:E1})"));
 
             foreach (int past in new[] { 64, 512 })
             {
@@ -157,57 +156,6 @@ internal static class DecodeProfile
         });
         cos.Dispose();
         sin.Dispose();
-    }
-
-    /// <summary>y = W x for a contiguous fp32 (out, in) W, rows split into <paramref name="threads"/> ranges, 4 rows at a time.</summary>
-    private static unsafe void MatVec(Tensor weight, Tensor x, Tensor y, int threads)
-    {
-        int rows = (int)weight.shape[0], cols = (int)weight.shape[1];
-        fixed (byte* wBytes = weight.bytes, xBytes = x.bytes, yBytes = y.bytes)
-        {
-            nint w = (nint)wBytes, input = (nint)xBytes, output = (nint)yBytes;
-            int perThread = (rows / threads + 3) / 4 * 4;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                int begin = t * perThread, end = Math.Min(rows, begin + perThread);
-                Rows((float*)w, (float*)input, (float*)output, cols, begin, end);
-            });
-        }
-    }
-
-    private static unsafe void Rows(float* w, float* x, float* y, int cols, int begin, int end)
-    {
-        int r = begin;
-        for (; r + 4 <= end; r += 4)
-        {
-            float* w0 = w + ((long)r * cols), w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            int c = 0;
-            for (; c + 8 <= cols; c += 8)
-            {
-                var xv = Vector256.Load(x + c);
-                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(w0 + c), xv, s0);
-                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(w1 + c), xv, s1);
-                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(w2 + c), xv, s2);
-                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(w3 + c), xv, s3);
-            }
-            float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
-            for (; c < cols; c++)
-            {
-                t0 += w0[c] * x[c];
-                t1 += w1[c] * x[c];
-                t2 += w2[c] * x[c];
-                t3 += w3[c] * x[c];
-            }
-            (y[r], y[r + 1], y[r + 2], y[r + 3]) = (t0, t1, t2, t3);
-        }
-        for (; r < end; r++)
-        {
-            float sum = 0;
-            for (int c = 0; c < cols; c++)
-                sum += w[((long)r * cols) + c] * x[c];
-            y[r] = sum;
-        }
     }
 
     private static void Report(int threads, string what, double megabytes, Action step)
