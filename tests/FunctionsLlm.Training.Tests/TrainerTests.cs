@@ -35,7 +35,7 @@ public sealed class TrainerTests : IDisposable
 
     private static readonly TrainingOptions Small = new()
     {
-        LoraR = 8, LoraAlpha = 16, BatchSize = 4, GradientAccumulation = 2, Epochs = 3, LearningRate = 5e-3,
+        LoraR = 8, LoraAlpha = 16, BatchSize = 4, GradientAccumulation = 2, Epochs = 3, LearningRate = 1e-2,
         WarmupRatio = 0.1, LoggingSteps = 2, EvalSteps = 4, SaveSteps = 4, SaveTotalLimit = null, TargetModules = [LoraConfig.AllLinear],
     };
 
