@@ -91,8 +91,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
                     store.Save(model, lora, optimizer, state);
                     store.Rotate(options.SaveTotalLimit, state.BestStep);
                 }
-                log.Progress(state.GlobalStep, totalSteps, learningRate, tokensPerSecond, clock.Elapsed);
                 double eta = clock.Elapsed.TotalSeconds / Math.Max(1, state.GlobalStep - startStep) * (totalSteps - state.GlobalStep);
+                log.Progress(state.GlobalStep, totalSteps, learningRate, tokensPerSecond, eta);
                 progress?.Report(new TrainingProgress(state.GlobalStep, totalSteps, epoch, loss, lastEval, learningRate, tokensPerSecond, eta));
             }
             if (state.StoppedEarly)
@@ -178,9 +178,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
             return adapterDir;
         }
         string modelDir = Path.Combine(runDir, "model");
-        Directory.CreateDirectory(modelDir);
-        foreach (string file in Directory.GetFiles(baseDir).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal) && !f.EndsWith(".safetensors.index.json", StringComparison.Ordinal)))
-            File.Copy(file, Path.Combine(modelDir, Path.GetFileName(file)), overwrite: true);
+        ModelFolder.CopyAllButWeights(baseDir, modelDir);
         var stored = model.Config.TorchDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         var tensors = model.named_parameters().Select(p => (p.name, p.parameter.detach().to(stored))).ToList();
         SafetensorsWriter.WriteCheckpoint(modelDir, tensors);

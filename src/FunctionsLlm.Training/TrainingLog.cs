@@ -55,13 +55,13 @@ public sealed class TrainingLog : IDisposable
         _console?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\r[eval] step {step}: eval loss {loss:F4}, perplexity {Math.Exp(loss):F2}"));
     }
 
-    public void Progress(int step, int total, double learningRate, double tokensPerSecond, TimeSpan elapsed)
+    public void Progress(int step, int total, double learningRate, double tokensPerSecond, double etaSeconds)
     {
         if (_console is null)
             return;
         const int width = 30;
         int filled = (int)((long)width * step / Math.Max(1, total));
-        var eta = step > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / step * (total - step)) : TimeSpan.Zero;
+        var eta = TimeSpan.FromSeconds(etaSeconds);
         _console.Write(string.Create(CultureInfo.InvariantCulture,
             $"\r[{new string('#', filled)}{new string('.', width - filled)}] {step}/{total} loss {_lastLoss} lr {learningRate:E2} {tokensPerSecond:F0} tok/s ETA {eta:hh\\:mm\\:ss}  "));
     }

@@ -24,8 +24,6 @@ public sealed record LoraMergeResult(string OutputDir, IReadOnlyList<string> Mer
 /// </summary>
 public static class LoraMerger
 {
-    private static readonly string[] WeightFiles = ["*.safetensors", "*.safetensors.index.json", "*.bin", "*.bin.index.json", "adapter_*"];
-
     public static LoraMergeResult Merge(string baseDir, string adapterDir, string outDir, LoraMergeOptions? options = null)
     {
         options ??= new LoraMergeOptions();
@@ -48,7 +46,7 @@ public static class LoraMerger
         {
             Directory.CreateDirectory(staging);
             ScalarType storedType = WriteMergedWeights(baseDir, adapted, staging, options.MaxShardBytes);
-            CopyModelFiles(baseDir, staging);
+            ModelFolder.CopyAllButWeights(baseDir, staging);
 
             FoldAdapters(adapted.Values);
             double arithmetic = MaxDifference(expected, Logits(reference, prompts));
@@ -107,14 +105,6 @@ public static class LoraMerger
             tensors.ForEach(t => t.Item2.Dispose());
         }
         return storedType;
-    }
-
-    // Config, generation config, tokenizer files, chat template: everything but weights and adapter files.
-    private static void CopyModelFiles(string baseDir, string staging)
-    {
-        var skip = WeightFiles.SelectMany(pattern => Directory.GetFiles(baseDir, pattern)).ToHashSet(StringComparer.Ordinal);
-        foreach (string file in Directory.GetFiles(baseDir).Where(f => !skip.Contains(f)))
-            File.Copy(file, Path.Combine(staging, Path.GetFileName(file)));
     }
 
     // Replaces each adapted layer's weight by its fp32 merge and switches its adapter off.
