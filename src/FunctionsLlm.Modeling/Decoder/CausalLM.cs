@@ -57,6 +57,9 @@ public sealed class CausalLM : nn.Module
         int past = cache?.Length ?? 0;
         if (cache is not null && (cache.Batch != batch || past + t > cache.Capacity))
             throw new ArgumentException($"the cache holds {cache.Batch} sequences with room for {cache.Capacity - past} more positions; got {batch} × {t}");
+        bool ragged = cache is { IsRagged: true };
+        if (ragged && (t != 1 || attentionMask is not null))
+            throw new ArgumentException($"the cache's rows differ in length: only one new token per row, without a mask, is accepted; got {batch} × {t}");
 
         using var scope = NewDisposeScope();
         var ids = inputIds.to(ScalarType.Int64, Device);
@@ -72,7 +75,8 @@ public sealed class CausalLM : nn.Module
         int maxPosition = (cache is null ? 0 : past) + t - 1;
         var (cos, sin) = _rotary.For(positions, maxPosition);
 
-        var mask = AttentionMask(cache, past, t, valid, out bool isCausal);
+        bool isCausal = false;
+        var mask = ragged ? cache!.BeginRaggedStep() : AttentionMask(cache, past, t, valid, out isCausal);
         var inputs = new AttentionInputs(cos, sin, mask, isCausal, cache);
 
         var x = model.embed_tokens.forward(ids).to(DType);

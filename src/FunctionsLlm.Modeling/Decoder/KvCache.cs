@@ -4,14 +4,19 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>
-/// Preallocated keys and values of every layer, (B, kv_heads, capacity, head_dim), filled left to right.
-/// Also remembers which cached positions are padding and each sequence's next position id, so a batch of
-/// left-padded prompts decodes exactly like each prompt alone.
+/// Preallocated keys and values of every layer, (B, kv_heads, capacity, head_dim). Each row (sequence) is filled
+/// left to right and has its own length, so sequences that started at different times can decode together
+/// (continuous batching): <see cref="Rows"/> gives a view of some rows, <see cref="MoveRow"/> compacts them.
+/// Also remembers which cached positions are padding and each row's next position id, so a batch of left-padded
+/// prompts decodes exactly like each prompt alone.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
+    private readonly RowState _rows;
+    private readonly int _first;
+    private Tensor? _writeIndex; // (B, 1, 1, 1) during a forward over rows of different lengths
 
     public KvCache(ModelConfig config, int batch, int capacity, Device device, ScalarType dtype)
     {
@@ -31,17 +36,36 @@ public sealed class KvCache : IDisposable
         }
         Valid = zeros([batch, capacity], ScalarType.Bool, device).DetachFromDisposeScope();
         NextPosition = zeros([batch], ScalarType.Int64, device).DetachFromDisposeScope();
+        _rows = new RowState(batch);
+    }
+
+    private KvCache(KvCache parent, int first, int count)
+    {
+        Batch = count;
+        Capacity = parent.Capacity;
+        _keys = [.. parent._keys.Select(k => k.narrow(0, first, count).DetachFromDisposeScope())];
+        _values = [.. parent._values.Select(v => v.narrow(0, first, count).DetachFromDisposeScope())];
+        Valid = parent.Valid.narrow(0, first, count).DetachFromDisposeScope();
+        NextPosition = parent.NextPosition.narrow(0, first, count).DetachFromDisposeScope();
+        _rows = parent._rows;
+        _first = parent._first + first;
     }
 
     public int Batch { get; }
 
     public int Capacity { get; }
 
-    /// <summary>Positions filled so far (the same for every sequence; padding included).</summary>
-    public int Length { get; private set; }
+    /// <summary>Positions filled in the longest row (padding included); every row's length when they are equal.</summary>
+    public int Length => Enumerable.Range(_first, Batch).Max(r => _rows.Lengths[r]);
+
+    /// <summary>Positions filled in one row.</summary>
+    public int RowLength(int row) => _rows.Lengths[_first + CheckRow(row)];
+
+    /// <summary>Whether the rows hold different numbers of positions (then only one new token per row is accepted).</summary>
+    public bool IsRagged => Enumerable.Range(_first, Batch).Any(r => _rows.Lengths[r] != _rows.Lengths[_first]);
 
     /// <summary>Whether any cached position is padding (then attention needs an explicit mask).</summary>
-    public bool HasPadding { get; private set; }
+    public bool HasPadding => Enumerable.Range(_first, Batch).Any(r => _rows.Padded[r]);
 
     /// <summary>(B, capacity): true where the cached position holds a real token.</summary>
     internal Tensor Valid { get; }
@@ -49,54 +73,140 @@ public sealed class KvCache : IDisposable
     /// <summary>(B): the position id the next real token of each sequence gets.</summary>
     internal Tensor NextPosition { get; }
 
-    /// <summary>Writes (B, kv_heads, T, head_dim) keys and values at [Length, Length + T); returns the filled views.</summary>
-    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
+    /// <summary>A cache over rows [first, first + count) that shares this one's memory and row lengths.</summary>
+    public KvCache Rows(int first, int count)
     {
-        long t = keys.shape[2];
-        using (var slot = _keys[layer].narrow(2, Length, t))
-            slot.copy_(keys);
-        using (var slot = _values[layer].narrow(2, Length, t))
-            slot.copy_(values);
-        return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
+        if (first < 0 || count < 1 || first + count > Batch)
+            throw new ArgumentOutOfRangeException(nameof(count), $"rows [{first}, {first + count}) are outside the cache's {Batch} rows");
+        return new KvCache(this, first, count);
     }
 
-    /// <summary>Records T new positions (after every layer appended) and which of them are real tokens.</summary>
+    /// <summary>Empties one row so a new sequence can use it.</summary>
+    public void ResetRow(int row)
+    {
+        CheckRow(row);
+        using (var valid = Valid[row])
+            valid.zero_();
+        using (var next = NextPosition[row])
+            next.zero_();
+        _rows.Lengths[_first + row] = 0;
+        _rows.Padded[_first + row] = false;
+    }
+
+    /// <summary>Moves one row's contents to another row (which is overwritten); used to keep live rows contiguous.</summary>
+    public void MoveRow(int from, int to)
+    {
+        CheckRow(from);
+        CheckRow(to);
+        if (from == to)
+            return;
+        using var scope = NewDisposeScope();
+        int length = RowLength(from);
+        foreach (var layer in _keys.Concat(_values))
+        {
+            if (length > 0)
+                layer[to].narrow(1, 0, length).copy_(layer[from].narrow(1, 0, length));
+        }
+        Valid[to].copy_(Valid[from]);
+        NextPosition[to].copy_(NextPosition[from]);
+        _rows.Lengths[_first + to] = length;
+        _rows.Padded[_first + to] = _rows.Padded[_first + from];
+    }
+
+    /// <summary>
+    /// For one new token per row when rows differ in length: marks each row's next slot as real and returns the
+    /// (B, 1, 1, S) attention mask over the keys every row may see. <see cref="Append"/> then writes there.
+    /// </summary>
+    internal Tensor BeginRaggedStep()
+    {
+        int s = Length + 1;
+        var index = tensor(Enumerable.Range(_first, Batch).Select(r => (long)_rows.Lengths[r]).ToArray(), ScalarType.Int64, Valid.device);
+        Valid.scatter_(1, index.unsqueeze(1), ones([Batch, 1], ScalarType.Bool, Valid.device));
+        _writeIndex = index.view(Batch, 1, 1, 1).DetachFromDisposeScope();
+        return Valid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                             // (B, 1, 1, S)
+    }
+
+    /// <summary>Writes (B, kv_heads, T, head_dim) keys and values after each row's last position; returns the filled views.</summary>
+    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor keys, Tensor values)
+    {
+        if (_writeIndex is { } index)
+        {
+            using var scope = NewDisposeScope();
+            var at = index.expand(keys.shape[0], keys.shape[1], 1, keys.shape[3]);
+            _keys[layer].scatter_(2, at, keys);
+            _values[layer].scatter_(2, at, values);
+            int filled = Length + 1;
+            return (_keys[layer].narrow(2, 0, filled).MoveToOuterDisposeScope(), _values[layer].narrow(2, 0, filled).MoveToOuterDisposeScope());
+        }
+        long t = keys.shape[2];
+        int length = Length;
+        using (var slot = _keys[layer].narrow(2, length, t))
+            slot.copy_(keys);
+        using (var slot = _values[layer].narrow(2, length, t))
+            slot.copy_(values);
+        return (_keys[layer].narrow(2, 0, length + t), _values[layer].narrow(2, 0, length + t));
+    }
+
+    /// <summary>Records T new positions per row (after every layer appended) and which of them are real tokens.</summary>
     internal void Advance(int t, Tensor? validNew, bool newHasPadding)
     {
-        using (var slot = Valid.narrow(1, Length, t))
+        if (_writeIndex is not null)
         {
-            if (validNew is null)
-                slot.fill_(true);
-            else
-                slot.copy_(validNew);
-        }
-        if (validNew is null)
-        {
-            NextPosition.add_(t);
+            _writeIndex.Dispose();
+            _writeIndex = null;
+            NextPosition.add_(1);
         }
         else
         {
-            using var count = validNew.sum(1);
-            NextPosition.add_(count);
+            using (var slot = Valid.narrow(1, Length, t))
+            {
+                if (validNew is null)
+                    slot.fill_(true);
+                else
+                    slot.copy_(validNew);
+            }
+            if (validNew is null)
+            {
+                NextPosition.add_(t);
+            }
+            else
+            {
+                using var count = validNew.sum(1);
+                NextPosition.add_(count);
+            }
         }
-        HasPadding |= newHasPadding;
-        Length += t;
+        for (int r = _first; r < _first + Batch; r++)
+        {
+            _rows.Lengths[r] += t;
+            _rows.Padded[r] |= newHasPadding;
+        }
     }
 
     /// <summary>Forgets everything, keeping the memory, so the cache can serve another request.</summary>
     public void Reset()
     {
-        Length = 0;
-        HasPadding = false;
-        Valid.zero_();
-        NextPosition.zero_();
+        for (int row = 0; row < Batch; row++)
+            ResetRow(row);
     }
 
+    private int CheckRow(int row) =>
+        row >= 0 && row < Batch ? row : throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is outside the cache's {Batch} rows");
+
+    /// <summary>Releases the memory, or for a view only its handles on the shared memory.</summary>
     public void Dispose()
     {
         foreach (var tensor in _keys.Concat(_values))
             tensor.Dispose();
         Valid.Dispose();
         NextPosition.Dispose();
+        _writeIndex?.Dispose();
+    }
+
+    /// <summary>Row lengths shared by a cache and its views.</summary>
+    private sealed class RowState(int rows)
+    {
+        public int[] Lengths { get; } = new int[rows];
+
+        public bool[] Padded { get; } = new bool[rows];
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Decoder;
 using static TorchSharp.torch;
@@ -38,15 +37,14 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
         if (budget < 1)
             throw new ArgumentException($"the prompt has {longest} tokens; the model's context is {Model.Config.MaxPositionEmbeddings}", nameof(prompts));
 
-        var stopIds = (options.StopTokenIds ?? Model.EosTokenIds).ToHashSet();
         int seed = options.Seed ?? Random.Shared.Next();
-        var sequences = prompts.Select((p, i) => new Sequence(this, options, seed + i, p)).ToArray();
+        var sequences = prompts.Select((p, i) => new GenerationSequence(Model, Tokenizer, options, seed + i, p, budget)).ToArray();
         try
         {
             using var noGrad = no_grad();
             using var cache = Model.CreateCache(prompts.Count, longest + budget);
             var logits = Prefill(prompts, longest, cache);
-            for (int step = 0; ; step++)
+            while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var next = new long[prompts.Count];
@@ -58,7 +56,7 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
                     using var row = logits[b, 0];
                     int id = sequence.Choose(row);
                     next[b] = id;
-                    string text = sequence.Accept(id, stopIds.Contains(id), atBudget: step + 1 == budget);
+                    string text = sequence.Accept(id);
                     if (text.Length > 0)
                         onText?.Invoke(b, text);
                 }
@@ -93,95 +91,5 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
         using var input = tensor(ids, [prompts.Count, longest], ScalarType.Int64);
         using var attention = tensor(mask, [prompts.Count, longest]);
         return Model.Forward(input, cache, attention, lastPositionOnly: true);
-    }
-
-    /// <summary>One sequence's sampler, decoder, stop-string filter and output.</summary>
-    private sealed class Sequence : IDisposable
-    {
-        private readonly TextGenerator _owner;
-        private readonly SamplingOptions _options;
-        private readonly TokenSampler _sampler;
-        private readonly StreamingDecoder _decoder;
-        private readonly StopStringFilter _stops;
-        private readonly List<int> _ids = [];
-        private readonly List<TokenLogprob> _logprobs = [];
-        private readonly StringBuilder _text = new();
-        private readonly int _promptTokens;
-        private FinishReason _finishReason;
-
-        public Sequence(TextGenerator owner, SamplingOptions options, int seed, IReadOnlyList<int> prompt)
-        {
-            _owner = owner;
-            _options = options;
-            _sampler = new TokenSampler(options, seed, owner.Model.Config.VocabSize, owner.Model.Device, prompt);
-            _decoder = new StreamingDecoder(owner.Tokenizer, skipSpecialTokens: true);
-            _stops = new StopStringFilter(options.StopStrings);
-            _promptTokens = prompt.Count;
-        }
-
-        public bool Finished { get; private set; }
-
-        public GenerationResult Result => new(_ids, _text.ToString(), _finishReason, _promptTokens, _logprobs);
-
-        public int Choose(Tensor logits)
-        {
-            int id = _sampler.Next(logits);
-            if (_options.TopLogprobs is { } top)
-                _logprobs.Add(Logprobs(logits, id, top));
-            return id;
-        }
-
-        /// <summary>Records the chosen id; returns the text it makes safe to emit.</summary>
-        public string Accept(int id, bool isStopToken, bool atBudget)
-        {
-            string emitted = "";
-            if (isStopToken)
-            {
-                if (_logprobs.Count > _ids.Count)
-                    _logprobs.RemoveAt(_logprobs.Count - 1);
-                _finishReason = FinishReason.Stop;
-                Finished = true;
-            }
-            else
-            {
-                _ids.Add(id);
-                _sampler.Remember(id);
-                emitted = _stops.Push(_decoder.Push(id));
-                if (_stops.Stopped)
-                {
-                    _finishReason = FinishReason.Stop;
-                    Finished = true;
-                }
-                else if (atBudget)
-                {
-                    _finishReason = FinishReason.Length;
-                    Finished = true;
-                }
-            }
-            if (Finished && !_stops.Stopped)
-                emitted += _stops.Push(_decoder.Flush()) + _stops.Flush();
-            _text.Append(emitted);
-            return emitted;
-        }
-
-        private TokenLogprob Logprobs(Tensor logits, int chosen, int top)
-        {
-            using var scope = NewDisposeScope();
-            var logProbabilities = logits.log_softmax(0);
-            var alternatives = new List<TokenLogprob>();
-            if (top > 0)
-            {
-                var (values, indices) = logProbabilities.topk(top);
-                float[] v = values.cpu().data<float>().ToArray();
-                long[] ix = indices.cpu().data<long>().ToArray();
-                for (int i = 0; i < v.Length; i++)
-                    alternatives.Add(new TokenLogprob((int)ix[i], TokenText((int)ix[i]), v[i], []));
-            }
-            return new TokenLogprob(chosen, TokenText(chosen), logProbabilities[chosen].item<float>(), alternatives);
-        }
-
-        private string TokenText(int id) => _owner.Tokenizer.Decode([id]);
-
-        public void Dispose() => _sampler.Dispose();
     }
 }
