@@ -210,6 +210,13 @@ public sealed class HfTokenizer
         return _addedTokenIds.Contains(id) ? Encoding.UTF8.GetByteCount(token) : ByteLevelAlphabet.ByteCount(token);
     }
 
+    /// <summary>The bytes one token stands for (a byte-level token may hold part of a UTF-8 character); empty for unknown ids.</summary>
+    public byte[] TokenBytes(int id)
+    {
+        var bytes = new List<byte>();
+        return DecodeToken(id, skipSpecialTokens: false, bytes) is { } added ? System.Text.Encoding.UTF8.GetBytes(added) : [.. bytes];
+    }
+
     /// <summary>
     /// One decoding step: a model token appends its bytes to <paramref name="pendingBytes"/> and returns null; an added
     /// token returns its content, to be placed after the pending bytes. Unknown ids and skipped special tokens do nothing.

@@ -1,10 +1,9 @@
 using System.Text.Json;
-using FunctionsLlm.Tests;
 
-namespace FunctionsLlm.Modeling.Tests;
+namespace FunctionsLlm.Tests;
 
 /// <summary>A tiny model of ../shared/fixtures/models and what llama.cpp computed for it (expected.json).</summary>
-public sealed class FixtureModel
+internal sealed class FixtureModel
 {
     public static readonly string[] Names = ["tiny-llama", "tiny-qwen2", "tiny-qwen3"];
 

@@ -1,0 +1,32 @@
+namespace FunctionsLlm.Serving.Engine;
+
+/// <summary>Limits of one <see cref="InferenceEngine"/>; requests beyond them are refused, never queued without bound.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Sequences decoded together (rows of the KV cache).</summary>
+    public int MaxConcurrentSequences { get; init; } = 8;
+
+    /// <summary>Requests that may wait for a free row; beyond rows plus these, requests are refused with <see cref="EngineRejection.Busy"/>.</summary>
+    public int MaxQueuedRequests { get; init; } = 64;
+
+    /// <summary>Positions per sequence (prompt + completion); null means the model's max_position_embeddings, at most 4096.</summary>
+    public int? ContextLength { get; init; }
+
+    /// <summary>The most completion tokens one request may ask for.</summary>
+    public int MaxTokensCap { get; init; } = 2048;
+
+    /// <summary>Seconds a refused client is told to wait (Retry-After).</summary>
+    public int RetryAfterSeconds { get; init; } = 1;
+
+    public void Validate()
+    {
+        if (MaxConcurrentSequences < 1)
+            throw new ArgumentException($"max concurrent sequences must be at least 1, got {MaxConcurrentSequences}");
+        if (MaxQueuedRequests < 0)
+            throw new ArgumentException($"max queued requests must be at least 0, got {MaxQueuedRequests}");
+        if (ContextLength is < 2)
+            throw new ArgumentException($"context length must be at least 2, got {ContextLength}");
+        if (MaxTokensCap < 1)
+            throw new ArgumentException($"max tokens cap must be at least 1, got {MaxTokensCap}");
+    }
+}

@@ -1,0 +1,73 @@
+using System.Threading.Channels;
+using FunctionsLlm.Modeling.Generation;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Serving.Engine;
+
+/// <summary>One request inside the engine: queued, then owning a cache row until it finishes or is cancelled.</summary>
+internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOptions options, int seed, CancellationToken cancellationToken)
+{
+    private readonly Channel<GenerationUpdate> _updates = Channel.CreateUnbounded<GenerationUpdate>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource<GenerationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _logprobsSent;
+    private int _ended;
+
+    public IReadOnlyList<int> PromptIds { get; } = promptIds;
+
+    public SamplingOptions Options { get; } = options;
+
+    public int Seed { get; } = seed;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>Set once queued; disposed when the request ends.</summary>
+    public CancellationTokenRegistration CancellationRegistration { get; set; }
+
+    /// <summary>Created on the decode thread at prefill.</summary>
+    public GenerationSequence? Sequence { get; set; }
+
+    /// <summary>The token this row feeds at the next decode step.</summary>
+    public long NextToken { get; private set; }
+
+    public bool IsCancelled => CancellationToken.IsCancellationRequested;
+
+    /// <summary>Finished, cancelled or failed: its row can be given to another request.</summary>
+    public bool IsDone => Volatile.Read(ref _ended) != 0 || IsCancelled || (Sequence?.Finished ?? false);
+
+    public GenerationStream Stream => new(_updates.Reader, _completion.Task, PromptIds.Count);
+
+    /// <summary>Chooses and records the next token from this row's logits (vocab) and publishes what it adds.</summary>
+    public void Consume(Tensor logits)
+    {
+        var sequence = Sequence!;
+        int id = sequence.Choose(logits);
+        string text = sequence.Accept(id);
+        NextToken = id;
+        var logprobs = sequence.Logprobs.Count > _logprobsSent ? sequence.Logprobs.Skip(_logprobsSent).ToArray() : [];
+        _logprobsSent = sequence.Logprobs.Count;
+        if (text.Length > 0 || logprobs.Length > 0 || sequence.Finished)
+        {
+            _updates.Writer.TryWrite(new GenerationUpdate(text, logprobs, sequence.TokenIds.Count,
+                sequence.Finished ? sequence.Result.FinishReason : null));
+        }
+        if (sequence.Finished)
+            End(() => _completion.TrySetResult(sequence.Result), null);
+    }
+
+    /// <summary>Ends the request after its client went away.</summary>
+    public void EndCancelled() =>
+        End(() => _completion.TrySetCanceled(CancellationToken), new OperationCanceledException(CancellationToken));
+
+    public void Fail(Exception error) => End(() => _completion.TrySetException(error), error);
+
+    private void End(Action complete, Exception? error)
+    {
+        if (Interlocked.Exchange(ref _ended, 1) != 0)
+            return;
+        Sequence?.Dispose();
+        CancellationRegistration.Dispose();
+        _updates.Writer.TryComplete(error);
+        complete();
+    }
+}

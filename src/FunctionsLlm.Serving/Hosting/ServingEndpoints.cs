@@ -1,0 +1,46 @@
+using FunctionsLlm.Serving.Engine;
+using FunctionsLlm.Serving.OpenAi;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FunctionsLlm.Serving.Hosting;
+
+/// <summary>Maps the API's routes onto an ASP.NET Core app; the <see cref="EngineHost"/> comes from its services.</summary>
+public static class ServingEndpoints
+{
+    public static IEndpointRouteBuilder MapServingApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/v1/chat/completions", With(OpenAiHandlers.ChatCompletionsAsync));
+        routes.MapPost("/v1/completions", With(OpenAiHandlers.CompletionsAsync));
+        routes.MapGet("/v1/models", With(OpenAiHandlers.ModelsAsync));
+        routes.MapGet("/v1/models/{id}", (RequestDelegate)(http =>
+            OpenAiHandlers.ModelAsync(http, Host(http), (string)http.Request.RouteValues["id"]!)));
+        routes.MapPost("/generate", With(OpenAiHandlers.GenerateAsync));
+        routes.MapGet("/health", With(OpenAiHandlers.HealthAsync));
+        return routes;
+    }
+
+    /// <summary>Requires <c>Authorization: Bearer {apiKey}</c> on every route but <c>/health</c>.</summary>
+    public static IApplicationBuilder UseBearerApiKey(this IApplicationBuilder app, string apiKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(apiKey);
+        return app.Use(async (http, next) =>
+        {
+            if (http.Request.Path.Equals("/health", StringComparison.OrdinalIgnoreCase) || ApiKey.Matches(http.Request.Headers.Authorization, apiKey))
+            {
+                await next(http);
+                return;
+            }
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await OpenAiHandlers.WriteErrorAsync(http, 401,
+                "Incorrect or missing API key: send 'Authorization: Bearer <key>' with the key the server was started with",
+                "invalid_request_error", null, "invalid_api_key");
+        });
+    }
+
+    private static RequestDelegate With(Func<HttpContext, EngineHost, Task> handler) => http => handler(http, Host(http));
+
+    private static EngineHost Host(HttpContext http) => http.RequestServices.GetRequiredService<EngineHost>();
+}

@@ -1,0 +1,200 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using FunctionsLlm.Data.Templating;
+using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Serving.Engine;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FunctionsLlm.Serving.OpenAi;
+
+/// <summary>
+/// The HTTP API, written against <see cref="HttpContext"/> so <c>flm serve</c> (Kestrel) and the Functions app
+/// (HTTP triggers with ASP.NET Core integration) run the same code. Every error is OpenAI's error object with a
+/// 4xx/5xx status; a refused request never takes the server down.
+/// </summary>
+public static class OpenAiHandlers
+{
+    private const int MaxBodyBytes = 8 << 20;
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary><c>POST /v1/chat/completions</c>.</summary>
+    public static Task ChatCompletionsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    {
+        var request = ChatCompletionRequest.Parse(root);
+        CheckModel(request.Model, engine);
+        var ids = engine.Model.ChatPromptIds(request.Messages);
+        var options = request.Sampling.ToOptions(engine.Model.Model.GenerationConfig, ids.Count, engine.ContextLength,
+            engine.Options.MaxTokensCap, request.TopLogprobs);
+        var stream = engine.Submit(ids, options, http.RequestAborted);
+        var response = new ChatResponder(engine, $"chatcmpl-{Guid.NewGuid():N}", ids.Count, request.Logprobs);
+        if (request.Sampling.Stream)
+            await Sse.WriteAsync(http, response.Chunks(stream, request.Sampling.IncludeUsage, http.RequestAborted));
+        else
+            await WriteJsonAsync(http, 200, response.Completion(await stream.Completion));
+    });
+
+    /// <summary><c>POST /v1/completions</c>: text or token-id prompts.</summary>
+    public static Task CompletionsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    {
+        var request = CompletionRequest.Parse(root);
+        CheckModel(request.Model, engine);
+        if (request.Sampling.Stream && request.Prompts.Count > 1)
+            throw new OpenAiRequestException("streaming takes one prompt", "prompt");
+        var tokenizer = engine.Model.Tokenizer;
+        var prompts = request.Prompts.Select(p => p.TokenIds ?? tokenizer.Encode(p.Text!, addSpecialTokens: true)).ToArray();
+        var streams = prompts.Select(ids => engine.Submit(ids, request.Sampling.ToOptions(engine.Model.Model.GenerationConfig, ids.Count,
+            engine.ContextLength, engine.Options.MaxTokensCap, request.Logprobs), http.RequestAborted)).ToArray();
+        var response = new CompletionResponder(engine, $"cmpl-{Guid.NewGuid():N}", request.Logprobs is not null);
+        if (request.Sampling.Stream)
+            await Sse.WriteAsync(http, response.Chunks(streams[0], request.Sampling.IncludeUsage, http.RequestAborted));
+        else
+            await WriteJsonAsync(http, 200, response.Completion(await Task.WhenAll(streams.Select(s => s.Completion))));
+    });
+
+    /// <summary><c>POST /generate</c> <c>{"prompt": "…"}</c> → <c>{"response": "…"}</c>: the original tutorial's API.</summary>
+    /// <remarks>The prompt is a user message under the model's chat template (raw text when it has none); the tutorial's
+    /// sampling defaults (200 tokens, temperature 0.7, top-p 0.9) unless max_tokens, temperature, top_p or seed are given.</remarks>
+    public static Task GenerateAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    {
+        var body = new JsonFields(root, "");
+        string prompt = body.String("prompt") ?? throw new OpenAiRequestException("'prompt' is required", "prompt");
+        if (prompt.Length == 0)
+            throw new OpenAiRequestException("'prompt' must not be empty", "prompt");
+        var model = engine.Model;
+        var ids = model.Tokenizer.ChatTemplate is null ? model.Tokenizer.Encode(prompt, addSpecialTokens: true) : model.ChatPromptIds([("user", prompt)]);
+        var defaults = new SamplingOptions();
+        var options = defaults with
+        {
+            MaxTokens = body.Integer("max_tokens", 1, int.MaxValue) ?? Math.Min(defaults.MaxTokens, Math.Max(1, engine.ContextLength - ids.Count)),
+            Temperature = body.Number("temperature", 0, 2) ?? defaults.Temperature,
+            TopP = body.Number("top_p", 0.000001, 1) ?? defaults.TopP,
+            Seed = body.Integer("seed", int.MinValue, int.MaxValue),
+        };
+        var result = await engine.Submit(ids, options, http.RequestAborted).Completion;
+        await WriteJsonAsync(http, 200, new { response = result.Text });
+    });
+
+    /// <summary><c>GET /v1/models</c>.</summary>
+    public static Task ModelsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, readBody: false, (_, engine) =>
+        WriteJsonAsync(http, 200, new ModelList("list", [Card(engine)])));
+
+    /// <summary><c>GET /v1/models/{id}</c>.</summary>
+    public static Task ModelAsync(HttpContext http, EngineHost host, string id) => HandleAsync(http, host, readBody: false, (_, engine) =>
+    {
+        CheckModel(id, engine);
+        return WriteJsonAsync(http, 200, Card(engine));
+    });
+
+    /// <summary><c>GET /health</c>: 200 with the model and load while a model is loaded, 503 before.</summary>
+    public static Task HealthAsync(HttpContext http, EngineHost host)
+    {
+        if (host.Current is not { } engine)
+            return WriteJsonAsync(http, 503, new { status = "loading" });
+        return WriteJsonAsync(http, 200, new
+        {
+            status = "ok",
+            model = engine.Model.Name,
+            active_sequences = engine.ActiveSequences,
+            queued_requests = engine.QueuedRequests,
+            generated_tokens = engine.GeneratedTokens,
+        });
+    }
+
+    /// <summary>Writes OpenAI's error object.</summary>
+    public static Task WriteErrorAsync(HttpContext http, int status, string message, string type, string? param = null, string? code = null) =>
+        WriteJsonAsync(http, status, new ErrorResponse(new ErrorBody(message, type, param, code)));
+
+    private static ModelCard Card(InferenceEngine engine) =>
+        new(engine.Model.Name, "model", engine.Model.LoadedAt.ToUnixTimeSeconds(), "functionsllm");
+
+    private static void CheckModel(string? requested, InferenceEngine engine)
+    {
+        if (requested is not null && requested != engine.Model.Name)
+        {
+            throw new OpenAiRequestException($"The model '{requested}' does not exist; this server serves '{engine.Model.Name}'",
+                "model", 404, "model_not_found");
+        }
+    }
+
+    private static Task HandleAsync(HttpContext http, EngineHost host, Func<JsonElement, InferenceEngine, Task> handle) =>
+        HandleAsync(http, host, readBody: true, handle);
+
+    private static async Task HandleAsync(HttpContext http, EngineHost host, bool readBody, Func<JsonElement, InferenceEngine, Task> handle)
+    {
+        try
+        {
+            using var document = readBody ? await ReadBodyAsync(http) : null;
+            using var lease = host.Acquire();
+            await handle(document?.RootElement ?? default, lease.Engine);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; its sequence was cancelled with it.
+        }
+        catch (Exception e) when (!http.Response.HasStarted)
+        {
+            var (status, type, param, code) = Classify(e);
+            if (e is EngineRejectedException { Reason: EngineRejection.Busy or EngineRejection.Unavailable })
+                http.Response.Headers.RetryAfter = (host.Current?.Options.RetryAfterSeconds ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (status >= 500)
+                Logger(http).LogError(e, "{Path} failed", http.Request.Path);
+            await WriteErrorAsync(http, status, status == 500 ? $"internal error: {e.Message}" : e.Message, type, param, code);
+        }
+    }
+
+    private static (int Status, string Type, string? Param, string? Code) Classify(Exception e) => e switch
+    {
+        OpenAiRequestException r => (r.Status, "invalid_request_error", r.Param, r.Code),
+        EngineRejectedException { Reason: EngineRejection.ContextLengthExceeded } r => (400, "invalid_request_error", r.Param, "context_length_exceeded"),
+        EngineRejectedException { Reason: EngineRejection.Busy } => (429, "rate_limit_error", null, "server_busy"),
+        EngineRejectedException { Reason: EngineRejection.Unavailable } => (503, "server_error", null, "model_unavailable"),
+        EngineRejectedException r => (400, "invalid_request_error", r.Param, null),
+        TemplateException => (400, "invalid_request_error", "messages", null),
+        _ => (500, "server_error", null, null),
+    };
+
+    private static async Task<JsonDocument> ReadBodyAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength > MaxBodyBytes)
+            throw new OpenAiRequestException($"the request body is over {MaxBodyBytes >> 20} MiB", null, 413);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+                throw new OpenAiRequestException($"the request body is over {MaxBodyBytes >> 20} MiB", null, 413);
+            buffer.Write(chunk, 0, read);
+        }
+        if (buffer.Length == 0)
+            throw new OpenAiRequestException("the request body is empty; send a JSON object");
+        try
+        {
+            return JsonDocument.Parse(buffer.ToArray());
+        }
+        catch (JsonException e)
+        {
+            throw new OpenAiRequestException($"the request body is not valid JSON: {e.Message}");
+        }
+    }
+
+    internal static async Task WriteJsonAsync<T>(HttpContext http, int status, T value)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await JsonSerializer.SerializeAsync(http.Response.Body, value, Json, http.RequestAborted);
+    }
+
+    private static ILogger Logger(HttpContext http) =>
+        http.RequestServices?.GetService<ILoggerFactory>()?.CreateLogger(typeof(OpenAiHandlers).FullName!) ??
+        Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    internal static string FinishReason(FinishReason reason) => reason == Modeling.Generation.FinishReason.Length ? "length" : "stop";
+}
