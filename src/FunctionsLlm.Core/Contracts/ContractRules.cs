@@ -1,0 +1,101 @@
+using System.Globalization;
+using FunctionsLlm.Core.Storage;
+
+namespace FunctionsLlm.Core.Contracts;
+
+/// <summary>The checks the contracts share; each adds a problem naming the field by its JSON path.</summary>
+internal static class ContractRules
+{
+    public static void Require(this List<string> problems, bool ok, string problem)
+    {
+        if (!ok)
+            problems.Add(problem);
+    }
+
+    public static void RequireText(this List<string> problems, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            problems.Add($"'{field}' is missing");
+    }
+
+    public static void RequireTime(this List<string> problems, string field, DateTimeOffset value)
+    {
+        if (value == default)
+            problems.Add($"'{field}' is missing");
+    }
+
+    public static void RequireDefined<TEnum>(this List<string> problems, string field, TEnum value)
+        where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value) || Convert.ToInt64(value, CultureInfo.InvariantCulture) == 0)
+            problems.Add($"'{field}' is missing or not one of {SnakeCaseEnumConverter<TEnum>.AllowedNames}");
+    }
+
+    /// <summary>A folder prefix in a container: present, a valid artifact name, ending with '/'.</summary>
+    public static void RequireFolderPrefix(this List<string> problems, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            problems.Add($"'{field}' is missing");
+            return;
+        }
+        if (!value.EndsWith('/'))
+            problems.Add($"'{field}' must end with '/' (got '{value}')");
+        else if (NameProblem(value) is { } problem)
+            problems.Add($"'{field}' is not a valid artifact name (got '{value}'): {problem}");
+    }
+
+    /// <summary>A name or prefix in a container: present and a valid artifact name (a trailing '/' allowed).</summary>
+    public static void RequireName(this List<string> problems, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            problems.Add($"'{field}' is missing");
+        else if (NameProblem(value) is { } problem)
+            problems.Add($"'{field}' is not a valid artifact name (got '{value}'): {problem}");
+    }
+
+    /// <summary>A value that names a local folder: present and one path segment (no separators, not '.' or '..', no leading '.').</summary>
+    public static void RequireSegment(this List<string> problems, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            problems.Add($"'{field}' is missing");
+        else if (SegmentProblem(value) is { } problem)
+            problems.Add($"'{field}' {problem} (got '{value}')");
+    }
+
+    public static void RequireFinite(this List<string> problems, string field, double? value, double min = double.NegativeInfinity)
+    {
+        if (value is not { } v || (double.IsFinite(v) && v >= min))
+            return;
+        var bound = double.IsNegativeInfinity(min) ? "" : string.Create(CultureInfo.InvariantCulture, $" ≥ {min}");
+        problems.Add(string.Create(CultureInfo.InvariantCulture, $"'{field}' must be a finite number{bound} (got {v})"));
+    }
+
+    /// <summary>Why <paramref name="value"/> cannot be a single local folder name, or null when it can.</summary>
+    public static string? SegmentProblem(string value)
+    {
+        if (value.Length > 255)
+            return "must be at most 255 characters";
+        if (value.StartsWith('.'))
+            return "must not start with '.'";
+        if (value.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || value.Any(char.IsControl))
+            return "must be one path segment without / \\ : * ? \" < > | or control characters";
+        return null;
+    }
+
+    private static string? NameProblem(string value)
+    {
+        try
+        {
+            ArtifactName.ValidatePrefix(value);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            // ArtifactName's messages read "Invalid artifact name '…': <reason>. (Parameter '…')"; keep the reason.
+            var message = e.Message.Split(" (Parameter", 2)[0];
+            var reason = message.IndexOf("': ", StringComparison.Ordinal) is var at and >= 0 ? message[(at + 3)..] : message;
+            return reason.TrimEnd('.');
+        }
+    }
+}
