@@ -26,10 +26,12 @@ public static class FlmCli
         root.Subcommands.Add(TrainCommand.Create(output, error));
         root.Subcommands.Add(MergeCommand.Create(output, error));
         root.Subcommands.Add(EvalCommand.Create(output, error));
+        root.Subcommands.Add(ServeCommand.Create(output, error));
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    /// <summary>Runs one command; <paramref name="cancellationToken"/> acts like Ctrl+C (long-running commands such as serve stop).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var parseResult = CreateRootCommand(output, error).Parse(args);
         if (parseResult.Errors.Count > 0)
@@ -40,6 +42,6 @@ public static class FlmCli
             return UsageError;
         }
         var configuration = new InvocationConfiguration { Output = output, Error = error };
-        return await parseResult.InvokeAsync(configuration).ConfigureAwait(false);
+        return await parseResult.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -34,6 +34,24 @@ internal static class CommandFailure
         }
     }
 
+    public static async Task<int> RunAsync(TextWriter error, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"flm: {e.Message}");
+            return FlmCli.UsageError;
+        }
+        catch (Exception e) when (IsInputError(e))
+        {
+            error.WriteLine($"flm: {e.Message}");
+            return FlmCli.UnreadableInput;
+        }
+    }
+
     private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
         or TokenizerAltersTextException or ModelConfigException or CheckpointException or LoraException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException
         or TrainingDataException or EvaluationException;

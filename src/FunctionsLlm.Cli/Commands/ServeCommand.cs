@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Globalization;
+using FunctionsLlm.Serving.Engine;
+using FunctionsLlm.Serving.Hosting;
+
+namespace FunctionsLlm.Cli.Commands;
+
+/// <summary>
+/// <c>flm serve --model MODEL_DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--max-concurrency N]</c>: the
+/// OpenAI-compatible API (and the tutorial's /generate) on Kestrel until Ctrl+C.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var defaults = new EngineOptions();
+        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder (Hugging Face layout) to serve.", Required = true };
+        var name = new Option<string?>("--name") { Description = "The model id clients use (default: the folder's name)." };
+        var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 8080 };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on every route but /health." };
+        var concurrency = new Option<int>("--max-concurrency") { Description = "Sequences decoded together.", DefaultValueFactory = _ => defaults.MaxConcurrentSequences };
+        var queue = new Option<int>("--max-queue") { Description = "Requests that may wait for a free slot; beyond them the answer is 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
+        var context = new Option<int?>("--context-length") { Description = "Tokens per sequence, prompt plus completion (default: the model's, at most 4096)." };
+        var maxTokens = new Option<int>("--max-tokens-cap") { Description = "The most completion tokens one request may ask for.", DefaultValueFactory = _ => defaults.MaxTokensCap };
+        var command = new Command("serve", "Serve a model over HTTP: OpenAI-compatible /v1 routes, /generate and /health.")
+        {
+            model, name, host, port, apiKey, concurrency, queue, context, maxTokens,
+        };
+        command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
+        {
+            var options = new EngineOptions
+            {
+                MaxConcurrentSequences = parse.GetValue(concurrency),
+                MaxQueuedRequests = parse.GetValue(queue),
+                ContextLength = parse.GetValue(context),
+                MaxTokensCap = parse.GetValue(maxTokens),
+            };
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
+            var engines = new EngineHost();
+            engines.Swap(new InferenceEngine(served, options));
+            await using var server = await ServingServer.StartAsync(engines,
+                new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey)), cancellationToken: cancellationToken);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"serving '{served.Name}' on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
+            output.Flush();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            output.WriteLine("stopped");
+            return FlmCli.Success;
+        }));
+        return command;
+    }
+}
