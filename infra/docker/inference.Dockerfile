@@ -1,5 +1,5 @@
 # Inference image: src/FunctionsLlm.Inference (Azure Functions .NET isolated worker, HTTP) with CUDA TorchSharp,
-# on the Azure Functions .NET isolated base image. Needs src/FunctionsLlm.Inference (a later issue).
+# on the Azure Functions .NET isolated base image.
 # Build context: the repository root.
 #   az acr build -r REGISTRY -t flm/inference:TAG -f infra/docker/inference.Dockerfile .   (what deploy.sh runs)
 #   docker build -f infra/docker/inference.Dockerfile -t flm-inference .
