@@ -7,7 +7,17 @@ using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads]
+// dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
+if (args.Length > 0 && args[0] == "serve")
+{
+    string serveDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
+    if (!File.Exists(Path.Combine(serveDir, "config.json")))
+        RandomLlama.Create(serveDir);
+    int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+    await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
+    return;
+}
 if (args.Length > 0 && args[0] == "train")
 {
     string trainDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Serving.Engine;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Bench;
+
+/// <summary>
+/// The serving engine on a model folder: cold start to first token, single-stream decode, and aggregate throughput
+/// with N concurrent streams (continuous batching). Greedy, no stop tokens, so every stream runs to its budget.
+/// </summary>
+internal static class ServeBench
+{
+    public static async Task RunAsync(string dir, int streams, int promptTokens, int decodeTokens, int threads)
+    {
+        if (!File.Exists(Path.Combine(dir, "tokenizer.json")))
+        {
+            // Random weights have no tokenizer; any one will do, since only token ids are timed (unknown ids decode to nothing).
+            string fixture = Path.Combine("..", "shared", "fixtures", "models", "tiny-llama");
+            foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+                File.Copy(Path.Combine(fixture, file), Path.Combine(dir, file));
+        }
+        set_num_threads(threads);
+        var options = new EngineOptions { MaxConcurrentSequences = streams, ContextLength = promptTokens + decodeTokens + 8, MaxTokensCap = decodeTokens };
+        var greedy = SamplingOptions.Greedy with { StopTokenIds = [] };
+
+        var clock = Stopwatch.StartNew();
+        using var engine = new InferenceEngine(ServedModel.Load(dir, "bench", new ModelLoadOptions(CPU, ScalarType.Float32)), options);
+        double loaded = clock.Elapsed.TotalSeconds;
+        await engine.Submit(Prompt(0, promptTokens, engine), greedy with { MaxTokens = 1 }).Completion;
+        double coldFirstToken = clock.Elapsed.TotalSeconds;
+        await Measure(engine, 1, promptTokens, 8, greedy); // warm-up
+
+        var single = await Measure(engine, 1, promptTokens, decodeTokens, greedy);
+        var many = await Measure(engine, streams, promptTokens, decodeTokens, greedy);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+            model {dir}: {threads} threads, prompt {promptTokens} tokens, {decodeTokens} generated per stream
+            cold start: load {loaded:F2} s, first token {coldFirstToken:F2} s after start
+            1 stream:  time to first token {single.FirstToken * 1000:F0} ms, decode {single.DecodeRate:F1} tokens/s
+            {streams} streams: time to first token {many.FirstToken * 1000:F0} ms (mean), aggregate {many.Aggregate:F1} tokens/s over {many.Wall:F2} s = {many.Aggregate / single.DecodeRate:F2}× single-stream decode
+            """));
+    }
+
+    private static async Task<(double FirstToken, double DecodeRate, double Aggregate, double Wall)> Measure(
+        InferenceEngine engine, int streams, int promptTokens, int decodeTokens, SamplingOptions greedy)
+    {
+        var clock = Stopwatch.StartNew();
+        var firsts = new double[streams];
+        var lasts = new double[streams];
+        var runs = Enumerable.Range(0, streams).Select(async i =>
+        {
+            var stream = engine.Submit(Prompt(i + 1, promptTokens, engine), greedy with { MaxTokens = decodeTokens });
+            await foreach (var update in stream.ReadAllAsync())
+            {
+                if (firsts[i] == 0)
+                    firsts[i] = clock.Elapsed.TotalSeconds;
+                lasts[i] = clock.Elapsed.TotalSeconds;
+            }
+            return (await stream.Completion).TokenIds.Count;
+        }).ToArray();
+        int total = (await Task.WhenAll(runs)).Sum();
+        double wall = clock.Elapsed.TotalSeconds;
+        // Tokens after the first over the time after the first: the decode rate of one stream.
+        double decodeRate = Enumerable.Range(0, streams).Average(i => (decodeTokens - 1) / (lasts[i] - firsts[i]));
+        return (firsts.Average(), decodeRate, total / wall, wall);
+    }
+
+    private static int[] Prompt(int seed, int tokens, InferenceEngine engine)
+    {
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, tokens).Select(_ => random.Next(3, (int)engine.Model.Model.Config.VocabSize))];
+    }
+}
