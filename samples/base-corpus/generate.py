@@ -3,11 +3,16 @@
 
 It teaches the chat format and polite, generic assistant replies in Chinese and English (greetings, thanks, small
 arithmetic, days and colours, asking for an order number) and deliberately none of the store's policies in
-samples/customer-service.*: fine-tuning on those must visibly change the answers. Deterministic (seeded).
+samples/customer-service.*: fine-tuning on those must visibly change the answers. It does teach their vocabulary,
+as any pretrained model knows its tokenizer's words: a repeat-after-me task over the phrases of those files,
+shuffled so no question meets its answer. Without it, tokens the base never saw keep untrained embeddings (tied to
+the output layer), which a LoRA adapter cannot change, and fine-tuning stalls. Deterministic (seeded).
 usage: python3 samples/base-corpus/generate.py > samples/base-corpus/corpus.jsonl
 """
 import json
+import os
 import random
+import re
 
 random.seed(20261128)
 ZH_NUM = "零一二三四五六七八九十"
@@ -91,7 +96,24 @@ def counting():
     return out
 
 
-records = greetings() * 6 + arithmetic() + days() * 3 + colours() * 3 + service() * 2 + counting() * 3
+def vocabulary():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "customer-service.jsonl")
+    phrases = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            for field in ("instruction", "input", "output"):
+                phrases.update(p for p in re.split(r"[，。！？、；：（）「」“”《》,.!?;:()\s]+", record.get(field) or "") if 2 <= len(p) <= 12)
+    phrases = sorted(phrases)
+    random.shuffle(phrases)
+    out = []
+    for i in range(0, len(phrases), 6):
+        group = "，".join(phrases[i:i + 6])
+        out.append(chat(f"请复述：{group}", f"{group}。"))
+    return out
+
+
+records = vocabulary() + greetings() * 6 + arithmetic() + days() * 3 + colours() * 3 + service() * 2 + counting() * 3
 random.shuffle(records)
 for record in records:
     print(json.dumps(record, ensure_ascii=False))

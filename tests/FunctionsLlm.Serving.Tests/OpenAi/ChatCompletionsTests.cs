@@ -87,6 +87,20 @@ public class ChatCompletionsTests
     }
 
     [Fact]
+    public async Task The_sdk_lists_the_served_model()
+    {
+        await using var server = await Server.StartAsync();
+        var models = new OpenAI.Models.OpenAIModelClient(new System.ClientModel.ApiKeyCredential("unused"),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(server.Http.BaseAddress!, "/v1") });
+
+        var list = (await models.GetModelsAsync()).Value;
+
+        Assert.Equal(TestModels.Name, Assert.Single(list).Id);
+        Assert.Equal("functionsllm", list[0].OwnedBy);
+        Assert.Equal(TestModels.Name, (await models.GetModelAsync(TestModels.Name)).Value.Id);
+    }
+
+    [Fact]
     public async Task Sixteen_parallel_clients_each_get_their_sequential_answer()
     {
         await using var server = await Server.StartAsync(new FunctionsLlm.Serving.Engine.EngineOptions { MaxConcurrentSequences = 8, MaxQueuedRequests = 16 });
