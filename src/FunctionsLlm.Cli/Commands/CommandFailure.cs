@@ -16,23 +16,8 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>Maps errors to exit codes with one clear line on stderr: input problems → 1, usage → 2.</summary>
 internal static class CommandFailure
 {
-    public static int Run(TextWriter error, Func<int> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (UsageException e)
-        {
-            error.WriteLine($"flm: {e.Message}");
-            return FlmCli.UsageError;
-        }
-        catch (Exception e) when (IsInputError(e))
-        {
-            error.WriteLine($"flm: {e.Message}");
-            return FlmCli.UnreadableInput;
-        }
-    }
+    public static int Run(TextWriter error, Func<int> action) =>
+        RunAsync(error, () => Task.FromResult(action())).GetAwaiter().GetResult();
 
     public static async Task<int> RunAsync(TextWriter error, Func<Task<int>> action)
     {

@@ -46,6 +46,9 @@ public sealed class InferenceEngine : IDisposable
 
     public int QueuedRequests { get { lock (_queue) return _queue.Count; } }
 
+    /// <summary>The completion budget when a request sets none: what fits the context, at most the cap.</summary>
+    public int DefaultMaxTokens(int promptTokens) => Math.Max(1, Math.Min(_options.MaxTokensCap, ContextLength - promptTokens));
+
     /// <summary>Tokens generated since start, over all requests.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 

@@ -1,6 +1,7 @@
 using FunctionsLlm.Data.Templating;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Generation;
 
 namespace FunctionsLlm.Serving.Engine;
 
@@ -25,6 +26,25 @@ public sealed class ServedModel : IDisposable
     public HfTokenizer Tokenizer { get; }
 
     public DateTimeOffset LoadedAt { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// Sampling for fields a request leaves out: the model's generation_config.json (<c>do_sample: false</c> is greedy),
+    /// else OpenAI's defaults (temperature 1, top-p 1).
+    /// </summary>
+    public SamplingOptions DefaultSampling
+    {
+        get
+        {
+            var config = Model.GenerationConfig;
+            return new SamplingOptions
+            {
+                Temperature = config.DoSample == false ? 0 : config.Temperature ?? 1.0,
+                TopP = config.TopP ?? 1.0,
+                TopK = config.TopK ?? 0,
+                RepetitionPenalty = config.RepetitionPenalty ?? 1.0,
+            };
+        }
+    }
 
     /// <summary>Loads a Hugging Face model folder; <paramref name="name"/> defaults to the folder's name.</summary>
     public static ServedModel Load(string directory, string? name = null, ModelLoadOptions? options = null)

@@ -62,14 +62,13 @@ public sealed class EngineChatClient(EngineHost engines) : IChatClient
         CancellationToken cancellationToken)
     {
         var ids = engine.Model.ChatPromptIds(messages.Select(m => (m.Role.Value, m.Text)));
-        var defaults = engine.Model.Model.GenerationConfig;
-        var sampling = new SamplingOptions
+        var defaults = engine.Model.DefaultSampling;
+        var sampling = defaults with
         {
-            Temperature = options?.Temperature ?? (defaults.DoSample == false ? 0 : defaults.Temperature ?? 1.0),
-            TopP = options?.TopP ?? defaults.TopP ?? 1.0,
-            TopK = options?.TopK ?? defaults.TopK ?? 0,
-            RepetitionPenalty = defaults.RepetitionPenalty ?? 1.0,
-            MaxTokens = options?.MaxOutputTokens ?? Math.Max(1, Math.Min(engine.Options.MaxTokensCap, engine.ContextLength - ids.Count)),
+            Temperature = options?.Temperature ?? defaults.Temperature,
+            TopP = options?.TopP ?? defaults.TopP,
+            TopK = options?.TopK ?? defaults.TopK,
+            MaxTokens = options?.MaxOutputTokens ?? engine.DefaultMaxTokens(ids.Count),
             StopStrings = [.. options?.StopSequences ?? []],
             Seed = options?.Seed is { } seed ? unchecked((int)seed) : null,
         };

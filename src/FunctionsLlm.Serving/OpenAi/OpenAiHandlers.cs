@@ -30,8 +30,7 @@ public static class OpenAiHandlers
         var request = ChatCompletionRequest.Parse(root);
         CheckModel(request.Model, engine);
         var ids = engine.Model.ChatPromptIds(request.Messages);
-        var options = request.Sampling.ToOptions(engine.Model.Model.GenerationConfig, ids.Count, engine.ContextLength,
-            engine.Options.MaxTokensCap, request.TopLogprobs);
+        var options = request.Sampling.ToOptions(engine, ids.Count, request.TopLogprobs);
         var stream = engine.Submit(ids, options, http.RequestAborted);
         var response = new ChatResponder(engine, $"chatcmpl-{Guid.NewGuid():N}", ids.Count, request.Logprobs);
         if (request.Sampling.Stream)
@@ -49,8 +48,8 @@ public static class OpenAiHandlers
             throw new OpenAiRequestException("streaming takes one prompt", "prompt");
         var tokenizer = engine.Model.Tokenizer;
         var prompts = request.Prompts.Select(p => p.TokenIds ?? tokenizer.Encode(p.Text!, addSpecialTokens: true)).ToArray();
-        var streams = prompts.Select(ids => engine.Submit(ids, request.Sampling.ToOptions(engine.Model.Model.GenerationConfig, ids.Count,
-            engine.ContextLength, engine.Options.MaxTokensCap, request.Logprobs), http.RequestAborted)).ToArray();
+        var streams = prompts.Select(ids => engine.Submit(ids, request.Sampling.ToOptions(engine, ids.Count, request.Logprobs), http.RequestAborted))
+            .ToArray();
         var response = new CompletionResponder(engine, $"cmpl-{Guid.NewGuid():N}", request.Logprobs is not null);
         if (request.Sampling.Stream)
             await Sse.WriteAsync(http, response.Chunks(streams[0], request.Sampling.IncludeUsage, http.RequestAborted));
@@ -72,7 +71,7 @@ public static class OpenAiHandlers
         var defaults = new SamplingOptions();
         var options = defaults with
         {
-            MaxTokens = body.Integer("max_tokens", 1, int.MaxValue) ?? Math.Min(defaults.MaxTokens, Math.Max(1, engine.ContextLength - ids.Count)),
+            MaxTokens = body.Integer("max_tokens", 1, int.MaxValue) ?? Math.Min(defaults.MaxTokens, engine.DefaultMaxTokens(ids.Count)),
             Temperature = body.Number("temperature", 0, 2) ?? defaults.Temperature,
             TopP = body.Number("top_p", 0.000001, 1) ?? defaults.TopP,
             Seed = body.Integer("seed", int.MinValue, int.MaxValue),

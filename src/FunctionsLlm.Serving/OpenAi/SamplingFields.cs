@@ -1,5 +1,5 @@
-using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Serving.Engine;
 
 namespace FunctionsLlm.Serving.OpenAi;
 
@@ -35,19 +35,20 @@ internal sealed record SamplingFields(
             streamOptions?.Boolean("include_usage") ?? false);
     }
 
-    /// <summary>
-    /// Engine options: the request's values, else the model's generation_config.json, else OpenAI's defaults
-    /// (temperature 1, top_p 1); max tokens defaults to what fits the context.
-    /// </summary>
-    public SamplingOptions ToOptions(GenerationConfig defaults, int promptTokens, int contextLength, int maxTokensCap, int? topLogprobs) => new()
+    /// <summary>Engine options: the request's values, else the model's defaults; max tokens defaults to what fits the context.</summary>
+    public SamplingOptions ToOptions(InferenceEngine engine, int promptTokens, int? topLogprobs)
     {
-        Temperature = Temperature ?? (defaults.DoSample == false ? 0 : defaults.Temperature ?? 1.0),
-        TopP = TopP ?? defaults.TopP ?? 1.0,
-        TopK = TopK ?? defaults.TopK ?? 0,
-        RepetitionPenalty = RepetitionPenalty ?? defaults.RepetitionPenalty ?? 1.0,
-        MaxTokens = MaxTokens ?? Math.Max(1, Math.Min(maxTokensCap, contextLength - promptTokens)),
-        StopStrings = Stop,
-        Seed = Seed,
-        TopLogprobs = topLogprobs,
-    };
+        var defaults = engine.Model.DefaultSampling;
+        return defaults with
+        {
+            Temperature = Temperature ?? defaults.Temperature,
+            TopP = TopP ?? defaults.TopP,
+            TopK = TopK ?? defaults.TopK,
+            RepetitionPenalty = RepetitionPenalty ?? defaults.RepetitionPenalty,
+            MaxTokens = MaxTokens ?? engine.DefaultMaxTokens(promptTokens),
+            StopStrings = Stop,
+            Seed = Seed,
+            TopLogprobs = topLogprobs,
+        };
+    }
 }
