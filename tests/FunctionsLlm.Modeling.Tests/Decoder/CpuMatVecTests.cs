@@ -28,15 +28,46 @@ public class CpuMatVecTests
         Assert.True((expected - actual).abs().max().item<float>() <= 1e-5 * scale);
     }
 
+    [Theory]
+    [InlineData(2, 7, 13)]
+    [InlineData(5, 1030, 771)]   // a leftover input row beyond the groups of four, two threads, ragged split
+    [InlineData(8, 4096, 768)]
+    [InlineData(16, 33, 64)]     // an odd weight row
+    public void Several_rows_match_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
+    {
+        var generator = new Generator(6);
+        using var weight = randn([rows, columns], generator: generator);
+        using var bias = randn([rows], generator: generator);
+        using var x = randn([inputRows, 1, columns], generator: generator);
+        using var noGrad = no_grad();
+        Assert.True(CpuMatVec.Applies(x, weight));
+
+        using var expected = nn.functional.linear(x, weight, bias);
+        using var actual = CpuMatVec.Multiply(x, weight, bias);
+
+        Assert.Equal(expected.shape, actual.shape);
+        double scale = Math.Max(1, expected.abs().max().item<float>());
+        Assert.True((expected - actual).abs().max().item<float>() <= 1e-5 * scale);
+        for (int i = 0; i < inputRows; i++)
+        {
+            using var row = x[i].unsqueeze(0);
+            using var alone = CpuMatVec.Multiply(row, weight, bias);
+            using var batched = actual[i];
+            Assert.True((alone.squeeze() == batched.squeeze()).all().item<bool>(), $"input row {i} differs from its result alone");
+        }
+    }
+
     [Fact]
-    public void Batches_gradients_and_other_dtypes_take_libtorchs_path()
+    public void Prompts_gradients_and_other_dtypes_take_libtorchs_path()
     {
         using var weight = randn(8, 4);
-        using var rows = randn(2, 4);
+        using var prompt = randn(CpuMatVec.MaxInputRows + 1, 4);
         using var half = randn(1, 4).to(ScalarType.BFloat16);
         using var tracked = randn(1, 4).requires_grad_();
-        Assert.False(CpuMatVec.Applies(rows, weight));
+        using var wrongWidth = randn(2, 8);
+        Assert.False(CpuMatVec.Applies(prompt, weight));
         Assert.False(CpuMatVec.Applies(half, weight));
         Assert.False(CpuMatVec.Applies(tracked, weight));
+        Assert.False(CpuMatVec.Applies(wrongWidth, weight));
     }
 }
