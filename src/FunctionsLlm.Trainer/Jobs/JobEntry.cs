@@ -1,0 +1,31 @@
+using FunctionsLlm.Core.Contracts;
+
+namespace FunctionsLlm.Trainer.Jobs;
+
+/// <summary>
+/// One job in this process: its spec, its current <see cref="JobStatus"/> (replaced whole, never mutated, so readers
+/// always see a consistent value) and the token a DELETE cancels.
+/// </summary>
+public sealed class JobEntry(string id, TrainingJobSpec spec, JobStatus status)
+{
+    private readonly CancellationTokenSource _cancel = new();
+    private JobStatus _status = status;
+
+    public string Id { get; } = id;
+
+    public TrainingJobSpec Spec { get; } = spec;
+
+    public JobStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>Set by <c>DELETE /jobs/{id}</c>.</summary>
+    public CancellationToken Cancellation => _cancel.Token;
+
+    public bool CancelRequested => _cancel.IsCancellationRequested;
+
+    /// <summary>When progress was last written to the store.</summary>
+    internal DateTimeOffset ProgressPersistedAt { get; set; }
+
+    internal void Set(JobStatus status) => Volatile.Write(ref _status, status);
+
+    internal void RequestCancel() => _cancel.Cancel();
+}
