@@ -263,4 +263,43 @@ public sealed class JobRunTests : IDisposable
             .Select(line => line.GetProperty("step").GetInt32());
         Assert.Equal(Enumerable.Range(1, 12), steps);
     }
+
+    [Fact]
+    public async Task A_trainer_shut_down_mid_run_checkpoints_the_job_and_the_next_one_finishes_it()
+    {
+        string stopped = $"g-{_s}", straight = $"gs-{_s}";
+        using var reached = new ManualResetEventSlim();
+        using var stopping = new ManualResetEventSlim();
+        var hooks = new JobHooks
+        {
+            AfterStep = (job, p) =>
+            {
+                if (job == stopped && p.Step == 5)
+                {
+                    reached.Set();
+                    stopping.Wait(TimeSpan.FromSeconds(60));   // the next step sees the shutdown
+                }
+            },
+        };
+        // A checkpoint every 4 steps: the one at step 5 can only come from the shutdown.
+        string hyperparameters = """{"epochs": 2, "evalSteps": 2, "saveSteps": 4}""";
+        var first = App("cache-1", hooks: hooks);
+        (await first.Client().PutAsync($"/jobs/{stopped}", TrainerApp.Json(TrainSpec($"{stopped}-out/", hyperparameters)))).EnsureSuccessStatusCode();
+        Assert.True(reached.Wait(TimeSpan.FromSeconds(120)), "the job reached step 5");
+        first.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.Register(stopping.Set);
+        first.Dispose();
+
+        var (_, left) = JobDocument.Read(await _store.ReadTextAsync(BlobLayout.Checkpoints, JobDocument.NameOf(stopped)), "job.json");
+        Assert.Equal(JobState.Running, left.State);
+        Assert.True(await _store.ExistsAsync(BlobLayout.Checkpoints, $"{stopped}/checkpoints/checkpoint-5/trainer_state.json"), "shutdown wrote a checkpoint");
+
+        using var second = App("cache-2");
+        var client = second.Client();
+        var resumed = await TrainerApp.WaitAsync(client, stopped);
+        Assert.True(resumed.State == JobState.Succeeded, resumed.Error);
+        var reference = await RunAsync(client, straight, TrainSpec($"{straight}-out/", hyperparameters));
+        Assert.True(reference.State == JobState.Succeeded, reference.Error);
+        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),
+            await BytesAsync(BlobLayout.Checkpoints, $"{stopped}-out/adapter_model.safetensors"));
+    }
 }

@@ -22,6 +22,12 @@ public sealed class JobEntry(string id, TrainingJobSpec spec, JobStatus status)
 
     public bool CancelRequested => _cancel.IsCancellationRequested;
 
+    /// <summary>
+    /// This process runs (or ran) the job: its status here is the live one. Other jobs' entries are copies of the store's
+    /// job.json, read again while unfinished (another replica, or a previous process, may be changing them).
+    /// </summary>
+    internal bool Owned { get; init; }
+
     /// <summary>When progress was last written to the store.</summary>
     internal DateTimeOffset ProgressPersistedAt { get; set; }
 

@@ -37,17 +37,28 @@ public sealed partial class JobRegistry(IArtifactStore store, TrainerSettings se
 
     public int Count(JobState state) => _jobs.Values.Count(j => j.Status.State == state);
 
-    /// <summary>The job, from memory or else from the store; null when neither has it.</summary>
+    /// <summary>The job: this process's own, or else the store's job.json (read again while the job is unfinished); null when neither has it.</summary>
     public async Task<JobEntry?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        if (_jobs.TryGetValue(id, out var entry))
-            return entry;
+        _jobs.TryGetValue(id, out var known);
+        if (known is not null && (known.Owned || known.Status.IsTerminal))
+            return known;
+        if (await ReadAsync(id, owned: false, cancellationToken) is not { } read)
+            return known;
+        // Replace only the copy this call saw: an entry this process took ownership of meanwhile wins.
+        if (known is null ? _jobs.TryAdd(id, read) : _jobs.TryUpdate(id, read, known))
+            return read;
+        return _jobs.TryGetValue(id, out var current) ? current : read;
+    }
+
+    private async Task<JobEntry?> ReadAsync(string id, bool owned, CancellationToken cancellationToken)
+    {
         string name = JobDocument.NameOf(id);
         if (!await store.ExistsAsync(BlobLayout.Checkpoints, name, cancellationToken))
             return null;
         var (spec, status) = JobDocument.Read(await store.ReadTextAsync(BlobLayout.Checkpoints, name, cancellationToken),
             $"{BlobLayout.Checkpoints}/{name}");
-        return _jobs.GetOrAdd(id, new JobEntry(id, spec, status));
+        return new JobEntry(id, spec, status) { Owned = owned };
     }
 
     /// <summary>Creates and queues the job, or returns the existing one (same spec) or a conflict (another spec).</summary>
@@ -59,7 +70,10 @@ public sealed partial class JobRegistry(IArtifactStore store, TrainerSettings se
             if (await GetAsync(id, cancellationToken) is { } existing)
                 return (existing, existing.Spec.Equals(spec) ? PutOutcome.Existing : PutOutcome.Conflict);
             var now = time.GetUtcNow();
-            var entry = new JobEntry(id, spec, new JobStatus { Id = id, Kind = spec.Kind, State = JobState.Queued, CreatedAt = now, UpdatedAt = now });
+            var entry = new JobEntry(id, spec, new JobStatus { Id = id, Kind = spec.Kind, State = JobState.Queued, CreatedAt = now, UpdatedAt = now })
+            {
+                Owned = true,
+            };
             await store.WriteTextAsync(BlobLayout.Checkpoints, ActivePrefix + id, id, cancellationToken);
             await WriteAsync(id, spec, entry.Status, cancellationToken);
             _jobs[id] = entry;
@@ -134,7 +148,7 @@ public sealed partial class JobRegistry(IArtifactStore store, TrainerSettings se
             JobEntry? entry = null;
             try
             {
-                entry = IsValidId(id) ? await GetAsync(id, cancellationToken) : null;
+                entry = IsValidId(id) ? await ReadAsync(id, owned: true, cancellationToken) : null;
             }
             catch (Exception e) when (e is InvalidDataException or ContractException)
             {
@@ -145,6 +159,7 @@ public sealed partial class JobRegistry(IArtifactStore store, TrainerSettings se
                 await store.DeleteAsync(BlobLayout.Checkpoints, marker.Name, cancellationToken);
                 continue;
             }
+            _jobs[id] = entry;   // this process runs it from now on
             found.Add(entry);
         }
         foreach (var entry in found.OrderBy(e => e.Status.CreatedAt).ThenBy(e => e.Id, StringComparer.Ordinal))
