@@ -11,7 +11,8 @@ namespace FunctionsLlm.Trainer;
 /// <c>FLM_STORAGE_BLOB_URI</c> with the app's managed identity (<c>AZURE_CLIENT_ID</c>),
 /// <c>FLM_STORAGE_CONNECTION_STRING</c> (Azurite), or <c>FLM_STORAGE_FOLDER</c> (a local folder, one sub-folder per
 /// container). Callers: <c>FLM_TRAINER_API_KEY</c> (a shared secret) and/or Entra ID tokens
-/// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>). Runner: <c>FLM_TRAINER_CACHE</c>,
+/// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
+/// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>). Runner: <c>FLM_TRAINER_CACHE</c>,
 /// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>; evaluate jobs:
 /// <c>FLM_EVAL_MAX_TOKENS</c>, <c>FLM_EVAL_BATCH_SIZE</c>, <c>FLM_EVAL_LIMIT</c>.
 /// </summary>
@@ -33,6 +34,9 @@ public sealed record TrainerSettings
     public string? EntraTenantId { get; init; }
 
     public string? EntraAudience { get; init; }
+
+    /// <summary>Client (application) or object ids whose Entra tokens are accepted; empty accepts any caller of the tenant.</summary>
+    public IReadOnlyList<string> EntraAllowedCallers { get; init; } = [];
 
     /// <summary>Jobs run at once (1 on a single GPU); 0 accepts jobs but starts none (maintenance).</summary>
     public int MaxConcurrentJobs { get; init; } = 1;
@@ -73,6 +77,7 @@ public sealed record TrainerSettings
             ApiKey = Text("FLM_TRAINER_API_KEY"),
             EntraTenantId = Text("FLM_TRAINER_AUTH_TENANT_ID"),
             EntraAudience = Text("FLM_TRAINER_AUTH_AUDIENCE"),
+            EntraAllowedCallers = Text("FLM_TRAINER_AUTH_ALLOWED_CALLERS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
             MaxConcurrentJobs = Number("FLM_TRAINER_MAX_CONCURRENT_JOBS", 1, 0),
             ProgressInterval = TimeSpan.FromSeconds(Number("FLM_TRAINER_PROGRESS_SECONDS", 5, 0)),
             EvalMaxTokens = Number("FLM_EVAL_MAX_TOKENS", 200, 1),

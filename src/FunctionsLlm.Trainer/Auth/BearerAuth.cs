@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using FunctionsLlm.Trainer.Api;
@@ -13,7 +14,8 @@ namespace FunctionsLlm.Trainer.Auth;
 /// Every route but health and readiness needs <c>Authorization: Bearer …</c> carrying either the shared secret
 /// <c>FLM_TRAINER_API_KEY</c> (compared in constant time) or an Entra ID access token for
 /// <c>FLM_TRAINER_AUTH_AUDIENCE</c> issued by tenant <c>FLM_TRAINER_AUTH_TENANT_ID</c> (validated by JwtBearer: signature
-/// from the tenant's published keys, issuer, audience, lifetime). With neither configured every call is refused.
+/// from the tenant's published keys, issuer, audience, lifetime; with <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>, also the
+/// calling client). With neither configured every call is refused.
 /// </summary>
 public static class BearerAuth
 {
@@ -62,10 +64,14 @@ public static class BearerAuth
             await next(http);
             return;
         }
-        else if (settings.EntraEnabled && (await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Succeeded)
+        else if (settings.EntraEnabled && await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme) is { Succeeded: true } result)
         {
-            await next(http);
-            return;
+            if (IsAllowed(result.Principal, settings.EntraAllowedCallers))
+            {
+                await next(http);
+                return;
+            }
+            message = "forbidden caller: the Entra ID token is valid but its client is not in FLM_TRAINER_AUTH_ALLOWED_CALLERS";
         }
         else
         {
@@ -74,6 +80,10 @@ public static class BearerAuth
         http.Response.Headers.WWWAuthenticate = "Bearer";
         await JobsApi.Error(StatusCodes.Status401Unauthorized, message, "unauthorized").ExecuteAsync(http);
     });
+
+    // azp (v2 tokens) or appid (v1) name the calling client; oid its service principal or user.
+    private static bool IsAllowed(ClaimsPrincipal? principal, IReadOnlyList<string> allowed) =>
+        allowed.Count == 0 || (principal?.Claims.Any(c => c.Type is "azp" or "appid" or "oid" && allowed.Contains(c.Value, StringComparer.OrdinalIgnoreCase)) ?? false);
 
     private static string? BearerToken(string? header) =>
         header is { } h && h.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && h[7..].Trim() is { Length: > 0 } token ? token : null;
