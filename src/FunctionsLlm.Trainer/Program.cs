@@ -7,6 +7,7 @@ using FunctionsLlm.Trainer.Jobs;
 
 NativeRuntime.Configure();
 var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);   // status polls would drown the job log
 builder.Services.AddSingleton(sp => TrainerSettings.Read(sp.GetRequiredService<IConfiguration>()));
 builder.Services.AddSingleton<IArtifactStore>(sp => sp.GetRequiredService<TrainerSettings>().CreateStore());
 builder.Services.AddSingleton(TimeProvider.System);
