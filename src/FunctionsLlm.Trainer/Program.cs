@@ -22,6 +22,7 @@ builder.Services.AddTrainerAuth();
 
 var app = builder.Build();
 _ = app.Services.GetRequiredService<TrainerSettings>();   // a missing setting stops the start with every problem named
+app.UseJsonErrors();
 app.UseTrainerAuth();
 app.MapTrainerApi();
 app.Run();

@@ -93,8 +93,7 @@ public sealed class JobRunTests : IDisposable
 
     private async Task<JobStatus> RunAsync(HttpClient client, string id, string spec)
     {
-        using var put = await client.PutAsync($"/jobs/{id}", TrainerApp.Json(spec));
-        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        await TrainerApp.CreateAsync(client, id, spec);
         return await TrainerApp.WaitAsync(client, id);
     }
 
@@ -198,7 +197,7 @@ public sealed class JobRunTests : IDisposable
         };
         using var app = App("cache", hooks: hooks);
         var client = app.Client();
-        (await client.PutAsync($"/jobs/{id}", TrainerApp.Json(TrainSpec($"{id}/", """{"evalSteps": 100, "saveSteps": 100}""")))).EnsureSuccessStatusCode();
+        await TrainerApp.CreateAsync(client, id, TrainSpec($"{id}/", """{"evalSteps": 100, "saveSteps": 100}"""));
         Assert.True(reached.Wait(TimeSpan.FromSeconds(120)), "the job reached step 2");
 
         using var delete = await client.DeleteAsync($"/jobs/{id}");
@@ -235,7 +234,7 @@ public sealed class JobRunTests : IDisposable
         };
         using (var first = App("cache-1", store, hooks))
         {
-            (await first.Client().PutAsync($"/jobs/{killed}", TrainerApp.Json(spec))).EnsureSuccessStatusCode();
+            await TrainerApp.CreateAsync(first.Client(), killed, spec);
             Assert.True(died.Wait(TimeSpan.FromSeconds(120)), "the job reached step 5");
         }
         var (_, left) = JobDocument.Read(await _store.ReadTextAsync(BlobLayout.Checkpoints, JobDocument.NameOf(killed)), "job.json");
@@ -284,7 +283,7 @@ public sealed class JobRunTests : IDisposable
         // A checkpoint every 4 steps: the one at step 5 can only come from the shutdown.
         string hyperparameters = """{"epochs": 2, "evalSteps": 2, "saveSteps": 4}""";
         var first = App("cache-1", hooks: hooks);
-        (await first.Client().PutAsync($"/jobs/{stopped}", TrainerApp.Json(TrainSpec($"{stopped}-out/", hyperparameters)))).EnsureSuccessStatusCode();
+        await TrainerApp.CreateAsync(first.Client(), stopped, TrainSpec($"{stopped}-out/", hyperparameters));
         Assert.True(reached.Wait(TimeSpan.FromSeconds(120)), "the job reached step 5");
         first.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.Register(stopping.Set);
         first.Dispose();

@@ -4,6 +4,7 @@ using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Trainer.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FunctionsLlm.Trainer.Tests;
 
@@ -185,6 +186,26 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(JobState.Queued, status.State);
         Assert.Equal(HttpStatusCode.OK, (await client.PutAsync("/jobs/keep", TrainerApp.Json(SameSpec))).StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await client.PutAsync("/jobs/keep", TrainerApp.Json(Spec.Replace("r1-c0/", "other/", StringComparison.Ordinal)))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Storage_that_cannot_be_reached_is_a_503_with_the_reason()
+    {
+        var store = new KillableStore(new LocalFolderStore(Path.Combine(_root, "down")));
+        store.Kill();
+        using var app = new TrainerApp(TrainerApp.Local(Path.Combine(_root, "down"), run: true),
+            services => services.AddSingleton<IArtifactStore>(store));
+        var client = app.Client();
+        foreach (var response in new[] { await client.PutAsync("/jobs/j", TrainerApp.Json(Spec)), await client.GetAsync("/jobs/j") })
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var error = await ErrorOf(response);
+            Assert.Equal("storage_unavailable", error.GetProperty("code").GetString());
+            Assert.Contains("the process was killed", error.GetProperty("message").GetString());
+        }
+        using var ready = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("storage is not reachable", (await ErrorOf(ready)).GetProperty("message").GetString());
     }
 
     internal static async Task<JsonElement> ErrorOf(HttpResponseMessage response)

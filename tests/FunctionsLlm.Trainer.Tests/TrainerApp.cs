@@ -43,6 +43,15 @@ internal sealed class TrainerApp(IReadOnlyDictionary<string, string?> settings, 
         return client;
     }
 
+    /// <summary>PUT /jobs/{id}, which must create the job (the error body in the failure message otherwise).</summary>
+    public static async Task<JobStatus> CreateAsync(HttpClient client, string id, string spec)
+    {
+        using var put = await client.PutAsync($"/jobs/{id}", Json(spec));
+        string body = await put.Content.ReadAsStringAsync();
+        Assert.True(put.StatusCode == System.Net.HttpStatusCode.Created, $"PUT /jobs/{id}: {(int)put.StatusCode} {body}");
+        return JobStatus.Parse(body);
+    }
+
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     public static async Task<JobStatus> StatusOf(HttpResponseMessage response) =>

@@ -24,6 +24,26 @@ public static class JobsApi
 
     public static readonly string[] AnonymousPaths = ["/health", "/healthz", "/ready", "/readyz"];
 
+    /// <summary>
+    /// Unexpected exceptions as JSON errors: storage that cannot be reached → 503 (retry), anything else → 500, each with
+    /// its message, never an empty body.
+    /// </summary>
+    public static IApplicationBuilder UseJsonErrors(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        try
+        {
+            await next(http);
+        }
+        catch (Exception e) when (!http.Response.HasStarted && !http.RequestAborted.IsCancellationRequested)
+        {
+            bool storage = e is Azure.RequestFailedException or IOException or HttpRequestException or Azure.Identity.AuthenticationFailedException;
+            http.Response.Clear();
+            await Error(storage ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError,
+                storage ? $"storage is not available, retry later: {e.Message}" : $"internal error: {e.GetType().Name}: {e.Message}",
+                storage ? "storage_unavailable" : "internal_error").ExecuteAsync(http);
+        }
+    });
+
     public static IEndpointRouteBuilder MapTrainerApi(this IEndpointRouteBuilder app)
     {
         app.MapPut("/jobs/{id}", PutAsync);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
@@ -25,6 +26,9 @@ public sealed class JobHooks
 public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, JobRegistry registry, JobHooks hooks, ILogger<JobExecutor> logger)
 {
     private const string AdapterConfigFile = "adapter_config.json";
+
+    // One download at a time per cache folder (jobs running side by side may share a base model).
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _folderLocks = new(StringComparer.Ordinal);
 
     public string WorkFolder(string jobId) => Path.Combine(settings.CacheFolder, "jobs", jobId);
 
@@ -57,7 +61,15 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         void OnStep(TrainingProgress p)
         {
             hooks.AfterStep?.Invoke(job.Id, p);
-            mirror.SyncAsync(CancellationToken.None).GetAwaiter().GetResult();
+            try
+            {
+                mirror.SyncAsync(CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                // Storage hiccups do not stop training: the checkpoint is uploaded at the next step if it is still kept.
+                logger.LogWarning(e, "job {Id}: uploading checkpoints at step {Step} failed; retrying at the next step", job.Id, p.Step);
+            }
             last = new JobProgress
             {
                 Step = p.Step,
@@ -67,7 +79,14 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
                 TokensPerSecond = Finite(p.TokensPerSecond),
                 EtaSeconds = Finite(p.EtaSeconds),
             };
-            registry.ReportProgressAsync(job, last, CancellationToken.None).GetAwaiter().GetResult();
+            try
+            {
+                registry.ReportProgressAsync(job, last, CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "job {Id}: writing progress at step {Step} failed", job.Id, p.Step);
+            }
         }
 
         TrainingResult result;
@@ -186,8 +205,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
 
     private async Task<string> BaseModelAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
     {
-        string dir = await StoreFolders.DownloadAsync(store, BlobLayout.Models, spec.BaseModelPrefix, InputFolder(BlobLayout.Models, spec.BaseModelPrefix),
-            "base model", cancellationToken);
+        string dir = await DownloadAsync(BlobLayout.Models, spec.BaseModelPrefix, "base model", cancellationToken);
         return File.Exists(Path.Combine(dir, "config.json")) ? dir
             : throw new InputMissingException($"base model not found: {BlobLayout.Models}/{spec.BaseModelPrefix} has no config.json");
     }
@@ -195,7 +213,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
     private async Task<string> AdapterAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
     {
         string prefix = spec.AdapterPrefix!;
-        string dir = await StoreFolders.DownloadAsync(store, BlobLayout.Checkpoints, prefix, InputFolder(BlobLayout.Checkpoints, prefix), "adapter", cancellationToken);
+        string dir = await DownloadAsync(BlobLayout.Checkpoints, prefix, "adapter", cancellationToken);
         return File.Exists(Path.Combine(dir, AdapterConfigFile)) ? dir
             : throw new InputMissingException($"adapter not found: {BlobLayout.Checkpoints}/{prefix} has no {AdapterConfigFile}");
     }
@@ -208,7 +226,20 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         return path;
     }
 
-    private string InputFolder(string container, string prefix) => Path.Combine(settings.CacheFolder, "inputs", container, prefix.TrimEnd('/'));
+    private async Task<string> DownloadAsync(string container, string prefix, string what, CancellationToken cancellationToken)
+    {
+        string folder = Path.Combine(settings.CacheFolder, "inputs", container, prefix.TrimEnd('/'));
+        var gate = _folderLocks.GetOrAdd(folder, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await StoreFolders.DownloadAsync(store, container, prefix, folder, what, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 

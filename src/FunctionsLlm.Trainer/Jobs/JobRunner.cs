@@ -46,7 +46,18 @@ public sealed class JobRunner(JobRegistry registry, JobExecutor executor, Traine
     private async Task WorkAsync(CancellationToken stoppingToken)
     {
         await foreach (string id in registry.Queue.ReadAllAsync(stoppingToken))
-            await RunOneAsync(id, stoppingToken);
+        {
+            try
+            {
+                await RunOneAsync(id, stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The store failed around the job (reading it, or marking it running): the runner goes on with the next one;
+                // a job left queued or running in the store runs again at the next start.
+                logger.LogError(e, "job {Id} could not be run", id);
+            }
+        }
     }
 
     private async Task RunOneAsync(string id, CancellationToken stoppingToken)
