@@ -131,6 +131,7 @@ public sealed class JobRunTests : IDisposable
         Assert.False(await _store.ExistsAsync(BlobLayout.Checkpoints, JobRegistry.ActivePrefix + train));
 
         string merged = $"m-{_s}/";
+        await _store.WriteTextAsync(BlobLayout.Models, merged + "notes.txt", "not the trainer's");
         var merge = await RunAsync(client, $"m-{_s}", $$"""
             {"kind": "merge", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{adapter}}", "outputPrefix": "{{merged}}"}
             """);
@@ -141,6 +142,7 @@ public sealed class JobRunTests : IDisposable
         Assert.Contains("config.json", files);
         Assert.Contains("model.safetensors", files);
         Assert.Contains("tokenizer.json", files);
+        Assert.Contains("notes.txt", files);   // the trainer replaces its own files and deletes nothing
 
         string report = $"e-{_s}/";
         var evaluate = await RunAsync(client, $"e-{_s}", $$"""

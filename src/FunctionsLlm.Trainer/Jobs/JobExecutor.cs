@@ -134,7 +134,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         string merged = Path.Combine(work, "merged");
         var result = await OnOwnThread(() => LoraMerger.Merge(baseDir, adapterDir, merged));
         cancellationToken.ThrowIfCancellationRequested();
-        await StoreFolders.DeleteAsync(store, BlobLayout.Models, spec.OutputPrefix, cancellationToken);
+        // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
         await StoreFolders.UploadAsync(store, BlobLayout.Models, spec.OutputPrefix, merged, cancellationToken, last: "config.json");
         return new JobResult
         {
