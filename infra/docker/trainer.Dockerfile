@@ -1,5 +1,5 @@
 # Trainer image: src/FunctionsLlm.Trainer (ASP.NET Core, /jobs API) with CUDA TorchSharp, on an NVIDIA CUDA base.
-# Needs src/FunctionsLlm.Trainer (a later issue). Build context: the repository root.
+# Build context: the repository root. Settings: README "The trainer app" (storage, auth, cache folder).
 #   az acr build -r REGISTRY -t flm/trainer:TAG -f infra/docker/trainer.Dockerfile .   (what deploy.sh runs)
 #   docker build -f infra/docker/trainer.Dockerfile -t flm-trainer .
 # The GPU driver comes from the host (Container Apps GPU nodes mount it through the NVIDIA container runtime);

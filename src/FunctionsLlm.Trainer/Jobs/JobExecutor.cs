@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Collections.ObjectModel;
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Training;
+using FunctionsLlm.Training.Data;
+using FunctionsLlm.Training.Evaluation;
+using Microsoft.Extensions.Logging;
+
+namespace FunctionsLlm.Trainer.Jobs;
+
+/// <summary>Test hooks: called on the training thread after every optimizer step (before checkpoints are uploaded).</summary>
+public sealed class JobHooks
+{
+    public Action<string, TrainingProgress>? AfterStep { get; init; }
+}
+
+/// <summary>
+/// Runs one job: inputs from the store into the cache folder (<c>{cache}/inputs/{container}/{prefix}</c>, reused while
+/// their ETags match), the work in <c>{cache}/jobs/{id}/</c> on a dedicated thread, the outputs back to the spec's
+/// output prefix in <see cref="TrainingJobSpec.OutputContainer"/>.
+/// </summary>
+public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, JobRegistry registry, JobHooks hooks, ILogger<JobExecutor> logger)
+{
+    private const string AdapterConfigFile = "adapter_config.json";
+
+    // One download at a time per cache folder (jobs running side by side may share a base model).
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _folderLocks = new(StringComparer.Ordinal);
+
+    public string WorkFolder(string jobId) => Path.Combine(settings.CacheFolder, "jobs", jobId);
+
+    public Task<JobResult> RunAsync(JobEntry job, CancellationToken cancellationToken) => job.Spec.Kind switch
+    {
+        JobKind.Train => TrainAsync(job, cancellationToken),
+        JobKind.Merge => MergeAsync(job, cancellationToken),
+        JobKind.Evaluate => EvaluateAsync(job, cancellationToken),
+        _ => throw new ArgumentException($"job kind {job.Spec.Kind} is not defined"),
+    };
+
+    private async Task<JobResult> TrainAsync(JobEntry job, CancellationToken cancellationToken)
+    {
+        var spec = job.Spec;
+        var options = spec.Hyperparameters.ToTrainingOptions();
+        options.Validate();
+        string work = FreshWorkFolder(job.Id);
+        string runDir = Path.Combine(work, "run");
+        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string trainPath = await DatasetAsync(spec.DatasetPrefixes!.Train!, Path.Combine(work, "data", "train.jsonl"), "training data", cancellationToken);
+        string? evalPath = spec.DatasetPrefixes.Eval is { } eval
+            ? await DatasetAsync(eval, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken)
+            : null;
+        var mirror = new CheckpointMirror(store, job.Id, runDir);
+        string? resumeFrom = await mirror.RestoreAsync(cancellationToken);
+        if (resumeFrom is not null)
+            logger.LogInformation("job {Id} resumes from {Checkpoint}", job.Id, resumeFrom);
+
+        JobProgress? last = job.Status.Progress;
+        void OnStep(TrainingProgress p)
+        {
+            hooks.AfterStep?.Invoke(job.Id, p);
+            try
+            {
+                mirror.SyncAsync(CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                // Storage hiccups do not stop training: the checkpoint is uploaded at the next step if it is still kept.
+                logger.LogWarning(e, "job {Id}: uploading checkpoints at step {Step} failed; retrying at the next step", job.Id, p.Step);
+            }
+            last = new JobProgress
+            {
+                Step = p.Step,
+                TotalSteps = p.TotalSteps,
+                Loss = Finite(p.Loss),
+                EvalLoss = Finite(p.EvalLoss),
+                TokensPerSecond = Finite(p.TokensPerSecond),
+                EtaSeconds = Finite(p.EtaSeconds),
+            };
+            try
+            {
+                registry.ReportProgressAsync(job, last, CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "job {Id}: writing progress at step {Step} failed", job.Id, p.Step);
+            }
+        }
+
+        TrainingResult result;
+        try
+        {
+            result = await OnOwnThread(() =>
+            {
+                bool fromScratch = options.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
+                using var model = fromScratch ? ModelLoader.Initialize(baseDir, options.Seed) : ModelLoader.Load(baseDir);
+                var train = TrainingData.Load(trainPath, options.MaxSequenceLength, model.Config.VocabSize);
+                var evalSet = evalPath is not null && new FileInfo(evalPath).Length > 0
+                    ? TrainingData.Load(evalPath, options.MaxSequenceLength, model.Config.VocabSize) : [];
+                return new Training.Trainer(options).Run(model, baseDir, train, evalSet, runDir, resumeFrom, new StepObserver(OnStep), cancellationToken);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            // The trainer wrote a checkpoint before stopping: keep it, for a restart to resume from.
+            await mirror.SyncAsync(CancellationToken.None);
+            throw;
+        }
+        await mirror.SyncAsync(cancellationToken);
+        await StoreFolders.UploadAsync(store, BlobLayout.Checkpoints, spec.OutputPrefix, result.OutputDir, cancellationToken);
+        if (File.Exists(mirror.MetricsPath))
+            await store.UploadFileAsync(BlobLayout.Checkpoints, spec.OutputPrefix + "metrics.jsonl", mirror.MetricsPath, cancellationToken);
+
+        var metrics = new Dictionary<string, double> { ["steps"] = result.Steps };
+        if (result.BestStep is { } best)
+            metrics["bestStep"] = best;
+        if (Finite(result.BestEvalLoss) is { } bestLoss)
+            metrics["bestEvalLoss"] = bestLoss;
+        if (Finite(result.FinalEvalLoss) is { } evalLoss)
+            metrics["evalLoss"] = evalLoss;
+        if (last?.Loss is { } trainLoss)
+            metrics["trainLoss"] = trainLoss;
+        return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
+    }
+
+    private async Task<JobResult> MergeAsync(JobEntry job, CancellationToken cancellationToken)
+    {
+        var spec = job.Spec;
+        string work = FreshWorkFolder(job.Id);
+        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string adapterDir = await AdapterAsync(spec, cancellationToken);
+        string merged = Path.Combine(work, "merged");
+        var result = await OnOwnThread(() => LoraMerger.Merge(baseDir, adapterDir, merged));
+        cancellationToken.ThrowIfCancellationRequested();
+        // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
+        await StoreFolders.UploadAsync(store, BlobLayout.Models, spec.OutputPrefix, merged, cancellationToken, last: "config.json");
+        return new JobResult
+        {
+            OutputPrefix = spec.OutputPrefix,
+            Metrics = new ReadOnlyDictionary<string, double>(new Dictionary<string, double>
+            {
+                ["mergedModules"] = result.MergedModules.Count,
+                ["maxLogitDifference"] = result.MaxLogitDifference,
+                ["tolerance"] = result.Tolerance,
+            }),
+        };
+    }
+
+    private async Task<JobResult> EvaluateAsync(JobEntry job, CancellationToken cancellationToken)
+    {
+        var spec = job.Spec;
+        string work = FreshWorkFolder(job.Id);
+        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string adapterDir = await AdapterAsync(spec, cancellationToken);
+        string evalPath = await DatasetAsync(spec.DatasetPrefixes!.Eval!, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken);
+        string metricsName = spec.AdapterPrefix + "metrics.jsonl";
+        string? metricsPath = null;
+        if (await store.ExistsAsync(BlobLayout.Checkpoints, metricsName, cancellationToken))
+        {
+            metricsPath = Path.Combine(work, "data", "metrics.jsonl");
+            await store.DownloadFileAsync(BlobLayout.Checkpoints, metricsName, metricsPath, cancellationToken);
+        }
+        string merged = Path.Combine(work, "merged");
+        string reportDir = Path.Combine(work, "report");
+        var options = new EvaluationOptions
+        {
+            Sampling = new EvaluationOptions().Sampling with { MaxTokens = settings.EvalMaxTokens },
+            BatchSize = settings.EvalBatchSize,
+            Limit = settings.EvalLimit,
+        };
+        var report = await OnOwnThread(() =>
+        {
+            LoraMerger.Merge(baseDir, adapterDir, merged);
+            var report = Evaluator.Run(new EvaluationRequest(baseDir, merged, evalPath, metricsPath), options,
+                message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken);
+            ReportFiles.Write(report, reportDir);
+            return report;
+        });
+        await StoreFolders.UploadAsync(store, BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken);
+        var metrics = new Dictionary<string, double> { ["records"] = report.RecordCount };
+        void Add(string prefix, ModelSummary summary)
+        {
+            foreach (var (name, value) in new[] { ("evalLoss", summary.EvalLoss), ("perplexity", summary.Perplexity), ("exactMatch", summary.ExactMatch),
+                ("rougeL", summary.RougeL), ("bleu4", summary.Bleu4) })
+            {
+                if (double.IsFinite(value))
+                    metrics[prefix.Length == 0 ? name : prefix + char.ToUpperInvariant(name[0]) + name[1..]] = value;
+            }
+        }
+        Add("", report.FineTuned);
+        Add("base", report.Base);
+        return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
+    }
+
+    private string FreshWorkFolder(string jobId)
+    {
+        string work = WorkFolder(jobId);
+        if (Directory.Exists(work))
+            Directory.Delete(work, recursive: true);
+        Directory.CreateDirectory(work);
+        return work;
+    }
+
+    private async Task<string> BaseModelAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
+    {
+        string dir = await DownloadAsync(BlobLayout.Models, spec.BaseModelPrefix, "base model", cancellationToken);
+        return File.Exists(Path.Combine(dir, "config.json")) ? dir
+            : throw new InputMissingException($"base model not found: {BlobLayout.Models}/{spec.BaseModelPrefix} has no config.json");
+    }
+
+    private async Task<string> AdapterAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
+    {
+        string prefix = spec.AdapterPrefix!;
+        string dir = await DownloadAsync(BlobLayout.Checkpoints, prefix, "adapter", cancellationToken);
+        return File.Exists(Path.Combine(dir, AdapterConfigFile)) ? dir
+            : throw new InputMissingException($"adapter not found: {BlobLayout.Checkpoints}/{prefix} has no {AdapterConfigFile}");
+    }
+
+    private async Task<string> DatasetAsync(string name, string path, string what, CancellationToken cancellationToken)
+    {
+        if (!await store.ExistsAsync(BlobLayout.Datasets, name, cancellationToken))
+            throw new InputMissingException($"{what} not found: {BlobLayout.Datasets}/{name} does not exist");
+        await store.DownloadFileAsync(BlobLayout.Datasets, name, path, cancellationToken);
+        return path;
+    }
+
+    private async Task<string> DownloadAsync(string container, string prefix, string what, CancellationToken cancellationToken)
+    {
+        string folder = Path.Combine(settings.CacheFolder, "inputs", container, prefix.TrimEnd('/'));
+        var gate = _folderLocks.GetOrAdd(folder, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await StoreFolders.DownloadAsync(store, container, prefix, folder, what, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+
+    /// <summary>Torch work is synchronous and long: a dedicated thread, not the thread pool.</summary>
+    private static Task<T> OnOwnThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private sealed class StepObserver(Action<TrainingProgress> onStep) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => onStep(value);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using FunctionsLlm.Core.Storage;
+using Microsoft.Extensions.Configuration;
+
+namespace FunctionsLlm.Trainer;
+
+/// <summary>
+/// The trainer app's settings (environment variables, see README "The trainer app"). Storage, one of:
+/// <c>FLM_STORAGE_BLOB_URI</c> with the app's managed identity (<c>AZURE_CLIENT_ID</c>),
+/// <c>FLM_STORAGE_CONNECTION_STRING</c> (Azurite), or <c>FLM_STORAGE_FOLDER</c> (a local folder, one sub-folder per
+/// container). Callers: <c>FLM_TRAINER_API_KEY</c> (a shared secret) and/or Entra ID tokens
+/// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
+/// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>). Runner: <c>FLM_TRAINER_CACHE</c>,
+/// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>; evaluate jobs:
+/// <c>FLM_EVAL_MAX_TOKENS</c>, <c>FLM_EVAL_BATCH_SIZE</c>, <c>FLM_EVAL_LIMIT</c>.
+/// </summary>
+public sealed record TrainerSettings
+{
+    public string? BlobUri { get; init; }
+
+    public string? ConnectionString { get; init; }
+
+    public string? StorageFolder { get; init; }
+
+    public string? ClientId { get; init; }
+
+    /// <summary>Local copies of inputs and the jobs' working folders.</summary>
+    public required string CacheFolder { get; init; }
+
+    public string? ApiKey { get; init; }
+
+    public string? EntraTenantId { get; init; }
+
+    public string? EntraAudience { get; init; }
+
+    /// <summary>Client (application) or object ids whose Entra tokens are accepted; empty accepts any caller of the tenant.</summary>
+    public IReadOnlyList<string> EntraAllowedCallers { get; init; } = [];
+
+    /// <summary>Jobs run at once (1 on a single GPU); 0 accepts jobs but starts none (maintenance).</summary>
+    public int MaxConcurrentJobs { get; init; } = 1;
+
+    /// <summary>Progress is written to the job's job.json at most this often (state changes are written at once).</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int EvalMaxTokens { get; init; } = 200;
+
+    public int EvalBatchSize { get; init; } = 8;
+
+    public int? EvalLimit { get; init; }
+
+    public bool EntraEnabled => EntraTenantId is { Length: > 0 } && EntraAudience is { Length: > 0 };
+
+    /// <summary>Reads and checks every setting; throws naming every problem.</summary>
+    public static TrainerSettings Read(IConfiguration configuration)
+    {
+        var problems = new List<string>();
+        string? Text(string name) => configuration[name] is { Length: > 0 } value ? value.Trim() : null;
+        int Number(string name, int fallback, int min)
+        {
+            if (Text(name) is not { } text)
+                return fallback;
+            if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min)
+                return value;
+            problems.Add($"{name} must be an integer ≥ {min}, got '{text}'");
+            return fallback;
+        }
+
+        var settings = new TrainerSettings
+        {
+            BlobUri = Text("FLM_STORAGE_BLOB_URI"),
+            ConnectionString = Text("FLM_STORAGE_CONNECTION_STRING"),
+            StorageFolder = Text("FLM_STORAGE_FOLDER"),
+            ClientId = Text("AZURE_CLIENT_ID"),
+            CacheFolder = Path.GetFullPath(Text("FLM_TRAINER_CACHE") ?? Path.Combine(Path.GetTempPath(), "flm-trainer")),
+            ApiKey = Text("FLM_TRAINER_API_KEY"),
+            EntraTenantId = Text("FLM_TRAINER_AUTH_TENANT_ID"),
+            EntraAudience = Text("FLM_TRAINER_AUTH_AUDIENCE"),
+            EntraAllowedCallers = Text("FLM_TRAINER_AUTH_ALLOWED_CALLERS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+            MaxConcurrentJobs = Number("FLM_TRAINER_MAX_CONCURRENT_JOBS", 1, 0),
+            ProgressInterval = TimeSpan.FromSeconds(Number("FLM_TRAINER_PROGRESS_SECONDS", 5, 0)),
+            EvalMaxTokens = Number("FLM_EVAL_MAX_TOKENS", 200, 1),
+            EvalBatchSize = Number("FLM_EVAL_BATCH_SIZE", 8, 1),
+            EvalLimit = Text("FLM_EVAL_LIMIT") is null ? null : Number("FLM_EVAL_LIMIT", 1, 1),
+        };
+        int stores = new[] { settings.BlobUri, settings.ConnectionString, settings.StorageFolder }.Count(s => s is not null);
+        if (stores == 0)
+            problems.Add("no storage: set FLM_STORAGE_BLOB_URI (Azure, managed identity), FLM_STORAGE_CONNECTION_STRING (Azurite) or FLM_STORAGE_FOLDER (a local folder)");
+        else if (stores > 1)
+            problems.Add("set only one of FLM_STORAGE_BLOB_URI, FLM_STORAGE_CONNECTION_STRING and FLM_STORAGE_FOLDER");
+        if (settings.BlobUri is { } uri && !Uri.TryCreate(uri, UriKind.Absolute, out _))
+            problems.Add($"FLM_STORAGE_BLOB_URI must be an absolute URI (https://ACCOUNT.blob.core.windows.net/), got '{uri}'");
+        if ((settings.EntraTenantId is null) != (settings.EntraAudience is null))
+            problems.Add("Entra ID tokens need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE");
+        if (problems.Count > 0)
+            throw new InvalidOperationException($"the trainer app is not configured: {string.Join("; ", problems)}");
+        return settings;
+    }
+
+    public IArtifactStore CreateStore()
+    {
+        if (ConnectionString is { } connection)
+            return BlobArtifactStore.FromConnectionString(connection);
+        if (StorageFolder is { } folder)
+            return new LocalFolderStore(folder);
+        var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId });
+        return new BlobArtifactStore(new BlobServiceClient(new Uri(BlobUri!), credential));
+    }
+}

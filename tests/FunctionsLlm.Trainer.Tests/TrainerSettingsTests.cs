@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+
+namespace FunctionsLlm.Trainer.Tests;
+
+public sealed class TrainerSettingsTests
+{
+    private static TrainerSettings Read(params (string Key, string Value)[] values) =>
+        TrainerSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build());
+
+    [Fact]
+    public void Defaults_and_values_are_read_from_the_environment_names()
+    {
+        var settings = Read(("FLM_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true"), ("FLM_TRAINER_API_KEY", " k "),
+            ("FLM_TRAINER_AUTH_TENANT_ID", "t"), ("FLM_TRAINER_AUTH_AUDIENCE", "api://a"), ("FLM_TRAINER_AUTH_ALLOWED_CALLERS", "x, y,"),
+            ("FLM_TRAINER_MAX_CONCURRENT_JOBS", "2"), ("FLM_EVAL_LIMIT", "5"));
+        Assert.Equal("k", settings.ApiKey);
+        Assert.True(settings.EntraEnabled);
+        Assert.Equal(["x", "y"], settings.EntraAllowedCallers);
+        Assert.Equal(2, settings.MaxConcurrentJobs);
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.ProgressInterval);
+        Assert.Equal((200, 8, (int?)5), (settings.EvalMaxTokens, settings.EvalBatchSize, settings.EvalLimit));
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "flm-trainer"), settings.CacheFolder);
+    }
+
+    [Fact]
+    public void Every_problem_is_named_at_once()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Read(("FLM_TRAINER_MAX_CONCURRENT_JOBS", "-1"), ("FLM_TRAINER_AUTH_TENANT_ID", "t")));
+        Assert.Contains("no storage: set FLM_STORAGE_BLOB_URI", e.Message);
+        Assert.Contains("FLM_TRAINER_MAX_CONCURRENT_JOBS must be an integer ≥ 0, got '-1'", e.Message);
+        Assert.Contains("need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE", e.Message);
+        var two = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_STORAGE_CONNECTION_STRING", "y")));
+        Assert.Contains("set only one of", two.Message);
+    }
+}
