@@ -34,4 +34,6 @@ ENV ASPNETCORE_HTTP_PORTS=8080 \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 EXPOSE 8080
 USER flm
+# Container Apps uses its own probes (bicep); this serves docker run and other hosts.
+HEALTHCHECK --interval=30s --timeout=6s --start-period=20s --retries=3 CMD ["./FunctionsLlm.Trainer", "--probe"]
 ENTRYPOINT ["./FunctionsLlm.Trainer"]

@@ -5,6 +5,9 @@ using FunctionsLlm.Trainer.Api;
 using FunctionsLlm.Trainer.Auth;
 using FunctionsLlm.Trainer.Jobs;
 
+if (args is ["--probe", ..])
+    return await Probe.RunAsync(args.Length > 1 ? args[1] : "http://127.0.0.1:8080/healthz");
+
 NativeRuntime.Configure();
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);   // status polls would drown the job log
@@ -26,6 +29,7 @@ app.UseJsonErrors();
 app.UseTrainerAuth();
 app.MapTrainerApi();
 app.Run();
+return 0;
 
 /// <summary>The entry point; public for WebApplicationFactory.</summary>
 public partial class Program;
