@@ -90,8 +90,10 @@ public class FixtureLogitsTests
             int n = prompts[b].Length;
             using var alone = tensor([.. prompts[b].Select(i => (long)i), 7 + b], [1, n + 1]);
             using var single = model.Forward(alone);
-            TensorAssert.Close(single.narrow(1, 0, n), batched[b].narrow(0, longest - n, n).unsqueeze(0), 1e-5, $"{name} prompt {b}");
-            TensorAssert.Close(single.narrow(1, n, 1), batchedNext[b].unsqueeze(0), 1e-5, $"{name} next token {b}");
+            // fp32 rounding: a short sequence alone and a long batch take different matmul kernels (CpuMatVec vs libtorch).
+            double tolerance = 1e-5 * Math.Max(1, single.abs().max().item<float>());
+            TensorAssert.Close(single.narrow(1, 0, n), batched[b].narrow(0, longest - n, n).unsqueeze(0), tolerance, $"{name} prompt {b}");
+            TensorAssert.Close(single.narrow(1, n, 1), batchedNext[b].unsqueeze(0), tolerance, $"{name} next token {b}");
         }
     }
 }
