@@ -111,6 +111,18 @@ public sealed class InferenceFunctionsTests : IDisposable
         Assert.Equal(6, served.Length);
     }
 
+    [Fact]
+    public void Every_function_but_health_needs_a_function_key()
+    {
+        var levels = typeof(InferenceFunctions).GetMethods()
+            .Select(m => (m.Name, Trigger: m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>().SingleOrDefault()))
+            .Where(f => f.Trigger is not null)
+            .ToDictionary(f => f.Name, f => f.Trigger!.AuthLevel);
+
+        Assert.Equal(AuthorizationLevel.Anonymous, levels[nameof(InferenceFunctions.Health)]);
+        Assert.All(levels.Where(l => l.Key != nameof(InferenceFunctions.Health)), l => Assert.Equal(AuthorizationLevel.Function, l.Value));
+    }
+
     private static DefaultHttpContext Request(string? json)
     {
         var http = new DefaultHttpContext();
