@@ -158,46 +158,85 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    /// <summary>Moves waiting requests into free rows and prefills them, several prompts per forward pass.</summary>
     private void Admit()
     {
         while (true)
         {
-            SequenceRequest request;
+            var group = new List<SequenceRequest>();
+            int first;
             lock (_queue)
             {
-                if (_rows.Count >= _options.MaxConcurrentSequences || _queue.First is not { } first)
-                    return;
-                request = first.Value;
-                _queue.RemoveFirst();
-                _rows.Add(request);
+                first = _rows.Count;
+                while (_rows.Count < _options.MaxConcurrentSequences && _queue.First is { } next && FitsGroup(group, next.Value))
+                {
+                    group.Add(next.Value);
+                    _queue.RemoveFirst();
+                    _rows.Add(next.Value);
+                }
             }
-            int row = _rows.Count - 1;
+            if (group.Count == 0)
+                return;
             try
             {
-                Prefill(request, row);
+                Prefill(group, first);
             }
             catch (Exception e)
             {
-                request.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
+                foreach (var request in group)
+                    request.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
             }
             Retire();
         }
     }
 
-    private void Prefill(SequenceRequest request, int row)
+    /// <summary>
+    /// Prompts prefilled together are left-padded to the longest, and every row keeps that many positions, so each
+    /// member's budget must still fit the context; the padded batch is also kept to a few thousand tokens.
+    /// </summary>
+    private bool FitsGroup(List<SequenceRequest> group, SequenceRequest candidate)
     {
-        if (request.IsCancelled)
-            return;
+        if (group.Count == 0)
+            return true;
+        int longest = Math.Max(group.Max(r => r.PromptIds.Count), candidate.PromptIds.Count);
+        return (group.Count + 1) * longest <= MaxPrefillTokens
+            && group.Append(candidate).All(r => longest + r.Options.MaxTokens <= ContextLength);
+    }
+
+    private const int MaxPrefillTokens = 4096;
+
+    /// <summary>One forward pass over the group's left-padded prompts into rows [first, first + count).</summary>
+    private void Prefill(List<SequenceRequest> group, int first)
+    {
         var model = Model.Model;
-        request.Sequence = new GenerationSequence(model, Model.Tokenizer, request.Options, request.Seed, request.PromptIds,
-            request.Options.MaxTokens);
+        int longest = group.Max(r => r.PromptIds.Count);
+        var ids = new long[group.Count * longest];
+        var real = new bool[group.Count * longest];
+        for (int g = 0; g < group.Count; g++)
+        {
+            var prompt = group[g].PromptIds;
+            int padding = longest - prompt.Count;
+            for (int i = 0; i < prompt.Count; i++)
+            {
+                ids[(g * longest) + padding + i] = prompt[i];
+                real[(g * longest) + padding + i] = true;
+            }
+            _cache.ResetRow(first + g);
+            if (!group[g].IsCancelled)
+                group[g].Sequence = new GenerationSequence(model, Model.Tokenizer, group[g].Options, group[g].Seed, prompt, group[g].Options.MaxTokens);
+        }
         using var scope = NewDisposeScope();
-        _cache.ResetRow(row);
-        using var slot = _cache.Rows(row, 1);
-        var ids = tensor(request.PromptIds.Select(id => (long)id).ToArray(), [1, request.PromptIds.Count], ScalarType.Int64);
-        var logits = model.Forward(ids, slot, lastPositionOnly: true);
-        request.Consume(logits[0, 0]);
-        Interlocked.Increment(ref _generatedTokens);
+        using var rows = _cache.Rows(first, group.Count);
+        var input = tensor(ids, [group.Count, longest], ScalarType.Int64);
+        var mask = tensor(real, [group.Count, longest]);
+        var logits = model.Forward(input, rows, mask, lastPositionOnly: true);
+        for (int g = 0; g < group.Count; g++)
+        {
+            if (group[g].Sequence is null)
+                continue;
+            group[g].Consume(logits[g, 0]);
+            Interlocked.Increment(ref _generatedTokens);
+        }
     }
 
     private void Step()
