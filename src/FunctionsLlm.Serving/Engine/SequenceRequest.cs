@@ -12,6 +12,7 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
     private readonly TaskCompletionSource<GenerationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _logprobsSent;
     private int _ended;
+    private CancellationTokenRegistration _registration;
 
     public IReadOnlyList<int> PromptIds { get; } = promptIds;
 
@@ -21,8 +22,17 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
-    /// <summary>Set once queued; disposed when the request ends.</summary>
-    public CancellationTokenRegistration CancellationRegistration { get; set; }
+    /// <summary>Set once queued; disposed when the request ends, even when it ended before this was set.</summary>
+    public CancellationTokenRegistration CancellationRegistration
+    {
+        get => _registration;
+        set
+        {
+            _registration = value;
+            if (Volatile.Read(ref _ended) != 0)
+                value.Dispose();
+        }
+    }
 
     /// <summary>Created on the decode thread at prefill.</summary>
     public GenerationSequence? Sequence { get; set; }
