@@ -1,6 +1,6 @@
-namespace FunctionsLlm.Trainer.Tests;
+namespace FunctionsLlm.Tests;
 
-/// <summary>The Azurite instance scripts/test.sh starts for this run (the same variable as FunctionsLlm.IntegrationTests).</summary>
+/// <summary>The Azurite instance scripts/test.sh starts for this run (FunctionsLlm.IntegrationTests, FunctionsLlm.Trainer.Tests).</summary>
 internal static class Azurite
 {
     public const string Variable = "FLM_TEST_STORAGE_CONNECTION";
