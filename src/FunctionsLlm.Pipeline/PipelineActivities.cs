@@ -1,0 +1,255 @@
+using System.Globalization;
+using System.Text.Json;
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Data.Cleaning;
+using FunctionsLlm.Data.Formatting;
+using FunctionsLlm.Data.Reading;
+using FunctionsLlm.Data.Tokenization;
+
+namespace FunctionsLlm.Pipeline;
+
+/// <summary>
+/// The pipeline's activities as plain methods: the Functions app's activity triggers call them
+/// (<see cref="PipelineFunctions"/>), and the tests register the very same methods in a Durable Task test host.
+/// Each is safe to run again (the orchestrator retries): outputs are whole artifacts, replaced atomically.
+/// </summary>
+public sealed class PipelineActivities(IArtifactStore store, TrainerClient trainer, PipelineSettings settings)
+{
+    /// <summary>The merged folder is complete when these are there (and weights: model.safetensors or an index).</summary>
+    private static readonly string[] MergedRequired = ["config.json", HfTokenizer.TokenizerFileName];
+
+    /// <summary>Run options: the sidecar <c>training-data/{name}.pipeline.json</c> over the app's defaults.</summary>
+    public async Task<RunOptionsResult> LoadOptions(RunSource source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var defaults = new RunOptions(settings.BaseModelPrefix, settings.Template, settings.ModelName, [new Hyperparameters()]);
+        var sidecar = BlobLayout.PipelineOptions(source.Name);
+        if (!await store.ExistsAsync(source.Container, sidecar, cancellationToken).ConfigureAwait(false))
+            return new RunOptionsResult(defaults, null);
+        var json = await store.ReadTextAsync(source.Container, sidecar, cancellationToken).ConfigureAwait(false);
+        return RunOptionsFile.Apply(json, defaults, $"{source.Container}/{sidecar}");
+    }
+
+    /// <summary>The upload → <c>datasets/{run}/cleaned.jsonl, rejected.jsonl, report.json</c> with FunctionsLlm.Data's cleaner.</summary>
+    public async Task<CleanResult> Clean(CleanInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var work = NewWorkFolder();
+        try
+        {
+            var raw = Path.Combine(work, "upload");
+            await store.DownloadFileAsync(input.Source.Container, input.Source.Name, raw, cancellationToken).ConfigureAwait(false);
+            var output = Path.Combine(work, "out");
+            CleaningReport report;
+            try
+            {
+                report = new Cleaner(new CleaningOptions()).CleanFile(raw, output, cancellationToken);
+            }
+            catch (UnreadableInputException e)
+            {
+                return new CleanResult(0, 0, 0, "", $"{input.Source.Container}/{input.Source.Name} is unreadable: {e.Message}");
+            }
+            await Upload(Path.Combine(output, Cleaner.CleanedFile), BlobLayout.Dataset.Cleaned(input.RunId), cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Cleaner.RejectedFile), BlobLayout.Dataset.Rejected(input.RunId), cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Cleaner.ReportFile), BlobLayout.Dataset.CleaningReport(input.RunId), cancellationToken).ConfigureAwait(false);
+            var reasons = string.Join(", ", report.Rejected.Select(r =>
+                string.Create(CultureInfo.InvariantCulture, $"{Cleaner.ReasonCode(r.Key)}: {r.Value}")));
+            return new CleanResult(report.RecordsIn, report.RecordsOut, report.RecordsRejected, reasons, null);
+        }
+        finally
+        {
+            DeleteQuietly(work);
+        }
+    }
+
+    /// <summary><c>cleaned.jsonl</c> → <c>train.jsonl, eval.jsonl, format-rejected.jsonl, format-report.json</c> with the base model's tokenizer.</summary>
+    public async Task<FormatResult> Format(FormatInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var work = NewWorkFolder();
+        try
+        {
+            var model = Path.Combine(work, "model");
+            var tokenizerJson = input.BaseModelPrefix + HfTokenizer.TokenizerFileName;
+            if (!await store.ExistsAsync(BlobLayout.Models, tokenizerJson, cancellationToken).ConfigureAwait(false))
+                return new FormatResult(0, 0, 0, $"base model not found: {BlobLayout.Models}/{tokenizerJson} does not exist");
+            await store.DownloadFileAsync(BlobLayout.Models, tokenizerJson, Path.Combine(model, HfTokenizer.TokenizerFileName), cancellationToken).ConfigureAwait(false);
+            var config = input.BaseModelPrefix + HfTokenizer.ConfigFileName;
+            if (await store.ExistsAsync(BlobLayout.Models, config, cancellationToken).ConfigureAwait(false))
+                await store.DownloadFileAsync(BlobLayout.Models, config, Path.Combine(model, HfTokenizer.ConfigFileName), cancellationToken).ConfigureAwait(false);
+            var cleaned = Path.Combine(work, Cleaner.CleanedFile);
+            await store.DownloadFileAsync(BlobLayout.Datasets, BlobLayout.Dataset.Cleaned(input.RunId), cleaned, cancellationToken).ConfigureAwait(false);
+
+            var output = Path.Combine(work, "out");
+            FormatReport report;
+            try
+            {
+                var template = input.Template.Equals("seed", StringComparison.OrdinalIgnoreCase) ? PromptTemplate.Seed : PromptTemplate.Chat;
+                report = new Formatter(HfTokenizer.Load(model), new FormattingOptions { Template = template })
+                    .FormatFile(cleaned, output, cancellationToken);
+            }
+            catch (Exception e) when (e is TokenizerLoadException or InvalidDataException)
+            {
+                return new FormatResult(0, 0, 0, $"cannot format with the base model {BlobLayout.Models}/{input.BaseModelPrefix}: {e.Message}");
+            }
+            await Upload(Path.Combine(output, Formatter.TrainFile), BlobLayout.Dataset.Train(input.RunId), cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Formatter.EvalFile), BlobLayout.Dataset.Eval(input.RunId), cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Formatter.RejectedFile), $"{input.RunId}/{Formatter.RejectedFile}", cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Formatter.ReportFile), BlobLayout.Dataset.FormatReport(input.RunId), cancellationToken).ConfigureAwait(false);
+            return new FormatResult(report.Train, report.Eval, report.RecordsRejected, null);
+        }
+        finally
+        {
+            DeleteQuietly(work);
+        }
+    }
+
+    /// <summary><c>PUT /jobs/{id}</c>: idempotent, so a retried or replayed submit finds the job it made.</summary>
+    public async Task<JobSnapshot> SubmitJob(SubmitJobInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return JobSnapshot.From(await trainer.PutJobAsync(input.JobId, input.SpecJson, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary><c>GET /jobs/{id}</c>.</summary>
+    public async Task<JobSnapshot> GetJob(string jobId, CancellationToken cancellationToken = default) =>
+        JobSnapshot.From(await trainer.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false));
+
+    /// <summary><c>DELETE /jobs/{id}</c>; false when the trainer does not know the job.</summary>
+    public Task<bool> CancelJob(string jobId, CancellationToken cancellationToken = default) =>
+        trainer.CancelJobAsync(jobId, cancellationToken);
+
+    /// <summary>
+    /// Writes <c>models/{model}/current.json</c> once every required file of the merged folder is there, so a reader
+    /// that sees the version finds the whole folder.
+    /// </summary>
+    public async Task<string> Publish(PublishInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var item in store.ListAsync(BlobLayout.Models, input.MergedPrefix, cancellationToken).ConfigureAwait(false))
+            names.Add(item.Name[input.MergedPrefix.Length..]);
+        var missing = MergedRequired.Where(n => !names.Contains(n)).ToList();
+        if (!names.Contains("model.safetensors") && !names.Contains("model.safetensors.index.json"))
+            missing.Add("model.safetensors (or model.safetensors.index.json)");
+        if (missing.Count > 0)
+            throw new InvalidOperationException(
+                $"the merged model {BlobLayout.Models}/{input.MergedPrefix} is incomplete: {string.Join(", ", missing)} missing");
+        var manifest = new ModelManifest
+        {
+            Version = input.Version,
+            MergedPrefix = input.MergedPrefix,
+            BaseModel = input.BaseModelPrefix,
+            CreatedAt = DateTimeOffset.UtcNow,
+            EvalLoss = input.EvalLoss,
+        };
+        var problems = manifest.Validate();
+        if (problems.Count > 0)
+            throw new InvalidOperationException($"the model manifest would be invalid: {string.Join("; ", problems)}");
+        var name = BlobLayout.Model.Current(input.ModelName);
+        await store.WriteJsonAsync(BlobLayout.Models, name, manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return $"{BlobLayout.Models}/{name}";
+    }
+
+    /// <summary>Rewrites <c>runs/{run}/summary.json</c> (the orchestrator builds the RunManifest; this only stores it).</summary>
+    public async Task<bool> WriteSummary(SummaryInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        RunManifest.Parse(input.Json, $"summary of {input.RunId}"); // never store an invalid one
+        await store.WriteTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(input.RunId), input.Json, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task Upload(string path, string name, CancellationToken cancellationToken) =>
+        await store.UploadFileAsync(BlobLayout.Datasets, name, path, cancellationToken).ConfigureAwait(false);
+
+    private static string NewWorkFolder()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "flm-pipeline", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// The sidecar <c>{name}.pipeline.json</c>: <c>{"baseModelPrefix", "template", "modelName", "hyperparameters",
+/// "candidates": [hyperparameters…], "sweep": {"lr": [...], "loraR": [...]}}</c>. <c>candidates</c> lists the
+/// settings to try; otherwise <c>sweep</c> tries every combination of its values over <c>hyperparameters</c>; with
+/// neither, one candidate with <c>hyperparameters</c> (the seed's defaults when left out).
+/// </summary>
+internal static class RunOptionsFile
+{
+    private sealed record Document
+    {
+        public string? BaseModelPrefix { get; init; }
+
+        public string? Template { get; init; }
+
+        public string? ModelName { get; init; }
+
+        public Hyperparameters? Hyperparameters { get; init; }
+
+        public List<Hyperparameters>? Candidates { get; init; }
+
+        public Sweep? Sweep { get; init; }
+    }
+
+    private sealed record Sweep
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("lr")]
+        public List<double>? LearningRate { get; init; }
+
+        public List<int>? LoraR { get; init; }
+    }
+
+    public static RunOptionsResult Apply(string json, RunOptions defaults, string origin)
+    {
+        Document? document;
+        try
+        {
+            document = JsonSerializer.Deserialize<Document>(json, JsonDefaults.Compact);
+        }
+        catch (JsonException e)
+        {
+            return new RunOptionsResult(null, $"{origin} is not valid run options: {e.Message}");
+        }
+        if (document is null)
+            return new RunOptionsResult(null, $"{origin} is not valid run options: null");
+        var seed = document.Hyperparameters ?? new Hyperparameters();
+        List<Hyperparameters> candidates;
+        if (document.Candidates is { Count: > 0 } listed)
+            candidates = listed;
+        else if (document.Sweep is { } sweep)
+            candidates = [.. from lr in sweep.LearningRate is { Count: > 0 } lrs ? lrs : [seed.LearningRate]
+                             from r in sweep.LoraR is { Count: > 0 } rs ? rs : [seed.LoraR]
+                             select seed with { LearningRate = lr, LoraR = r }];
+        else
+            candidates = [seed];
+        var problems = candidates.SelectMany((c, i) => (c?.Validate() ?? ["must be an object"]).Select(p => $"candidate {i}: {p}")).ToList();
+        var template = document.Template ?? defaults.Template;
+        if (template is not ("chat" or "seed"))
+            problems.Add($"'template' must be chat or seed (got '{template}')");
+        var prefix = document.BaseModelPrefix ?? defaults.BaseModelPrefix;
+        if (!prefix.EndsWith('/'))
+            prefix += "/";
+        if (problems.Count > 0)
+            return new RunOptionsResult(null, $"{origin} is not valid run options: {string.Join("; ", problems)}");
+        return new RunOptionsResult(new RunOptions(prefix, template, document.ModelName ?? defaults.ModelName, candidates), null);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+using Azure.Identity;
+using Azure.Storage.Blobs;
+using FunctionsLlm.Core.Storage;
+using Microsoft.Extensions.Configuration;
+
+namespace FunctionsLlm.Pipeline;
+
+/// <summary>
+/// The pipeline app's settings (infra/README.md): <c>FLM_TRAINER_URL</c>, <c>FLM_TRAINER_API_KEY</c> (optional bearer
+/// key), <c>FLM_MODEL_NAME</c>, <c>FLM_BASE_MODEL_PREFIX</c> (the base model's folder in <c>models</c>, default
+/// <c>base/</c>); storage by <c>FLM_STORAGE_BLOB_URI</c> + managed identity (<c>AZURE_CLIENT_ID</c>),
+/// <c>FLM_STORAGE_CONNECTION_STRING</c> or <c>FLM_STORAGE_FOLDER</c>; pacing by <c>FLM_POLL_SECONDS</c> (30),
+/// <c>FLM_RUN_TIMEOUT_HOURS</c> (24), <c>FLM_TRAINER_ATTEMPTS</c> (6).
+/// </summary>
+public sealed record PipelineSettings
+{
+    public required Uri TrainerUrl { get; init; }
+
+    public string? TrainerApiKey { get; init; }
+
+    public required string ModelName { get; init; }
+
+    public string BaseModelPrefix { get; init; } = "base/";
+
+    /// <summary><c>chat</c> (the model's chat template) or <c>seed</c>.</summary>
+    public string Template { get; init; } = "chat";
+
+    public RunTiming Timing { get; init; } = new();
+
+    public string? BlobUri { get; init; }
+
+    public string? ConnectionString { get; init; }
+
+    public string? StorageFolder { get; init; }
+
+    public string? ClientId { get; init; }
+
+    public static PipelineSettings Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var problems = new List<string>();
+        Uri? trainer = null;
+        if (configuration["FLM_TRAINER_URL"] is not { Length: > 0 } url)
+            problems.Add("FLM_TRAINER_URL is not set (the trainer app's base address)");
+        else if (!Uri.TryCreate(url.EndsWith('/') ? url : url + "/", UriKind.Absolute, out trainer))
+            problems.Add($"FLM_TRAINER_URL '{url}' is not an absolute URL");
+        var model = configuration["FLM_MODEL_NAME"];
+        if (string.IsNullOrWhiteSpace(model))
+            problems.Add("FLM_MODEL_NAME is not set (the model to publish: models/{FLM_MODEL_NAME}/current.json)");
+        var uri = configuration["FLM_STORAGE_BLOB_URI"];
+        var connection = configuration["FLM_STORAGE_CONNECTION_STRING"];
+        var folder = configuration["FLM_STORAGE_FOLDER"];
+        if (string.IsNullOrWhiteSpace(uri) && string.IsNullOrWhiteSpace(connection) && string.IsNullOrWhiteSpace(folder))
+            problems.Add("set FLM_STORAGE_BLOB_URI (Azure, managed identity), FLM_STORAGE_CONNECTION_STRING (Azurite) or FLM_STORAGE_FOLDER");
+        int Number(string name, int fallback, int min)
+        {
+            if (configuration[name] is not { Length: > 0 } text)
+                return fallback;
+            if (int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value >= min)
+                return value;
+            problems.Add($"{name} must be an integer ≥ {min}, got '{text}'");
+            return fallback;
+        }
+        var timing = new RunTiming
+        {
+            PollInterval = TimeSpan.FromSeconds(Number("FLM_POLL_SECONDS", 30, 1)),
+            Timeout = TimeSpan.FromHours(Number("FLM_RUN_TIMEOUT_HOURS", 24, 1)),
+            TrainerAttempts = Number("FLM_TRAINER_ATTEMPTS", 6, 1),
+        };
+        var basePrefix = configuration["FLM_BASE_MODEL_PREFIX"] is { Length: > 0 } b ? (b.EndsWith('/') ? b : b + "/") : "base/";
+        if (problems.Count > 0)
+            throw new InvalidOperationException($"the pipeline app is not configured: {string.Join("; ", problems)}");
+        return new PipelineSettings
+        {
+            TrainerUrl = trainer!,
+            TrainerApiKey = configuration["FLM_TRAINER_API_KEY"] is { Length: > 0 } key ? key : null,
+            ModelName = model!,
+            BaseModelPrefix = basePrefix,
+            Template = configuration["FLM_TEMPLATE"] is { Length: > 0 } t ? t : "chat",
+            Timing = timing,
+            BlobUri = uri,
+            ConnectionString = connection,
+            StorageFolder = folder,
+            ClientId = configuration["AZURE_CLIENT_ID"],
+        };
+    }
+
+    public IArtifactStore CreateStore() =>
+        ConnectionString is { Length: > 0 } ? BlobArtifactStore.FromConnectionString(ConnectionString)
+        : BlobUri is { Length: > 0 } ? new BlobArtifactStore(new BlobServiceClient(new Uri(BlobUri),
+            new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId })))
+        : new LocalFolderStore(StorageFolder!);
+}

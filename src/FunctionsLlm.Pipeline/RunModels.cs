@@ -1,0 +1,76 @@
+using FunctionsLlm.Core.Contracts;
+
+namespace FunctionsLlm.Pipeline;
+
+/// <summary>How the orchestrator paces itself: carried in the run's input so replays see the same values.</summary>
+public sealed record RunTiming
+{
+    /// <summary>Time between two <c>GET /jobs/{id}</c> polls of a running trainer job (a durable timer).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The whole run's deadline, from its start: jobs still unfinished then are cancelled and count as failed.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Attempts of one trainer call (the first included) before the trainer counts as unreachable.</summary>
+    public int TrainerAttempts { get; init; } = 6;
+
+    /// <summary>The first retry's delay; each further one doubles, up to <see cref="RetryMaxInterval"/>.</summary>
+    public TimeSpan RetryFirstInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan RetryMaxInterval { get; init; } = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>The orchestrator's input: the run id (also the instance id), the upload, and the pacing.</summary>
+public sealed record RunInput(string RunId, RunSource Source, RunTiming Timing);
+
+/// <summary>What a run uses, from the upload's sidecar <c>{name}.pipeline.json</c> or the app's defaults.</summary>
+public sealed record RunOptions(string BaseModelPrefix, string Template, string ModelName, IReadOnlyList<Hyperparameters> Candidates);
+
+/// <summary><see cref="RunOptions"/>, or why the sidecar cannot be used.</summary>
+public sealed record RunOptionsResult(RunOptions? Options, string? Error);
+
+public sealed record CleanInput(string RunId, RunSource Source);
+
+/// <summary>The cleaning report's counts; <see cref="Error"/> when the upload as a whole is unreadable.</summary>
+public sealed record CleanResult(long RecordsIn, long RecordsOut, long RecordsRejected, string RejectSummary, string? Error);
+
+public sealed record FormatInput(string RunId, string BaseModelPrefix, string Template);
+
+public sealed record FormatResult(long Train, long Eval, long Rejected, string? Error);
+
+/// <summary>A trainer job to submit: its id and spec (as canonical JSON, so the PUT body is byte-for-byte the same on every retry).</summary>
+public sealed record SubmitJobInput(string JobId, string SpecJson);
+
+/// <summary>The part of a trainer <see cref="JobStatus"/> the orchestrator keeps.</summary>
+public sealed record JobSnapshot(string Id, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics, string? Error)
+{
+    public bool IsTerminal => State.IsTerminal();
+
+    public static JobSnapshot From(JobStatus status) =>
+        new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error);
+}
+
+/// <summary>One trainer job to run to its end: submit, then poll with durable timers until it ends or the deadline passes.</summary>
+public sealed record MonitorInput(string JobId, string SpecJson, DateTime Deadline, RunTiming Timing);
+
+/// <summary>How a monitored job ended. <see cref="Unreachable"/>: the trainer did not answer after every retry.</summary>
+public sealed record JobOutcome(string JobId, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics,
+    string? Error, bool Unreachable = false, bool TimedOut = false)
+{
+    public bool Succeeded => State == JobState.Succeeded;
+
+    /// <summary>The job's eval loss: <c>bestEvalLoss</c>, else <c>evalLoss</c>; null when it reported neither.</summary>
+    public double? EvalLoss =>
+        Metrics is null ? null
+        : Metrics.TryGetValue("bestEvalLoss", out var best) ? best
+        : Metrics.TryGetValue("evalLoss", out var last) ? last
+        : null;
+}
+
+public sealed record PublishInput(string ModelName, string Version, string MergedPrefix, string BaseModelPrefix, double? EvalLoss);
+
+public sealed record SummaryInput(string RunId, string Json);
+
+/// <summary>A run that succeeded: what it published.</summary>
+public sealed record RunResult(string RunId, string ModelName, string ModelVersion, string MergedPrefix, string BestCandidate,
+    double? EvalLoss, string ReportPrefix);

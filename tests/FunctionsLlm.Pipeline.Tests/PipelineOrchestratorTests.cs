@@ -1,0 +1,206 @@
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using Microsoft.DurableTask.Client;
+
+namespace FunctionsLlm.Pipeline.Tests;
+
+public sealed class PipelineOrchestratorTests
+{
+    private static string Samples => Path.Combine(RepoPaths.Samples, "customer-service.jsonl");
+
+    [Fact]
+    public async Task Sweep_fans_out_one_job_per_candidate_and_publishes_the_lowest_eval_loss()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (id, spec) => spec.Kind == JobKind.Train
+            ? new JobScript(JobState.Succeeded, Polls: 2, EvalLoss: id.EndsWith("-c1", StringComparison.Ordinal) ? 0.9 : id.EndsWith("-c0", StringComparison.Ordinal) ? 1.5 : 1.2)
+            : new JobScript();
+        await h.UploadAsync("faq.jsonl", Samples, """{"sweep": {"lr": [0.0001, 0.0002, 0.0003]}}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.True(start.Started);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var result = done.ReadOutputAs<RunResult>()!;
+        var runId = start.RunId;
+        Assert.Equal(RunIds.Candidate(runId, 1), result.BestCandidate);
+        Assert.Equal(0.9, result.EvalLoss);
+
+        // one train job per candidate, with the sweep's learning rates, on the formatted datasets
+        var trainJobs = Enumerable.Range(0, 3).Select(i => h.Trainer.SpecOf(RunIds.Candidate(runId, i))!).ToList();
+        Assert.Equal([1e-4, 2e-4, 3e-4], trainJobs.Select(s => s.Hyperparameters.LearningRate));
+        Assert.All(trainJobs, s => Assert.Equal(BlobLayout.Dataset.Train(runId), s.DatasetPrefixes!.Train));
+        Assert.True(await h.Store.ExistsAsync(BlobLayout.Datasets, BlobLayout.Dataset.Train(runId)));
+        Assert.True(await h.Store.ExistsAsync(BlobLayout.Datasets, BlobLayout.Dataset.Eval(runId)));
+        Assert.True(await h.Store.ExistsAsync(BlobLayout.Datasets, BlobLayout.Dataset.CleaningReport(runId)));
+
+        // merge and evaluate use the best candidate's adapter
+        var merge = h.Trainer.SpecOf(RunIds.Merge(runId))!;
+        Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), merge.AdapterPrefix);
+        Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), h.Trainer.SpecOf(RunIds.Evaluate(runId))!.AdapterPrefix);
+
+        // published: current.json names the merged folder
+        var manifest = ModelManifest.Parse(await h.Store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
+        Assert.Equal(runId, manifest.Version);
+        Assert.Equal(BlobLayout.Model.VersionPrefix(PipelineHarness.ModelName, runId), manifest.MergedPrefix);
+        Assert.Equal(0.9, manifest.EvalLoss);
+
+        var summary = await h.SummaryAsync(runId);
+        Assert.All(RunTracker.StageNames, s => Assert.Equal(StageState.Succeeded, summary.Stages[s].State));
+        Assert.Equal(3, summary.Candidates.Count);
+        Assert.Equal(RunIds.Candidate(runId, 1), summary.BestCandidate);
+        Assert.Equal(runId, summary.ModelVersion);
+    }
+
+    [Fact]
+    public async Task A_failed_candidate_does_not_fail_the_run_while_another_succeeds()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (id, spec) => id.EndsWith("-c0", StringComparison.Ordinal)
+            ? new JobScript(JobState.Failed, Error: "out of memory: lower hyperparameters.batchSize")
+            : new JobScript(EvalLoss: 2.0);
+        await h.UploadAsync("faq.jsonl", Samples, """{"candidates": [{"loraR": 8}, {"loraR": 16}]}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(RunIds.Candidate(start.RunId, 1), done.ReadOutputAs<RunResult>()!.BestCandidate);
+        var summary = await h.SummaryAsync(start.RunId);
+        Assert.Equal(JobState.Failed, summary.Candidates[0].State);
+        Assert.Equal(JobState.Succeeded, summary.Candidates[1].State);
+    }
+
+    [Fact]
+    public async Task All_candidates_failing_fails_the_run_with_each_reason_and_publishes_nothing()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (id, _) => new JobScript(JobState.Failed, Error: $"corrupt training data ({id})");
+        await h.UploadAsync("faq.jsonl", Samples, """{"sweep": {"loraR": [8, 16]}}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("all candidates failed", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains($"corrupt training data ({RunIds.Candidate(start.RunId, 1)})", done.FailureDetails.ErrorMessage, StringComparison.Ordinal);
+        var summary = await h.SummaryAsync(start.RunId);
+        Assert.Equal(StageState.Failed, summary.Stages["train"].State);
+        Assert.Equal(StageState.Skipped, summary.Stages["publish"].State);
+        Assert.False(await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
+    }
+
+    [Fact]
+    public async Task A_trainer_that_is_down_and_comes_back_is_retried()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples);
+        h.Trainer.Unavailable = 3; // fewer than the 4 attempts of one call
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.True(h.Trainer.Calls.Count(c => c.StartsWith($"PUT {RunIds.Candidate(start.RunId, 0)}", StringComparison.Ordinal)) >= 4);
+    }
+
+    [Fact]
+    public async Task A_trainer_down_for_good_fails_the_run_as_unreachable_after_retries()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples);
+        h.Trainer.Unavailable = 1_000_000;
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("trainer unreachable after retries", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(4, h.Trainer.Calls.Count(c => c.StartsWith("PUT ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Jobs_unfinished_at_the_run_deadline_are_cancelled_and_the_run_times_out()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Timing = h.Timing with { Timeout = TimeSpan.FromSeconds(3) };
+        h.Trainer.Script = (_, _) => JobScript.Never;
+        await h.UploadAsync("faq.jsonl", Samples);
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("timed out", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains(RunIds.Candidate(start.RunId, 0), h.Trainer.Cancelled);
+    }
+
+    [Fact]
+    public async Task A_duplicate_trigger_for_the_same_blob_version_starts_no_second_run()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples);
+
+        var first = await h.TriggerAsync("faq.jsonl");
+        var second = await h.TriggerAsync("faq.jsonl");
+        await h.WaitAsync(first.RunId);
+        var third = await h.TriggerAsync("faq.jsonl"); // re-delivered after the run ended
+
+        Assert.True(first.Started);
+        Assert.False(second.Started);
+        Assert.False(third.Started);
+        Assert.Equal(first.RunId, second.RunId);
+        Assert.Equal(first.RunId, third.RunId);
+        Assert.Single(h.Trainer.JobIds, id => id.Contains("-c", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task No_usable_records_fails_the_run_with_the_cleaning_report()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        var path = Path.Combine(h.Root, "short.jsonl");
+        await File.WriteAllLinesAsync(path, ["""{"instruction": "退货？", "input": "", "output": "可以"}""", "not json"]);
+        await h.UploadAsync("short.jsonl", path);
+
+        var start = await h.TriggerAsync("short.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        var message = done.FailureDetails!.ErrorMessage;
+        Assert.Contains("no usable records", message, StringComparison.Ordinal);
+        Assert.Contains("output_too_short: 1", message, StringComparison.Ordinal);
+        Assert.Contains(BlobLayout.Dataset.CleaningReport(start.RunId), message, StringComparison.Ordinal);
+        Assert.Empty(h.Trainer.Calls);
+        Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["clean"].State);
+    }
+
+    [Fact]
+    public async Task A_merge_refused_by_the_parity_gate_fails_the_run_and_publishes_nothing()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (_, spec) => spec.Kind == JobKind.Merge
+            ? new JobScript(JobState.Failed, Error: "merge failed: parity gate: max logit difference 0.4 > tolerance 0.001")
+            : new JobScript();
+        await h.UploadAsync("faq.jsonl", Samples);
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("parity gate refused", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.False(await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
+    }
+
+    [Fact]
+    public void Run_ids_derive_from_the_blob_name_and_etag()
+    {
+        Assert.Equal(RunIds.For("faq.jsonl", "\"0x1\""), RunIds.For("faq.jsonl", "\"0x1\""));
+        Assert.NotEqual(RunIds.For("faq.jsonl", "\"0x1\""), RunIds.For("faq.jsonl", "\"0x2\""));
+        Assert.NotEqual(RunIds.For("faq.jsonl", "\"0x1\""), RunIds.For("faq2.jsonl", "\"0x1\""));
+        Assert.Matches("^run-[0-9a-f]{16}$", RunIds.For("faq.jsonl", "\"0x1\""));
+        Assert.False(RunStarter.IsData("faq.jsonl.pipeline.json"));
+        Assert.True(RunStarter.IsData("faq.jsonl"));
+    }
+}
