@@ -19,7 +19,7 @@ public sealed class PipelineFunctions(PipelineActivities activities, IArtifactSt
 {
     [Function(nameof(TrainingDataUploaded))]
     public async Task TrainingDataUploaded(
-        [BlobTrigger(BlobLayout.TrainingData + "/{name}", Source = BlobTriggerSource.EventGrid)] Stream _,
+        [BlobTrigger(BlobLayout.TrainingData + "/{name}", Source = BlobTriggerSource.EventGrid)] Stream upload,
         string name, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
     {
         if (!RunStarter.IsData(name))

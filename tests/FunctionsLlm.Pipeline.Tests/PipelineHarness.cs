@@ -17,8 +17,11 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     private readonly HttpClient _http;
 
-    private PipelineHarness(string root, LocalFolderStore store, FakeTrainer trainer, HttpClient http, DurableTaskTestHost host)
+    private PipelineHarness(string root, LocalFolderStore store, FakeTrainer trainer, HttpClient http, DurableTaskTestHost host,
+        PipelineActivities activities, PipelineSettings settings)
     {
+        Activities = activities;
+        Settings = settings;
         Root = root;
         Store = store;
         Trainer = trainer;
@@ -27,6 +30,10 @@ internal sealed class PipelineHarness : IAsyncDisposable
     }
 
     public string Root { get; }
+
+    public PipelineActivities Activities { get; }
+
+    public PipelineSettings Settings { get; }
 
     public LocalFolderStore Store { get; }
 
@@ -70,7 +77,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             tasks.AddActivityFunc<PublishInput, string>(nameof(PipelineActivities.Publish), (_, input) => activities.Publish(input!));
             tasks.AddActivityFunc<SummaryInput, bool>(nameof(PipelineActivities.WriteSummary), (_, input) => activities.WriteSummary(input!));
         });
-        return new PipelineHarness(root, store, trainer, http, host);
+        return new PipelineHarness(root, store, trainer, http, host, activities, settings);
     }
 
     /// <summary>Uploads a file to <c>training-data/{name}</c> (and the run options beside it, when given).</summary>
