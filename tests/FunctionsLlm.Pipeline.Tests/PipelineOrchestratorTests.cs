@@ -153,7 +153,9 @@ public sealed class PipelineOrchestratorTests
         Assert.False(third.Started);
         Assert.Equal(first.RunId, second.RunId);
         Assert.Equal(first.RunId, third.RunId);
-        Assert.Single(h.Trainer.JobIds, id => id.Contains("-c", StringComparison.Ordinal));
+        // Candidate jobs are "{run}-c{i}"; the run id itself is hex and may contain "-c".
+        Assert.Single(h.Trainer.JobIds, id => id.StartsWith($"{first.RunId}-c", StringComparison.Ordinal));
+        Assert.Contains(RunIds.Candidate(first.RunId, 0), h.Trainer.JobIds);
     }
 
     [Fact]
