@@ -1,5 +1,3 @@
-using Azure.Identity;
-using Azure.Storage.Blobs;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Serving.Engine;
 using FunctionsLlm.Serving.Hosting;
@@ -8,12 +6,10 @@ using Microsoft.Extensions.Configuration;
 namespace FunctionsLlm.Inference;
 
 /// <summary>
-/// The inference app's settings (infra/README.md): <c>FLM_MODEL_NAME</c>; storage by <c>FLM_STORAGE_BLOB_URI</c> with the
-/// app's managed identity (<c>AZURE_CLIENT_ID</c>), or by <c>FLM_STORAGE_CONNECTION_STRING</c> (Azurite, local runs);
-/// optional <c>FLM_MODEL_CACHE</c>, <c>FLM_POLL_SECONDS</c>, <c>FLM_MAX_CONCURRENCY</c>, <c>FLM_MAX_QUEUE</c>,
+/// The inference app's settings (infra/README.md): <c>FLM_MODEL_NAME</c>; storage: <see cref="StorageSettings"/>; optional <c>FLM_MODEL_CACHE</c>, <c>FLM_POLL_SECONDS</c>, <c>FLM_MAX_CONCURRENCY</c>, <c>FLM_MAX_QUEUE</c>,
 /// <c>FLM_BASE_SHA256</c>.
 /// </summary>
-internal sealed record InferenceSettings(ModelFollowerOptions Follower, string? BlobUri, string? ConnectionString, string? ClientId)
+internal sealed record InferenceSettings(ModelFollowerOptions Follower, StorageSettings Storage)
 {
     public static InferenceSettings Read(IConfiguration configuration)
     {
@@ -21,10 +17,7 @@ internal sealed record InferenceSettings(ModelFollowerOptions Follower, string? 
         string? model = configuration["FLM_MODEL_NAME"];
         if (string.IsNullOrWhiteSpace(model))
             problems.Add("FLM_MODEL_NAME is not set (the model to serve: models/{FLM_MODEL_NAME}/current.json)");
-        string? uri = configuration["FLM_STORAGE_BLOB_URI"];
-        string? connection = configuration["FLM_STORAGE_CONNECTION_STRING"];
-        if (string.IsNullOrWhiteSpace(uri) && string.IsNullOrWhiteSpace(connection))
-            problems.Add("set FLM_STORAGE_BLOB_URI (Azure, managed identity) or FLM_STORAGE_CONNECTION_STRING (Azurite)");
+        var storage = StorageSettings.Read(name => configuration[name], problems);
         int Number(string name, int fallback, int min)
         {
             if (configuration[name] is not { Length: > 0 } text)
@@ -47,10 +40,8 @@ internal sealed record InferenceSettings(ModelFollowerOptions Follower, string? 
         };
         if (problems.Count > 0)
             throw new InvalidOperationException($"the inference app is not configured: {string.Join("; ", problems)}");
-        return new InferenceSettings(options, uri, connection, configuration["AZURE_CLIENT_ID"]);
+        return new InferenceSettings(options, storage);
     }
 
-    public IArtifactStore CreateStore() => ConnectionString is { Length: > 0 }
-        ? BlobArtifactStore.FromConnectionString(ConnectionString)
-        : new BlobArtifactStore(new BlobServiceClient(new Uri(BlobUri!), new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId })));
+    public IArtifactStore CreateStore() => Storage.CreateStore();
 }

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Azure.Identity;
-using Azure.Storage.Blobs;
 using FunctionsLlm.Core.Storage;
 using Microsoft.Extensions.Configuration;
 
@@ -9,8 +7,7 @@ namespace FunctionsLlm.Pipeline;
 /// <summary>
 /// The pipeline app's settings (infra/README.md): <c>FLM_TRAINER_URL</c>, <c>FLM_TRAINER_API_KEY</c> (optional bearer
 /// key), <c>FLM_MODEL_NAME</c>, <c>FLM_BASE_MODEL_PREFIX</c> (the base model's folder in <c>models</c>, default
-/// <c>base/</c>); storage by <c>FLM_STORAGE_BLOB_URI</c> + managed identity (<c>AZURE_CLIENT_ID</c>),
-/// <c>FLM_STORAGE_CONNECTION_STRING</c> or <c>FLM_STORAGE_FOLDER</c>; pacing by <c>FLM_POLL_SECONDS</c> (30),
+/// <c>base/</c>); storage: <see cref="StorageSettings"/>; pacing by <c>FLM_POLL_SECONDS</c> (30),
 /// <c>FLM_RUN_TIMEOUT_HOURS</c> (24), <c>FLM_TRAINER_ATTEMPTS</c> (6).
 /// </summary>
 public sealed record PipelineSettings
@@ -28,13 +25,7 @@ public sealed record PipelineSettings
 
     public RunTiming Timing { get; init; } = new();
 
-    public string? BlobUri { get; init; }
-
-    public string? ConnectionString { get; init; }
-
-    public string? StorageFolder { get; init; }
-
-    public string? ClientId { get; init; }
+    public StorageSettings Storage { get; init; } = new();
 
     public static PipelineSettings Read(IConfiguration configuration)
     {
@@ -48,11 +39,7 @@ public sealed record PipelineSettings
         var model = configuration["FLM_MODEL_NAME"];
         if (string.IsNullOrWhiteSpace(model))
             problems.Add("FLM_MODEL_NAME is not set (the model to publish: models/{FLM_MODEL_NAME}/current.json)");
-        var uri = configuration["FLM_STORAGE_BLOB_URI"];
-        var connection = configuration["FLM_STORAGE_CONNECTION_STRING"];
-        var folder = configuration["FLM_STORAGE_FOLDER"];
-        if (string.IsNullOrWhiteSpace(uri) && string.IsNullOrWhiteSpace(connection) && string.IsNullOrWhiteSpace(folder))
-            problems.Add("set FLM_STORAGE_BLOB_URI (Azure, managed identity), FLM_STORAGE_CONNECTION_STRING (Azurite) or FLM_STORAGE_FOLDER");
+        var storage = StorageSettings.Read(name => configuration[name], problems);
         int Number(string name, int fallback, int min)
         {
             if (configuration[name] is not { Length: > 0 } text)
@@ -79,16 +66,9 @@ public sealed record PipelineSettings
             BaseModelPrefix = basePrefix,
             Template = configuration["FLM_TEMPLATE"] is { Length: > 0 } t ? t : "chat",
             Timing = timing,
-            BlobUri = uri,
-            ConnectionString = connection,
-            StorageFolder = folder,
-            ClientId = configuration["AZURE_CLIENT_ID"],
+            Storage = storage,
         };
     }
 
-    public IArtifactStore CreateStore() =>
-        ConnectionString is { Length: > 0 } ? BlobArtifactStore.FromConnectionString(ConnectionString)
-        : BlobUri is { Length: > 0 } ? new BlobArtifactStore(new BlobServiceClient(new Uri(BlobUri),
-            new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId })))
-        : new LocalFolderStore(StorageFolder!);
+    public IArtifactStore CreateStore() => Storage.CreateStore();
 }

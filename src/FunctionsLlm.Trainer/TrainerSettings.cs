@@ -1,16 +1,12 @@
 using System.Globalization;
-using Azure.Identity;
-using Azure.Storage.Blobs;
 using FunctionsLlm.Core.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace FunctionsLlm.Trainer;
 
 /// <summary>
-/// The trainer app's settings (environment variables, see README "The trainer app"). Storage, one of:
-/// <c>FLM_STORAGE_BLOB_URI</c> with the app's managed identity (<c>AZURE_CLIENT_ID</c>),
-/// <c>FLM_STORAGE_CONNECTION_STRING</c> (Azurite), or <c>FLM_STORAGE_FOLDER</c> (a local folder, one sub-folder per
-/// container). Callers: <c>FLM_TRAINER_API_KEY</c> (a shared secret) and/or Entra ID tokens
+/// The trainer app's settings (environment variables, see README "The trainer app"). Storage: <see cref="StorageSettings"/>.
+/// Callers: <c>FLM_TRAINER_API_KEY</c> (a shared secret) and/or Entra ID tokens
 /// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
 /// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>). Runner: <c>FLM_TRAINER_CACHE</c>,
 /// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>; evaluate jobs:
@@ -18,13 +14,7 @@ namespace FunctionsLlm.Trainer;
 /// </summary>
 public sealed record TrainerSettings
 {
-    public string? BlobUri { get; init; }
-
-    public string? ConnectionString { get; init; }
-
-    public string? StorageFolder { get; init; }
-
-    public string? ClientId { get; init; }
+    public StorageSettings Storage { get; init; } = new();
 
     /// <summary>Local copies of inputs and the jobs' working folders.</summary>
     public required string CacheFolder { get; init; }
@@ -69,10 +59,7 @@ public sealed record TrainerSettings
 
         var settings = new TrainerSettings
         {
-            BlobUri = Text("FLM_STORAGE_BLOB_URI"),
-            ConnectionString = Text("FLM_STORAGE_CONNECTION_STRING"),
-            StorageFolder = Text("FLM_STORAGE_FOLDER"),
-            ClientId = Text("AZURE_CLIENT_ID"),
+            Storage = StorageSettings.Read(Text, problems),
             CacheFolder = Path.GetFullPath(Text("FLM_TRAINER_CACHE") ?? Path.Combine(Path.GetTempPath(), "flm-trainer")),
             ApiKey = Text("FLM_TRAINER_API_KEY"),
             EntraTenantId = Text("FLM_TRAINER_AUTH_TENANT_ID"),
@@ -84,13 +71,6 @@ public sealed record TrainerSettings
             EvalBatchSize = Number("FLM_EVAL_BATCH_SIZE", 8, 1),
             EvalLimit = Text("FLM_EVAL_LIMIT") is null ? null : Number("FLM_EVAL_LIMIT", 1, 1),
         };
-        int stores = new[] { settings.BlobUri, settings.ConnectionString, settings.StorageFolder }.Count(s => s is not null);
-        if (stores == 0)
-            problems.Add("no storage: set FLM_STORAGE_BLOB_URI (Azure, managed identity), FLM_STORAGE_CONNECTION_STRING (Azurite) or FLM_STORAGE_FOLDER (a local folder)");
-        else if (stores > 1)
-            problems.Add("set only one of FLM_STORAGE_BLOB_URI, FLM_STORAGE_CONNECTION_STRING and FLM_STORAGE_FOLDER");
-        if (settings.BlobUri is { } uri && !Uri.TryCreate(uri, UriKind.Absolute, out _))
-            problems.Add($"FLM_STORAGE_BLOB_URI must be an absolute URI (https://ACCOUNT.blob.core.windows.net/), got '{uri}'");
         if ((settings.EntraTenantId is null) != (settings.EntraAudience is null))
             problems.Add("Entra ID tokens need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE");
         if (problems.Count > 0)
@@ -98,13 +78,5 @@ public sealed record TrainerSettings
         return settings;
     }
 
-    public IArtifactStore CreateStore()
-    {
-        if (ConnectionString is { } connection)
-            return BlobArtifactStore.FromConnectionString(connection);
-        if (StorageFolder is { } folder)
-            return new LocalFolderStore(folder);
-        var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId });
-        return new BlobArtifactStore(new BlobServiceClient(new Uri(BlobUri!), credential));
-    }
+    public IArtifactStore CreateStore() => Storage.CreateStore();
 }

@@ -62,7 +62,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         var trainer = await FakeTrainer.StartAsync(store);
         var http = new HttpClient();
         TrainerClient.Configure(http, trainer.Url, FakeTrainer.ApiKey);
-        var settings = new PipelineSettings { TrainerUrl = trainer.Url, TrainerApiKey = FakeTrainer.ApiKey, ModelName = ModelName, StorageFolder = root };
+        var settings = new PipelineSettings { TrainerUrl = trainer.Url, TrainerApiKey = FakeTrainer.ApiKey, ModelName = ModelName, Storage = new StorageSettings(Folder: root) };
         var activities = new PipelineActivities(store, new TrainerClient(http), settings);
         var host = await DurableTaskTestHost.StartAsync(tasks =>
         {
