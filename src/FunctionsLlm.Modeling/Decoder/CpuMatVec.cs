@@ -69,18 +69,10 @@ internal static class CpuMatVec
                 s2 = Vector256.FusedMultiplyAdd(Vector256.Load(w2 + c), xv, s2);
                 s3 = Vector256.FusedMultiplyAdd(Vector256.Load(w3 + c), xv, s3);
             }
-            float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
-            for (; c < columns; c++)
-            {
-                t0 += w0[c] * x[c];
-                t1 += w1[c] * x[c];
-                t2 += w2[c] * x[c];
-                t3 += w3[c] * x[c];
-            }
-            y[r] = t0;
-            y[r + 1] = t1;
-            y[r + 2] = t2;
-            y[r + 3] = t3;
+            y[r] = Tail(Vector256.Sum(s0), w0, x, c, columns);
+            y[r + 1] = Tail(Vector256.Sum(s1), w1, x, c, columns);
+            y[r + 2] = Tail(Vector256.Sum(s2), w2, x, c, columns);
+            y[r + 3] = Tail(Vector256.Sum(s3), w3, x, c, columns);
         }
         for (; r < end; r++)
             y[r] = Dot(w + ((long)r * columns), x, columns);

@@ -56,13 +56,11 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
         NextToken = id;
         var logprobs = sequence.Logprobs.Count > _logprobsSent ? sequence.Logprobs.Skip(_logprobsSent).ToArray() : [];
         _logprobsSent = sequence.Logprobs.Count;
-        if (text.Length > 0 || logprobs.Length > 0 || sequence.Finished)
-        {
-            _updates.Writer.TryWrite(new GenerationUpdate(text, logprobs, sequence.TokenIds.Count,
-                sequence.Finished ? sequence.Result.FinishReason : null));
-        }
-        if (sequence.Finished)
-            End(() => _completion.TrySetResult(sequence.Result), null);
+        var result = sequence.Finished ? sequence.Result : null;
+        if (text.Length > 0 || logprobs.Length > 0 || result is not null)
+            _updates.Writer.TryWrite(new GenerationUpdate(text, logprobs, sequence.TokenIds.Count, result?.FinishReason));
+        if (result is not null)
+            End(() => _completion.TrySetResult(result), null);
     }
 
     /// <summary>Ends the request after its client went away.</summary>

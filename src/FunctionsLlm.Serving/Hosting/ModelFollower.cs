@@ -64,10 +64,7 @@ public sealed class ModelFollower(IArtifactStore store, EngineHost engines, Mode
         }
         if (info.ETag == _seenETag)
             return false;
-        string json;
-        await using (var stream = await store.OpenReadAsync(BlobLayout.Models, name, cancellationToken))
-        using (var reader = new StreamReader(stream))
-            json = await reader.ReadToEndAsync(cancellationToken);
+        string json = await store.ReadTextAsync(BlobLayout.Models, name, cancellationToken);
         _seenETag = info.ETag;
 
         if (!ModelManifest.TryParse(json, out var manifest, out string? problem))
