@@ -9,12 +9,12 @@ using static TorchSharp.torch;
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 if (args.Length > 0 && args[0] == "serve")
 {
     string serveDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
     if (!File.Exists(Path.Combine(serveDir, "config.json")))
         RandomLlama.Create(serveDir);
-    int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
     await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
     return;
 }
@@ -23,7 +23,6 @@ if (args.Length > 0 && args[0] == "train")
     string trainDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
     if (!File.Exists(Path.Combine(trainDir, "config.json")))
         RandomLlama.Create(trainDir);
-    int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
     TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2));
     return;
 }
