@@ -1,6 +1,7 @@
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
 using Microsoft.Extensions.Configuration;
 
 namespace FunctionsLlm.Pipeline;
@@ -69,6 +70,9 @@ public sealed record PipelineSettings
             Storage = storage,
         };
     }
+
+    /// <summary>What a run uses when its upload has no sidecar.</summary>
+    public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template);
 
     public IArtifactStore CreateStore() => Storage.CreateStore();
 }

@@ -1,3 +1,4 @@
+using FunctionsLlm.Orchestration;
 using FunctionsLlm.Pipeline;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,5 +10,6 @@ var settings = PipelineSettings.Read(builder.Configuration);
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(_ => settings.CreateStore());
 builder.Services.AddHttpClient<TrainerClient>(http => TrainerClient.Configure(http, settings.TrainerUrl, settings.TrainerApiKey));
+builder.Services.AddSingleton(settings.Defaults);
 builder.Services.AddSingleton<PipelineActivities>();
 builder.Build().Run();

@@ -2,6 +2,9 @@ using System.Text;
 using System.Text.Json;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
+using FunctionsLlm.Orchestration.Tests;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
@@ -20,7 +23,14 @@ public sealed class PipelineFunctionsTests
         await using var h = await PipelineHarness.StartAsync();
         h.Trainer.Script = (_, _) => JobScript.Never;
         await h.UploadAsync("faq.jsonl", Samples);
-        var functions = new PipelineFunctions(h.Activities, h.Store, h.Settings with { Timing = h.Timing }, NullLogger<PipelineFunctions>.Instance);
+        var functions = new PipelineFunctions(h.Activities, h.Store, new PipelineSettings
+        {
+            TrainerUrl = h.Trainer.Url,
+            TrainerApiKey = FakeTrainer.ApiKey,
+            ModelName = PipelineHarness.ModelName,
+            Storage = new StorageSettings(Folder: h.Root),
+            Timing = h.Timing,
+        }, NullLogger<PipelineFunctions>.Instance);
 
         var first = (ObjectResult)await functions.StartRun(Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);
         var again = (ObjectResult)await functions.StartRun(Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace FunctionsLlm.Pipeline.Tests;
+namespace FunctionsLlm.Orchestration.Tests;
 
 /// <summary>How a scripted job ends: after <see cref="Polls"/> GETs it reaches <see cref="End"/>.</summary>
 internal sealed record JobScript(JobState End = JobState.Succeeded, int Polls = 1, double? EvalLoss = 1.0, string? Error = null)

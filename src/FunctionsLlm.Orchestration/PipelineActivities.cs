@@ -8,14 +8,15 @@ using FunctionsLlm.Data.Formatting;
 using FunctionsLlm.Data.Reading;
 using FunctionsLlm.Data.Tokenization;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>
 /// The pipeline's activities as plain methods: the Functions app's activity triggers call them
 /// (<see cref="PipelineFunctions"/>), and the tests register the very same methods in a Durable Task test host.
 /// Each is safe to run again (the orchestrator retries): outputs are whole artifacts, replaced atomically.
+/// The embedded runner (<c>flm pipeline</c>) registers them too.
 /// </summary>
-public sealed class PipelineActivities(IArtifactStore store, TrainerClient trainer, PipelineSettings settings)
+public sealed class PipelineActivities(IArtifactStore store, TrainerClient trainer, RunDefaults defaults)
 {
     /// <summary>The merged folder is complete when these are there (and weights: model.safetensors or an index).</summary>
     private static readonly string[] MergedRequired = ["config.json", HfTokenizer.TokenizerFileName];
@@ -24,12 +25,11 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
     public async Task<RunOptionsResult> LoadOptions(RunSource source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var defaults = new RunOptions(settings.BaseModelPrefix, settings.Template, settings.ModelName, [new Hyperparameters()]);
         var sidecar = BlobLayout.PipelineOptions(source.Name);
         if (!await store.ExistsAsync(source.Container, sidecar, cancellationToken).ConfigureAwait(false))
-            return new RunOptionsResult(defaults, null);
+            return new RunOptionsResult(defaults.ToOptions(), null);
         var json = await store.ReadTextAsync(source.Container, sidecar, cancellationToken).ConfigureAwait(false);
-        return RunOptionsFile.Apply(json, defaults, $"{source.Container}/{sidecar}");
+        return RunOptionsFile.Apply(json, defaults.ToOptions(), $"{source.Container}/{sidecar}");
     }
 
     /// <summary>The upload → <c>datasets/{run}/cleaned.jsonl, rejected.jsonl, report.json</c> with FunctionsLlm.Data's cleaner.</summary>

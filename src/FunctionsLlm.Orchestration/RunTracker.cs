@@ -3,7 +3,7 @@ using System.Text.Json;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>
 /// The run's <see cref="RunManifest"/> as the orchestrator builds it. It only uses the orchestration's clock, so the

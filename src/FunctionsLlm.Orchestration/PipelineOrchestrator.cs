@@ -4,7 +4,7 @@ using FunctionsLlm.Core.Contracts;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>A run that ended without publishing; the message is the reason (also in the run summary).</summary>
 public sealed class PipelineFailedException(string message) : Exception(message);

@@ -3,7 +3,7 @@ using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
 using Microsoft.DurableTask.Client;
 
-namespace FunctionsLlm.Pipeline.Tests;
+namespace FunctionsLlm.Orchestration.Tests;
 
 public sealed class PipelineOrchestratorTests
 {

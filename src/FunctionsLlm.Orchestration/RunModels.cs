@@ -1,6 +1,6 @@
 using FunctionsLlm.Core.Contracts;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>How the orchestrator paces itself: carried in the run's input so replays see the same values.</summary>
 public sealed record RunTiming
@@ -22,6 +22,12 @@ public sealed record RunTiming
 
 /// <summary>The orchestrator's input: the run id (also the instance id), the upload, and the pacing.</summary>
 public sealed record RunInput(string RunId, RunSource Source, RunTiming Timing);
+
+/// <summary>What a run uses when its upload has no sidecar: the app's settings (or <c>flm pipeline</c>'s), one candidate with the seed's hyperparameters.</summary>
+public sealed record RunDefaults(string BaseModelPrefix, string ModelName, string Template = "chat")
+{
+    public RunOptions ToOptions() => new(BaseModelPrefix, Template, ModelName, [new Hyperparameters()]);
+}
 
 /// <summary>What a run uses, from the upload's sidecar <c>{name}.pipeline.json</c> or the app's defaults.</summary>
 public sealed record RunOptions(string BaseModelPrefix, string Template, string ModelName, IReadOnlyList<Hyperparameters> Candidates);

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using FunctionsLlm.Core.Contracts;
 
-namespace FunctionsLlm.Pipeline.Tests;
+namespace FunctionsLlm.Orchestration.Tests;
 
 /// <summary>
 /// Orchestration inputs and outputs cross the Durable Task history as JSON. The test host and the Functions worker use

@@ -4,7 +4,7 @@ using FunctionsLlm.Core.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>Whether a start request made a new run or found the one that already exists for that blob version.</summary>
 public sealed record RunStart(string RunId, bool Started);

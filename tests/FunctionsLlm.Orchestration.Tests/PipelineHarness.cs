@@ -5,7 +5,7 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
 
-namespace FunctionsLlm.Pipeline.Tests;
+namespace FunctionsLlm.Orchestration.Tests;
 
 /// <summary>
 /// The real orchestrators and activities in a Durable Task test host, a <see cref="LocalFolderStore"/> in a temporary
@@ -18,10 +18,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly HttpClient _http;
 
     private PipelineHarness(string root, LocalFolderStore store, FakeTrainer trainer, HttpClient http, DurableTaskTestHost host,
-        PipelineActivities activities, PipelineSettings settings)
+        PipelineActivities activities)
     {
         Activities = activities;
-        Settings = settings;
         Root = root;
         Store = store;
         Trainer = trainer;
@@ -32,8 +31,6 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public string Root { get; }
 
     public PipelineActivities Activities { get; }
-
-    public PipelineSettings Settings { get; }
 
     public LocalFolderStore Store { get; }
 
@@ -62,22 +59,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
         var trainer = await FakeTrainer.StartAsync(store);
         var http = new HttpClient();
         TrainerClient.Configure(http, trainer.Url, FakeTrainer.ApiKey);
-        var settings = new PipelineSettings { TrainerUrl = trainer.Url, TrainerApiKey = FakeTrainer.ApiKey, ModelName = ModelName, Storage = new StorageSettings(Folder: root) };
-        var activities = new PipelineActivities(store, new TrainerClient(http), settings);
-        var host = await DurableTaskTestHost.StartAsync(tasks =>
-        {
-            tasks.AddOrchestratorFunc<RunInput, RunResult>(PipelineOrchestrator.Name, (context, input) => PipelineOrchestrator.RunAsync(context, input!));
-            tasks.AddOrchestratorFunc<MonitorInput, JobOutcome>(PipelineOrchestrator.MonitorName, (context, input) => PipelineOrchestrator.MonitorJobAsync(context, input!));
-            tasks.AddActivityFunc<RunSource, RunOptionsResult>(nameof(PipelineActivities.LoadOptions), (_, input) => activities.LoadOptions(input!));
-            tasks.AddActivityFunc<CleanInput, CleanResult>(nameof(PipelineActivities.Clean), (_, input) => activities.Clean(input!));
-            tasks.AddActivityFunc<FormatInput, FormatResult>(nameof(PipelineActivities.Format), (_, input) => activities.Format(input!));
-            tasks.AddActivityFunc<SubmitJobInput, JobSnapshot>(nameof(PipelineActivities.SubmitJob), (_, input) => activities.SubmitJob(input!));
-            tasks.AddActivityFunc<string, JobSnapshot>(nameof(PipelineActivities.GetJob), (_, input) => activities.GetJob(input!));
-            tasks.AddActivityFunc<string, bool>(nameof(PipelineActivities.CancelJob), (_, input) => activities.CancelJob(input!));
-            tasks.AddActivityFunc<PublishInput, string>(nameof(PipelineActivities.Publish), (_, input) => activities.Publish(input!));
-            tasks.AddActivityFunc<SummaryInput, bool>(nameof(PipelineActivities.WriteSummary), (_, input) => activities.WriteSummary(input!));
-        });
-        return new PipelineHarness(root, store, trainer, http, host, activities, settings);
+        var activities = new PipelineActivities(store, new TrainerClient(http), new RunDefaults("base/", ModelName));
+        var host = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities));
+        return new PipelineHarness(root, store, trainer, http, host, activities);
     }
 
     /// <summary>Uploads a file to <c>training-data/{name}</c> (and the run options beside it, when given).</summary>

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>Run ids: one per uploaded blob version, so a re-delivered event names the run that already exists.</summary>
 public static class RunIds

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using FunctionsLlm.Core.Contracts;
 
-namespace FunctionsLlm.Pipeline;
+namespace FunctionsLlm.Orchestration;
 
 /// <summary>The trainer refused a call for good (400 invalid spec, 404 unknown job, 409 another spec under the id, 401/403): retrying cannot help.</summary>
 public sealed class TrainerRejectedException(string message) : Exception(message);
