@@ -156,6 +156,37 @@ public sealed class JobRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fully_fine_tuned_model_is_published_as_trained_by_merge_and_evaluated_against_the_base()
+    {
+        using var app = App("cache");
+        var client = app.Client();
+
+        string trainedPrefix = $"f-{_s}-out/";
+        var trained = await RunAsync(client, $"f-{_s}", TrainSpec(trainedPrefix, """{"full": true, "lr": 0.003, "epochs": 2, "evalSteps": 2, "saveSteps": 2}"""));
+        Assert.True(trained.State == JobState.Succeeded, trained.Error);
+        Assert.Contains("model.safetensors", await NamesAsync(BlobLayout.Checkpoints, trainedPrefix));
+
+        // nothing to merge: the merged folder is the trained model, byte for byte, without the train job's metrics log
+        string merged = $"fm-{_s}/";
+        var merge = await RunAsync(client, $"fm-{_s}", $$"""
+            {"kind": "merge", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{trainedPrefix}}", "outputPrefix": "{{merged}}"}
+            """);
+        Assert.True(merge.State == JobState.Succeeded, merge.Error);
+        Assert.Equal(0, merge.Result!.Metrics["mergedModules"]);
+        Assert.Equal((await NamesAsync(BlobLayout.Checkpoints, trainedPrefix)).Where(n => n != "metrics.jsonl").Order(),
+            (await NamesAsync(BlobLayout.Models, merged)).Order());
+        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, trainedPrefix + "model.safetensors"), await BytesAsync(BlobLayout.Models, merged + "model.safetensors"));
+        Assert.NotEqual(await BytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"), await BytesAsync(BlobLayout.Models, merged + "model.safetensors"));
+
+        var evaluate = await RunAsync(client, $"fe-{_s}", $$"""
+            {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{trainedPrefix}}",
+             "datasetPrefixes": {"eval": "{{EvalData}}"}, "outputPrefix": "fe-{{_s}}/"}
+            """);
+        Assert.True(evaluate.State == JobState.Succeeded, evaluate.Error);
+        Assert.True(evaluate.Result!.Metrics["evalLoss"] < evaluate.Result.Metrics["baseEvalLoss"], "the fine-tuned model learned the rule");
+    }
+
+    [Fact]
     public async Task Failed_jobs_say_why_and_are_never_left_running()
     {
         using var app = App("cache");

@@ -130,22 +130,31 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
         string baseDir = await BaseModelAsync(spec, cancellationToken);
-        string adapterDir = await AdapterAsync(spec, cancellationToken);
+        var trained = await TrainedAsync(spec, cancellationToken);
         string merged = Path.Combine(work, "merged");
-        var result = await OnOwnThread(() => LoraMerger.Merge(baseDir, adapterDir, merged));
+        var metrics = new Dictionary<string, double>();
+        if (trained.IsFullModel)
+        {
+            // Nothing to merge: the model is published as trained, once it loads.
+            CopyModelFiles(trained.Folder, merged);
+            await OnOwnThread(() =>
+            {
+                using var model = ModelLoader.Load(merged);
+                return model.Config.NumHiddenLayers;
+            });
+            metrics["mergedModules"] = 0;
+        }
+        else
+        {
+            var result = await OnOwnThread(() => LoraMerger.Merge(baseDir, trained.Folder, merged));
+            metrics["mergedModules"] = result.MergedModules.Count;
+            metrics["maxLogitDifference"] = result.MaxLogitDifference;
+            metrics["tolerance"] = result.Tolerance;
+        }
         cancellationToken.ThrowIfCancellationRequested();
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
         await StoreFolders.UploadAsync(store, BlobLayout.Models, spec.OutputPrefix, merged, cancellationToken, last: "config.json");
-        return new JobResult
-        {
-            OutputPrefix = spec.OutputPrefix,
-            Metrics = new ReadOnlyDictionary<string, double>(new Dictionary<string, double>
-            {
-                ["mergedModules"] = result.MergedModules.Count,
-                ["maxLogitDifference"] = result.MaxLogitDifference,
-                ["tolerance"] = result.Tolerance,
-            }),
-        };
+        return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
     }
 
     private async Task<JobResult> EvaluateAsync(JobEntry job, CancellationToken cancellationToken)
@@ -153,7 +162,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
         string baseDir = await BaseModelAsync(spec, cancellationToken);
-        string adapterDir = await AdapterAsync(spec, cancellationToken);
+        var trained = await TrainedAsync(spec, cancellationToken);
         string evalPath = await DatasetAsync(spec.DatasetPrefixes!.Eval!, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken);
         string metricsName = spec.AdapterPrefix + "metrics.jsonl";
         string? metricsPath = null;
@@ -162,7 +171,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             metricsPath = Path.Combine(work, "data", "metrics.jsonl");
             await store.DownloadFileAsync(BlobLayout.Checkpoints, metricsName, metricsPath, cancellationToken);
         }
-        string merged = Path.Combine(work, "merged");
+        string merged = trained.IsFullModel ? trained.Folder : Path.Combine(work, "merged");
         string reportDir = Path.Combine(work, "report");
         var options = new EvaluationOptions
         {
@@ -172,7 +181,8 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         };
         var report = await OnOwnThread(() =>
         {
-            LoraMerger.Merge(baseDir, adapterDir, merged);
+            if (!trained.IsFullModel)
+                LoraMerger.Merge(baseDir, trained.Folder, merged);
             var report = Evaluator.Run(new EvaluationRequest(baseDir, merged, evalPath, metricsPath), options,
                 message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken);
             ReportFiles.Write(report, reportDir);
@@ -210,12 +220,25 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             : throw new InputMissingException($"base model not found: {BlobLayout.Models}/{spec.BaseModelPrefix} has no config.json");
     }
 
-    private async Task<string> AdapterAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
+    /// <summary>A train job's output: a PEFT adapter, or a whole Hugging Face model when it trained every parameter (<c>full</c>).</summary>
+    private async Task<(string Folder, bool IsFullModel)> TrainedAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
     {
         string prefix = spec.AdapterPrefix!;
         string dir = await DownloadAsync(BlobLayout.Checkpoints, prefix, "adapter", cancellationToken);
-        return File.Exists(Path.Combine(dir, AdapterConfigFile)) ? dir
-            : throw new InputMissingException($"adapter not found: {BlobLayout.Checkpoints}/{prefix} has no {AdapterConfigFile}");
+        if (File.Exists(Path.Combine(dir, AdapterConfigFile)))
+            return (dir, false);
+        if (File.Exists(Path.Combine(dir, "config.json")))
+            return (dir, true);
+        throw new InputMissingException(
+            $"adapter not found: {BlobLayout.Checkpoints}/{prefix} has neither {AdapterConfigFile} (a LoRA adapter) nor config.json (a fully fine-tuned model)");
+    }
+
+    /// <summary>The model's own files, without what the train job put beside them (its metrics log).</summary>
+    private static void CopyModelFiles(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from).Where(f => Path.GetFileName(f) != "metrics.jsonl"))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 
     private async Task<string> DatasetAsync(string name, string path, string what, CancellationToken cancellationToken)
