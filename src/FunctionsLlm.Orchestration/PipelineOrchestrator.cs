@@ -166,7 +166,9 @@ public static class PipelineOrchestrator
 
     /// <summary>
     /// One trainer job to its end: PUT (idempotent), then GET every poll interval (a durable timer) until it ends; past
-    /// the run's deadline it is cancelled. Never throws: the outcome says how it ended.
+    /// the run's deadline it is cancelled. Never throws: the outcome says how it ended. Every
+    /// <see cref="RunTiming.PollsPerHistory"/> polls it continues as new, so a job polled for a day replays a short
+    /// history; the new generation's PUT finds the same job.
     /// </summary>
     public static async Task<JobOutcome> MonitorJobAsync(TaskOrchestrationContext context, MonitorInput input)
     {
@@ -184,8 +186,13 @@ public static class PipelineOrchestrator
             return Unreachable(input, e);
         }
         log.LogInformation("job {JobId} submitted: {State}", input.JobId, status.State);
-        while (!status.IsTerminal)
+        for (int polls = 0; !status.IsTerminal; polls++)
         {
+            if (polls == input.Timing.PollsPerHistory)
+            {
+                context.ContinueAsNew(input);
+                return null!;   // the outcome comes from the last generation
+            }
             if (context.CurrentUtcDateTime >= input.Deadline)
             {
                 log.LogWarning("job {JobId} passed the run's deadline; cancelling it", input.JobId);

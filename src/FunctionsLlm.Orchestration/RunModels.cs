@@ -18,6 +18,9 @@ public sealed record RunTiming
     public TimeSpan RetryFirstInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan RetryMaxInterval { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Polls of one job before its monitor continues as new (its history restarts; 100 polls ≈ 400 history events).</summary>
+    public int PollsPerHistory { get; init; } = 100;
 }
 
 /// <summary>The orchestrator's input: the run id (also the instance id), the upload, and the pacing.</summary>

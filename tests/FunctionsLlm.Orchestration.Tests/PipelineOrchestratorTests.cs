@@ -159,6 +159,26 @@ public sealed class PipelineOrchestratorTests
     }
 
     [Fact]
+    public async Task A_long_job_continues_its_monitor_as_new_and_the_run_still_finishes()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Timing = h.Timing with { PollsPerHistory = 2 };
+        h.Trainer.Script = (_, spec) => new JobScript(JobState.Succeeded, Polls: spec.Kind == JobKind.Train ? 7 : 1);
+        await h.UploadAsync("faq.jsonl", Samples);
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var candidate = RunIds.Candidate(start.RunId, 0);
+        Assert.Equal(candidate, done.ReadOutputAs<RunResult>()!.BestCandidate);
+        // 7 polls at 2 per history: four generations, each starting with the idempotent PUT, which finds the same job
+        Assert.Equal(4, h.Trainer.Calls.Count(c => c == $"PUT {candidate}"));
+        Assert.Equal(7, h.Trainer.Calls.Count(c => c == $"GET {candidate}"));
+        Assert.Equal(JobState.Succeeded, (await h.SummaryAsync(start.RunId)).Candidates.Single().State);
+    }
+
+    [Fact]
     public async Task No_usable_records_fails_the_run_with_the_cleaning_report()
     {
         await using var h = await PipelineHarness.StartAsync();
