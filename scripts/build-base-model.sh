@@ -15,4 +15,6 @@ cp samples/base-corpus/config.json samples/base-corpus/generation_config.json sa
   --max-seq-len 256 --group-by-length false --logging-steps 20 --eval-steps 100 --save-steps 100 --save-total-limit 1 --seed 42
 rm -rf samples/base-model
 cp -r "$work/run/model" samples/base-model
+# Pre-trained on 256-token sequences, but its 512 positions serve fine-tuning on the samples' longer conversations.
+sed -i 's/"model_max_length": 256,/"model_max_length": 512,/' samples/base-model/tokenizer_config.json
 du -sh samples/base-model

@@ -1,56 +1,97 @@
 using System.CommandLine;
-using FunctionsLlm.Core;
+using System.Runtime.InteropServices;
+using FunctionsLlm.Cli.Pipeline;
 using FunctionsLlm.Core.Storage;
-using FunctionsLlm.Data.Cleaning;
-using FunctionsLlm.Data.Formatting;
-using FunctionsLlm.Data.Tokenization;
 
 namespace FunctionsLlm.Cli.Commands;
 
 /// <summary>
-/// <c>flm pipeline [INPUT]</c>: the embedded pipeline on local folders. Today it runs the data stages (clean, format)
-/// into the same layout the Blob pipeline uses (<c>OUT/datasets/{run}/…</c>); training, merge, evaluation and
-/// publishing join it as they land.
+/// <c>flm pipeline [INPUT]</c>: the whole pipeline on this machine (<see cref="EmbeddedPipeline"/>): clean, format,
+/// train each candidate, merge the best, evaluate it against the base, publish <c>OUT/models/{model}/current.json</c>.
+/// Run options come from <c>INPUT.pipeline.json</c> when it exists (the sidecar the Blob pipeline reads).
 /// </summary>
 internal static class PipelineCommand
 {
     public const string DefaultInput = "samples/customer-service.jsonl";
     public const string DefaultBaseModel = "samples/base-model";
-    public const string DefaultTokenizerOnly = "samples/tokenizer";
+
+    /// <summary>The shell's code for a command stopped by a signal (128 + SIGINT).</summary>
+    public const int Cancelled = 130;
 
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var input = new Argument<FileInfo?>("INPUT") { Description = $"Uploaded data (default: {DefaultInput}).", Arity = ArgumentArity.ZeroOrOne };
-        var model = new Option<DirectoryInfo?>("--model") { Description = $"Base model folder (default: {DefaultBaseModel}, or {DefaultTokenizerOnly} until the demo model exists)." };
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "Local artifact store root.", DefaultValueFactory = _ => new DirectoryInfo("out") };
-        var template = new Option<PromptTemplate>("--template") { Description = "Prompt template: chat (the model's own, handles multi-turn) or seed.", DefaultValueFactory = _ => PromptTemplate.Chat };
-        var command = new Command("pipeline", "Run the pipeline embedded on this machine (local folders).") { input, model, outDir, template };
-        command.SetAction(parse => CommandFailure.Run(error, () =>
+        var input = new Argument<FileInfo?>("INPUT") { Description = $"Uploaded data (default: {DefaultInput}); run options from INPUT.pipeline.json when it exists.", Arity = ArgumentArity.ZeroOrOne };
+        var model = new Option<DirectoryInfo?>("--model") { Description = $"Base model folder, Hugging Face layout (default: {DefaultBaseModel})." };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Local artifact store root (the Blob containers as folders).", DefaultValueFactory = _ => new DirectoryInfo("out") };
+        var candidates = new Option<int?>("--candidates") { Description = "Train this many candidates, a learning-rate sweep around the run's (x1, x1/2, x2, x1/4, …), and keep the best by eval loss." };
+        var name = new Option<string?>("--name") { Description = "The model to publish: OUT/models/NAME/current.json (default: the sidecar's modelName, else the input's file name)." };
+        var command = new Command("pipeline", "Run the whole pipeline on this machine: clean → format → train → merge → evaluate → publish.")
+        {
+            input, model, outDir, candidates, name,
+        };
+        command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
             var inputPath = parse.GetValue(input)?.FullName ?? Path.GetFullPath(DefaultInput);
-            var modelPath = parse.GetValue(model)?.FullName
-                ?? (Directory.Exists(DefaultBaseModel) ? Path.GetFullPath(DefaultBaseModel) : Path.GetFullPath(DefaultTokenizerOnly));
-            var store = new LocalFolderStore(parse.GetValue(outDir)!.FullName);
-            var runId = Path.GetFileNameWithoutExtension(inputPath);
-            var runDir = Path.GetDirectoryName(store.PathOf(BlobLayout.Datasets, BlobLayout.Dataset.Cleaned(runId)))!;
-
-            output.WriteLine($"[1/2] clean  {inputPath}");
-            var cleaning = new Cleaner(new CleaningOptions()).CleanFile(inputPath, runDir);
-            ReportPrinter.Print(output, error, cleaning, runDir);
-            if (cleaning.RecordsOut == 0)
+            if (!File.Exists(inputPath))
+                throw new UsageException($"{inputPath} does not exist");
+            var modelPath = parse.GetValue(model)?.FullName ?? Path.GetFullPath(DefaultBaseModel);
+            if (parse.GetValue(candidates) is < 1 or > 16)
+                throw new UsageException("--candidates must be between 1 and 16");
+            var modelName = parse.GetValue(name) ?? ModelNameOf(inputPath);
+            try
             {
-                error.WriteLine($"flm: no usable records in {inputPath}; see {Path.Combine(runDir, Cleaner.RejectedFile)}");
+                ArtifactName.ValidateName(modelName);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"'{modelName}' cannot name a model: {e.Message} (use --name)");
+            }
+            var request = new EmbeddedRunRequest(inputPath, modelPath, parse.GetValue(outDir)!.FullName, modelName, parse.GetValue(name) is not null,
+                parse.GetValue(candidates));
+            // SIGTERM stops the run like Ctrl+C does (the hosts inside would otherwise take the signal for themselves).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+            {
+                signal.Cancel = true;
+                stop.Cancel();
+            });
+            EmbeddedRunOutcome outcome;
+            try
+            {
+                outcome = await new EmbeddedPipeline(output).RunAsync(request, stop.Token);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                error.WriteLine("flm: cancelled; a rerun starts a new run (checkpoints of this one stay under OUT/checkpoints)");
+                return Cancelled;
+            }
+            if (outcome.Result is not { } result)
+            {
+                error.WriteLine($"flm: run {outcome.RunId} failed: {outcome.Failure}");
+                error.WriteLine($"flm: the run summary is {outcome.SummaryPath}");
                 return FlmCli.UnreadableInput;
             }
-
-            output.WriteLine($"[2/2] format with {modelPath}");
-            var tokenizer = HfTokenizer.Load(modelPath);
-            var formatting = new Formatter(tokenizer, new FormattingOptions { Template = parse.GetValue(template) })
-                .FormatFile(Path.Combine(runDir, Cleaner.CleanedFile), runDir);
-            FormatReportPrinter.Print(output, formatting, runDir);
-            output.WriteLine($"datasets ready in {runDir}");
+            output.WriteLine($"published {result.ModelName} version {result.ModelVersion} (best candidate {result.BestCandidate})");
+            output.WriteLine($"  model:   {outcome.ModelFolder}");
+            output.WriteLine($"  report:  {outcome.Report}");
+            output.WriteLine($"  summary: {outcome.SummaryPath}");
+            output.WriteLine($"try it:   ./flm serve --model {Relative(outcome.ModelFolder!)} --name {result.ModelName}");
             return FlmCli.Success;
         }));
         return command;
+    }
+
+    /// <summary><c>faq.jsonl</c> → <c>faq</c>: lowercase letters, digits and dashes.</summary>
+    internal static string ModelNameOf(string inputPath)
+    {
+        var stem = Path.GetFileNameWithoutExtension(inputPath).ToLowerInvariant();
+        var name = new string([.. stem.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]).Trim('-');
+        return name.Length > 0 ? name : "model";
+    }
+
+    private static string Relative(string path)
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) ? path : relative;
     }
 }

@@ -95,7 +95,7 @@ internal static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{(options.Full ? "full-parameter" : "LoRA")} training of {baseDir}{(fromScratch ? " (from scratch)" : "")}: {train.Count} training and {eval.Count} eval records"));
 
-            var result = new Trainer(options, error).Run(lm, baseDir, train, eval, runDir, checkpoint, cancellationToken: cancellationToken);
+            var result = new Training.Trainer(options, error).Run(lm, baseDir, train, eval, runDir, checkpoint, cancellationToken: cancellationToken);
             output.WriteLine(result.TrainableSummary);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Steps} steps{(result.StoppedEarly ? " (stopped early)" : "")}; eval loss {Describe(result.FinalEvalLoss)}, best {Describe(result.BestEvalLoss)} at step {result.BestStep?.ToString(CultureInfo.InvariantCulture) ?? "–"}"));

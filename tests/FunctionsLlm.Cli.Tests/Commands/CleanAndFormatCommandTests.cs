@@ -108,16 +108,4 @@ public sealed class CleanAndFormatCommandTests : IDisposable
         using var first = JsonDocument.Parse(train[0]);
         Assert.Equal(first.RootElement.GetProperty("input_ids").GetArrayLength(), first.RootElement.GetProperty("labels").GetArrayLength());
     }
-
-    [Fact]
-    public async Task Pipeline_runs_the_data_stages_into_the_local_store_layout()
-    {
-        var run = await CliRun.Of("pipeline", Sample("customer-service.json"), "--model", Sample("tokenizer"), "--out", _dir);
-
-        Assert.Equal(0, run.ExitCode);
-        var runDir = Path.Combine(_dir, "datasets", "customer-service");
-        foreach (var file in new[] { "cleaned.jsonl", "rejected.jsonl", "report.json", "train.jsonl", "eval.jsonl", "format-report.json" })
-            Assert.True(File.Exists(Path.Combine(runDir, file)), file);
-        Assert.Contains($"datasets ready in {runDir}", run.Output, StringComparison.Ordinal);
-    }
 }

@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
+using FunctionsLlm.Trainer;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FunctionsLlm.Cli.Pipeline;
+
+/// <summary>What <c>flm pipeline</c> runs: the data, the base model folder, the store root, the run's options.</summary>
+internal sealed record EmbeddedRunRequest(string Input, string BaseModel, string OutRoot, string ModelName, bool ModelNameGiven, int? Candidates);
+
+/// <summary>
+/// The pipeline on this machine: the Functions app's orchestrator and activities (FunctionsLlm.Orchestration) in the
+/// in-process Durable Task engine, the trainer app on loopback (the same <c>/jobs</c> API the GPU container serves),
+/// and a <see cref="LocalFolderStore"/> laid out like the Blob containers.
+/// </summary>
+internal sealed class EmbeddedPipeline(TextWriter output)
+{
+    /// <summary>Local pacing: jobs are polled every second, and a trainer on loopback needs few retries.</summary>
+    public static RunTiming Timing { get; } = new()
+    {
+        PollInterval = TimeSpan.FromSeconds(1),
+        Timeout = TimeSpan.FromHours(72),
+        TrainerAttempts = 3,
+        RetryFirstInterval = TimeSpan.FromSeconds(1),
+        RetryMaxInterval = TimeSpan.FromSeconds(5),
+    };
+
+    /// <summary>Runs to the end; the result says what was published, or why the run failed.</summary>
+    public async Task<EmbeddedRunOutcome> RunAsync(EmbeddedRunRequest request, CancellationToken cancellationToken)
+    {
+        var store = new LocalFolderStore(request.OutRoot);
+        var name = Path.GetFileName(request.Input);
+        var basePrefix = $"base/{Path.GetFileName(Path.TrimEndingDirectorySeparator(request.BaseModel))}/";
+        await ModelMirror.MirrorAsync(request.BaseModel, store, basePrefix, cancellationToken);
+        var userSidecar = request.Input + BlobLayout.PipelineOptions("");
+        var sidecar = RunOptionsSidecar.Compose(File.Exists(userSidecar) ? await File.ReadAllTextAsync(userSidecar, cancellationToken) : null,
+            userSidecar, request.Candidates, request.ModelName, request.ModelNameGiven);
+        await store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name), sidecar, cancellationToken);
+        // A fresh copy is a new blob version (its write time is part of the local ETag): every command is a new run.
+        await store.UploadFileAsync(BlobLayout.TrainingData, name, request.Input, cancellationToken);
+
+        // The in-process engine's hosts log every gRPC call at Information; the run's own lines are what matter here.
+        if (Environment.GetEnvironmentVariable("Logging__LogLevel__Default") is null)
+            Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
+        var apiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        await using var trainer = await TrainerServer.StartAsync(new TrainerSettings
+        {
+            Storage = new StorageSettings(Folder: store.Root),
+            CacheFolder = Path.Combine(store.Root, ".trainer-cache"),
+            ApiKey = apiKey,
+            ProgressInterval = TimeSpan.FromSeconds(1),
+        }, cancellationToken: cancellationToken);
+        using var http = new HttpClient();
+        TrainerClient.Configure(http, trainer.Address, apiKey);
+        var trainerClient = new TrainerClient(http);
+        var activities = new PipelineActivities(store, trainerClient, new RunDefaults(basePrefix, request.ModelName));
+        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
+            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance }, cancellationToken);
+
+        var start = await RunStarter.StartForBlobAsync(engine.Client, store, name, Timing, cancellationToken)
+            ?? throw new InvalidOperationException($"{name} vanished from {store.Root}");
+        output.WriteLine($"run {start.RunId}: {request.Input} on {request.BaseModel}; artifacts in {store.Root}");
+        var progress = new RunProgress(output, store, trainerClient, start.RunId);
+        OrchestrationMetadata? instance;
+        try
+        {
+            while (true)
+            {
+                instance = await engine.Client.GetInstanceAsync(start.RunId, getInputsAndOutputs: true, cancellationToken);
+                await progress.UpdateAsync(cancellationToken);
+                if (instance is { IsCompleted: true })
+                    break;
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await engine.Client.TerminateInstanceAsync(start.RunId, new TerminateInstanceOptions { Output = "cancelled", Recursive = true }, grace.Token);
+            throw;
+        }
+        await progress.UpdateAsync(cancellationToken);
+        var summary = store.PathOf(BlobLayout.Runs, BlobLayout.Run.Summary(start.RunId));
+        if (instance.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+            return new EmbeddedRunOutcome(start.RunId, null, summary, instance.FailureDetails?.ErrorMessage ?? instance.RuntimeStatus.ToString());
+        var result = instance.ReadOutputAs<RunResult>()!;
+        return new EmbeddedRunOutcome(start.RunId, result, summary, null)
+        {
+            ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
+            Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
+        };
+    }
+}
+
+/// <summary>How an embedded run ended: <see cref="Result"/> when it published, else <see cref="Failure"/>.</summary>
+internal sealed record EmbeddedRunOutcome(string RunId, RunResult? Result, string SummaryPath, string? Failure)
+{
+    public string? ModelFolder { get; init; }
+
+    public string? Report { get; init; }
+}
+
+/// <summary>Prints each stage as it ends (its summary message) and, while candidates train, their progress every few seconds.</summary>
+internal sealed class RunProgress(TextWriter output, IArtifactStore store, TrainerClient trainer, string runId)
+{
+    private static readonly TimeSpan JobReportInterval = TimeSpan.FromSeconds(10);
+    private static readonly string[] Stages = ["clean", "format", "train", "merge", "evaluate", "publish"];
+
+    private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTime> _jobReported = new(StringComparer.Ordinal);
+
+    public async Task UpdateAsync(CancellationToken cancellationToken)
+    {
+        if (!await store.ExistsAsync(BlobLayout.Runs, BlobLayout.Run.Summary(runId), cancellationToken))
+            return;
+        RunManifest summary;
+        try
+        {
+            summary = RunManifest.Parse(await store.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(runId), cancellationToken));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            return;   // being replaced right now: read it next time
+        }
+        for (int i = 0; i < Stages.Length; i++)
+        {
+            if (!summary.Stages.TryGetValue(Stages[i], out var stage))
+                continue;
+            var label = string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{Stages.Length}] {Stages[i],-8}");
+            if (stage.State == StageState.Running && _reported.Add(Stages[i] + ":started"))
+                output.WriteLine($"{label} started");
+            if (stage.State is StageState.Succeeded or StageState.Failed && _reported.Add(Stages[i] + ":ended"))
+                output.WriteLine($"{label} {(stage.State == StageState.Failed ? "FAILED: " : "")}{stage.Message}");
+            if (Stages[i] == "train" && stage.State == StageState.Running)
+                await ReportJobsAsync(label, summary.Candidates, cancellationToken);
+        }
+        output.Flush();
+    }
+
+    private async Task ReportJobsAsync(string label, IReadOnlyList<CandidateSummary> candidates, CancellationToken cancellationToken)
+    {
+        foreach (var candidate in candidates)
+        {
+            var now = DateTime.UtcNow;
+            if (_jobReported.TryGetValue(candidate.JobId, out var last) && now - last < JobReportInterval)
+                continue;
+            JobStatus status;
+            try
+            {
+                status = await trainer.GetJobAsync(candidate.JobId, cancellationToken);
+            }
+            catch (Exception e) when (e is TrainerRejectedException or TrainerUnavailableException)
+            {
+                continue;   // not submitted yet
+            }
+            if (status.State != JobState.Running || status.Progress is not { } p)
+                continue;
+            _jobReported[candidate.JobId] = now;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{label} {candidate.JobId}: step {p.Step}/{p.TotalSteps}, loss {Number(p.Loss)}, eval loss {Number(p.EvalLoss)}, {Number(p.TokensPerSecond, "F0")} tokens/s, ETA {Eta(p.EtaSeconds)}"));
+        }
+    }
+
+    private static string Number(double? value, string format = "F4") =>
+        value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "–";
+
+    private static string Eta(double? seconds) =>
+        seconds is { } s && double.IsFinite(s) ? TimeSpan.FromSeconds(Math.Round(s)).ToString("c", CultureInfo.InvariantCulture) : "–";
+}

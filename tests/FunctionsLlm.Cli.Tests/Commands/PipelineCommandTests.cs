@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Tests;
+
+namespace FunctionsLlm.Cli.Tests.Commands;
+
+/// <summary><c>flm pipeline</c>: the orchestrator, the activities and the trainer app, all in this process, on a folder store.</summary>
+public sealed partial class PipelineCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("flm-pipeline-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Runs_every_stage_publishes_the_best_candidate_and_prints_how_to_serve_it()
+    {
+        var data = Path.Combine(_dir, "faq.jsonl");
+        File.WriteAllLines(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(40));
+        File.WriteAllText(data + ".pipeline.json", """
+            {"hyperparameters": {"full": true, "lr": 0.002, "maxSteps": 3, "batchSize": 4, "gradAccum": 1, "evalSteps": 1, "saveSteps": 1, "loggingSteps": 1}}
+            """);
+        var raw = File.ReadAllBytes(data);
+        var store = Path.Combine(_dir, "out");
+
+        var run = await CliRun.Of("pipeline", data, "--model", Path.Combine(RepoPaths.Samples, "base-model"), "--out", store, "--candidates", "2");
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        Assert.Equal(raw, File.ReadAllBytes(data));
+        var runId = RunLine().Match(run.Output).Groups[1].Value;
+        var local = new LocalFolderStore(store);
+        var summary = RunManifest.Parse(await local.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(runId)));
+        Assert.All(summary.Stages.Values, s => Assert.Equal(StageState.Succeeded, s.State));
+        Assert.Equal([0.002, 0.001], summary.Candidates.Select(c => c.Hyperparameters.LearningRate));
+        Assert.Equal(summary.Candidates.MinBy(c => c.EvalLoss)!.JobId, summary.BestCandidate);
+
+        var manifest = ModelManifest.Parse(await local.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current("faq")));
+        Assert.Equal(runId, manifest.Version);
+        var modelDir = local.PathOf(BlobLayout.Models, manifest.MergedPrefix.TrimEnd('/'));
+        Assert.Equal(File.ReadAllBytes(local.PathOf(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "model.safetensors")),
+            File.ReadAllBytes(Path.Combine(modelDir, "model.safetensors")));
+        var report = local.PathOf(BlobLayout.Runs, BlobLayout.Run.ReportPrefix(runId) + "report.html");
+        Assert.True(File.Exists(report));
+        Assert.Contains($"  model:   {modelDir}\n", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"  report:  {report}\n", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"./flm serve --model {modelDir} --name faq", run.Output, StringComparison.Ordinal);
+
+        // what it prints is servable: flm generate loads the published folder and answers
+        var generated = await CliRun.Of("generate", "--model", modelDir, "--prompt", "Hello", "--max-tokens", "4", "--temperature", "0");
+        Assert.True(generated.ExitCode == 0, generated.Error);
+    }
+
+    [Fact]
+    public async Task A_run_without_usable_records_fails_naming_the_stage_and_the_report()
+    {
+        var data = Path.Combine(_dir, "empty-turns.jsonl");
+        File.Copy(Path.Combine(RepoPaths.Samples, "dirty", "empty-turns.jsonl"), data);
+
+        var run = await CliRun.Of("pipeline", data, "--out", Path.Combine(_dir, "out"), "--model", Path.Combine(RepoPaths.Samples, "base-model"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Matches(@"flm: run run-[0-9a-f]{16} failed: clean failed: no usable records in training-data/empty-turns\.jsonl", run.Error);
+        Assert.Contains("summary.json", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_options_are_usage_errors()
+    {
+        Assert.Equal(2, (await CliRun.Of("pipeline", Path.Combine(_dir, "missing.jsonl"), "--out", _dir)).ExitCode);
+        Assert.Equal(2, (await CliRun.Of("pipeline", Path.Combine(RepoPaths.Samples, "customer-service.jsonl"), "--out", _dir, "--candidates", "0")).ExitCode);
+    }
+
+    [GeneratedRegex(@"^run (run-[0-9a-f]{16}):", RegexOptions.Multiline)]
+    private static partial Regex RunLine();
+}
