@@ -1,0 +1,146 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using FunctionsLlm.Core;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Data.Tokenization;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Orchestration;
+using FunctionsLlm.Serving.Engine;
+using FunctionsLlm.Serving.Hosting;
+using FunctionsLlm.Trainer;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FunctionsLlm.IntegrationTests.Pipeline;
+
+/// <summary>
+/// The whole pipeline against Azurite: an upload to <c>training-data/</c> → the real orchestrator and activities (Durable
+/// Task in-process engine) → the real trainer app on loopback, reading and writing the same blobs → a published manifest
+/// → the inference app's follower loads the new version and its HTTP API answers with it.
+/// </summary>
+public sealed class PipelineEndToEndTests : IAsyncLifetime
+{
+    private const string ApiKey = "e2e-trainer-key";
+    private readonly string _id = Guid.NewGuid().ToString("N")[..10];
+    private readonly string _work = Directory.CreateTempSubdirectory("flm-e2e-").FullName;
+    private readonly BlobArtifactStore _store = new(new BlobServiceClient(Azurite.ConnectionString));
+    private TrainerServer? _trainer;
+
+    private string Model => $"bot-{_id}";
+
+    private string BasePrefix => $"base-{_id}/";
+
+    public async Task InitializeAsync()
+    {
+        var baseModel = Path.Combine(RepoPaths.Samples, "base-model");
+        foreach (var file in Directory.GetFiles(baseModel))
+            await _store.UploadFileAsync(BlobLayout.Models, BasePrefix + Path.GetFileName(file), file);
+        _trainer = await TrainerServer.StartAsync(new TrainerSettings
+        {
+            Storage = new StorageSettings(ConnectionString: Azurite.ConnectionString),
+            CacheFolder = Path.Combine(_work, "trainer"),
+            ApiKey = ApiKey,
+            ProgressInterval = TimeSpan.Zero,
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_trainer is not null)
+            await _trainer.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task An_upload_is_cleaned_trained_merged_evaluated_published_and_then_served()
+    {
+        // 40 of the samples, two candidates of a few full-parameter steps each: minutes of work cut to seconds.
+        var data = Path.Combine(_work, "faq.jsonl");
+        await File.WriteAllLinesAsync(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(40));
+        var name = $"faq-{_id}.jsonl";
+        await _store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name), $$$"""
+            {"modelName": "{{{Model}}}", "baseModelPrefix": "{{{BasePrefix}}}",
+             "hyperparameters": {"full": true, "maxSteps": 4, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1},
+             "sweep": {"lr": [0.002, 0.0005]}}
+            """);
+        await _store.UploadFileAsync(BlobLayout.TrainingData, name, data);
+
+        using var http = new HttpClient();
+        TrainerClient.Configure(http, _trainer!.Address, ApiKey);
+        var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
+        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities));
+        var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
+
+        // what the blob trigger does; a second delivery of the same event finds the run
+        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing);
+        Assert.True(start!.Started);
+        Assert.False((await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing))!.Started);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var run = await engine.Client.WaitForInstanceCompletionAsync(start.RunId, getInputsAndOutputs: true, timeout.Token);
+        Assert.True(run.RuntimeStatus == OrchestrationRuntimeStatus.Completed, run.FailureDetails?.ErrorMessage);
+
+        // the summary: every stage succeeded, both candidates trained, the best is the one with the lower eval loss
+        var summary = RunManifest.Parse(await _store.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(start.RunId)));
+        Assert.All(summary.Stages.Values, s => Assert.Equal(StageState.Succeeded, s.State));
+        Assert.Equal(2, summary.Candidates.Count);
+        Assert.All(summary.Candidates, c => Assert.Equal(JobState.Succeeded, c.State));
+        Assert.Equal(summary.Candidates.MinBy(c => c.EvalLoss)!.JobId, summary.BestCandidate);
+
+        // the manifest names this run's merged folder, which holds the best candidate's weights exactly
+        var manifest = ModelManifest.Parse(await _store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current(Model)));
+        Assert.Equal(start.RunId, manifest.Version);
+        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "model.safetensors"),
+            await BytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
+        Assert.NotEqual(await BytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"),
+            await BytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
+        Assert.True(await _store.ExistsAsync(BlobLayout.Runs, BlobLayout.Run.ReportPrefix(start.RunId) + "report.html"));
+
+        // the inference app: its follower loads the published version; its API answers with that model
+        using var engines = new EngineHost();
+        var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(Model, Path.Combine(_work, "serving")), NullLogger<ModelFollower>.Instance);
+        Assert.True(await follower.CheckOnceAsync(), follower.LastError);
+        Assert.Equal(start.RunId, follower.CurrentVersion);
+        await using var server = await ServingServer.StartAsync(engines, new ServeOptions("127.0.0.1", 0));
+        using var client = new HttpClient { BaseAddress = server.Address };
+        const string question = "How do I return an item?";
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = Model,
+            messages = new[] { new { role = "user", content = question } },
+            temperature = 0,
+            max_tokens = 24,
+        });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(Model, answer.RootElement.GetProperty("model").GetString());
+        Assert.Equal(await GreedyAnswerAsync(manifest.MergedPrefix, question, 24),
+            answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    private async Task<byte[]> BytesAsync(string container, string name)
+    {
+        await using var stream = await _store.OpenReadAsync(container, name);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>The reference: the published folder downloaded on its own and decoded greedily, one sequence, no server.</summary>
+    private async Task<string> GreedyAnswerAsync(string prefix, string question, int tokens)
+    {
+        var dir = Path.Combine(_work, "reference");
+        await foreach (var item in _store.ListAsync(BlobLayout.Models, prefix))
+            await _store.DownloadFileAsync(BlobLayout.Models, item.Name, Path.Combine(dir, item.Name[prefix.Length..]));
+        using var served = ServedModel.Load(dir);
+        var prompt = served.ChatPromptIds([("user", question)]);
+        using var model = ModelLoader.Load(dir);
+        var tokenizer = HfTokenizer.Load(dir);
+        var ids = new TextGenerator(model, tokenizer).Generate(prompt, served.DefaultSampling with { Temperature = 0, MaxTokens = tokens }).TokenIds;
+        var stops = served.DefaultSampling.StopTokenIds ?? [];
+        return tokenizer.Decode(ids.Where(id => !stops.Contains(id)));
+    }
+}
