@@ -142,6 +142,7 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
             Version = input.Version,
             MergedPrefix = input.MergedPrefix,
             BaseModel = input.BaseModelPrefix,
+            BaseSha256 = input.BaseSha256,
             CreatedAt = DateTimeOffset.UtcNow,
             EvalLoss = input.EvalLoss,
         };

@@ -151,7 +151,7 @@ public static class PipelineOrchestrator
             // publish
             await Begin("publish");
             var published = await context.CallActivityAsync<string>(nameof(PipelineActivities.Publish),
-                new PublishInput(opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, opts.BaseModelPrefix, best.EvalLoss), storage);
+                new PublishInput(opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, opts.BaseModelPrefix, best.EvalLoss, merge.BaseSha256), storage);
             run.SetVersion(version);
             await Done("publish", $"{published} → {version}");
             context.SetCustomStatus("succeeded");
@@ -220,7 +220,7 @@ public static class PipelineOrchestrator
         }
         log.LogInformation("job {JobId} ended: {State}", input.JobId, status.State);
         return new JobOutcome(input.JobId, status.State, status.OutputPrefix, status.Metrics,
-            status.State == JobState.Succeeded ? null : status.Error ?? status.State.ToString().ToLowerInvariant());
+            status.State == JobState.Succeeded ? null : status.Error ?? status.State.ToString().ToLowerInvariant(), BaseSha256: status.BaseSha256);
     }
 
     private static Task<JobOutcome> RunJob(TaskOrchestrationContext context, string runId, string jobId, TrainingJobSpec spec,

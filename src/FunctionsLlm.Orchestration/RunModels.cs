@@ -51,12 +51,13 @@ public sealed record FormatResult(long Train, long Eval, long Rejected, string? 
 public sealed record SubmitJobInput(string JobId, string SpecJson);
 
 /// <summary>The part of a trainer <see cref="JobStatus"/> the orchestrator keeps.</summary>
-public sealed record JobSnapshot(string Id, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics, string? Error)
+public sealed record JobSnapshot(string Id, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics, string? Error,
+    string? BaseSha256 = null)
 {
     public bool IsTerminal => State.IsTerminal();
 
     public static JobSnapshot From(JobStatus status) =>
-        new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error);
+        new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error, status.Result?.BaseSha256);
 }
 
 /// <summary>One trainer job to run to its end: submit, then poll with durable timers until it ends or the deadline passes.</summary>
@@ -64,7 +65,7 @@ public sealed record MonitorInput(string JobId, string SpecJson, DateTime Deadli
 
 /// <summary>How a monitored job ended. <see cref="Unreachable"/>: the trainer did not answer after every retry.</summary>
 public sealed record JobOutcome(string JobId, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics,
-    string? Error, bool Unreachable = false, bool TimedOut = false)
+    string? Error, bool Unreachable = false, bool TimedOut = false, string? BaseSha256 = null)
 {
     public bool Succeeded => State == JobState.Succeeded;
 
@@ -76,7 +77,8 @@ public sealed record JobOutcome(string JobId, JobState State, string? OutputPref
         : null;
 }
 
-public sealed record PublishInput(string ModelName, string Version, string MergedPrefix, string BaseModelPrefix, double? EvalLoss);
+public sealed record PublishInput(string ModelName, string Version, string MergedPrefix, string BaseModelPrefix, double? EvalLoss,
+    string? BaseSha256 = null);
 
 public sealed record SummaryInput(string RunId, string Json);
 

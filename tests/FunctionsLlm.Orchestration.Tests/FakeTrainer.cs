@@ -28,6 +28,9 @@ internal sealed class FakeTrainer : IAsyncDisposable
 {
     public const string ApiKey = "test-key";
 
+    /// <summary>What merge jobs report as the base model's fingerprint.</summary>
+    public static readonly string BaseSha256 = new('b', 64);
+
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private int _unavailable;
@@ -155,6 +158,7 @@ internal sealed class FakeTrainer : IAsyncDisposable
                     {
                         OutputPrefix = Spec.OutputPrefix,
                         Metrics = script.EvalLoss is { } loss ? new Dictionary<string, double> { ["evalLoss"] = loss } : new Dictionary<string, double>(),
+                        BaseSha256 = Spec.Kind == JobKind.Merge ? BaseSha256 : null,
                     }
                     : null,
                 Error = state == JobState.Failed ? script.Error ?? "scripted failure" : state == JobState.Cancelled ? "cancelled" : null,

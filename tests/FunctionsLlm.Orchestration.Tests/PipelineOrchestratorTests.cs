@@ -46,6 +46,7 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(runId, manifest.Version);
         Assert.Equal(BlobLayout.Model.VersionPrefix(PipelineHarness.ModelName, runId), manifest.MergedPrefix);
         Assert.Equal(0.9, manifest.EvalLoss);
+        Assert.Equal(FakeTrainer.BaseSha256, manifest.BaseSha256);
 
         var summary = await h.SummaryAsync(runId);
         Assert.All(RunTracker.StageNames, s => Assert.Equal(StageState.Succeeded, summary.Stages[s].State));

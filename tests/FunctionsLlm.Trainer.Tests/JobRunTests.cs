@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Tests;
 using FunctionsLlm.Trainer.Jobs;
@@ -100,6 +101,15 @@ public sealed class JobRunTests : IDisposable
     private async Task<List<string>> NamesAsync(string container, string prefix) =>
         [.. (await StoreFolders.ListAsync(_store, container, prefix, CancellationToken.None)).Select(i => i.Name[prefix.Length..])];
 
+    /// <summary>The fingerprint of the base as uploaded (the fixture folder also holds expected_logits.safetensors).</summary>
+    private async Task<string> BaseFingerprintAsync()
+    {
+        string copy = Directory.CreateDirectory(Path.Combine(_root, "base-copy")).FullName;
+        foreach (string file in new[] { "config.json", "model.safetensors" })
+            File.Copy(Path.Combine(Model, file), Path.Combine(copy, file), overwrite: true);
+        return await DirectoryFingerprint.ComputeSha256Async(copy);
+    }
+
     private async Task<byte[]> BytesAsync(string container, string name)
     {
         await using var stream = await _store.OpenReadAsync(container, name);
@@ -138,6 +148,7 @@ public sealed class JobRunTests : IDisposable
         Assert.True(merge.State == JobState.Succeeded, merge.Error);
         Assert.Equal(7 * 2, merge.Result!.Metrics["mergedModules"]);   // all-linear: 7 projections × 2 layers
         Assert.True(merge.Result.Metrics["maxLogitDifference"] <= merge.Result.Metrics["tolerance"]);
+        Assert.Equal(await BaseFingerprintAsync(), merge.Result.BaseSha256);
         var files = await NamesAsync(BlobLayout.Models, merged);
         Assert.Contains("config.json", files);
         Assert.Contains("model.safetensors", files);

@@ -14,9 +14,14 @@ public sealed record JobResult
     /// <summary>Named numbers; names are kept as written (no camelCase conversion).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = ReadOnlyDictionary<string, double>.Empty;
 
+    /// <summary>Merge jobs: the <see cref="Models.DirectoryFingerprint"/> of the base model merged into (the manifest's <c>baseSha256</c>).</summary>
+    public string? BaseSha256 { get; init; }
+
     internal void AddProblems(List<string> problems, string at)
     {
         problems.RequireFolderPrefix($"{at}outputPrefix", OutputPrefix);
+        problems.Require(BaseSha256 is null || (BaseSha256.Length == 64 && BaseSha256.All(char.IsAsciiHexDigitLower)),
+            $"'{at}baseSha256' must be 64 lowercase hex digits (got '{BaseSha256}')");
         if (Metrics is null)
             return;
         foreach (var (name, value) in Metrics)

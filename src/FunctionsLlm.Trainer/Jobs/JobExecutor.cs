@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
@@ -154,7 +155,12 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         cancellationToken.ThrowIfCancellationRequested();
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
         await StoreFolders.UploadAsync(store, BlobLayout.Models, spec.OutputPrefix, merged, cancellationToken, last: "config.json");
-        return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
+        return new JobResult
+        {
+            OutputPrefix = spec.OutputPrefix,
+            Metrics = new ReadOnlyDictionary<string, double>(metrics),
+            BaseSha256 = await DirectoryFingerprint.ComputeSha256Async(baseDir, cancellationToken),
+        };
     }
 
     private async Task<JobResult> EvaluateAsync(JobEntry job, CancellationToken cancellationToken)

@@ -116,6 +116,18 @@ public sealed class JobStatusTests
     }
 
     [Fact]
+    public void A_merge_result_names_its_base_by_fingerprint_and_a_malformed_one_is_refused()
+    {
+        var sha = new string('0', 63) + "f";
+        var status = JobStatus.Parse(Succeeded.Replace("\"metrics\"", $"\"baseSha256\": \"{sha}\", \"metrics\"", StringComparison.Ordinal));
+        Assert.Equal(sha, status.Result!.BaseSha256);
+        Assert.Equal(status, JobStatus.Parse(JsonSerializer.Serialize(status, JsonDefaults.Compact)));
+
+        var e = Assert.Throws<ContractException>(() => JobStatus.Parse(Succeeded.Replace("\"metrics\"", "\"baseSha256\": \"ABC\", \"metrics\"", StringComparison.Ordinal)));
+        Assert.Equal(["'result.baseSha256' must be 64 lowercase hex digits (got 'ABC')"], e.Problems);
+    }
+
+    [Fact]
     public void Impossible_progress_and_times_are_named()
     {
         var e = Assert.Throws<ContractException>(() => JobStatus.Parse("""

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Azure.Storage.Blobs;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Decoder;
@@ -93,6 +94,8 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         // the manifest names this run's merged folder, which holds the best candidate's weights exactly
         var manifest = ModelManifest.Parse(await _store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current(Model)));
         Assert.Equal(start.RunId, manifest.Version);
+        var baseSha256 = await DirectoryFingerprint.ComputeSha256Async(Path.Combine(RepoPaths.Samples, "base-model"));
+        Assert.Equal(baseSha256, manifest.BaseSha256);
         Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "model.safetensors"),
             await BytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
         Assert.NotEqual(await BytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"),
@@ -101,7 +104,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
 
         // the inference app: its follower loads the published version; its API answers with that model
         using var engines = new EngineHost();
-        var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(Model, Path.Combine(_work, "serving")), NullLogger<ModelFollower>.Instance);
+        var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(Model, Path.Combine(_work, "serving"), ExpectedBaseSha256: baseSha256), NullLogger<ModelFollower>.Instance);
         Assert.True(await follower.CheckOnceAsync(), follower.LastError);
         Assert.Equal(start.RunId, follower.CurrentVersion);
         await using var server = await ServingServer.StartAsync(engines, new ServeOptions("127.0.0.1", 0));
