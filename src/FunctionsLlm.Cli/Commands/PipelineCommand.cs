@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using FunctionsLlm.Cli.Pipeline;
 using FunctionsLlm.Core.Storage;
 
@@ -48,19 +47,13 @@ internal static class PipelineCommand
             }
             var request = new EmbeddedRunRequest(inputPath, modelPath, parse.GetValue(outDir)!.FullName, modelName, parse.GetValue(name) is not null,
                 parse.GetValue(candidates));
-            // SIGTERM stops the run like Ctrl+C does (the hosts inside would otherwise take the signal for themselves).
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
-            {
-                signal.Cancel = true;
-                stop.Cancel();
-            });
+            using var stop = new Termination(cancellationToken);
             EmbeddedRunOutcome outcome;
             try
             {
                 outcome = await new EmbeddedPipeline(output).RunAsync(request, stop.Token);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
             {
                 error.WriteLine("flm: cancelled; a rerun starts a new run (checkpoints of this one stay under OUT/checkpoints)");
                 return Cancelled;

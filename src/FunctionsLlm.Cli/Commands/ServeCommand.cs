@@ -44,17 +44,18 @@ internal static class ServeCommand
             {
                 throw new UsageException(e.Message);
             }
+            using var stop = new Termination(cancellationToken);
             var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
             var engines = new EngineHost();
             engines.Swap(new InferenceEngine(served, options));
             await using var server = await ServingServer.StartAsync(engines,
-                new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey)), cancellationToken: cancellationToken);
+                new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey)), cancellationToken: stop.Token);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"serving '{served.Name}' on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
             output.Flush();
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {
