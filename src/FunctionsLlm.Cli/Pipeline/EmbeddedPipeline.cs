@@ -49,10 +49,12 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         if (Environment.GetEnvironmentVariable("Logging__LogLevel__Default") is null)
             Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
         var apiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        var cache = Path.Combine(store.Root, ".trainer-cache");
+        using var cleanup = new RunCacheCleanup(cache);   // disposed after the trainer: its jobs have stopped by then
         await using var trainer = await TrainerServer.StartAsync(new TrainerSettings
         {
             Storage = new StorageSettings(Folder: store.Root),
-            CacheFolder = Path.Combine(store.Root, ".trainer-cache"),
+            CacheFolder = cache,
             ApiKey = apiKey,
             ProgressInterval = TimeSpan.FromSeconds(1),
         }, cancellationToken: cancellationToken);
@@ -68,6 +70,7 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         output.WriteLine($"run {start.RunId}: {request.Input} on {request.BaseModel}; artifacts in {store.Root}");
         var progress = new RunProgress(output, store, trainerClient, start.RunId);
         OrchestrationMetadata? instance;
+        cleanup.RunId = start.RunId;
         try
         {
             while (true)
@@ -95,6 +98,37 @@ internal sealed class EmbeddedPipeline(TextWriter output)
             ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
             Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
         };
+    }
+}
+
+/// <summary>
+/// Deletes what the trainer copied and worked on for one run (its jobs' folders and downloaded checkpoints, ~150 MB a run
+/// on the demo base) once the run is over; the store keeps every output, and the base model's copy is kept for the next run.
+/// </summary>
+internal sealed class RunCacheCleanup(string cache) : IDisposable
+{
+    public string? RunId { get; set; }
+
+    public void Dispose()
+    {
+        if (RunId is not { } runId)
+            return;
+        foreach (var parent in new[] { Path.Combine(cache, "jobs"), Path.Combine(cache, "inputs", BlobLayout.Checkpoints) })
+        {
+            if (!Directory.Exists(parent))
+                continue;
+            foreach (var folder in Directory.EnumerateDirectories(parent, runId + "-*"))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // a file still open: it goes with the next cleanup of the cache folder
+                }
+            }
+        }
     }
 }
 

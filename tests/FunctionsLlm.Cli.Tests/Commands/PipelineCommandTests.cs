@@ -45,6 +45,9 @@ public sealed partial class PipelineCommandTests : IDisposable
         Assert.Contains($"  model:   {modelDir}\n", run.Output, StringComparison.Ordinal);
         Assert.Contains($"  report:  {report}\n", run.Output, StringComparison.Ordinal);
         Assert.Contains($"./flm serve --model {modelDir} --name faq", run.Output, StringComparison.Ordinal);
+        // the trainer's working copies of this run are gone; the store keeps every output
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(store, ".trainer-cache", "jobs"), runId + "-*"));
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(store, ".trainer-cache", "inputs", "checkpoints"), runId + "-*"));
 
         // what it prints is servable: flm generate loads the published folder and answers
         var generated = await CliRun.Of("generate", "--model", modelDir, "--prompt", "Hello", "--max-tokens", "4", "--temperature", "0");
