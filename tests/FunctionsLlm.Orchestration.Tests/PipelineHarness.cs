@@ -60,7 +60,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
         var http = new HttpClient();
         TrainerClient.Configure(http, trainer.Url, FakeTrainer.ApiKey);
         var activities = new PipelineActivities(store, new TrainerClient(http), new RunDefaults("base/", ModelName));
-        var host = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities));
+        var host = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
+            new DurableTaskTestHostOptions { Port = FreePort.Next() });
         return new PipelineHarness(root, store, trainer, http, host, activities);
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
@@ -62,7 +64,7 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         var trainerClient = new TrainerClient(http);
         var activities = new PipelineActivities(store, trainerClient, new RunDefaults(basePrefix, request.ModelName));
         await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance }, cancellationToken);
+            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = FreePort() }, cancellationToken);
 
         var start = await RunStarter.StartForBlobAsync(engine.Client, store, name, Timing, cancellationToken)
             ?? throw new InvalidOperationException($"{name} vanished from {store.Root}");
@@ -97,6 +99,14 @@ internal sealed class EmbeddedPipeline(TextWriter output)
             ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
             Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
         };
+    }
+
+    /// <summary>A port free right now (the engine would otherwise pick a random one in 30000–40000, which may be taken).</summary>
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -73,7 +73,8 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         using var http = new HttpClient();
         TrainerClient.Configure(http, _trainer!.Address, ApiKey);
         var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
-        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities));
+        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
+            new DurableTaskTestHostOptions { Port = FreePort.Next() });
         var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
 
         // what the blob trigger does; a second delivery of the same event finds the run
