@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using FunctionsLlm.Cli.Pipeline;
 using FunctionsLlm.Core.Storage;
 
@@ -64,7 +65,8 @@ internal static class PipelineCommand
                 error.WriteLine($"flm: the run summary is {outcome.SummaryPath}");
                 return FlmCli.UnreadableInput;
             }
-            output.WriteLine($"published {result.ModelName} version {result.ModelVersion} (best candidate {result.BestCandidate})");
+            var loss = result.EvalLoss is { } l ? string.Create(CultureInfo.InvariantCulture, $", eval loss {l:F4}") : "";
+            output.WriteLine($"published {result.ModelName} version {result.ModelVersion} (best candidate {result.BestCandidate}{loss})");
             output.WriteLine($"  model:   {outcome.ModelFolder}");
             output.WriteLine($"  report:  {outcome.Report}");
             output.WriteLine($"  summary: {outcome.SummaryPath}");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
@@ -33,7 +34,9 @@ public sealed partial class PipelineCommandTests : IDisposable
         var summary = RunManifest.Parse(await local.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(runId)));
         Assert.All(summary.Stages.Values, s => Assert.Equal(StageState.Succeeded, s.State));
         Assert.Equal([0.002, 0.001], summary.Candidates.Select(c => c.Hyperparameters.LearningRate));
-        Assert.Equal(summary.Candidates.MinBy(c => c.EvalLoss)!.JobId, summary.BestCandidate);
+        var best = summary.Candidates.MinBy(c => c.EvalLoss)!;
+        Assert.Equal(best.JobId, summary.BestCandidate);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"(best candidate {best.JobId}, eval loss {best.EvalLoss:F4})"), run.Output, StringComparison.Ordinal);
 
         var manifest = ModelManifest.Parse(await local.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current("faq")));
         Assert.Equal(runId, manifest.Version);
