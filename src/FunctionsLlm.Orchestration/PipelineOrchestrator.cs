@@ -19,6 +19,9 @@ public static class PipelineOrchestrator
 {
     public const string Name = "PipelineOrchestrator";
 
+    /// <summary>The run's stages in order, as <c>runs/{run}/summary.json</c> names them.</summary>
+    public static IReadOnlyList<string> Stages { get; } = Array.AsReadOnly<string>(["clean", "format", "train", "merge", "evaluate", "publish"]);
+
     /// <summary>The sub-orchestration that runs one trainer job to its end.</summary>
     public const string MonitorName = "TrainerJobMonitor";
 

@@ -11,10 +11,8 @@ namespace FunctionsLlm.Orchestration;
 /// </summary>
 internal sealed class RunTracker(string runId, RunSource source, DateTimeOffset createdAt)
 {
-    public static readonly string[] StageNames = ["clean", "format", "train", "merge", "evaluate", "publish"];
-
     private readonly Dictionary<string, StageStatus> _stages =
-        StageNames.ToDictionary(s => s, _ => new StageStatus { State = StageState.Pending }, StringComparer.Ordinal);
+        PipelineOrchestrator.Stages.ToDictionary(s => s, _ => new StageStatus { State = StageState.Pending }, StringComparer.Ordinal);
 
     private List<CandidateSummary> _candidates = [];
     private string? _best;
@@ -33,7 +31,7 @@ internal sealed class RunTracker(string runId, RunSource source, DateTimeOffset 
         _stages[stage] = _stages[stage] with { State = state, FinishedAt = Utc(now), Message = message };
         if (state == StageState.Failed)
         {
-            foreach (var name in StageNames.Where(n => _stages[n].State == StageState.Pending))
+            foreach (var name in PipelineOrchestrator.Stages.Where(n => _stages[n].State == StageState.Pending))
                 _stages[name] = new StageStatus { State = StageState.Skipped };
         }
     }

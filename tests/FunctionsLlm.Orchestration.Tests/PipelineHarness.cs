@@ -61,7 +61,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         TrainerClient.Configure(http, trainer.Url, FakeTrainer.ApiKey);
         var activities = new PipelineActivities(store, new TrainerClient(http), new RunDefaults("base/", ModelName));
         var host = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { Port = FreePort.Next() });
+            new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
         return new PipelineHarness(root, store, trainer, http, host, activities);
     }
 

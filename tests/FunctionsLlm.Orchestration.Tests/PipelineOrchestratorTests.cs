@@ -49,7 +49,7 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(FakeTrainer.BaseSha256, manifest.BaseSha256);
 
         var summary = await h.SummaryAsync(runId);
-        Assert.All(RunTracker.StageNames, s => Assert.Equal(StageState.Succeeded, summary.Stages[s].State));
+        Assert.All(PipelineOrchestrator.Stages, s => Assert.Equal(StageState.Succeeded, summary.Stages[s].State));
         Assert.Equal(3, summary.Candidates.Count);
         Assert.Equal(RunIds.Candidate(runId, 1), summary.BestCandidate);
         Assert.Equal(runId, summary.ModelVersion);

@@ -110,14 +110,6 @@ public sealed class JobRunTests : IDisposable
         return await DirectoryFingerprint.ComputeSha256Async(copy);
     }
 
-    private async Task<byte[]> BytesAsync(string container, string name)
-    {
-        await using var stream = await _store.OpenReadAsync(container, name);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
-    }
-
     [Fact]
     public async Task Train_merge_and_evaluate_jobs_write_their_outputs_and_state_to_blob_storage()
     {
@@ -186,8 +178,8 @@ public sealed class JobRunTests : IDisposable
         Assert.Equal(0, merge.Result!.Metrics["mergedModules"]);
         Assert.Equal((await NamesAsync(BlobLayout.Checkpoints, trainedPrefix)).Where(n => n != "metrics.jsonl").Order(),
             (await NamesAsync(BlobLayout.Models, merged)).Order());
-        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, trainedPrefix + "model.safetensors"), await BytesAsync(BlobLayout.Models, merged + "model.safetensors"));
-        Assert.NotEqual(await BytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"), await BytesAsync(BlobLayout.Models, merged + "model.safetensors"));
+        Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, trainedPrefix + "model.safetensors"), await _store.ReadBytesAsync(BlobLayout.Models, merged + "model.safetensors"));
+        Assert.NotEqual(await _store.ReadBytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"), await _store.ReadBytesAsync(BlobLayout.Models, merged + "model.safetensors"));
 
         var evaluate = await RunAsync(client, $"fe-{_s}", $$"""
             {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{trainedPrefix}}",
@@ -294,8 +286,8 @@ public sealed class JobRunTests : IDisposable
         var reference = await RunAsync(client, straight, TrainSpec($"{straight}-out/"));
         Assert.True(reference.State == JobState.Succeeded, reference.Error);
 
-        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),
-            await BytesAsync(BlobLayout.Checkpoints, $"{killed}-out/adapter_model.safetensors"));
+        Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),
+            await _store.ReadBytesAsync(BlobLayout.Checkpoints, $"{killed}-out/adapter_model.safetensors"));
         Assert.Equal(reference.Result!.Metrics, resumed.Result.Metrics);
 
         // It resumed at step 5, not from scratch: every step is logged once.
@@ -342,7 +334,7 @@ public sealed class JobRunTests : IDisposable
         Assert.True(resumed.State == JobState.Succeeded, resumed.Error);
         var reference = await RunAsync(client, straight, TrainSpec($"{straight}-out/", hyperparameters));
         Assert.True(reference.State == JobState.Succeeded, reference.Error);
-        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),
-            await BytesAsync(BlobLayout.Checkpoints, $"{stopped}-out/adapter_model.safetensors"));
+        Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),
+            await _store.ReadBytesAsync(BlobLayout.Checkpoints, $"{stopped}-out/adapter_model.safetensors"));
     }
 }

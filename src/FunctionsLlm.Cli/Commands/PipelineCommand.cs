@@ -37,7 +37,8 @@ internal static class PipelineCommand
             var modelPath = parse.GetValue(model)?.FullName ?? Path.GetFullPath(DefaultBaseModel);
             if (parse.GetValue(candidates) is < 1 or > 16)
                 throw new UsageException("--candidates must be between 1 and 16");
-            var modelName = parse.GetValue(name) ?? ModelNameOf(inputPath);
+            var givenName = parse.GetValue(name);
+            var modelName = givenName ?? ModelNameOf(inputPath);
             try
             {
                 ArtifactName.ValidateName(modelName);
@@ -46,7 +47,7 @@ internal static class PipelineCommand
             {
                 throw new UsageException($"'{modelName}' cannot name a model: {e.Message} (use --name)");
             }
-            var request = new EmbeddedRunRequest(inputPath, modelPath, parse.GetValue(outDir)!.FullName, modelName, parse.GetValue(name) is not null,
+            var request = new EmbeddedRunRequest(inputPath, modelPath, parse.GetValue(outDir)!.FullName, modelName, givenName is not null,
                 parse.GetValue(candidates));
             using var stop = new Termination(cancellationToken);
             EmbeddedRunOutcome outcome;

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
@@ -64,22 +62,18 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         var trainerClient = new TrainerClient(http);
         var activities = new PipelineActivities(store, trainerClient, new RunDefaults(basePrefix, request.ModelName));
         await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = FreePort() }, cancellationToken);
+            new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = LoopbackPort.Free() }, cancellationToken);
 
         var start = await RunStarter.StartForBlobAsync(engine.Client, store, name, Timing, cancellationToken)
             ?? throw new InvalidOperationException($"{name} vanished from {store.Root}");
         output.WriteLine($"run {start.RunId}: {request.Input} on {request.BaseModel}; artifacts in {store.Root}");
         var progress = new RunProgress(output, store, trainerClient, start.RunId);
-        OrchestrationMetadata? instance;
         cleanup.RunId = start.RunId;
         try
         {
-            while (true)
+            while (await engine.Client.GetInstanceAsync(start.RunId, cancellationToken) is not { IsCompleted: true })
             {
-                instance = await engine.Client.GetInstanceAsync(start.RunId, getInputsAndOutputs: true, cancellationToken);
                 await progress.UpdateAsync(cancellationToken);
-                if (instance is { IsCompleted: true })
-                    break;
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
             }
         }
@@ -89,7 +83,9 @@ internal sealed class EmbeddedPipeline(TextWriter output)
             await engine.Client.TerminateInstanceAsync(start.RunId, new TerminateInstanceOptions { Output = "cancelled", Recursive = true }, grace.Token);
             throw;
         }
-        await progress.UpdateAsync(cancellationToken);
+        await progress.UpdateAsync(cancellationToken);   // the stages that ended since the last look
+        var instance = await engine.Client.GetInstanceAsync(start.RunId, getInputsAndOutputs: true, cancellationToken)
+            ?? throw new InvalidOperationException($"run {start.RunId} vanished from the engine");
         var summary = store.PathOf(BlobLayout.Runs, BlobLayout.Run.Summary(start.RunId));
         if (instance.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
             return new EmbeddedRunOutcome(start.RunId, null, summary, instance.FailureDetails?.ErrorMessage ?? instance.RuntimeStatus.ToString());
@@ -99,14 +95,6 @@ internal sealed class EmbeddedPipeline(TextWriter output)
             ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
             Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
         };
-    }
-
-    /// <summary>A port free right now (the engine would otherwise pick a random one in 30000–40000, which may be taken).</summary>
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

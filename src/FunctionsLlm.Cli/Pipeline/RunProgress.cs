@@ -10,7 +10,6 @@ namespace FunctionsLlm.Cli.Pipeline;
 internal sealed class RunProgress(TextWriter output, IArtifactStore store, TrainerClient trainer, string runId)
 {
     private static readonly TimeSpan JobReportInterval = TimeSpan.FromSeconds(10);
-    private static readonly string[] Stages = ["clean", "format", "train", "merge", "evaluate", "publish"];
 
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTime> _jobReported = new(StringComparer.Ordinal);
@@ -28,16 +27,17 @@ internal sealed class RunProgress(TextWriter output, IArtifactStore store, Train
         {
             return;   // being replaced right now: read it next time
         }
-        for (int i = 0; i < Stages.Length; i++)
+        var stages = PipelineOrchestrator.Stages;
+        for (int i = 0; i < stages.Count; i++)
         {
-            if (!summary.Stages.TryGetValue(Stages[i], out var stage))
+            if (!summary.Stages.TryGetValue(stages[i], out var stage))
                 continue;
-            var label = string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{Stages.Length}] {Stages[i],-8}");
-            if (stage.State == StageState.Running && _reported.Add(Stages[i] + ":started"))
+            var label = string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{stages.Count}] {stages[i],-8}");
+            if (stage.State == StageState.Running && _reported.Add(stages[i] + ":started"))
                 output.WriteLine($"{label} started");
-            if (stage.State is StageState.Succeeded or StageState.Failed && _reported.Add(Stages[i] + ":ended"))
+            if (stage.State is StageState.Succeeded or StageState.Failed && _reported.Add(stages[i] + ":ended"))
                 output.WriteLine($"{label} {(stage.State == StageState.Failed ? "FAILED: " : "")}{stage.Message}");
-            if (Stages[i] == "train" && stage.State == StageState.Running)
+            if (stages[i] == "train" && stage.State == StageState.Running)
                 await ReportJobsAsync(label, summary.Candidates, cancellationToken);
         }
         output.Flush();

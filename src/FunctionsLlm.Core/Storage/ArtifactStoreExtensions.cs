@@ -25,6 +25,15 @@ public static class ArtifactStoreExtensions
         return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public static async Task<byte[]> ReadBytesAsync(this IArtifactStore store, string container, string name,
+        CancellationToken cancellationToken = default)
+    {
+        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        return copy.ToArray();
+    }
+
     public static async Task WriteJsonAsync<T>(this IArtifactStore store, string container, string name, T value,
         JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
     {

@@ -74,7 +74,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         TrainerClient.Configure(http, _trainer!.Address, ApiKey);
         var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
         await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { Port = FreePort.Next() });
+            new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
         var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
 
         // what the blob trigger does; a second delivery of the same event finds the run
@@ -97,10 +97,10 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(start.RunId, manifest.Version);
         var baseSha256 = await DirectoryFingerprint.ComputeSha256Async(Path.Combine(RepoPaths.Samples, "base-model"));
         Assert.Equal(baseSha256, manifest.BaseSha256);
-        Assert.Equal(await BytesAsync(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "model.safetensors"),
-            await BytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
-        Assert.NotEqual(await BytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"),
-            await BytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
+        Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "model.safetensors"),
+            await _store.ReadBytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
+        Assert.NotEqual(await _store.ReadBytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"),
+            await _store.ReadBytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
         Assert.True(await _store.ExistsAsync(BlobLayout.Runs, BlobLayout.Run.ReportPrefix(start.RunId) + "report.html"));
 
         // the inference app: its follower loads the published version; its API answers with that model
@@ -123,14 +123,6 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(Model, answer.RootElement.GetProperty("model").GetString());
         Assert.Equal(await GreedyAnswerAsync(manifest.MergedPrefix, question, 24),
             answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
-    }
-
-    private async Task<byte[]> BytesAsync(string container, string name)
-    {
-        await using var stream = await _store.OpenReadAsync(container, name);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy);
-        return copy.ToArray();
     }
 
     /// <summary>The reference: the published folder downloaded on its own and decoded greedily, one sequence, no server.</summary>
