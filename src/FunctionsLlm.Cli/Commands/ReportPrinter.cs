@@ -13,6 +13,8 @@ internal static class ReportPrinter
         output.WriteLine($"rejected {report.RecordsRejected:N0} → {Path.Combine(outDir, Cleaner.RejectedFile)}");
         foreach (var (reason, count) in report.Rejected)
             output.WriteLine($"  {Cleaner.ReasonCode(reason),-20} {count,8:N0}");
+        if (report.DedupSpilledRecords > 0)
+            output.WriteLine($"de-duplicated the last {report.DedupSpilledRecords:N0} records through temporary files (past --dedup-memory-mb)");
         output.WriteLine($"report → {Path.Combine(outDir, Cleaner.ReportFile)}");
         if (report.RecordsIn == 0)
             error.WriteLine("flm: warning: the input holds no records");

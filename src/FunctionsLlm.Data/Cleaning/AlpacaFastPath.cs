@@ -1,6 +1,8 @@
 using System.Buffers;
-using System.Text;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
+using System.Text.Unicode;
 using FunctionsLlm.Data.Records;
 
 namespace FunctionsLlm.Data.Cleaning;
@@ -53,50 +55,72 @@ internal static class AlpacaFastPath
         var input = json[values[Input]];
         var output = json[values[Output]];
         var system = present[System] ? json[values[System]] : [];
-        if (instruction.IsEmpty || output.IsEmpty || !IsClean(instruction) || !IsClean(output)
-            || (!input.IsEmpty && !IsClean(input)) || (!system.IsEmpty && !IsClean(system)))
+        if (instruction.IsEmpty || output.IsEmpty)
             return null;
 
-        return new Result(CleanedJson(system, instruction, input, output), CountCharacters(output),
-            Fingerprints(system, instruction, input, output, dedup));
+        // UTF-16 has at most as many code units as UTF-8 has bytes.
+        var chars = ArrayPool<char>.Shared.Rent(system.Length + instruction.Length + input.Length + output.Length);
+        try
+        {
+            var buffer = chars.AsSpan();
+            if (!TryDecodeClean(system, ref buffer, out var sys) || !TryDecodeClean(instruction, ref buffer, out var ins)
+                || !TryDecodeClean(input, ref buffer, out var inp) || !TryDecodeClean(output, ref buffer, out var outp))
+                return null;
+            // Clean text has no surrogates, so its UTF-16 length is its number of code points.
+            return new Result(CleanedJson(system, instruction, input, output), outp.Length, Fingerprints(sys, ins, inp, outp, dedup));
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
     }
 
-    /// <summary>No change under the text rules: no control or surrounding white space, and only characters that are surely NFC.</summary>
-    private static bool IsClean(ReadOnlySpan<byte> utf8)
+    /// <summary>
+    /// Decodes one text into the front of <paramref name="buffer"/> (which then moves past it). False when it is not
+    /// valid UTF-8 or the text rules would change it: surrounding white space, or any character outside the ranges that
+    /// are surely NFC and not control characters. This is also the record's UTF-8 check (the reader skips its own).
+    /// </summary>
+    private static bool TryDecodeClean(ReadOnlySpan<byte> utf8, ref Span<char> buffer, out ReadOnlySpan<char> text)
     {
-        if (Rune.DecodeFromUtf8(utf8, out var first, out _) != OperationStatus.Done || Rune.IsWhiteSpace(first) ||
-            Rune.DecodeLastFromUtf8(utf8, out var last, out _) != OperationStatus.Done || Rune.IsWhiteSpace(last))
+        text = default;
+        if (Utf8.ToUtf16(utf8, buffer, out _, out var length, replaceInvalidSequences: false) != OperationStatus.Done)
             return false;
-        for (var i = 0; i < utf8.Length;)
+        text = buffer[..length];
+        buffer = buffer[length..];
+        return text.IsEmpty || (!char.IsWhiteSpace(text[0]) && !char.IsWhiteSpace(text[^1]) && AreStable(text));
+    }
+
+    private static bool AreStable(ReadOnlySpan<char> text)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            var b = utf8[i];
-            if (b < 0x80)
+            var units = MemoryMarshal.Cast<char, ushort>(text);
+            for (; i + Vector256<ushort>.Count <= units.Length; i += Vector256<ushort>.Count)
             {
-                if (b == 0x7F) return false; // DEL
-                i++;
-                continue;
+                // Most text is printable ASCII and ideographs: 16 of them are checked at once, anything else one by one.
+                var v = Vector256.Create(units.Slice(i, Vector256<ushort>.Count));
+                var common = Vector256.LessThanOrEqual(v - Vector256.Create((ushort)0x20), Vector256.Create((ushort)(0x7E - 0x20)))
+                    | Vector256.LessThanOrEqual(v - Vector256.Create((ushort)0x4000), Vector256.Create((ushort)(0x9FFF - 0x4000)));
+                if (common == Vector256<ushort>.AllBitsSet)
+                    continue;
+                foreach (var c in text.Slice(i, Vector256<ushort>.Count))
+                {
+                    if (!IsStable(c)) return false;
+                }
             }
-            if (b is >= 0xC2 and <= 0xCB && i + 1 < utf8.Length) // U+0080–U+02FF, minus the C1 controls
-            {
-                if (b == 0xC2 && utf8[i + 1] < 0xA0) return false;
-                i += 2;
-                continue;
-            }
-            if (i + 2 >= utf8.Length) return false;
-            var second = utf8[i + 1];
-            var stable = b switch
-            {
-                >= 0xE4 and <= 0xE9 => true,                                              // U+4000–U+9FFF ideographs
-                0xE3 => second == 0x80 && utf8[i + 2] is <= 0xA9 or >= 0xB0,               // U+3000–U+3029, U+3030–U+303F
-                0xE2 => (second == 0x80 && utf8[i + 2] >= 0x82) || (second == 0x81 && utf8[i + 2] <= 0xAF), // U+2002–U+206F
-                0xEF => (second == 0xBC && utf8[i + 2] >= 0x81) || (second == 0xBD && utf8[i + 2] <= 0x9E), // U+FF01–U+FF5E
-                _ => false,
-            };
-            if (!stable) return false;
-            i += 3;
+        }
+        foreach (var c in text[i..])
+        {
+            if (!IsStable(c)) return false;
         }
         return true;
     }
+
+    /// <summary>Printable ASCII, Latin up to U+02FF (no C1 controls), general punctuation, CJK symbols, ideographs, full-width ASCII.</summary>
+    private static bool IsStable(char c) =>
+        c is (>= ' ' and <= '~') or (>= '\u00A0' and <= '\u02FF') or (>= '\u2002' and <= '\u206F') or (>= '\u3000' and <= '\u3029')
+            or (>= '\u3030' and <= '\u303F') or (>= '\u4000' and <= '\u9FFF') or (>= '\uFF01' and <= '\uFF5E');
 
     private static byte[] CleanedJson(ReadOnlySpan<byte> system, ReadOnlySpan<byte> instruction, ReadOnlySpan<byte> input, ReadOnlySpan<byte> output)
     {
@@ -128,36 +152,12 @@ internal static class AlpacaFastPath
         at += bytes.Length;
     }
 
-    private static RecordFingerprints Fingerprints(ReadOnlySpan<byte> system, ReadOnlySpan<byte> instruction,
-        ReadOnlySpan<byte> input, ReadOnlySpan<byte> output, DedupMode dedup)
+    private static RecordFingerprints Fingerprints(ReadOnlySpan<char> system, ReadOnlySpan<char> instruction,
+        ReadOnlySpan<char> input, ReadOnlySpan<char> output, DedupMode dedup) => dedup switch
     {
-        if (dedup == DedupMode.None)
-            return default;
-        var chars = ArrayPool<char>.Shared.Rent(system.Length + instruction.Length + input.Length + output.Length);
-        try
-        {
-            var s = Encoding.UTF8.GetChars(system, chars);
-            var n = Encoding.UTF8.GetChars(instruction, chars.AsSpan(s));
-            var p = Encoding.UTF8.GetChars(input, chars.AsSpan(s + n));
-            var o = Encoding.UTF8.GetChars(output, chars.AsSpan(s + n + p));
-            ReadOnlySpan<char> sys = chars.AsSpan(0, s), ins = chars.AsSpan(s, n), inp = chars.AsSpan(s + n, p), outp = chars.AsSpan(s + n + p, o);
-            var exact = ConversationFingerprint.OfAlpaca(sys, ins, inp, outp, normalized: false);
-            var normalized = dedup == DedupMode.Normalized ? ConversationFingerprint.OfAlpaca(sys, ins, inp, outp, normalized: true) : 0;
-            return new RecordFingerprints(exact, normalized);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(chars);
-        }
-    }
-
-    private static int CountCharacters(ReadOnlySpan<byte> utf8)
-    {
-        var continuation = 0;
-        foreach (var b in utf8)
-        {
-            if ((b & 0xC0) == 0x80) continuation++;
-        }
-        return utf8.Length - continuation;
-    }
+        DedupMode.None => default,
+        DedupMode.Exact => new RecordFingerprints(ConversationFingerprint.OfAlpaca(system, instruction, input, output, normalized: false), 0),
+        _ => new RecordFingerprints(ConversationFingerprint.OfAlpaca(system, instruction, input, output, normalized: false),
+            ConversationFingerprint.OfAlpaca(system, instruction, input, output, normalized: true)),
+    };
 }

@@ -21,6 +21,9 @@ public sealed class Cleaner(CleaningOptions options)
 
     private const int ExampleRecordChars = 300;
 
+    /// <summary>Sizes the de-duplication table up front from the input's length (it grows if records are smaller).</summary>
+    private const int TypicalRecordBytes = 256;
+
     /// <summary>Cleans <paramref name="inputPath"/> into <paramref name="outputDirectory"/> (cleaned.jsonl, rejected.jsonl, report.json).</summary>
     /// <exception cref="UnreadableInputException">The file as a whole is not JSON/JSONL text.</exception>
     public CleaningReport CleanFile(string inputPath, string outputDirectory, CancellationToken cancellationToken = default)
@@ -32,7 +35,7 @@ public sealed class Cleaner(CleaningOptions options)
             Directory.CreateDirectory(outputDirectory);
             using var cleaned = Create(Path.Combine(outputDirectory, CleanedFile));
             using var rejected = Create(Path.Combine(outputDirectory, RejectedFile));
-            Clean(reader, report, cleaned, rejected, cancellationToken);
+            Clean(reader, report, cleaned, rejected, input.Length, options.SpillDirectory ?? outputDirectory, cancellationToken);
         }
         report.Input = inputPath;
         WriteReport(report, Path.Combine(outputDirectory, ReportFile));
@@ -44,7 +47,8 @@ public sealed class Cleaner(CleaningOptions options)
     {
         var report = NewReport();
         using var reader = new ConversationReader(input, options);
-        return Clean(reader, report, cleanedOutput, rejectedOutput, cancellationToken);
+        return Clean(reader, report, cleanedOutput, rejectedOutput, input.CanSeek ? input.Length - input.Position : null,
+            options.SpillDirectory ?? Path.GetTempPath(), cancellationToken);
     }
 
     private CleaningReport NewReport() => new()
@@ -54,37 +58,71 @@ public sealed class Cleaner(CleaningOptions options)
     };
 
     private CleaningReport Clean(ConversationReader reader, CleaningReport report, Stream cleanedOutput, Stream rejectedOutput,
-        CancellationToken cancellationToken)
+        long? inputBytes, string spillDirectory, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        var deduplicator = new Deduplicator(options.Dedup);
+        var deduplicator = new Deduplicator(options.Dedup, options.DedupMemoryBytes, (inputBytes ?? 0) / TypicalRecordBytes);
         report.Encoding = reader.Encoding;
         report.Kind = reader.Kind;
         using var kept = new JsonLinesWriter(cleanedOutput);
         using var rejects = new JsonLinesWriter(rejectedOutput);
-
-        // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
-        RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
-        foreach (var result in reader.Read(c => Measure(c, deduplicator), shortcut, cancellationToken))
+        DedupSpill? spill = null;
+        try
         {
-            report.RecordsIn++;
-            var measures = result.Work;
-            var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator) : result.Issue;
-            if (issue.Message is not null)
+            // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
+            RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
+            long bytesRead = 0;
+            foreach (var result in reader.Read(c => Measure(c, deduplicator), shortcut, cancellationToken))
             {
-                Reject(report, rejects, result.Record, issue);
-                continue;
+                report.RecordsIn++;
+                bytesRead += result.Record.ByteLength;
+                var measures = result.Work;
+                var undecided = false;
+                var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator, out undecided) : result.Issue;
+                if (deduplicator.IsFull)
+                {
+                    // Past the table's memory budget the output order waits for the spill (see DedupSpill).
+                    spill ??= new DedupSpill(spillDirectory, options.Dedup, DedupSpill.PartitionsFor(
+                        inputBytes is { } total ? (long)((double)(total - bytesRead) * report.RecordsIn / Math.Max(1, bytesRead)) : null,
+                        deduplicator.Remembered));
+                    spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
+                    continue;
+                }
+                Emit(report, kept, rejects, result.Record, issue, measures.Format, measures.Json);
             }
-            kept.WriteLine(measures.Json);
-            report.RecordsOut++;
-            var format = measures.Format.ToString().ToLowerInvariant();
-            report.Formats[format] = report.Formats.GetValueOrDefault(format) + 1;
+            if (spill is not null)
+            {
+                deduplicator.Release();
+                report.DedupSpilledRecords = spill.Spooled;
+                foreach (var spooled in spill.Replay(cancellationToken))
+                    Emit(report, kept, rejects, spooled.Record, spooled.Issue, spooled.Format, spooled.Json);
+            }
+        }
+        finally
+        {
+            spill?.Dispose();
         }
         report.Fixes = reader.Stats;
         report.StoppedEarly = reader.StoppedEarly;
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
         return report;
     }
+
+    private void Emit(CleaningReport report, JsonLinesWriter kept, JsonLinesWriter rejects, RawRecord record, RecordIssue issue,
+        RecordFormat format, ReadOnlySpan<byte> json)
+    {
+        if (issue.Message is not null)
+        {
+            Reject(report, rejects, record, issue);
+            return;
+        }
+        kept.WriteLine(json);
+        report.RecordsOut++;
+        var name = FormatNames[(int)format];
+        report.Formats[name] = report.Formats.GetValueOrDefault(name) + 1;
+    }
+
+    private static readonly string[] FormatNames = Enum.GetValues<RecordFormat>().Select(f => f.ToString().ToLowerInvariant()).ToArray();
 
     /// <summary>Everything about a record that can be computed on its own, off the ordered path.</summary>
     private readonly record struct Measures(RecordFormat Format, int AnswerChars, int PromptTokens, int AnswerTokens,
@@ -109,8 +147,9 @@ public sealed class Cleaner(CleaningOptions options)
     }
 
     /// <summary>The rules that look at a whole conversation: answer length, token budget, duplicates (in input order).</summary>
-    private RecordIssue Check(Measures measures, long line, Deduplicator deduplicator)
+    private RecordIssue Check(Measures measures, long line, Deduplicator deduplicator, out bool undecided)
     {
+        undecided = false;
         if (measures.AnswerChars < options.MinOutputChars)
             return new RecordIssue(RejectReason.OutputTooShort,
                 $"answer has {measures.AnswerChars} characters; at least {options.MinOutputChars} required (--min-output-chars)");
@@ -118,7 +157,7 @@ public sealed class Cleaner(CleaningOptions options)
         if (options.CountTokens is not null && tokens > options.MaxTokens)
             return new RecordIssue(RejectReason.OverTokenBudget,
                 $"record needs {tokens} tokens (prompt {measures.PromptTokens} + answer {measures.AnswerTokens}); the budget is {options.MaxTokens} (--max-tokens)");
-        return deduplicator.Check(measures.Fingerprints, line) ?? default;
+        return deduplicator.Check(measures.Fingerprints, line, out undecided) ?? default;
     }
 
     /// <summary>Characters as Python's len counts them (code points), so the seed's 10-character rule means the same.</summary>

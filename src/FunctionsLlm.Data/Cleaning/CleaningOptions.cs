@@ -19,6 +19,15 @@ public sealed record CleaningOptions
 
     public DedupMode Dedup { get; init; } = DedupMode.Normalized;
 
+    /// <summary>
+    /// Memory for the de-duplication table (20 bytes per slot, at most 70% full: about 2.9 million records in the default
+    /// 100 MB). Past it, the rest of the input is de-duplicated through temporary files (same result, bounded memory).
+    /// </summary>
+    public long DedupMemoryBytes { get; init; } = 100L * 1024 * 1024;
+
+    /// <summary>Where de-duplication past <see cref="DedupMemoryBytes"/> puts its temporary files: the output folder by default, else the system's temp folder.</summary>
+    public string? SpillDirectory { get; init; }
+
     /// <summary>Replace phone numbers, e-mail addresses and mainland-China ID numbers with placeholders.</summary>
     public bool MaskPii { get; init; }
 

@@ -31,6 +31,9 @@ public sealed class CleaningReport
     /// <summary>Where a JSON array broke off, if it did: the records before it were kept.</summary>
     public ReadError? StoppedEarly { get; set; }
 
+    /// <summary>How many records were de-duplicated through temporary files, past the table's memory budget (0: none).</summary>
+    public long DedupSpilledRecords { get; set; }
+
     public CleaningSettings Settings { get; set; } = new(10, 0, DedupMode.None, false, null);
 
     public double ElapsedSeconds { get; set; }

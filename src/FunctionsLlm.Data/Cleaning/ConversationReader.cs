@@ -16,7 +16,10 @@ public readonly record struct ReadResult<T>(RawRecord Record, Conversation? Conv
     public bool IsReadable => Issue.Message is null;
 }
 
-/// <summary>Handles a record straight from its UTF-8 JSON when it can; false sends it through the full parse.</summary>
+/// <summary>
+/// Handles a record straight from its UTF-8 JSON when it can; false sends it through the full parse. It runs before the
+/// reader's UTF-8 check, so it may only return true for records that are valid UTF-8.
+/// </summary>
 public delegate bool RecordShortcut<T>(ReadOnlySpan<byte> utf8Json, out T work);
 
 /// <summary>
@@ -54,7 +57,7 @@ public sealed class ConversationReader : IDisposable
     public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, CancellationToken cancellationToken = default) =>
         Read(work, shortcut: null, cancellationToken);
 
-    /// <summary>As <see cref="Read{T}(Func{Conversation, T}, CancellationToken)"/>, trying <paramref name="shortcut"/> on each valid UTF-8 record first.</summary>
+    /// <summary>As <see cref="Read{T}(Func{Conversation, T}, CancellationToken)"/>, trying <paramref name="shortcut"/> on each record that is not truncated first.</summary>
     public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, RecordShortcut<T>? shortcut, CancellationToken cancellationToken = default)
     {
         var inFlight = Math.Max(2, Environment.ProcessorCount * 2);
@@ -137,14 +140,14 @@ public sealed class ConversationReader : IDisposable
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i];
+            if (shortcut is not null && !record.IsTruncated && shortcut(record.Utf8.Span, out var quick))
+            {
+                results[i] = new ReadResult<T>(record, null, default, quick, null);
+                continue;
+            }
             if (BytesIssue(record) is { } bytesIssue)
             {
                 results[i] = new ReadResult<T>(record, null, bytesIssue, default!, null);
-                continue;
-            }
-            if (shortcut is not null && shortcut(record.Utf8.Span, out var quick))
-            {
-                results[i] = new ReadResult<T>(record, null, default, quick, null);
                 continue;
             }
             var conversation = Parse(parser, record, out var issue, out var brokenAt);

@@ -3,26 +3,59 @@ using FunctionsLlm.Data.Records;
 namespace FunctionsLlm.Data.Cleaning;
 
 /// <summary>
-/// Remembers a 64-bit fingerprint of every kept conversation and the line where it was first seen, exact and
-/// normalised (see <see cref="ConversationFingerprint.OfNormalized"/>): 32 to 64 bytes per kept record and mode.
+/// Remembers a 64-bit fingerprint of every kept conversation (the normalised one in normalized mode, see
+/// <see cref="ConversationFingerprint.OfNormalized"/>), with its exact fingerprint and the line where it was first
+/// seen. The table never grows past <paramref name="memoryBytes"/>: once it would, it is full, and conversations it
+/// does not hold are deferred (<see cref="DedupSpill"/> decides them at the end of the input).
 /// </summary>
-internal sealed class Deduplicator(DedupMode mode)
+internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxValue, long expectedRecords = 0)
 {
-    private readonly FingerprintTable _exact = new();
-    private readonly FingerprintTable _normalized = new();
+    private FingerprintTable? _table = mode == DedupMode.None ? null
+        : new FingerprintTable(expectedRecords, memoryBytes);
 
-    /// <summary>Returns an issue if the conversation was seen before; otherwise remembers it.</summary>
-    public RecordIssue? Check(RecordFingerprints fingerprints, long line)
+    /// <summary>How many conversations the table holds.</summary>
+    public int Remembered => _table?.Count ?? 0;
+
+    /// <summary>Set once the table has reached its memory budget: from then on, new conversations are deferred.</summary>
+    public bool IsFull { get; private set; }
+
+    /// <summary>
+    /// Returns an issue if the conversation was seen before; otherwise remembers it and returns null, or, once the table
+    /// is full, returns null with <paramref name="deferred"/> set.
+    /// </summary>
+    public RecordIssue? Check(RecordFingerprints fingerprints, long line, out bool deferred)
     {
-        if (mode == DedupMode.None)
+        deferred = false;
+        if (_table is null)
             return null;
-        if (_exact.TryGet(fingerprints.Exact, out var firstLine))
-            return new RecordIssue(RejectReason.Duplicate, $"same conversation as line {firstLine}");
-        if (mode == DedupMode.Normalized && !_normalized.TryAdd(fingerprints.Normalized, line, out firstLine))
-            return new RecordIssue(RejectReason.NearDuplicate,
+        var key = mode == DedupMode.Normalized ? fingerprints.Normalized : fingerprints.Exact;
+        if (!IsFull && _table.IsAtGrowth && _table.BytesAfterGrowth > memoryBytes)
+            IsFull = true;
+        long firstLine;
+        ulong firstExact;
+        if (IsFull)
+        {
+            if (!_table.TryGet(key, out firstLine, out firstExact))
+            {
+                deferred = true;
+                return null;
+            }
+        }
+        else if (_table.TryAdd(key, fingerprints.Exact, line, out firstLine, out firstExact))
+            return null;
+
+        // One kept conversation per key: an exact copy of it has its exact fingerprint too.
+        return mode == DedupMode.Exact || firstExact == fingerprints.Exact
+            ? new RecordIssue(RejectReason.Duplicate, $"same conversation as line {firstLine}")
+            : new RecordIssue(RejectReason.NearDuplicate,
                 $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
-        _exact.TryAdd(fingerprints.Exact, line, out _);
-        return null;
+    }
+
+    /// <summary>Lets the table go (the spill's partitions need the memory).</summary>
+    public void Release()
+    {
+        _table = null;
+        GC.Collect(); // its arrays sit on the large-object heap: free them before the partitions allocate theirs
     }
 
     /// <summary>Computed where the record is parsed (in parallel); only the look-up happens in input order.</summary>
