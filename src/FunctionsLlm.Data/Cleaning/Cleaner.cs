@@ -66,6 +66,7 @@ public sealed class Cleaner(CleaningOptions options)
         report.Kind = reader.Kind;
         using var kept = new JsonLinesWriter(cleanedOutput);
         using var rejects = new JsonLinesWriter(rejectedOutput);
+        var keptPerFormat = new long[Enum.GetValues<RecordFormat>().Length];
         DedupSpill? spill = null;
         try
         {
@@ -88,28 +89,30 @@ public sealed class Cleaner(CleaningOptions options)
                     spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
                     continue;
                 }
-                Emit(report, kept, rejects, result.Record, issue, measures.Format, measures.Json);
+                Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, measures.Json);
             }
             if (spill is not null)
             {
                 deduplicator.Release();
                 report.DedupSpilledRecords = spill.Spooled;
                 foreach (var spooled in spill.Replay(cancellationToken))
-                    Emit(report, kept, rejects, spooled.Record, spooled.Issue, spooled.Format, spooled.Json);
+                    Emit(report, keptPerFormat, kept, rejects, spooled.Record, spooled.Issue, spooled.Format, spooled.Json);
             }
         }
         finally
         {
             spill?.Dispose();
         }
+        foreach (var format in Enum.GetValues<RecordFormat>().Where(f => keptPerFormat[(int)f] > 0))
+            report.Formats[format.ToString().ToLowerInvariant()] = keptPerFormat[(int)format];
         report.Fixes = reader.Stats;
         report.StoppedEarly = reader.StoppedEarly;
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
         return report;
     }
 
-    private void Emit(CleaningReport report, JsonLinesWriter kept, JsonLinesWriter rejects, RawRecord record, RecordIssue issue,
-        RecordFormat format, ReadOnlySpan<byte> json)
+    private void Emit(CleaningReport report, long[] keptPerFormat, JsonLinesWriter kept, JsonLinesWriter rejects, RawRecord record,
+        RecordIssue issue, RecordFormat format, ReadOnlySpan<byte> json)
     {
         if (issue.Message is not null)
         {
@@ -118,11 +121,8 @@ public sealed class Cleaner(CleaningOptions options)
         }
         kept.WriteLine(json);
         report.RecordsOut++;
-        var name = FormatNames[(int)format];
-        report.Formats[name] = report.Formats.GetValueOrDefault(name) + 1;
+        keptPerFormat[(int)format]++;
     }
-
-    private static readonly string[] FormatNames = Enum.GetValues<RecordFormat>().Select(f => f.ToString().ToLowerInvariant()).ToArray();
 
     /// <summary>Everything about a record that can be computed on its own, off the ordered path.</summary>
     private readonly record struct Measures(RecordFormat Format, int AnswerChars, int PromptTokens, int AnswerTokens,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FunctionsLlm.Data.Records;
@@ -124,13 +125,18 @@ public static class ConversationFingerprint
             text.CopyTo(destination);
             return text.Length;
         }
+        // Branch-free: every character is stored, and the length only moves past the ones that are not dropped
+        // (punctuation comes at unpredictable places; a branch per character mispredicts on it).
+        if (destination.Length < text.Length)
+            throw new ArgumentException("destination is shorter than the text", nameof(destination));
         var length = 0;
-        var fold = FoldTable.Value;
+        ref var fold = ref MemoryMarshal.GetArrayDataReference(FoldTable.Value);
+        ref var target = ref MemoryMarshal.GetReference(destination);
         foreach (var c in text)
         {
-            var folded = fold[c];
-            if (folded != '\0')
-                destination[length++] = folded;
+            var folded = Unsafe.Add(ref fold, c);
+            Unsafe.Add(ref target, length) = folded;
+            length += folded != '\0' ? 1 : 0;
         }
         return length;
     }
