@@ -127,7 +127,7 @@ internal sealed class DedupSpill : IDisposable
     /// <summary>De-duplicates one partition in input order and writes its rejects (sequence, reason, message).</summary>
     private void Resolve(int partition)
     {
-        var deduplicator = new Deduplicator(_mode, expectedRecords: _counts[partition]);
+        using var deduplicator = new Deduplicator(_mode, expectedRecords: _counts[partition]);
         using var entries = new BinaryReader(Open(PartitionPath(partition), PartitionBufferBytes));
         using var rejects = new BinaryWriter(Create(DecisionPath(partition), PartitionBufferBytes));
         for (long i = 0; i < _counts[partition]; i++)

@@ -8,7 +8,7 @@ namespace FunctionsLlm.Data.Cleaning;
 /// seen. The table never grows past <paramref name="memoryBytes"/>: once it would, it is full, and conversations it
 /// does not hold are deferred (<see cref="DedupSpill"/> decides them at the end of the input).
 /// </summary>
-internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxValue, long expectedRecords = 0)
+internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxValue, long expectedRecords = 0) : IDisposable
 {
     private FingerprintTable? _table = mode == DedupMode.None ? null
         : new FingerprintTable(expectedRecords, memoryBytes);
@@ -51,11 +51,11 @@ internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxVa
                 $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
     }
 
-    /// <summary>Lets the table go (the spill's partitions need the memory).</summary>
-    public void Release()
+    /// <summary>Frees the table (also before the spill's partitions need the memory).</summary>
+    public void Dispose()
     {
+        _table?.Dispose();
         _table = null;
-        GC.Collect(); // its arrays sit on the large-object heap: free them before the partitions allocate theirs
     }
 
     /// <summary>Computed where the record is parsed (in parallel); only the look-up happens in input order.</summary>

@@ -7,11 +7,12 @@ namespace FunctionsLlm.Data.Cleaning;
 /// fingerprint, when the key is the normalised one): open addressing with linear probing over 20-byte slots, so a
 /// look-up-or-add is one probe sequence and usually one cache miss. At most 70% full.
 /// </summary>
-internal sealed class FingerprintTable
+internal sealed unsafe class FingerprintTable : IDisposable
 {
     public const int BytesPerSlot = 20;
 
-    private Slot[] _slots;
+    private LargePageMemory _memory;
+    private Span<Slot> Slots => new(_memory.Pointer, (int)(_memory.Bytes / sizeof(Slot)));
 
     /// <param name="expected">How many fingerprints to make room for at once (it grows past that).</param>
     /// <param name="maxBytes">The most the table may start with.</param>
@@ -20,28 +21,29 @@ internal sealed class FingerprintTable
         var slots = 16;
         while ((slots < 1 << 16 || slots < expected / 7 * 10 + 1) && slots < 1 << 30 && (long)slots * 2 * BytesPerSlot <= maxBytes)
             slots *= 2;
-        _slots = new Slot[slots];
+        _memory = new LargePageMemory((long)slots * sizeof(Slot));
     }
 
     public int Count { get; private set; }
 
     /// <summary>Bytes the table holds now.</summary>
-    public long Bytes => (long)_slots.Length * BytesPerSlot;
+    public long Bytes => _memory.Bytes;
 
     /// <summary>The size after the next growth, in bytes.</summary>
     public long BytesAfterGrowth => Bytes * 2;
 
     /// <summary>Whether one more fingerprint would make the table grow.</summary>
-    public bool IsAtGrowth => Count + 1 > _slots.Length / 10 * 7;
+    public bool IsAtGrowth => Count + 1 > Slots.Length / 10 * 7;
 
     /// <summary>Adds the fingerprint, or returns false with the line and value it was first added with.</summary>
     public bool TryAdd(ulong fingerprint, ulong value, long line, out long firstLine, out ulong firstValue)
     {
         var key = fingerprint == 0 ? 1 : fingerprint; // 0 marks an empty slot
-        var mask = _slots.Length - 1;
+        var slots = Slots;
+        var mask = slots.Length - 1;
         for (var index = (int)(Mix(key) & (ulong)mask); ; index = (index + 1) & mask)
         {
-            ref var slot = ref _slots[index];
+            ref var slot = ref slots[index];
             if (slot.Key == key)
             {
                 (firstLine, firstValue) = (slot.Line, slot.Value);
@@ -50,7 +52,7 @@ internal sealed class FingerprintTable
             if (slot.Key != 0)
                 continue;
             slot = new Slot(key, value, (uint)Math.Min(line, uint.MaxValue));
-            if (++Count > _slots.Length / 10 * 7)
+            if (++Count > slots.Length / 10 * 7)
                 Grow();
             (firstLine, firstValue) = (0, 0);
             return true;
@@ -61,12 +63,13 @@ internal sealed class FingerprintTable
     public bool TryGet(ulong fingerprint, out long firstLine, out ulong firstValue)
     {
         var key = fingerprint == 0 ? 1 : fingerprint;
-        var mask = _slots.Length - 1;
-        for (var index = (int)(Mix(key) & (ulong)mask); _slots[index].Key != 0; index = (index + 1) & mask)
+        var slots = Slots;
+        var mask = slots.Length - 1;
+        for (var index = (int)(Mix(key) & (ulong)mask); slots[index].Key != 0; index = (index + 1) & mask)
         {
-            if (_slots[index].Key == key)
+            if (slots[index].Key == key)
             {
-                (firstLine, firstValue) = (_slots[index].Line, _slots[index].Value);
+                (firstLine, firstValue) = (slots[index].Line, slots[index].Value);
                 return true;
             }
         }
@@ -76,19 +79,22 @@ internal sealed class FingerprintTable
 
     private void Grow()
     {
-        var old = _slots;
-        _slots = new Slot[old.Length * 2];
-        var mask = _slots.Length - 1;
-        foreach (var slot in old)
+        using var old = _memory;
+        _memory = new LargePageMemory(old.Bytes * 2);
+        var slots = Slots;
+        var mask = slots.Length - 1;
+        foreach (var slot in new Span<Slot>(old.Pointer, (int)(old.Bytes / sizeof(Slot))))
         {
             if (slot.Key == 0)
                 continue;
             var index = (int)(Mix(slot.Key) & (ulong)mask);
-            while (_slots[index].Key != 0)
+            while (slots[index].Key != 0)
                 index = (index + 1) & mask;
-            _slots[index] = slot;
+            slots[index] = slot;
         }
     }
+
+    public void Dispose() => _memory.Dispose();
 
     /// <summary>The fingerprints are hashes already; one multiply spreads any structure in the low bits.</summary>
     private static ulong Mix(ulong key) => (key * 0x9E3779B97F4A7C15UL) >> 20;

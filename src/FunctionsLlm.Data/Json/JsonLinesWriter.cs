@@ -9,9 +9,14 @@ public sealed class JsonLinesWriter : IDisposable
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Lines are gathered into large writes: one stream call per record costs more than the copy.</summary>
+    private const int PendingBytes = 1 << 20;
+
     private readonly Stream _stream;
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _writer;
+    private readonly byte[] _pending = new byte[PendingBytes];
+    private int _used;
 
     public JsonLinesWriter(Stream stream)
     {
@@ -26,19 +31,34 @@ public sealed class JsonLinesWriter : IDisposable
     {
         write(_writer);
         _writer.Flush();
-        _stream.Write(_buffer.WrittenSpan);
-        _stream.WriteByte((byte)'\n');
+        WriteLine(_buffer.WrittenSpan);
         _buffer.ResetWrittenCount();
         _writer.Reset();
-        Count++;
     }
 
     /// <summary>Writes a line that is already serialised (see <see cref="Serialize"/>).</summary>
     public void WriteLine(ReadOnlySpan<byte> json)
     {
-        _stream.Write(json);
-        _stream.WriteByte((byte)'\n');
         Count++;
+        if (_used + json.Length + 1 > _pending.Length)
+        {
+            WritePending();
+            if (json.Length + 1 > _pending.Length)
+            {
+                _stream.Write(json);
+                _stream.WriteByte((byte)'\n');
+                return;
+            }
+        }
+        json.CopyTo(_pending.AsSpan(_used));
+        _used += json.Length;
+        _pending[_used++] = (byte)'\n';
+    }
+
+    private void WritePending()
+    {
+        _stream.Write(_pending, 0, _used);
+        _used = 0;
     }
 
     [ThreadStatic]
@@ -65,6 +85,7 @@ public sealed class JsonLinesWriter : IDisposable
     public void Dispose()
     {
         _writer.Dispose();
+        WritePending();
         _stream.Flush();
     }
 }
