@@ -73,17 +73,13 @@ public sealed class Cleaner(CleaningOptions options)
             // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
             RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
             long bytesRead = 0;
-            var busy = new Stopwatch(); var all = Stopwatch.StartNew(); long dd = 0, wr = 0;
             foreach (var result in reader.Read(c => Measure(c, deduplicator), shortcut, cancellationToken))
             {
-                busy.Start();
                 report.RecordsIn++;
                 bytesRead += result.Record.ByteLength;
                 var measures = result.Work;
                 var undecided = false;
-                var t0 = Stopwatch.GetTimestamp();
                 var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator, out undecided) : result.Issue;
-                dd += Stopwatch.GetTimestamp() - t0;
                 if (deduplicator.IsFull)
                 {
                     // Past the table's memory budget the output order waits for the spill (see DedupSpill).
@@ -93,10 +89,7 @@ public sealed class Cleaner(CleaningOptions options)
                     spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
                     continue;
                 }
-                var t1 = Stopwatch.GetTimestamp();
                 Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, measures.Json);
-                wr += Stopwatch.GetTimestamp() - t1;
-                busy.Stop();
             }
             if (spill is not null)
             {
