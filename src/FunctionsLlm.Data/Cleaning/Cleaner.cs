@@ -33,8 +33,8 @@ public sealed class Cleaner(CleaningOptions options)
         using (var reader = new ConversationReader(input, options)) // refuses unreadable input before any output exists
         {
             Directory.CreateDirectory(outputDirectory);
-            using var cleaned = Create(Path.Combine(outputDirectory, CleanedFile));
-            using var rejected = Create(Path.Combine(outputDirectory, RejectedFile));
+            using var cleaned = OutputFile.Create(Path.Combine(outputDirectory, CleanedFile));
+            using var rejected = OutputFile.Create(Path.Combine(outputDirectory, RejectedFile));
             Clean(reader, report, cleaned, rejected, input.Length, options.SpillDirectory ?? outputDirectory, cancellationToken);
         }
         report.Input = inputPath;
@@ -209,12 +209,11 @@ public sealed class Cleaner(CleaningOptions options)
 
     public static string ReasonCode(RejectReason reason) => JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString());
 
-    private static FileStream Create(string path) =>
-        new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+    private static readonly JsonSerializerOptions ReportOptions = new(JsonDefaults.Indented) { TypeInfoResolver = CleaningReportJson.Default };
 
     private static void WriteReport(CleaningReport report, string path)
     {
-        using var file = Create(path);
-        JsonSerializer.Serialize(file, report, JsonDefaults.Indented);
+        using var file = OutputFile.Create(path);
+        JsonSerializer.Serialize(file, report, ReportOptions);
     }
 }

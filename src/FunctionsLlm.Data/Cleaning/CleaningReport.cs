@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FunctionsLlm.Data.Reading;
 
 namespace FunctionsLlm.Data.Cleaning;
@@ -41,3 +42,7 @@ public sealed class CleaningReport
 
 /// <summary>The options a report was made with, so it can be reproduced.</summary>
 public sealed record CleaningSettings(int MinOutputChars, long MaxRecordBytes, DedupMode Dedup, bool MaskPii, int? MaxTokens);
+
+/// <summary>Compile-time JSON metadata for the report: reflection-based metadata costs ~0.1 s at the end of every run.</summary>
+[JsonSerializable(typeof(CleaningReport))]
+internal sealed partial class CleaningReportJson : JsonSerializerContext;

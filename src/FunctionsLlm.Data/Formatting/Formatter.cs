@@ -58,9 +58,9 @@ public sealed class Formatter
         using (var reader = new ConversationReader(input, new CleaningOptions { Dedup = DedupMode.None }))
         {
             Directory.CreateDirectory(outputDirectory); // only once the input is known to be readable
-            using var train = new JsonLinesWriter(Create(trainPath));
-            using var eval = new JsonLinesWriter(Create(evalPath));
-            using var rejects = new JsonLinesWriter(Create(Path.Combine(outputDirectory, RejectedFile)));
+            using var train = new JsonLinesWriter(OutputFile.Create(trainPath));
+            using var eval = new JsonLinesWriter(OutputFile.Create(evalPath));
+            using var rejects = new JsonLinesWriter(OutputFile.Create(Path.Combine(outputDirectory, RejectedFile)));
             foreach (var (record, conversation, readIssue, outcome, _) in reader.Read(c => Prepare(c, masker), cancellationToken))
             {
                 report.RecordsIn++;
@@ -120,7 +120,7 @@ public sealed class Formatter
         report.LabelCoverage.Mean = kept == 0 ? 0 : Math.Round(coverageSum / kept, 4);
         report.LabelCoverage.Min = kept == 0 ? 0 : Math.Round(report.LabelCoverage.Min, 4);
         report.ElapsedSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 3);
-        using (var file = Create(Path.Combine(outputDirectory, ReportFile)))
+        using (var file = OutputFile.Create(Path.Combine(outputDirectory, ReportFile)))
             JsonSerializer.Serialize(file, report, JsonDefaults.Indented);
         return report;
     }
@@ -194,5 +194,4 @@ public sealed class Formatter
         File.WriteAllText(fromPath, lines.Count == 0 ? "" : string.Join('\n', lines) + "\n", new UTF8Encoding(false));
     }
 
-    private static FileStream Create(string path) => new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
 }
