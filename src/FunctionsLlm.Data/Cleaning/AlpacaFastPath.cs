@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Text.Json;
 using System.Text.Unicode;
 using FunctionsLlm.Data.Records;
 
@@ -23,31 +22,8 @@ internal static class AlpacaFastPath
     {
         Span<Range> values = stackalloc Range[4];
         Span<bool> present = stackalloc bool[4];
-        var reader = new Utf8JsonReader(json);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                return null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var field = reader.ValueTextEquals("instruction"u8) ? Instruction
-                    : reader.ValueTextEquals("input"u8) ? Input
-                    : reader.ValueTextEquals("output"u8) ? Output
-                    : reader.ValueTextEquals("system"u8) ? System
-                    : -1;
-                if (field < 0 || present[field] || !reader.Read() || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
-                    return null;
-                var start = (int)reader.TokenStartIndex + 1; // after the opening quote
-                values[field] = new Range(start, start + reader.ValueSpan.Length);
-                present[field] = true;
-            }
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
-                return null;
-        }
-        catch (JsonException)
-        {
+        if (!TryScanFlatObject(json, values, present))
             return null;
-        }
         if (!present[Instruction] || !present[Input] || !present[Output])
             return null;
 
@@ -76,6 +52,71 @@ internal static class AlpacaFastPath
     }
 
     /// <summary>
+    /// Finds the values of a flat object of unescaped strings under the four alpaca keys, each at most once: <c>{"key":
+    /// "value", …}</c> with JSON white space anywhere between tokens and nothing after the object. Anything else (other
+    /// keys, escapes, nesting, numbers, a syntax error) returns false. A strict subset of what Utf8JsonReader accepts; the
+    /// values' bytes are checked later (control characters and invalid UTF-8 fail there).
+    /// </summary>
+    private static bool TryScanFlatObject(ReadOnlySpan<byte> json, Span<Range> values, Span<bool> present)
+    {
+        var at = SkipSpace(json, 0);
+        if (at >= json.Length || json[at] != (byte)'{')
+            return false;
+        at = SkipSpace(json, at + 1);
+        if (at < json.Length && json[at] == (byte)'}')
+            return false; // no fields
+        while (true)
+        {
+            if (!TryScanString(json, ref at, out var key))
+                return false;
+            var name = json[key];
+            var field = name.SequenceEqual("instruction"u8) ? Instruction
+                : name.SequenceEqual("input"u8) ? Input
+                : name.SequenceEqual("output"u8) ? Output
+                : name.SequenceEqual("system"u8) ? System
+                : -1;
+            if (field < 0 || present[field])
+                return false;
+            at = SkipSpace(json, at);
+            if (at >= json.Length || json[at] != (byte)':')
+                return false;
+            at = SkipSpace(json, at + 1);
+            if (!TryScanString(json, ref at, out values[field]))
+                return false;
+            present[field] = true;
+            at = SkipSpace(json, at);
+            if (at >= json.Length)
+                return false;
+            if (json[at] == (byte)'}')
+                return SkipSpace(json, at + 1) == json.Length;
+            if (json[at] != (byte)',')
+                return false;
+            at = SkipSpace(json, at + 1);
+        }
+    }
+
+    /// <summary>A string without escapes starting at <paramref name="at"/>: its contents, and <paramref name="at"/> moved past it.</summary>
+    private static bool TryScanString(ReadOnlySpan<byte> json, ref int at, out Range contents)
+    {
+        contents = default;
+        if (at >= json.Length || json[at] != (byte)'"')
+            return false;
+        var length = json[(at + 1)..].IndexOfAny((byte)'"', (byte)'\\');
+        if (length < 0 || json[at + 1 + length] != (byte)'"')
+            return false;
+        contents = new Range(at + 1, at + 1 + length);
+        at += length + 2;
+        return true;
+    }
+
+    private static int SkipSpace(ReadOnlySpan<byte> json, int at)
+    {
+        while (at < json.Length && json[at] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            at++;
+        return at;
+    }
+
+    /// <summary>
     /// Decodes one text into the front of <paramref name="buffer"/> (which then moves past it). False when it is not
     /// valid UTF-8 or the text rules would change it: surrounding white space, or any character outside the ranges that
     /// are surely NFC and not control characters. This is also the record's UTF-8 check (the reader skips its own).
@@ -92,35 +133,36 @@ internal static class AlpacaFastPath
 
     private static bool AreStable(ReadOnlySpan<char> text)
     {
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated)
+        if (!Vector256.IsHardwareAccelerated || text.Length < Vector256<ushort>.Count)
         {
-            var units = MemoryMarshal.Cast<char, ushort>(text);
-            for (; i + Vector256<ushort>.Count <= units.Length; i += Vector256<ushort>.Count)
+            foreach (var c in text)
             {
-                // Most text is printable ASCII and ideographs: 16 of them are checked at once, anything else one by one.
-                var v = Vector256.Create(units.Slice(i, Vector256<ushort>.Count));
-                var common = Vector256.LessThanOrEqual(v - Vector256.Create((ushort)0x20), Vector256.Create((ushort)(0x7E - 0x20)))
-                    | Vector256.LessThanOrEqual(v - Vector256.Create((ushort)0x4000), Vector256.Create((ushort)(0x9FFF - 0x4000)));
-                if (common == Vector256<ushort>.AllBitsSet)
-                    continue;
-                foreach (var c in text.Slice(i, Vector256<ushort>.Count))
-                {
-                    if (!IsStable(c)) return false;
-                }
+                if (!IsStable(c)) return false;
             }
+            return true;
         }
-        foreach (var c in text[i..])
+        var units = MemoryMarshal.Cast<char, ushort>(text);
+        var last = units.Length - Vector256<ushort>.Count;
+        for (var i = 0; ; i += Vector256<ushort>.Count)
         {
-            if (!IsStable(c)) return false;
+            // The last block overlaps the one before it rather than leaving a tail: the check does not care.
+            var v = Vector256.Create(units.Slice(Math.Min(i, last), Vector256<ushort>.Count));
+            var stable = InRange(v, 0x4000, 0x9FFF) | InRange(v, ' ', '~') | InRange(v, 0x3000, 0x3029) | InRange(v, 0x3030, 0x303F)
+                | InRange(v, 0xFF01, 0xFF5E) | InRange(v, 0x2002, 0x206F) | InRange(v, 0x00A0, 0x02FF);
+            if (stable != Vector256<ushort>.AllBitsSet)
+                return false;
+            if (i >= last)
+                return true;
         }
-        return true;
     }
 
-    /// <summary>Printable ASCII, Latin up to U+02FF (no C1 controls), general punctuation, CJK symbols, ideographs, full-width ASCII.</summary>
+    private static Vector256<ushort> InRange(Vector256<ushort> v, ushort low, ushort high) =>
+        Vector256.LessThanOrEqual(v - Vector256.Create(low), Vector256.Create((ushort)(high - low)));
+
+    /// <summary>Ideographs, printable ASCII, CJK symbols, full-width ASCII, general punctuation, Latin up to U+02FF (no C1 controls).</summary>
     private static bool IsStable(char c) =>
-        c is (>= ' ' and <= '~') or (>= '\u00A0' and <= '\u02FF') or (>= '\u2002' and <= '\u206F') or (>= '\u3000' and <= '\u3029')
-            or (>= '\u3030' and <= '\u303F') or (>= '\u4000' and <= '\u9FFF') or (>= '\uFF01' and <= '\uFF5E');
+        c is (>= '\u4000' and <= '\u9FFF') or (>= ' ' and <= '~') or (>= '\u3000' and <= '\u3029') or (>= '\u3030' and <= '\u303F')
+            or (>= '\uFF01' and <= '\uFF5E') or (>= '\u2002' and <= '\u206F') or (>= '\u00A0' and <= '\u02FF');
 
     private static byte[] CleanedJson(ReadOnlySpan<byte> system, ReadOnlySpan<byte> instruction, ReadOnlySpan<byte> input, ReadOnlySpan<byte> output)
     {

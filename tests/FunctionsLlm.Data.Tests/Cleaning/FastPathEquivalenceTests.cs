@@ -53,6 +53,33 @@ public sealed class FastPathEquivalenceTests
         AssertSameOutcome(Encoding.UTF8.GetBytes(lines.ToString()), new CleaningOptions { Dedup = dedup });
     }
 
+    [Fact]
+    public void Unusual_json_syntax_cleans_identically_with_and_without_the_fast_path()
+    {
+        const string answer = "您好，签收后七天内可以申请退货。";
+        string[] lines =
+        [
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}"}""",
+            $$""" { "instruction" : "退货？" ,	"input" : "" , "output" : "{{answer}}" } """,
+            $$"""{"output":"{{answer}}","input":"订单1","instruction":"退货？","system":"客服"}""",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}"} x""",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}",}""",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}""",
+            $$"""{"instruction":"退货？","instruction":"换货？","input":"","output":"{{answer}}"}""",
+            $$"""{"instruction":"退"货？","input":"","output":"{{answer}}"}""",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}","extra":1}""",
+            $$"""{"instruction":"退货？","input":null,"output":"{{answer}}"}""",
+            $$"""{"instruction":"退货？","input":"","output":["{{answer}}"]}""",
+            $$"""{"instruction" "退货？","input":"","output":"{{answer}}"}""",
+            $$"""{"instruction":"退货？""input":"","output":"{{answer}}"}""",
+            "{}", "[]", "\"text\"", "{",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}"}""",
+            $$"""{"instruction":"退货？","input":"","output":"{{answer}}"}""" + "\r",
+        ];
+
+        AssertSameOutcome(Encoding.UTF8.GetBytes(string.Join('\n', lines) + "\n"), new CleaningOptions { Dedup = DedupMode.None });
+    }
+
     private static void AssertSameOutcome(byte[] input, CleaningOptions options)
     {
         var (fastReport, fastKept, fastRejected) = Clean(input, options);
