@@ -97,6 +97,7 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
             await Upload(Path.Combine(output, Formatter.TrainFile), BlobLayout.Dataset.Train(input.RunId), cancellationToken).ConfigureAwait(false);
             await Upload(Path.Combine(output, Formatter.EvalFile), BlobLayout.Dataset.Eval(input.RunId), cancellationToken).ConfigureAwait(false);
             await Upload(Path.Combine(output, Formatter.RejectedFile), $"{input.RunId}/{Formatter.RejectedFile}", cancellationToken).ConfigureAwait(false);
+            await Upload(Path.Combine(output, Formatter.TruncatedFile), $"{input.RunId}/{Formatter.TruncatedFile}", cancellationToken).ConfigureAwait(false);
             await Upload(Path.Combine(output, Formatter.ReportFile), BlobLayout.Dataset.FormatReport(input.RunId), cancellationToken).ConfigureAwait(false);
             return new FormatResult(report.Train, report.Eval, report.RecordsRejected, null);
         }

@@ -13,7 +13,7 @@ internal static class FormatReportPrinter
         output.WriteLine($"rejected {report.RecordsRejected:N0} → {Path.Combine(outDir, Formatter.RejectedFile)}");
         foreach (var (reason, count) in report.Rejected)
             output.WriteLine($"  {JsonNamingPolicy.SnakeCaseLower.ConvertName(reason.ToString()),-30} {count,8:N0}");
-        output.WriteLine($"tokens {report.Tokens:N0} (answers {report.AnswerTokens:N0}); label coverage mean {report.LabelCoverage.Mean:0.###}, min {report.LabelCoverage.Min:0.###}, truncated records {report.Truncated.Count:N0}");
+        output.WriteLine($"tokens {report.Tokens:N0} (answers {report.AnswerTokens:N0}); label coverage mean {report.LabelCoverage.Mean:0.###}, min {report.LabelCoverage.Min:0.###}, truncated records {report.TruncatedRecords:N0} → {Path.Combine(outDir, Formatter.TruncatedFile)}");
         output.WriteLine($"report → {Path.Combine(outDir, Formatter.ReportFile)}");
     }
 }

@@ -28,8 +28,16 @@ public sealed class FormatReport
     /// <summary>Label coverage (answer tokens kept after truncation / answer tokens) over all kept records.</summary>
     public CoverageSummary LabelCoverage { get; set; } = new();
 
-    /// <summary>Every record whose answer was cut by the token limit, with its coverage (the others have coverage 1).</summary>
+    /// <summary>How many records had their answer cut by the token limit (the others have coverage 1).</summary>
+    public long TruncatedRecords { get; set; }
+
+    /// <summary>
+    /// The first <see cref="TruncatedExamples"/> of them with their coverage; format-truncated.jsonl lists every one, so
+    /// the report stays small (and memory bounded) whatever the input's size.
+    /// </summary>
     public List<TruncatedRecord> Truncated { get; } = [];
+
+    public const int TruncatedExamples = 20;
 
     public double ElapsedSeconds { get; set; }
 }

@@ -19,6 +19,7 @@ public sealed class Formatter
     public const string EvalFile = "eval.jsonl";
     public const string RejectedFile = "format-rejected.jsonl";
     public const string ReportFile = "format-report.json";
+    public const string TruncatedFile = "format-truncated.jsonl";
 
     private readonly HfTokenizer _tokenizer;
     private readonly FormattingOptions _options;
@@ -61,6 +62,7 @@ public sealed class Formatter
             using var train = new JsonLinesWriter(OutputFile.Create(trainPath));
             using var eval = new JsonLinesWriter(OutputFile.Create(evalPath));
             using var rejects = new JsonLinesWriter(OutputFile.Create(Path.Combine(outputDirectory, RejectedFile)));
+            using var truncated = new JsonLinesWriter(OutputFile.Create(Path.Combine(outputDirectory, TruncatedFile)));
             foreach (var (record, conversation, readIssue, outcome, _) in reader.Read(c => Prepare(c, masker), cancellationToken))
             {
                 report.RecordsIn++;
@@ -96,7 +98,12 @@ public sealed class Formatter
                 if (example.KeptAnswerTokens == example.AnswerTokens)
                     report.LabelCoverage.FullyCovered++;
                 else
-                    report.Truncated.Add(new TruncatedRecord(line, example.InputIds.Length, example.AnswerTokens, example.KeptAnswerTokens, Math.Round(example.Coverage, 4)));
+                {
+                    var cut = new TruncatedRecord(line, example.InputIds.Length, example.AnswerTokens, example.KeptAnswerTokens, Math.Round(example.Coverage, 4));
+                    truncated.WriteLine(w => JsonSerializer.Serialize(w, cut, JsonDefaults.Compact));
+                    if (++report.TruncatedRecords <= FormatReport.TruncatedExamples)
+                        report.Truncated.Add(cut);
+                }
             }
             report.Train = train.Count;
             report.Eval = eval.Count;

@@ -104,7 +104,22 @@ public sealed class FormatterTests : IDisposable
         Assert.Equal(5, example.Labels.Count(l => l != TokenizedExample.Ignore));
         Assert.True(example.Coverage is > 0 and < 1);
         Assert.Equal(1, Assert.Single(partial.Report.Truncated).Line);
+        Assert.Equal(1, partial.Report.TruncatedRecords);
         Assert.Equal("answer_truncated", Assert.Single(none.Rejects).GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void Every_truncated_record_is_listed_in_its_own_file_and_the_report_keeps_the_first_few()
+    {
+        var promptTokens = SampleTokenizer.Encode("### 指令：\n可以开发票吗？\n\n### 输入：\n订单号YS1024\n\n### 输出：\n").Count;
+        var records = Enumerable.Repeat(Alpaca, FormatReport.TruncatedExamples + 10).ToArray();
+
+        var (report, train, _, _) = Format(SampleTokenizer, new FormattingOptions { EvalFraction = 0, MaxTokens = promptTokens + 5 }, records);
+
+        var listed = File.ReadAllLines(Path.Combine(_dir, "out", Formatter.TruncatedFile)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(records.Length, report.TruncatedRecords);
+        Assert.Equal(FormatReport.TruncatedExamples, report.Truncated.Count);
+        Assert.Equal(train.Select(e => (e.Line, e.Coverage)), listed.Select(t => (t.GetProperty("line").GetInt64(), t.GetProperty("coverage").GetDouble())));
     }
 
     [Fact]
