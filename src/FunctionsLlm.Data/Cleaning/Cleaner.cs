@@ -24,6 +24,9 @@ public sealed class Cleaner(CleaningOptions options)
     /// <summary>Sizes the de-duplication table up front from the input's length (it grows if records are smaller).</summary>
     private const int TypicalRecordBytes = 256;
 
+    /// <summary>How far ahead the de-duplication table is prefetched.</summary>
+    private const int LookAhead = 8;
+
     /// <summary>Cleans <paramref name="inputPath"/> into <paramref name="outputDirectory"/> (cleaned.jsonl, rejected.jsonl, report.json).</summary>
     /// <exception cref="UnreadableInputException">The file as a whole is not JSON/JSONL text.</exception>
     public CleaningReport CleanFile(string inputPath, string outputDirectory, CancellationToken cancellationToken = default)
@@ -73,23 +76,31 @@ public sealed class Cleaner(CleaningOptions options)
             // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
             RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
             long bytesRead = 0;
-            foreach (var result in reader.Read(c => Measure(c, deduplicator), shortcut, cancellationToken))
+            foreach (var batch in reader.ReadBatches(c => Measure(c, deduplicator), shortcut, cancellationToken))
             {
-                report.RecordsIn++;
-                bytesRead += result.Record.ByteLength;
-                var measures = result.Work;
-                var undecided = false;
-                var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator, out undecided) : result.Issue;
-                if (deduplicator.IsFull)
+                var results = batch.Span;
+                for (var i = 0; i < results.Length; i++)
                 {
-                    // Past the table's memory budget the output order waits for the spill (see DedupSpill).
-                    spill ??= new DedupSpill(spillDirectory, options.Dedup, DedupSpill.PartitionsFor(
-                        inputBytes is { } total ? (long)((double)(total - bytesRead) * report.RecordsIn / Math.Max(1, bytesRead)) : null,
-                        deduplicator.Remembered));
-                    spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
-                    continue;
+                    // The table look-up is a cache miss: start the one a few records ahead now.
+                    if (i + LookAhead < results.Length)
+                        deduplicator.Prefetch(results[i + LookAhead].Work.Fingerprints);
+                    ref readonly var result = ref results[i];
+                    report.RecordsIn++;
+                    bytesRead += result.Record.ByteLength;
+                    var measures = result.Work;
+                    var undecided = false;
+                    var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator, out undecided) : result.Issue;
+                    if (deduplicator.IsFull)
+                    {
+                        // Past the table's memory budget the output order waits for the spill (see DedupSpill).
+                        spill ??= new DedupSpill(spillDirectory, options.Dedup, DedupSpill.PartitionsFor(
+                            inputBytes is { } total ? (long)((double)(total - bytesRead) * report.RecordsIn / Math.Max(1, bytesRead)) : null,
+                            deduplicator.Remembered));
+                        spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
+                        continue;
+                    }
+                    Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, measures.Json);
                 }
-                Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, measures.Json);
             }
             if (spill is not null)
             {

@@ -60,6 +60,20 @@ public sealed class ConversationReader : IDisposable
     /// <summary>As <see cref="Read{T}(Func{Conversation, T}, CancellationToken)"/>, trying <paramref name="shortcut"/> on each record that is not truncated first.</summary>
     public IEnumerable<ReadResult<T>> Read<T>(Func<Conversation, T> work, RecordShortcut<T>? shortcut, CancellationToken cancellationToken = default)
     {
+        foreach (var batch in ReadBatches(work, shortcut, cancellationToken))
+        {
+            for (var i = 0; i < batch.Length; i++)
+                yield return batch.Span[i];
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Read{T}(Func{Conversation, T}, RecordShortcut{T}?, CancellationToken)"/>, a batch at a time: the caller
+    /// can look ahead within a batch and read results in place. A batch is valid until the next one is asked for.
+    /// </summary>
+    public IEnumerable<ReadOnlyMemory<ReadResult<T>>> ReadBatches<T>(Func<Conversation, T> work, RecordShortcut<T>? shortcut,
+        CancellationToken cancellationToken = default)
+    {
         var inFlight = Math.Max(2, Environment.ProcessorCount * 2);
         var pending = Channel.CreateBounded<Task<Processed<T>>>(new BoundedChannelOptions(inFlight) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -75,19 +89,17 @@ public sealed class ConversationReader : IDisposable
                 Stats.Add(processed.Stats);
                 try
                 {
-                    foreach (var result in processed.Results)
-                    {
-                        yield return result;
-                        if (result.BrokenAt is { } broken)
-                        {
-                            StoppedEarly = broken;
-                            yield break;
-                        }
-                    }
+                    yield return processed.Results;
                 }
                 finally
                 {
                     processed.Batch.Release();
+                }
+                // A batch ends at the record where a JSON array broke (see Process).
+                if (processed.Results[^1].BrokenAt is { } broken)
+                {
+                    StoppedEarly = broken;
+                    yield break;
                 }
             }
             producer.GetAwaiter().GetResult(); // surfaces reader exceptions

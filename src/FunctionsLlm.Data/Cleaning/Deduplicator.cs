@@ -51,6 +51,10 @@ internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxVa
                 $"same conversation as line {firstLine} once case, width, whitespace and punctuation are ignored");
     }
 
+    /// <summary>Starts loading the table's memory for a conversation about to be checked.</summary>
+    public void Prefetch(RecordFingerprints fingerprints) =>
+        _table?.Prefetch(mode == DedupMode.Normalized ? fingerprints.Normalized : fingerprints.Exact);
+
     /// <summary>Frees the table (also before the spill's partitions need the memory).</summary>
     public void Dispose()
     {

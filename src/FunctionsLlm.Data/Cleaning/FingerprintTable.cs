@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace FunctionsLlm.Data.Cleaning;
 
@@ -57,6 +59,16 @@ internal sealed unsafe class FingerprintTable : IDisposable
             (firstLine, firstValue) = (0, 0);
             return true;
         }
+    }
+
+    /// <summary>Asks the processor to start loading the fingerprint's first slot.</summary>
+    public void Prefetch(ulong fingerprint)
+    {
+        if (!Sse.IsSupported)
+            return;
+        var key = fingerprint == 0 ? 1 : fingerprint;
+        var slots = Slots;
+        Sse.Prefetch0(Unsafe.AsPointer(ref slots[(int)(Mix(key) & (ulong)(slots.Length - 1))]));
     }
 
     /// <summary>Whether the fingerprint is present, without adding it.</summary>
