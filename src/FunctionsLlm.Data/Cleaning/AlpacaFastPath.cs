@@ -16,7 +16,10 @@ internal static class AlpacaFastPath
 {
     private const int Instruction = 0, Input = 1, Output = 2, System = 3;
 
-    public readonly record struct Result(byte[] CleanedJson, int AnswerChars, RecordFingerprints Fingerprints);
+    /// <summary>Where the texts are in the record's JSON (System empty when absent): its cleaned JSON is assembled from them.</summary>
+    public readonly record struct Fields(Range System, Range Instruction, Range Input, Range Output);
+
+    public readonly record struct Result(Fields Fields, int AnswerChars, RecordFingerprints Fingerprints);
 
     public static Result? TryRead(ReadOnlySpan<byte> json, DedupMode dedup)
     {
@@ -43,7 +46,8 @@ internal static class AlpacaFastPath
                 || !TryDecodeClean(input, ref buffer, out var inp) || !TryDecodeClean(output, ref buffer, out var outp))
                 return null;
             // Clean text has no surrogates, so its UTF-16 length is its number of code points.
-            return new Result(CleanedJson(system, instruction, input, output), outp.Length, Fingerprints(sys, ins, inp, outp, dedup));
+            var fields = new Fields(present[System] ? values[System] : default, values[Instruction], values[Input], values[Output]);
+            return new Result(fields, outp.Length, Fingerprints(sys, ins, inp, outp, dedup));
         }
         finally
         {
@@ -164,28 +168,35 @@ internal static class AlpacaFastPath
         c is (>= '\u4000' and <= '\u9FFF') or (>= ' ' and <= '~') or (>= '\u3000' and <= '\u3029') or (>= '\u3030' and <= '\u303F')
             or (>= '\uFF01' and <= '\uFF5E') or (>= '\u2002' and <= '\u206F') or (>= '\u00A0' and <= '\u02FF');
 
-    private static byte[] CleanedJson(ReadOnlySpan<byte> system, ReadOnlySpan<byte> instruction, ReadOnlySpan<byte> input, ReadOnlySpan<byte> output)
+    /// <summary>
+    /// The cleaned JSON of a record the fast path read: its own texts re-assembled (no allocation per record: written into
+    /// <paramref name="buffer"/>, which grows when too small).
+    /// </summary>
+    public static ReadOnlySpan<byte> CleanedJson(ReadOnlySpan<byte> json, Fields fields, ref byte[] buffer)
     {
         ReadOnlySpan<byte> systemKey = "{\"system\":\""u8, instructionKey = "\",\"instruction\":\""u8, firstKey = "{\"instruction\":\""u8;
         ReadOnlySpan<byte> inputKey = "\",\"input\":\""u8, outputKey = "\",\"output\":\""u8, end = "\"}"u8;
+        ReadOnlySpan<byte> system = json[fields.System], instruction = json[fields.Instruction], input = json[fields.Input], output = json[fields.Output];
         var prefix = system.IsEmpty ? firstKey.Length : systemKey.Length + system.Length + instructionKey.Length;
-        var bytes = new byte[prefix + instruction.Length + inputKey.Length + input.Length + outputKey.Length + output.Length + end.Length];
+        var length = prefix + instruction.Length + inputKey.Length + input.Length + outputKey.Length + output.Length + end.Length;
+        if (buffer.Length < length)
+            buffer = new byte[Math.Max(length, buffer.Length * 2)];
         var at = 0;
         if (system.IsEmpty)
-            Put(bytes, ref at, firstKey);
+            Put(buffer, ref at, firstKey);
         else
         {
-            Put(bytes, ref at, systemKey);
-            Put(bytes, ref at, system);
-            Put(bytes, ref at, instructionKey);
+            Put(buffer, ref at, systemKey);
+            Put(buffer, ref at, system);
+            Put(buffer, ref at, instructionKey);
         }
-        Put(bytes, ref at, instruction);
-        Put(bytes, ref at, inputKey);
-        Put(bytes, ref at, input);
-        Put(bytes, ref at, outputKey);
-        Put(bytes, ref at, output);
-        Put(bytes, ref at, end);
-        return bytes;
+        Put(buffer, ref at, instruction);
+        Put(buffer, ref at, inputKey);
+        Put(buffer, ref at, input);
+        Put(buffer, ref at, outputKey);
+        Put(buffer, ref at, output);
+        Put(buffer, ref at, end);
+        return buffer.AsSpan(0, length);
     }
 
     private static void Put(byte[] destination, ref int at, ReadOnlySpan<byte> bytes)

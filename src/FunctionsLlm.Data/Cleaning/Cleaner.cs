@@ -76,6 +76,7 @@ public sealed class Cleaner(CleaningOptions options)
             // Records that need no fix skip the full parse (see AlpacaFastPath); PII masking and token counts need the texts.
             RecordShortcut<Measures>? shortcut = options.MaskPii || options.CountTokens is not null || !options.UseFastPath ? null : FastPath;
             long bytesRead = 0;
+            var assembled = new byte[4096];
             foreach (var batch in reader.ReadBatches(c => Measure(c, deduplicator), shortcut, cancellationToken))
             {
                 var results = batch.Span;
@@ -96,10 +97,12 @@ public sealed class Cleaner(CleaningOptions options)
                         spill ??= new DedupSpill(spillDirectory, options.Dedup, DedupSpill.PartitionsFor(
                             inputBytes is { } total ? (long)((double)(total - bytesRead) * report.RecordsIn / Math.Max(1, bytesRead)) : null,
                             deduplicator.Remembered));
-                        spill.Add(result.Record, issue, measures.Format, measures.Json, undecided ? measures.Fingerprints : null);
+                        var spooledJson = issue.Message is null ? CleanedJson(result.Record, measures, ref assembled) : default;
+                        spill.Add(result.Record, issue, measures.Format, spooledJson, undecided ? measures.Fingerprints : null);
                         continue;
                     }
-                    Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, measures.Json);
+                    var json = issue.Message is null ? CleanedJson(result.Record, measures, ref assembled) : default;
+                    Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, json);
                 }
             }
             if (spill is not null)
@@ -122,6 +125,9 @@ public sealed class Cleaner(CleaningOptions options)
         return report;
     }
 
+    private static ReadOnlySpan<byte> CleanedJson(RawRecord record, in Measures measures, ref byte[] buffer) =>
+        measures.Json ?? AlpacaFastPath.CleanedJson(record.Utf8.Span, measures.FastFields, ref buffer);
+
     private void Emit(CleaningReport report, long[] keptPerFormat, JsonLinesWriter kept, JsonLinesWriter rejects, RawRecord record,
         RecordIssue issue, RecordFormat format, ReadOnlySpan<byte> json)
     {
@@ -135,16 +141,17 @@ public sealed class Cleaner(CleaningOptions options)
         keptPerFormat[(int)format]++;
     }
 
-    /// <summary>Everything about a record that can be computed on its own, off the ordered path.</summary>
+    /// <summary>Everything about a record that can be computed on its own, off the ordered path: the cleaned JSON as
+    /// <see cref="Json"/>, or for a record the fast path read, where to assemble it from (<see cref="FastFields"/>).</summary>
     private readonly record struct Measures(RecordFormat Format, int AnswerChars, int PromptTokens, int AnswerTokens,
-        RecordFingerprints Fingerprints, byte[] Json);
+        RecordFingerprints Fingerprints, byte[]? Json, AlpacaFastPath.Fields FastFields);
 
     private bool FastPath(ReadOnlySpan<byte> utf8Json, out Measures measures)
     {
         measures = default;
         if (AlpacaFastPath.TryRead(utf8Json, options.Dedup) is not { } fast)
             return false;
-        measures = new Measures(RecordFormat.Alpaca, fast.AnswerChars, 0, 0, fast.Fingerprints, fast.CleanedJson);
+        measures = new Measures(RecordFormat.Alpaca, fast.AnswerChars, 0, 0, fast.Fingerprints, null, fast.Fields);
         return true;
     }
 
@@ -154,7 +161,7 @@ public sealed class Cleaner(CleaningOptions options)
             ? (count(string.Join('\n', conversation.Messages.SkipLast(1).Select(m => m.Content))), count(conversation.Answer))
             : (0, 0);
         return new Measures(conversation.Format, CountCharacters(conversation.Answer), promptTokens, answerTokens, deduplicator.Fingerprint(conversation),
-            JsonLinesWriter.Serialize(conversation, ConversationJson.Write));
+            JsonLinesWriter.Serialize(conversation, ConversationJson.Write), default);
     }
 
     /// <summary>The rules that look at a whole conversation: answer length, token budget, duplicates (in input order).</summary>
