@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Unicode;
 using System.Threading.Channels;
@@ -87,16 +88,17 @@ public sealed class ConversationReader : IDisposable
                     ((IAsyncResult)batch).AsyncWaitHandle.WaitOne();
                 var processed = batch.GetAwaiter().GetResult();
                 Stats.Add(processed.Stats);
+                // A batch ends at the record where a JSON array broke (see Process).
+                var brokenAt = processed.Pooled[processed.Count - 1].BrokenAt;
                 try
                 {
                     yield return processed.Results;
                 }
                 finally
                 {
-                    processed.Batch.Release();
+                    processed.Release();
                 }
-                // A batch ends at the record where a JSON array broke (see Process).
-                if (processed.Results[^1].BrokenAt is { } broken)
+                if (brokenAt is { } broken)
                 {
                     StoppedEarly = broken;
                     yield break;
@@ -148,7 +150,7 @@ public sealed class ConversationReader : IDisposable
     {
         var stats = new CleaningStats();
         var parser = new RecordParser(new TextRules(_options, stats));
-        var results = new ReadResult<T>[batch.Count];
+        var results = ArrayPool<ReadResult<T>>.Shared.Rent(batch.Count); // ~85 KB: fresh ones would land on the large-object heap
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i];
@@ -165,9 +167,9 @@ public sealed class ConversationReader : IDisposable
             var conversation = Parse(parser, record, out var issue, out var brokenAt);
             results[i] = new ReadResult<T>(record, conversation, issue, conversation is null ? default! : work(conversation), brokenAt);
             if (brokenAt is not null)
-                return new Processed<T>(batch, results[..(i + 1)], stats);
+                return new Processed<T>(batch, results, i + 1, stats);
         }
-        return new Processed<T>(batch, results, stats);
+        return new Processed<T>(batch, results, batch.Count, stats);
     }
 
     /// <summary>What is wrong with the record's bytes before any JSON is read: too large, or not UTF-8.</summary>
@@ -211,7 +213,16 @@ public sealed class ConversationReader : IDisposable
             lineInRecord == 0 ? location.Column + (e.BytePositionInLine ?? 0) : (e.BytePositionInLine ?? 0) + 1);
     }
 
-    private sealed record Processed<T>(Batch Batch, ReadResult<T>[] Results, CleaningStats Stats);
+    private sealed record Processed<T>(Batch Batch, ReadResult<T>[] Pooled, int Count, CleaningStats Stats)
+    {
+        public ReadOnlyMemory<ReadResult<T>> Results => Pooled.AsMemory(0, Count);
+
+        public void Release()
+        {
+            Batch.Release();
+            ArrayPool<ReadResult<T>>.Shared.Return(Pooled, clearArray: true);
+        }
+    }
 
     /// <summary>
     /// Records copied out of the reader's window (which it reuses) into pooled buffers, returned once the batch has been
