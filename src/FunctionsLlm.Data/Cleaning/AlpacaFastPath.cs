@@ -151,8 +151,9 @@ internal static class AlpacaFastPath
         {
             // The last block overlaps the one before it rather than leaving a tail: the check does not care.
             var v = Vector256.Create(units.Slice(Math.Min(i, last), Vector256<ushort>.Count));
-            var stable = InRange(v, 0x4000, 0x9FFF) | InRange(v, ' ', '~') | InRange(v, 0x3000, 0x3029) | InRange(v, 0x3030, 0x303F)
-                | InRange(v, 0xFF01, 0xFF5E) | InRange(v, 0x2002, 0x206F) | InRange(v, 0x00A0, 0x02FF);
+            var stable = Vector256<ushort>.Zero;
+            foreach (var (low, high) in StableRanges)
+                stable |= Vector256.LessThanOrEqual(v - Vector256.Create(low), Vector256.Create((ushort)(high - low)));
             if (stable != Vector256<ushort>.AllBitsSet)
                 return false;
             if (i >= last)
@@ -160,13 +161,21 @@ internal static class AlpacaFastPath
         }
     }
 
-    private static Vector256<ushort> InRange(Vector256<ushort> v, ushort low, ushort high) =>
-        Vector256.LessThanOrEqual(v - Vector256.Create(low), Vector256.Create((ushort)(high - low)));
+    /// <summary>
+    /// The characters the text rules never change: ideographs, printable ASCII, CJK symbols (without the combining marks
+    /// U+302A–U+302F), full-width ASCII, general punctuation, Latin up to U+02FF (no C1 controls). Most common first.
+    /// </summary>
+    private static readonly (ushort Low, ushort High)[] StableRanges =
+        [(0x4000, 0x9FFF), (' ', '~'), (0x3000, 0x3029), (0x3030, 0x303F), (0xFF01, 0xFF5E), (0x2002, 0x206F), (0x00A0, 0x02FF)];
 
-    /// <summary>Ideographs, printable ASCII, CJK symbols, full-width ASCII, general punctuation, Latin up to U+02FF (no C1 controls).</summary>
-    private static bool IsStable(char c) =>
-        c is (>= '\u4000' and <= '\u9FFF') or (>= ' ' and <= '~') or (>= '\u3000' and <= '\u3029') or (>= '\u3030' and <= '\u303F')
-            or (>= '\uFF01' and <= '\uFF5E') or (>= '\u2002' and <= '\u206F') or (>= '\u00A0' and <= '\u02FF');
+    private static bool IsStable(char c)
+    {
+        foreach (var (low, high) in StableRanges)
+        {
+            if ((ushort)(c - low) <= high - low) return true;
+        }
+        return false;
+    }
 
     /// <summary>
     /// The cleaned JSON of a record the fast path read: its own texts re-assembled (no allocation per record: written into

@@ -91,17 +91,16 @@ public sealed class Cleaner(CleaningOptions options)
                     var measures = result.Work;
                     var undecided = false;
                     var issue = result.IsReadable ? Check(measures, result.Record.Location.Line, deduplicator, out undecided) : result.Issue;
+                    var json = issue.Message is null ? CleanedJson(result.Record, measures, ref assembled) : default;
                     if (deduplicator.IsFull)
                     {
                         // Past the table's memory budget the output order waits for the spill (see DedupSpill).
                         spill ??= new DedupSpill(spillDirectory, options.Dedup, DedupSpill.PartitionsFor(
                             inputBytes is { } total ? (long)((double)(total - bytesRead) * report.RecordsIn / Math.Max(1, bytesRead)) : null,
                             deduplicator.Remembered));
-                        var spooledJson = issue.Message is null ? CleanedJson(result.Record, measures, ref assembled) : default;
-                        spill.Add(result.Record, issue, measures.Format, spooledJson, undecided ? measures.Fingerprints : null);
+                        spill.Add(result.Record, issue, measures.Format, json, undecided ? measures.Fingerprints : null);
                         continue;
                     }
-                    var json = issue.Message is null ? CleanedJson(result.Record, measures, ref assembled) : default;
                     Emit(report, keptPerFormat, kept, rejects, result.Record, issue, measures.Format, json);
                 }
             }

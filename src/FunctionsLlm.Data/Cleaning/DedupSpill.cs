@@ -80,7 +80,7 @@ internal sealed class DedupSpill : IDisposable
         WriteBytes(w, json);
         if (undecided is { } fingerprints)
         {
-            var key = _mode == DedupMode.Normalized ? fingerprints.Normalized : fingerprints.Exact;
+            var key = fingerprints.KeyFor(_mode);
             var partition = _partitionBits == 0 ? 0 : (int)(key >> (64 - _partitionBits));
             var p = _partitions[partition];
             p.Write(_sequence);

@@ -28,7 +28,7 @@ internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxVa
         deferred = false;
         if (_table is null)
             return null;
-        var key = mode == DedupMode.Normalized ? fingerprints.Normalized : fingerprints.Exact;
+        var key = fingerprints.KeyFor(mode);
         if (!IsFull && _table.IsAtGrowth && _table.BytesAfterGrowth > memoryBytes)
             IsFull = true;
         long firstLine;
@@ -53,7 +53,7 @@ internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxVa
 
     /// <summary>Starts loading the table's memory for a conversation about to be checked.</summary>
     public void Prefetch(RecordFingerprints fingerprints) =>
-        _table?.Prefetch(mode == DedupMode.Normalized ? fingerprints.Normalized : fingerprints.Exact);
+        _table?.Prefetch(fingerprints.KeyFor(mode));
 
     /// <summary>Frees the table (also before the spill's partitions need the memory).</summary>
     public void Dispose()
@@ -71,4 +71,8 @@ internal sealed class Deduplicator(DedupMode mode, long memoryBytes = long.MaxVa
     };
 }
 
-internal readonly record struct RecordFingerprints(ulong Exact, ulong Normalized);
+internal readonly record struct RecordFingerprints(ulong Exact, ulong Normalized)
+{
+    /// <summary>The fingerprint that identifies a conversation under <paramref name="mode"/>.</summary>
+    public ulong KeyFor(DedupMode mode) => mode == DedupMode.Normalized ? Normalized : Exact;
+}

@@ -11,8 +11,6 @@ namespace FunctionsLlm.Data.Cleaning;
 /// </summary>
 internal sealed unsafe class FingerprintTable : IDisposable
 {
-    public const int BytesPerSlot = 20;
-
     private LargePageMemory _memory;
     private Span<Slot> Slots => new(_memory.Pointer, (int)(_memory.Bytes / sizeof(Slot)));
 
@@ -21,7 +19,7 @@ internal sealed unsafe class FingerprintTable : IDisposable
     public FingerprintTable(long expected = 0, long maxBytes = long.MaxValue)
     {
         var slots = 16;
-        while ((slots < 1 << 16 || slots < expected / 7 * 10 + 1) && slots < 1 << 30 && (long)slots * 2 * BytesPerSlot <= maxBytes)
+        while ((slots < 1 << 16 || slots < expected / 7 * 10 + 1) && slots < 1 << 30 && (long)slots * 2 * sizeof(Slot) <= maxBytes)
             slots *= 2;
         _memory = new LargePageMemory((long)slots * sizeof(Slot));
     }
@@ -40,10 +38,10 @@ internal sealed unsafe class FingerprintTable : IDisposable
     /// <summary>Adds the fingerprint, or returns false with the line and value it was first added with.</summary>
     public bool TryAdd(ulong fingerprint, ulong value, long line, out long firstLine, out ulong firstValue)
     {
-        var key = fingerprint == 0 ? 1 : fingerprint; // 0 marks an empty slot
+        var key = Stored(fingerprint);
         var slots = Slots;
         var mask = slots.Length - 1;
-        for (var index = (int)(Mix(key) & (ulong)mask); ; index = (index + 1) & mask)
+        for (var index = Home(key, slots.Length); ; index = (index + 1) & mask)
         {
             ref var slot = ref slots[index];
             if (slot.Key == key)
@@ -66,18 +64,17 @@ internal sealed unsafe class FingerprintTable : IDisposable
     {
         if (!Sse.IsSupported)
             return;
-        var key = fingerprint == 0 ? 1 : fingerprint;
         var slots = Slots;
-        Sse.Prefetch0(Unsafe.AsPointer(ref slots[(int)(Mix(key) & (ulong)(slots.Length - 1))]));
+        Sse.Prefetch0(Unsafe.AsPointer(ref slots[Home(Stored(fingerprint), slots.Length)]));
     }
 
     /// <summary>Whether the fingerprint is present, without adding it.</summary>
     public bool TryGet(ulong fingerprint, out long firstLine, out ulong firstValue)
     {
-        var key = fingerprint == 0 ? 1 : fingerprint;
+        var key = Stored(fingerprint);
         var slots = Slots;
         var mask = slots.Length - 1;
-        for (var index = (int)(Mix(key) & (ulong)mask); slots[index].Key != 0; index = (index + 1) & mask)
+        for (var index = Home(key, slots.Length); slots[index].Key != 0; index = (index + 1) & mask)
         {
             if (slots[index].Key == key)
             {
@@ -99,7 +96,7 @@ internal sealed unsafe class FingerprintTable : IDisposable
         {
             if (slot.Key == 0)
                 continue;
-            var index = (int)(Mix(slot.Key) & (ulong)mask);
+            var index = Home(slot.Key, slots.Length);
             while (slots[index].Key != 0)
                 index = (index + 1) & mask;
             slots[index] = slot;
@@ -108,8 +105,14 @@ internal sealed unsafe class FingerprintTable : IDisposable
 
     public void Dispose() => _memory.Dispose();
 
-    /// <summary>The fingerprints are hashes already; one multiply spreads any structure in the low bits.</summary>
-    private static ulong Mix(ulong key) => (key * 0x9E3779B97F4A7C15UL) >> 20;
+    /// <summary>0 marks an empty slot, so a fingerprint of 0 is stored as 1.</summary>
+    private static ulong Stored(ulong fingerprint) => fingerprint == 0 ? 1 : fingerprint;
+
+    /// <summary>
+    /// Where a key's probe sequence starts in a table of <paramref name="length"/> slots (a power of two). The
+    /// fingerprints are hashes already; one multiply spreads any structure in the low bits.
+    /// </summary>
+    private static int Home(ulong key, int length) => (int)(((key * 0x9E3779B97F4A7C15UL) >> 20) & (ulong)(length - 1));
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     private readonly record struct Slot(ulong Key, ulong Value, uint Line);

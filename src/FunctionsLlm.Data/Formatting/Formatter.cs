@@ -200,5 +200,4 @@ public sealed class Formatter
         lines.RemoveAt((int)index);
         File.WriteAllText(fromPath, lines.Count == 0 ? "" : string.Join('\n', lines) + "\n", new UTF8Encoding(false));
     }
-
 }
