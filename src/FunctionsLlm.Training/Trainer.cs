@@ -5,6 +5,7 @@ using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training.Checkpoints;
 using FunctionsLlm.Training.Data;
 using FunctionsLlm.Training.Optimization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Training;
@@ -25,7 +26,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfZero(train.Count);
         Directory.CreateDirectory(runDir);
-        manual_seed(options.Seed);
+        manual_seed(options.Seed).Dispose();
         var lora = options.Full ? null : options.ToLoraConfig(baseDir);
         string summary = Prepare(model, lora);
 
@@ -121,7 +122,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
         }
         else if (!LoraInjector.LinearLayers(model).Values.Any(l => l.lora_A is not null))
         {
-            LoraInjector.Inject(model, lora, new Generator((ulong)options.Seed));
+            using var generator = new Generator((ulong)options.Seed);
+            LoraInjector.Inject(model, lora, generator);
         }
         return LoraInjector.TrainableSummary(model);
     }
@@ -133,13 +135,15 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
         long learned = group.Sum(batch => batch.Sum(i => (long)train[i].LearnedTokens));
         double loss = 0;
         long tokens = 0;
+        using var scope = NewDisposeScope();
+        using var learnedTokens = learned.ToScalar();
         optimizer.ZeroGrad();
         foreach (int[] indices in group)
         {
-            using var scope = NewDisposeScope();
+            using var microBatch = NewDisposeScope();   // one micro-batch's activations go before the next is computed
             using var batch = Batch.Collate([.. indices.Select(i => train[i])], padId, model.Device);
             var logits = model.Forward(batch.InputIds, attentionMask: batch.AttentionMask);
-            var microLoss = CausalLmLoss.Sum(logits, batch.Labels) / learned;
+            var microLoss = CausalLmLoss.Sum(logits, batch.Labels).div(learnedTokens);
             microLoss.backward();
             loss += microLoss.item<float>();
             tokens += batch.Tokens;
@@ -180,9 +184,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
         string modelDir = Path.Combine(runDir, "model");
         ModelFolder.CopyAllButWeights(baseDir, modelDir);
         var stored = model.Config.TorchDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        var tensors = model.named_parameters().Select(p => (p.name, p.parameter.detach().to(stored))).ToList();
+        using var scope = NewDisposeScope();
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, parameter) in model.named_parameters())
+            tensors.Add((name, parameter.detach().to(stored)));
         SafetensorsWriter.WriteCheckpoint(modelDir, tensors);
-        tensors.ForEach(t => t.Item2.Dispose());
         return modelDir;
     }
 

@@ -26,9 +26,9 @@ internal static class LogitsCommand
                 throw new UsageException($"--ids: {tokens.Length} tokens exceed the model's context of {lm.Config.MaxPositionEmbeddings}");
 
             using var noGrad = no_grad();
-            using var input = tensor(tokens, [1, tokens.Length]);
-            using var logits = lm.Forward(input);
-            using var rows = logits.squeeze(0).cpu();
+            using var scope = NewDisposeScope();
+            var input = tensor(tokens, [1, tokens.Length]);
+            var rows = lm.Forward(input).squeeze(0).cpu();
             string path = parse.GetValue(outFile)!.FullName;
             SafetensorsWriter.Write(path, [("logits", rows)]);
             output.WriteLine($"wrote logits [{tokens.Length}, {vocab}] to {path}");

@@ -48,7 +48,7 @@ public sealed class SafetensorsFile : IDisposable
         var file = new SafetensorsFile(path, header);
         try
         {
-            file.Mapping(SafetensorsDType.U8); // maps now, so that an unmappable file fails here, not on first read
+            file.Map(SafetensorsDType.U8); // now, so that an unmappable file fails here, not on first read
         }
         catch
         {
@@ -72,11 +72,11 @@ public sealed class SafetensorsFile : IDisposable
         var offset = _header.DataStart + info.Begin;
         if (offset % elementSize == 0)
         {
-            using var slice = Mapping(info.DType).narrow(0, offset / elementSize, info.ElementCount);
+            using var slice = MappedRange(info.DType, offset / elementSize, info.ElementCount);
             return slice.view(info.Shape);
         }
 
-        using var bytes = Mapping(SafetensorsDType.U8).narrow(0, offset, info.ByteLength);
+        using var bytes = MappedRange(SafetensorsDType.U8, offset, info.ByteLength);
         var copy = torch.empty(info.Shape, info.DType.ToScalarType());
         try
         {
@@ -90,28 +90,34 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
-    /// <summary>The whole file as a 1-D tensor of <paramref name="dtype"/> (trailing bytes short of an element left out).</summary>
-    private torch.Tensor Mapping(SafetensorsDType dtype)
+    /// <summary>Elements [start, start + length) of the whole file read as <paramref name="dtype"/>: a view the caller owns.</summary>
+    private torch.Tensor MappedRange(SafetensorsDType dtype, long start, long length)
+    {
+        lock (_lock)
+        {
+            Map(dtype);
+            return _mappings[dtype].narrow(0, start, length);
+        }
+    }
+
+    /// <summary>Maps the whole file as a 1-D tensor of <paramref name="dtype"/> (trailing bytes short of an element left out), once.</summary>
+    private void Map(SafetensorsDType dtype)
     {
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_mappings.TryGetValue(dtype, out var mapping))
+            if (_mappings.ContainsKey(dtype))
+                return;
+            var elements = _header.FileLength / dtype.ElementSize();
+            try
             {
-                var elements = _header.FileLength / dtype.ElementSize();
-                try
-                {
-                    mapping = torch.from_file(Path, shared: false, size: elements, dtype: dtype.ToScalarType());
-                }
-                catch (ExternalException e)
-                {
-                    throw new CheckpointException(Path, $"cannot memory-map the file: {e.Message}", e);
-                }
                 // Owned by this object, not by whatever dispose scope the caller of Read happens to be in.
-                mapping.DetachFromDisposeScope();
-                _mappings.Add(dtype, mapping);
+                _mappings.Add(dtype, torch.from_file(Path, shared: false, size: elements, dtype: dtype.ToScalarType()).DetachFromDisposeScope());
             }
-            return mapping;
+            catch (ExternalException e)
+            {
+                throw new CheckpointException(Path, $"cannot memory-map the file: {e.Message}", e);
+            }
         }
     }
 

@@ -1,4 +1,7 @@
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Runtime;
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -70,8 +73,8 @@ public sealed class CausalLM : nn.Module
 
         var offset = cache?.NextPosition.unsqueeze(1) ?? zeros([batch, 1], ScalarType.Int64, Device);
         var positions = valid is null
-            ? arange(t, ScalarType.Int64, Device).unsqueeze(0) + offset
-            : (valid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0) + offset;             // (B, T)
+            ? Range(0, t).unsqueeze(0).add(offset, One)
+            : valid.to(ScalarType.Int64).cumsum(1).sub_(One).clamp_min_(Zero).add_(offset, One);   // (B, T)
         int maxPosition = (cache is null ? 0 : past) + t - 1;
         var (cos, sin) = _rotary.For(positions, maxPosition);
 
@@ -92,6 +95,7 @@ public sealed class CausalLM : nn.Module
     /// <summary>(B, 1, T, S) bool, or null when plain causal (or, for one token, unmasked) attention is exact.</summary>
     private Tensor? AttentionMask(KvCache? cache, int past, int t, Tensor? valid, out bool isCausal)
     {
+        using var scope = NewDisposeScope();
         int s = past + t;
         bool padded = valid is not null || (cache?.HasPadding ?? false);
         bool windowed = Config.AttentionWindow is { } window && s > window;
@@ -106,11 +110,14 @@ public sealed class CausalLM : nn.Module
                 return null;
             }
         }
-        var queryPositions = arange(past, s, ScalarType.Int64, Device).unsqueeze(1);       // (T, 1)
-        var keyPositions = arange(s, ScalarType.Int64, Device).unsqueeze(0);               // (1, S)
+        var queryPositions = Range(past, s).unsqueeze(1);                                  // (T, 1)
+        var keyPositions = Range(0, s).unsqueeze(0);                                        // (1, S)
         var allowed = keyPositions <= queryPositions;                                       // (T, S)
         if (windowed)
-            allowed = allowed.logical_and(queryPositions - keyPositions < Config.AttentionWindow!.Value);
+        {
+            using var windowSize = Config.AttentionWindow!.Value.ToScalar();
+            allowed = allowed.logical_and((queryPositions - keyPositions).lt(windowSize));
+        }
         var mask = allowed.unsqueeze(0).unsqueeze(0);                                       // (1, 1, T, S)
         if (padded)
         {
@@ -121,7 +128,15 @@ public sealed class CausalLM : nn.Module
             var self = (keyPositions == queryPositions).unsqueeze(0).unsqueeze(0);
             mask = mask.logical_and(keyValid.unsqueeze(1).unsqueeze(1)).logical_or(self);  // (B, 1, T, S)
         }
-        return mask;
+        return mask.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>start, start + 1, …, stop − 1 (int64) on the model's device.</summary>
+    private Tensor Range(long start, long stop)
+    {
+        using var first = start.ToScalar();
+        using var end = stop.ToScalar();
+        return arange(first, end, One, ScalarType.Int64, Device);
     }
 
     protected override void Dispose(bool disposing)

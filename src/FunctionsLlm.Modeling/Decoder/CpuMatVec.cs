@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -49,7 +50,7 @@ internal static class CpuMatVec
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
         }
         if (bias is not null)
-            y.add_(bias);
+            y.add_(bias, One);
         return y;
     }
 

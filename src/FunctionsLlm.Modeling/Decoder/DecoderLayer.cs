@@ -1,3 +1,4 @@
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -23,8 +24,8 @@ public sealed class DecoderLayer : nn.Module
     internal Tensor Forward(Tensor x, AttentionInputs inputs)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), inputs);
+        var h = x.add(self_attn.Forward(input_layernorm.forward(x), inputs), One);
         // Out of place: the norm keeps h for its backward pass.
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        return h.add(mlp.forward(post_attention_layernorm.forward(h)), One).MoveToOuterDisposeScope();
     }
 }

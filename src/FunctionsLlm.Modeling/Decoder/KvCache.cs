@@ -1,4 +1,6 @@
 using FunctionsLlm.Modeling.Config;
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -86,9 +88,9 @@ public sealed class KvCache : IDisposable
     {
         CheckRow(row);
         using (var valid = Valid[row])
-            valid.zero_();
+            valid.fill_(Zero);
         using (var next = NextPosition[row])
-            next.zero_();
+            next.fill_(Zero);
         _rows.Lengths[_first + row] = 0;
         _rows.Padded[_first + row] = false;
     }
@@ -119,11 +121,12 @@ public sealed class KvCache : IDisposable
     /// </summary>
     internal Tensor BeginRaggedStep()
     {
+        using var scope = NewDisposeScope();
         int s = Length + 1;
         var index = tensor(Enumerable.Range(_first, Batch).Select(r => (long)_rows.Lengths[r]).ToArray(), ScalarType.Int64, Valid.device);
         Valid.scatter_(1, index.unsqueeze(1), ones([Batch, 1], ScalarType.Bool, Valid.device));
         _writeIndex = index.view(Batch, 1, 1, 1).DetachFromDisposeScope();
-        return Valid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                             // (B, 1, 1, S)
+        return Valid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1).MoveToOuterDisposeScope();  // (B, 1, 1, S)
     }
 
     /// <summary>Writes (B, kv_heads, T, head_dim) keys and values after each row's last position; returns the filled views.</summary>
@@ -154,25 +157,26 @@ public sealed class KvCache : IDisposable
         {
             _writeIndex.Dispose();
             _writeIndex = null;
-            NextPosition.add_(1);
+            NextPosition.add_(One, One);
         }
         else
         {
             using (var slot = Valid.narrow(1, Length, t))
             {
                 if (validNew is null)
-                    slot.fill_(true);
+                    slot.fill_(True);
                 else
                     slot.copy_(validNew);
             }
             if (validNew is null)
             {
-                NextPosition.add_(t);
+                using var count = t.ToScalar();
+                NextPosition.add_(count, One);
             }
             else
             {
                 using var count = validNew.sum(1);
-                NextPosition.add_(count);
+                NextPosition.add_(count, One);
             }
         }
         for (int r = _first; r < _first + Batch; r++)

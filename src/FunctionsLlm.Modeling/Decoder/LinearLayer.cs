@@ -1,4 +1,6 @@
 using FunctionsLlm.Modeling.Lora;
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -12,6 +14,8 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 {
     public readonly TorchSharp.Modules.Parameter weight;
     public readonly TorchSharp.Modules.Parameter? bias;
+
+    private Scalar? _loraScaling;
 
     public LinearLayer(Tensor weight, Tensor? bias) : base(nameof(LinearLayer))
     {
@@ -39,20 +43,22 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     /// <summary>Switches the adapter off (base model behaviour) without removing it.</summary>
     public bool LoraEnabled { get; set; } = true;
 
-    public void AttachLora(Tensor a, Tensor b, double scaling, double dropout)
+    /// <summary>
+    /// Adds zero fp32 factors A (r, in) and B (out, r) on the weight's device, which the caller fills in place (under
+    /// no_grad): PEFT's initialisation, or an adapter's saved values. The layer owns them.
+    /// </summary>
+    public void AttachLora(int rank, double scaling, double dropout)
     {
         if (lora_A is not null)
             throw new InvalidOperationException("this layer already has a LoRA adapter");
-        if (a.ndim != 2 || b.ndim != 2 || a.shape[1] != InFeatures || b.shape[0] != OutFeatures || a.shape[0] != b.shape[1])
-        {
-            throw new ArgumentException($"LoRA factors A [{string.Join(", ", a.shape)}] and B [{string.Join(", ", b.shape)}] " +
-                $"do not fit a layer with {InFeatures} inputs and {OutFeatures} outputs");
-        }
-        lora_A = new LoraFactor(a);
-        lora_B = new LoraFactor(b);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
+        // Detached: a DisposeScope the caller happens to be in must not take the adapter's parameters.
+        lora_A = new LoraFactor(zeros([rank, InFeatures], ScalarType.Float32, weight.device).DetachFromDisposeScope());
+        lora_B = new LoraFactor(zeros([OutFeatures, rank], ScalarType.Float32, weight.device).DetachFromDisposeScope());
         register_module("lora_A", lora_A);
         register_module("lora_B", lora_B);
         LoraScaling = scaling;
+        _loraScaling = scaling.ToScalar();
         LoraDropout = dropout;
     }
 
@@ -61,12 +67,15 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         var output = Project(input, weight, bias);
         if (lora_A is null || lora_B is null || !LoraEnabled)
             return output;
-        using var scope = NewDisposeScope();
-        var x = input.to(lora_A.weight.dtype);
-        if (LoraDropout > 0 && training)
-            x = nn.functional.dropout(x, LoraDropout, training: true);
-        var update = nn.functional.linear(nn.functional.linear(x, lora_A.weight), lora_B.weight).mul_(LoraScaling);
-        return output.add_(update.to(output.dtype)).MoveToOuterDisposeScope();
+        using (NewDisposeScope())
+        {
+            var x = input.to(lora_A.weight.dtype);
+            if (LoraDropout > 0 && training)
+                x = nn.functional.dropout(x, LoraDropout, training: true);
+            var update = nn.functional.linear(nn.functional.linear(x, lora_A.weight), lora_B.weight).mul_(_loraScaling!);
+            output.add_(update.to(output.dtype), One);
+        }
+        return output;
     }
 
     /// <summary>x Wᵀ + b, with the CPU matrix-vector kernel when x is a single fp32 row.</summary>
@@ -79,7 +88,17 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var merged = weight.detach().to(ScalarType.Float32);
         if (lora_A is not null && lora_B is not null)
-            merged = merged + lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(LoraScaling);
+        {
+            var delta = lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(_loraScaling!);
+            merged = merged.add(delta, One);   // out of place: merged may share the weight's memory
+        }
         return merged.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            _loraScaling?.Dispose();
+        base.Dispose(disposing);
     }
 }

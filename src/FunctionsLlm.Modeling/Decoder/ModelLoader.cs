@@ -37,12 +37,12 @@ public static class ModelLoader
         NativeRuntime.Configure();
         options ??= new ModelLoadOptions();
         var config = ModelConfig.Load(modelDir);
-        var generator = new Generator((ulong)seed);
+        using var generator = new Generator((ulong)seed);
         Tensor Take(string name, long[] shape)
         {
-            var created = name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape, ScalarType.Float32)
+            using var created = name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape, ScalarType.Float32)
                 : name.EndsWith(".bias", StringComparison.Ordinal) ? zeros(shape, ScalarType.Float32)
-                : normal(0, config.InitializerRange, shape, generator: generator);
+                : empty(shape, ScalarType.Float32).normal_(0, config.InitializerRange, generator);
             return created.to(options.ResolvedDType, options.ResolvedDevice).DetachFromDisposeScope();
         }
         return Build(config, GenerationConfig.Load(modelDir), Take, options.ResolvedDevice, options.ResolvedDType);

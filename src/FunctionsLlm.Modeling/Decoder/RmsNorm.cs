@@ -1,3 +1,5 @@
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -21,8 +23,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        using var eps = _eps.ToScalar();
         var x = input.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? input.to(ScalarType.Float32) : input;
-        var normalised = x * rsqrt(x.square().mean([-1], keepdim: true) + _eps);
+        var normalised = x * rsqrt(x.mul(x).mean([-1], keepdim: true).add_(eps, One));
         return (weight * normalised.to(input.dtype)).MoveToOuterDisposeScope();
     }
 }

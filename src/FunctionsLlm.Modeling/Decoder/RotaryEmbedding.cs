@@ -1,5 +1,6 @@
 using System.Numerics;
 using FunctionsLlm.Modeling.Config;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -80,7 +81,7 @@ public sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
         var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        return (x * cos).add_(rotated.mul_(sin)).MoveToOuterDisposeScope();
+        return (x * cos).add_(rotated.mul_(sin), One).MoveToOuterDisposeScope();
     }
 
     private void EnsureLength(int length)

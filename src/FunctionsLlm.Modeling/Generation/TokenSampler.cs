@@ -1,3 +1,5 @@
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Generation;
@@ -26,14 +28,15 @@ internal sealed class TokenSampler : IDisposable
         using var scope = NewDisposeScope();
         if (_seen is not null)
         {
-            float penalty = (float)_options.RepetitionPenalty;
-            var penalised = where(logits > 0, logits / penalty, logits * penalty);
+            using var penalty = ((float)_options.RepetitionPenalty).ToScalar();
+            var penalised = where(logits.gt(Zero), logits.div(penalty), logits.mul(penalty));
             logits = where(_seen, penalised, logits);
         }
         if (_options.IsGreedy)
             return (int)logits.argmax().item<long>();
 
-        var scaled = logits / _options.Temperature;
+        using var temperature = _options.Temperature.ToScalar();
+        var scaled = logits.div(temperature);
         var (values, indices) = _options.TopK > 0 && _options.TopK < scaled.shape[0]
             ? scaled.topk(_options.TopK)
             : scaled.sort(descending: true, stable: true);
@@ -42,8 +45,9 @@ internal sealed class TokenSampler : IDisposable
         if (_options.TopP < 1)
         {
             // Keep a token while the mass before it is below top-p: the smallest set reaching top-p, at least one.
+            using var topP = _options.TopP.ToScalar();
             var before = probabilities.cumsum(0) - probabilities;
-            kept = Math.Max(1, (before < _options.TopP).sum().item<long>());
+            kept = Math.Max(1, before.lt(topP).sum().item<long>());
         }
         float[] mass = probabilities.narrow(0, 0, kept).cpu().data<float>().ToArray();
         double draw = _random.NextDouble() * mass.Sum(m => (double)m);
@@ -57,7 +61,10 @@ internal sealed class TokenSampler : IDisposable
     public void Remember(int id)
     {
         if (_seen is not null && id >= 0 && id < _seen.shape[0])
-            _seen[id] = true;
+        {
+            using var seen = _seen[id];
+            seen.fill_(True);
+        }
     }
 
     public void Dispose() => _seen?.Dispose();

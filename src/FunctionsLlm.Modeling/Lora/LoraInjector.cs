@@ -26,13 +26,12 @@ public static class LoraInjector
         }
         foreach (var parameter in model.parameters())
             parameter.requires_grad = false;
+        using var noGrad = no_grad();
         foreach (var (_, layer) in targets)
         {
             double bound = 1.0 / Math.Sqrt(layer.InFeatures);
-            var a = empty([config.R, layer.InFeatures], ScalarType.Float32, layer.weight.device)
-                .uniform_(-bound, bound, generator).DetachFromDisposeScope();
-            var b = zeros([layer.OutFeatures, config.R], ScalarType.Float32, layer.weight.device).DetachFromDisposeScope();
-            layer.AttachLora(a, b, config.Scaling, config.LoraDropout);
+            layer.AttachLora(config.R, config.Scaling, config.LoraDropout);
+            layer.lora_A!.weight.uniform_(-bound, bound, generator);
         }
         return [.. targets.Select(t => t.Key)];
     }

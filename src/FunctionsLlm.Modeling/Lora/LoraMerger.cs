@@ -35,6 +35,7 @@ public static class LoraMerger
 
         var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32);
         using var reference = ModelLoader.Load(baseDir, cpu32);
+        using var scope = NewDisposeScope();   // the logits compared below
         PeftAdapter.Load(reference, adapterDir);
         var adapted = LoraInjector.LinearLayers(reference).Where(p => p.Value.lora_A is not null)
             .ToDictionary(p => p.Key + ".weight", p => p.Value, StringComparer.Ordinal);
@@ -55,7 +56,7 @@ public static class LoraMerger
 
             using var written = ModelLoader.Load(staging, cpu32);
             double difference = MaxDifference(expected, Logits(written, prompts));
-            double largest = expected.Max(e => e.abs().max().item<float>());
+            double largest = expected.Max(MaxAbs);
             double tolerance = options.Tolerance ?? (storedType == ScalarType.Float32 ? 1e-3 : Math.Max(0.05, 0.01 * largest));
             if (!(difference <= tolerance))
             {
@@ -68,7 +69,6 @@ public static class LoraMerger
         }
         finally
         {
-            expected.ForEach(e => e.Dispose());
             if (Directory.Exists(staging))
                 Directory.Delete(staging, recursive: true);
         }
@@ -78,32 +78,24 @@ public static class LoraMerger
     private static ScalarType WriteMergedWeights(string baseDir, Dictionary<string, LinearLayer> adapted, string staging, long maxShardBytes)
     {
         using var checkpoint = CheckpointReader.Open(baseDir);
+        using var scope = NewDisposeScope();   // the views of the base weights and the merged copies, until written
         var tensors = new List<(string, Tensor)>();
         var storedType = ScalarType.Float32;
-        try
+        foreach (string name in checkpoint.Names.Order(StringComparer.Ordinal))
         {
-            foreach (string name in checkpoint.Names.Order(StringComparer.Ordinal))
+            var stored = checkpoint.Read(name);
+            if (adapted.TryGetValue(name, out var layer))
             {
-                var stored = checkpoint.Read(name);
-                if (adapted.TryGetValue(name, out var layer))
-                {
-                    storedType = stored.dtype;
-                    using var merged = layer.MergedWeight();
-                    using var finite = merged.isfinite().all();
-                    if (!finite.item<bool>())
-                        throw new LoraException($"{name}: the merged weight has NaN or infinite values; the adapter is broken");
-                    var cast = merged.to(stored.dtype).DetachFromDisposeScope();
-                    stored.Dispose();
-                    stored = cast;
-                }
-                tensors.Add((name, stored));
+                storedType = stored.dtype;
+                using var merging = NewDisposeScope();   // the fp32 merge goes as soon as it is cast
+                var merged = layer.MergedWeight();
+                if (!merged.isfinite().all().item<bool>())
+                    throw new LoraException($"{name}: the merged weight has NaN or infinite values; the adapter is broken");
+                stored = merged.to(storedType).MoveToOuterDisposeScope();
             }
-            SafetensorsWriter.WriteCheckpoint(staging, tensors, maxShardBytes);
+            tensors.Add((name, stored));
         }
-        finally
-        {
-            tensors.ForEach(t => t.Item2.Dispose());
-        }
+        SafetensorsWriter.WriteCheckpoint(staging, tensors, maxShardBytes);
         return storedType;
     }
 
@@ -119,29 +111,38 @@ public static class LoraMerger
         }
     }
 
+    // The logits of each prompt, owned by the caller's DisposeScope.
     private static List<Tensor> Logits(CausalLM model, IReadOnlyList<int[]> prompts)
     {
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var logits = new List<Tensor>();
         foreach (int[] prompt in prompts)
         {
-            using var ids = tensor(prompt.Select(i => (long)i).ToArray(), [1, prompt.Length]);
-            logits.Add(model.Forward(ids).DetachFromDisposeScope());
+            var ids = tensor(prompt.Select(i => (long)i).ToArray(), [1, prompt.Length]);
+            logits.Add(model.Forward(ids));
         }
+        scope.MoveToOuter(logits);
         return logits;
     }
 
     // NaN anywhere makes the result NaN (Math.Max propagates it), which fails every tolerance check.
     private static double MaxDifference(List<Tensor> expected, List<Tensor> actual)
     {
+        using var scope = NewDisposeScope();
         double max = 0;
         for (int i = 0; i < expected.Count; i++)
         {
-            using var difference = (actual[i] - expected[i]).abs().max();
-            max = Math.Max(max, difference.item<float>());
+            max = Math.Max(max, (actual[i] - expected[i]).abs().max().item<float>());
             actual[i].Dispose();
         }
         return max;
+    }
+
+    private static double MaxAbs(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        return logits.abs().max().item<float>();
     }
 
     private static List<int[]> DefaultPrompts(int vocabSize)

@@ -18,6 +18,7 @@ public static class PeftAdapter
     /// <summary>Writes the model's adapters and <paramref name="config"/> (atomically, file by file).</summary>
     public static void Save(CausalLM model, LoraConfig config, string adapterDir)
     {
+        using var scope = NewDisposeScope();
         var tensors = new List<(string, Tensor)>();
         foreach (var (path, layer) in LoraInjector.LinearLayers(model).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -45,6 +46,7 @@ public static class PeftAdapter
         }
         using var file = SafetensorsFile.Open(path);
         var factors = ReadFactors(file, path);
+        using var noGrad = no_grad();
         var layers = LoraInjector.LinearLayers(model);
         foreach (var (module, (a, b)) in factors.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
@@ -62,8 +64,9 @@ public static class PeftAdapter
             }
             using var storedA = file.Read(a);
             using var storedB = file.Read(b);
-            layer.AttachLora(storedA.to(ScalarType.Float32, layer.weight.device, copy: true).DetachFromDisposeScope(),
-                storedB.to(ScalarType.Float32, layer.weight.device, copy: true).DetachFromDisposeScope(), config.Scaling, config.LoraDropout);
+            layer.AttachLora(config.R, config.Scaling, config.LoraDropout);
+            layer.lora_A!.weight.copy_(storedA);
+            layer.lora_B!.weight.copy_(storedB);
         }
         foreach (var parameter in model.parameters())
             parameter.requires_grad = false;

@@ -19,9 +19,10 @@ public static partial class NativeRuntime
     private const int MmapThresholdBytes = 128 * 1024;
     private static int s_configured;
 
-    /// <summary>Idempotent; a no-op off Linux.</summary>
+    /// <summary>Idempotent; a no-op off Linux (except for the <see cref="GcStress"/> test mode).</summary>
     public static void Configure()
     {
+        GcStress.StartIfRequested();
         if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref s_configured, 1) == 1)
             return;
         if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null)

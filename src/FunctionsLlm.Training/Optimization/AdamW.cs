@@ -1,4 +1,6 @@
 using FunctionsLlm.Modeling.Checkpoints;
+using TorchSharp;
+using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Training.Optimization;
@@ -34,31 +36,33 @@ public sealed class AdamW : IDisposable
         double biasCorrection1 = 1 - Math.Pow(_beta1, Steps);
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, Steps));
         using var noGrad = no_grad();
+        using var decay = (1 - (learningRate * _weightDecay)).ToScalar();
+        using var firstWeight = tensor(1 - _beta1);
+        using var beta2 = _beta2.ToScalar();
+        using var secondWeight = (1 - _beta2).ToScalar();
+        using var correction2 = biasCorrection2Sqrt.ToScalar();
+        using var epsilon = _epsilon.ToScalar();
+        using var stepSize = (-learningRate / biasCorrection1).ToScalar();
         for (int i = 0; i < _parameters.Count; i++)
         {
+            using var scope = NewDisposeScope();
             var parameter = _parameters[i].Parameter;
             if (parameter.grad is not { } grad)
                 continue;
-            using var scope = NewDisposeScope();
             if (_weightDecay != 0)
-                parameter.mul_(1 - (learningRate * _weightDecay));
-            _firstMoments[i].lerp_(grad, 1 - _beta1);
-            _secondMoments[i].mul_(_beta2).addcmul_(grad, grad, 1 - _beta2);
-            var denominator = (_secondMoments[i].sqrt() / biasCorrection2Sqrt).add_(_epsilon);
-            parameter.addcdiv_(_firstMoments[i], denominator, -learningRate / biasCorrection1);
+                parameter.mul_(decay);
+            _firstMoments[i].lerp_(grad, firstWeight);
+            _secondMoments[i].mul_(beta2).addcmul_(grad, grad, secondWeight);
+            var denominator = _secondMoments[i].sqrt().div_(correction2).add_(epsilon, One);
+            parameter.addcdiv_(_firstMoments[i], denominator, stepSize);
         }
     }
 
+    /// <summary>Drops the gradients (PyTorch's zero_grad(set_to_none=True)): the next backward pass allocates them anew.</summary>
     public void ZeroGrad()
     {
         foreach (var (_, parameter) in _parameters)
-        {
-            if (parameter.grad is { } grad)
-            {
-                grad.detach_();
-                grad.zero_();
-            }
-        }
+            parameter.grad = null;
     }
 
     /// <summary>Moments as safetensors (<c>{name}.exp_avg</c>, <c>{name}.exp_avg_sq</c>) with the step count in the metadata.</summary>
