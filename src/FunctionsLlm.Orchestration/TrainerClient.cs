@@ -13,8 +13,9 @@ public sealed class TrainerUnavailableException(string message, Exception? inner
 
 /// <summary>
 /// The trainer app's <c>/jobs</c> API (README "The trainer app"): <c>PUT /jobs/{id}</c> (idempotent: the same spec
-/// again answers 200 with the existing job), <c>GET /jobs/{id}</c>, <c>DELETE /jobs/{id}</c>. The bearer key, when
-/// configured, is on the <see cref="HttpClient"/>'s default headers.
+/// again answers 200 with the existing job), <c>GET /jobs/{id}</c>, <c>DELETE /jobs/{id}</c>. Callers authenticate with
+/// one of: the API key, on the <see cref="HttpClient"/>'s default headers (<see cref="Configure"/>); an Entra ID access
+/// token, sent by a <see cref="BearerTokenHandler"/> among the client's handlers.
 /// </summary>
 public sealed class TrainerClient(HttpClient http)
 {

@@ -6,16 +6,28 @@ using Microsoft.Extensions.Configuration;
 namespace FunctionsLlm.Pipeline;
 
 /// <summary>
-/// The pipeline app's settings (infra/README.md): <c>FLM_TRAINER_URL</c>, <c>FLM_TRAINER_API_KEY</c> (optional bearer
-/// key), <c>FLM_MODEL_NAME</c>, <c>FLM_BASE_MODEL_PREFIX</c> (the base model's folder in <c>models</c>, default
-/// <c>base/</c>); storage: <see cref="StorageSettings"/>; pacing by <c>FLM_POLL_SECONDS</c> (30),
-/// <c>FLM_RUN_TIMEOUT_HOURS</c> (24), <c>FLM_TRAINER_ATTEMPTS</c> (6).
+/// The pipeline app's settings (infra/README.md): <c>FLM_TRAINER_URL</c>; how it authenticates to the trainer, at most
+/// one of <c>FLM_TRAINER_AUTH_AUDIENCE</c> (Entra ID access tokens of the app's managed identity) and
+/// <c>FLM_TRAINER_API_KEY</c> (a shared key); <c>FLM_MODEL_NAME</c>, <c>FLM_BASE_MODEL_PREFIX</c> (the base model's
+/// folder in <c>models</c>, default <c>base/</c>); storage: <see cref="StorageSettings"/>; pacing by
+/// <c>FLM_POLL_SECONDS</c> (30), <c>FLM_RUN_TIMEOUT_HOURS</c> (24), <c>FLM_TRAINER_ATTEMPTS</c> (6).
 /// </summary>
 public sealed record PipelineSettings
 {
     public required Uri TrainerUrl { get; init; }
 
+    /// <summary><c>FLM_TRAINER_API_KEY</c>: the trainer's shared key, sent as the bearer token (the fallback where no app registration can be made).</summary>
     public string? TrainerApiKey { get; init; }
+
+    /// <summary>
+    /// <c>FLM_TRAINER_AUTH_AUDIENCE</c>: the trainer app registration's client id or application ID URI (<c>api://…</c>),
+    /// as the trainer's own <c>FLM_TRAINER_AUTH_AUDIENCE</c>. When set, every call carries an access token for
+    /// <see cref="TrainerTokenScope"/> from the app's managed identity (<c>AZURE_CLIENT_ID</c>).
+    /// </summary>
+    public string? TrainerAuthAudience { get; init; }
+
+    /// <summary><c>{audience}/.default</c>, what an app (not a user) asks for: a token for the whole registration.</summary>
+    public string? TrainerTokenScope => TrainerAuthAudience is { } audience ? $"{audience.TrimEnd('/')}/.default" : null;
 
     public required string ModelName { get; init; }
 
@@ -40,6 +52,13 @@ public sealed record PipelineSettings
         var model = configuration["FLM_MODEL_NAME"];
         if (string.IsNullOrWhiteSpace(model))
             problems.Add("FLM_MODEL_NAME is not set (the model to publish: models/{FLM_MODEL_NAME}/current.json)");
+        var apiKey = configuration["FLM_TRAINER_API_KEY"] is { Length: > 0 } key ? key : null;
+        var audience = configuration["FLM_TRAINER_AUTH_AUDIENCE"] is { } a && !string.IsNullOrWhiteSpace(a) ? a.Trim() : null;
+        if (audience is not null && apiKey is not null)
+            problems.Add("set only one of FLM_TRAINER_AUTH_AUDIENCE (Entra ID tokens of the app's managed identity) and FLM_TRAINER_API_KEY (a shared key)");
+        if (audience is not null && !IsAudience(audience))
+            problems.Add("FLM_TRAINER_AUTH_AUDIENCE must be the trainer app registration's client id (a GUID) or application ID URI " +
+                $"(api://…), without /.default; got '{audience}'");
         var storage = StorageSettings.Read(name => configuration[name], problems);
         int Number(string name, int fallback, int min)
         {
@@ -62,7 +81,8 @@ public sealed record PipelineSettings
         return new PipelineSettings
         {
             TrainerUrl = trainer!,
-            TrainerApiKey = configuration["FLM_TRAINER_API_KEY"] is { Length: > 0 } key ? key : null,
+            TrainerApiKey = apiKey,
+            TrainerAuthAudience = audience,
             ModelName = model!,
             BaseModelPrefix = basePrefix,
             Template = configuration["FLM_TEMPLATE"] is { Length: > 0 } t ? t : "chat",
@@ -75,4 +95,13 @@ public sealed record PipelineSettings
     public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template);
 
     public IArtifactStore CreateStore() => Storage.CreateStore();
+
+    /// <summary>Everything but the API key's value: the generated record ToString would print it.</summary>
+    public override string ToString() =>
+        $"PipelineSettings {{ TrainerUrl = {TrainerUrl}, TrainerAuth = {(TrainerAuthAudience is { } a ? $"Entra ID ({a})" : TrainerApiKey is null ? "none" : "API key")}, " +
+        $"ModelName = {ModelName}, BaseModelPrefix = {BaseModelPrefix}, Template = {Template}, Timing = {Timing}, Storage = {Storage} }}";
+
+    private static bool IsAudience(string audience) =>
+        !audience.TrimEnd('/').EndsWith("/.default", StringComparison.OrdinalIgnoreCase)
+        && (Guid.TryParse(audience, out _) || Uri.TryCreate(audience, UriKind.Absolute, out _));
 }

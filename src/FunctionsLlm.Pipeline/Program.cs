@@ -9,7 +9,7 @@ builder.ConfigureFunctionsWebApplication();
 var settings = PipelineSettings.Read(builder.Configuration);
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(_ => settings.CreateStore());
-builder.Services.AddHttpClient<TrainerClient>(http => TrainerClient.Configure(http, settings.TrainerUrl, settings.TrainerApiKey));
+builder.Services.AddTrainerClient(settings);
 builder.Services.AddSingleton(settings.Defaults);
 builder.Services.AddSingleton<PipelineActivities>();
 builder.Build().Run();

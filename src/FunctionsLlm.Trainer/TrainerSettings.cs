@@ -8,7 +8,8 @@ namespace FunctionsLlm.Trainer;
 /// The trainer app's settings (environment variables, see README "The trainer app"). Storage: <see cref="StorageSettings"/>.
 /// Callers: <c>FLM_TRAINER_API_KEY</c> (a shared secret) and/or Entra ID tokens
 /// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
-/// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>). Runner: <c>FLM_TRAINER_CACHE</c>,
+/// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>; signed by the keys of <c>FLM_TRAINER_AUTH_AUTHORITY</c>, by default the
+/// tenant's Entra ID v2.0 endpoint). Runner: <c>FLM_TRAINER_CACHE</c>,
 /// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>; evaluate jobs:
 /// <c>FLM_EVAL_MAX_TOKENS</c>, <c>FLM_EVAL_BATCH_SIZE</c>, <c>FLM_EVAL_LIMIT</c>.
 /// </summary>
@@ -24,6 +25,15 @@ public sealed record TrainerSettings
     public string? EntraTenantId { get; init; }
 
     public string? EntraAudience { get; init; }
+
+    /// <summary>
+    /// <c>FLM_TRAINER_AUTH_AUTHORITY</c>: the OpenID Connect authority whose metadata and keys sign the tokens; unset,
+    /// <see cref="EntraAuthorityAddress"/> is the tenant's Entra ID v2.0 endpoint. Another cloud's login host, or a local
+    /// issuer on a loopback address (the only place plain http is allowed).
+    /// </summary>
+    public string? EntraAuthority { get; init; }
+
+    public string EntraAuthorityAddress => EntraAuthority ?? $"https://login.microsoftonline.com/{EntraTenantId}/v2.0";
 
     /// <summary>Client (application) or object ids whose Entra tokens are accepted; empty accepts any caller of the tenant.</summary>
     public IReadOnlyList<string> EntraAllowedCallers { get; init; } = [];
@@ -64,6 +74,7 @@ public sealed record TrainerSettings
             ApiKey = Text("FLM_TRAINER_API_KEY"),
             EntraTenantId = Text("FLM_TRAINER_AUTH_TENANT_ID"),
             EntraAudience = Text("FLM_TRAINER_AUTH_AUDIENCE"),
+            EntraAuthority = Text("FLM_TRAINER_AUTH_AUTHORITY"),
             EntraAllowedCallers = Text("FLM_TRAINER_AUTH_ALLOWED_CALLERS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
             MaxConcurrentJobs = Number("FLM_TRAINER_MAX_CONCURRENT_JOBS", 1, 0),
             ProgressInterval = TimeSpan.FromSeconds(Number("FLM_TRAINER_PROGRESS_SECONDS", 5, 0)),
@@ -73,10 +84,20 @@ public sealed record TrainerSettings
         };
         if ((settings.EntraTenantId is null) != (settings.EntraAudience is null))
             problems.Add("Entra ID tokens need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE");
+        if (settings.EntraAuthority is { } authority)
+        {
+            if (!settings.EntraEnabled)
+                problems.Add("FLM_TRAINER_AUTH_AUTHORITY needs FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE");
+            if (!Uri.TryCreate(authority, UriKind.Absolute, out var uri) || !(uri.Scheme == Uri.UriSchemeHttps || IsLoopbackHttp(uri)))
+                problems.Add($"FLM_TRAINER_AUTH_AUTHORITY must be an https:// URL (http:// only on a loopback address), got '{authority}'");
+        }
         if (problems.Count > 0)
             throw new InvalidOperationException($"the trainer app is not configured: {string.Join("; ", problems)}");
         return settings;
     }
 
     public IArtifactStore CreateStore() => Storage.CreateStore();
+
+    /// <summary>A local token issuer (tests, development): its metadata may come over plain http.</summary>
+    internal static bool IsLoopbackHttp(Uri uri) => uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback;
 }

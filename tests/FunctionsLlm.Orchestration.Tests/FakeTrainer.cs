@@ -54,6 +54,9 @@ internal sealed class FakeTrainer : IAsyncDisposable
         set => Volatile.Write(ref _unavailable, value);
     }
 
+    /// <summary>The bearer token callers must send (the API key unless a test says otherwise).</summary>
+    public string BearerToken { get; set; } = ApiKey;
+
     public ConcurrentQueue<string> Calls { get; } = new();
 
     public ConcurrentQueue<string> Cancelled { get; } = new();
@@ -120,7 +123,7 @@ internal sealed class FakeTrainer : IAsyncDisposable
     private IResult? Refuse(HttpRequest request, string call)
     {
         Calls.Enqueue(call);
-        if (request.Headers.Authorization.ToString() != $"Bearer {ApiKey}")
+        if (request.Headers.Authorization.ToString() != $"Bearer {BearerToken}")
             return Results.Json(new { error = new { message = "unauthorized", code = "unauthorized" } }, statusCode: 401);
         if (Interlocked.Decrement(ref _unavailable) >= 0)
             return Results.Json(new { error = new { message = "starting", code = "unavailable" } }, statusCode: 503);

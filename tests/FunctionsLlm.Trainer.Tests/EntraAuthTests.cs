@@ -1,95 +1,138 @@
 using System.Net;
-using System.Security.Claims;
-using FunctionsLlm.Trainer.Api;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Protocols;
-using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
 using Microsoft.IdentityModel.Tokens;
 
 namespace FunctionsLlm.Trainer.Tests;
 
 /// <summary>
-/// Entra ID bearer tokens: the app's JwtBearer set-up (issuer of the tenant, audience, lifetime, allowed callers) with
-/// the tenant's signing keys replaced by a test key, so no token service is needed.
+/// Entra ID bearer tokens over real HTTP: the trainer on Kestrel with <c>FLM_TRAINER_AUTH_AUTHORITY</c> pointing at a
+/// <see cref="LocalTokenIssuer"/>, whose metadata and keys JwtBearer fetches as it would Entra's; the callers are the
+/// pipeline's <see cref="TrainerClient"/> with its <see cref="BearerTokenHandler"/>, and plain requests.
 /// </summary>
-public sealed class EntraAuthTests : IDisposable
+public sealed class EntraAuthTests : IAsyncLifetime
 {
     private const string Tenant = "11111111-2222-3333-4444-555555555555";
     private const string Audience = "api://flm-trainer";
     private const string Pipeline = "aaaaaaaa-0000-0000-0000-000000000001";
-    private static readonly SymmetricSecurityKey Key = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()) { KeyId = "test" };
+    private const string Spec = """
+        {"kind": "train", "baseModelPrefix": "base/tiny/", "datasetPrefixes": {"train": "r1/train.jsonl"}, "outputPrefix": "r1-c0/"}
+        """;
 
     private readonly string _root = Directory.CreateTempSubdirectory("flm-trainer-entra-").FullName;
-    private readonly TrainerApp _app;
+    private LocalTokenIssuer _issuer = null!;
+    private TrainerServer _trainer = null!;
 
-    public EntraAuthTests()
+    public async Task InitializeAsync()
     {
-        var settings = TrainerApp.Local(_root, run: false);
-        settings["FLM_TRAINER_AUTH_TENANT_ID"] = Tenant;
-        settings["FLM_TRAINER_AUTH_AUDIENCE"] = Audience;
-        settings["FLM_TRAINER_AUTH_ALLOWED_CALLERS"] = $"{Pipeline}, bbbbbbbb-0000-0000-0000-000000000002";
-        _app = new TrainerApp(settings, services => services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
+        _issuer = await LocalTokenIssuer.StartAsync();
+        _trainer = await TrainerServer.StartAsync(new TrainerSettings
         {
-            // What the tenant's OpenID metadata would give: its keys (here the test key).
-            var configuration = new OpenIdConnectConfiguration { Issuer = $"https://login.microsoftonline.com/{Tenant}/v2.0" };
-            configuration.SigningKeys.Add(Key);
-            options.Configuration = configuration;
-            options.ConfigurationManager = new StaticConfigurationManager<OpenIdConnectConfiguration>(configuration);
-        }));
-    }
-
-    public void Dispose()
-    {
-        _app.Dispose();
-        Directory.Delete(_root, recursive: true);
-    }
-
-    private static string Token(string issuer = $"https://login.microsoftonline.com/{Tenant}/v2.0", string audience = Audience,
-        string caller = Pipeline, DateTime? expires = null, SecurityKey? key = null)
-    {
-        var now = DateTime.UtcNow;
-        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = audience,
-            NotBefore = (expires ?? now.AddHours(1)).AddHours(-2),
-            IssuedAt = (expires ?? now.AddHours(1)).AddHours(-2),
-            Expires = expires ?? now.AddHours(1),
-            Subject = new ClaimsIdentity([new Claim("azp", caller), new Claim("oid", Guid.NewGuid().ToString())]),
-            SigningCredentials = new SigningCredentials(key ?? Key, SecurityAlgorithms.HmacSha256),
+            Storage = new StorageSettings(Folder: Path.Combine(_root, "store")),
+            CacheFolder = Path.Combine(_root, "cache"),
+            ApiKey = TrainerApp.ApiKey,
+            EntraTenantId = Tenant,
+            EntraAudience = Audience,
+            EntraAllowedCallers = [Pipeline, "bbbbbbbb-0000-0000-0000-000000000002"],
+            EntraAuthority = _issuer.Issuer,
+            MaxConcurrentJobs = 0,
         });
     }
 
-    private async Task<HttpResponseMessage> GetAsync(string token) => await _app.Client(token).GetAsync("/jobs/x");
+    public async Task DisposeAsync()
+    {
+        await _trainer.DisposeAsync();
+        await _issuer.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_pipelines_TrainerClient_with_its_managed_identitys_tokens_creates_reads_and_cancels_jobs()
+    {
+        var identity = new IssuerCredential(_issuer, Pipeline, tokenIssuer: $"https://sts.windows.net/{Tenant}/");
+        using var http = PipelineHttp(new AccessTokenSource(identity, $"{Audience}/.default"));
+        var client = new TrainerClient(http);
+
+        Assert.Equal(JobState.Queued, (await client.PutJobAsync("r1-c0", Spec)).State);
+        Assert.Equal(JobState.Queued, (await client.GetJobAsync("r1-c0")).State);
+        Assert.True(await client.CancelJobAsync("r1-c0"));
+        Assert.Equal(JobState.Cancelled, (await client.GetJobAsync("r1-c0")).State);
+        Assert.Equal([$"{Audience}/.default"], identity.RequestedScopes);   // one token for the four calls
+        Assert.True(_issuer.MetadataRequests > 0, "the trainer never fetched the authority's metadata");
+    }
 
     [Fact]
     public async Task A_token_of_the_tenant_for_the_trainer_from_an_allowed_caller_is_accepted()
     {
-        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(Token())).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(Token(issuer: $"https://sts.windows.net/{Tenant}/"))).StatusCode);   // v1 tokens
-        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(TrainerApp.ApiKey)).StatusCode);   // the shared secret still works
-    }
-
-    [Fact]
-    public async Task Other_tenants_audiences_keys_expired_tokens_and_other_callers_are_refused()
-    {
         foreach (string token in new[]
         {
-            Token(issuer: "https://login.microsoftonline.com/99999999-2222-3333-4444-555555555555/v2.0"),
-            Token(audience: "api://something-else"),
-            Token(expires: DateTime.UtcNow.AddHours(-1)),
-            Token(key: new SymmetricSecurityKey(new byte[32]) { KeyId = "test" }),
-            "not-a-jwt",
+            _issuer.Token(Audience, Pipeline),                                                      // the authority's own issuer
+            _issuer.Token(Audience, Pipeline, issuer: $"https://login.microsoftonline.com/{Tenant}/v2.0"),
+            _issuer.Token(Audience, Pipeline, issuer: $"https://sts.windows.net/{Tenant}/", v1: true),   // managed identities' v1 tokens
+            _issuer.Token(Audience, "someone", objectId: "bbbbbbbb-0000-0000-0000-000000000002"),  // allowed by object id
+            TrainerApp.ApiKey,                                                                      // the shared secret still works
         })
         {
             using var response = await GetAsync(token);
-            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-            Assert.Contains("invalid credentials", (await JobsApiTests.ErrorOf(response)).GetProperty("message").GetString());
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);   // past auth: no such job
         }
-        using var stranger = await GetAsync(Token(caller: "cccccccc-0000-0000-0000-000000000003"));
-        Assert.Equal(HttpStatusCode.Unauthorized, stranger.StatusCode);
-        Assert.Contains("not in FLM_TRAINER_AUTH_ALLOWED_CALLERS", (await JobsApiTests.ErrorOf(stranger)).GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Wrong_audiences_issuers_keys_expired_tokens_other_callers_and_no_token_are_refused_with_401()
+    {
+        using var forgerKey = RSA.Create(2048);
+        var cases = new (string? Token, string Message)[]
+        {
+            (_issuer.Token("api://something-else", Pipeline), "invalid credentials"),
+            (_issuer.Token(Audience, Pipeline, issuer: "https://login.microsoftonline.com/99999999-2222-3333-4444-555555555555/v2.0"), "invalid credentials"),
+            (_issuer.Token(Audience, Pipeline, expires: DateTimeOffset.UtcNow.AddHours(-1)), "invalid credentials"),
+            (_issuer.Token(Audience, Pipeline, signingKey: new RsaSecurityKey(forgerKey) { KeyId = _issuer.KeyId }), "invalid credentials"),
+            ("not-a-jwt", "invalid credentials"),
+            (_issuer.Token(Audience, "cccccccc-0000-0000-0000-000000000003"), "not in FLM_TRAINER_AUTH_ALLOWED_CALLERS"),
+            (null, "missing credentials"),
+        };
+        foreach (var (token, message) in cases)
+        {
+            using var response = await GetAsync(token);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+            Assert.Contains(message, (await JobsApiTests.ErrorOf(response)).GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task A_TrainerClient_whose_identity_is_not_allowed_or_asks_for_another_audience_is_rejected_for_good()
+    {
+        foreach (var (identity, scope) in new[]
+        {
+            (new IssuerCredential(_issuer, "cccccccc-0000-0000-0000-000000000003"), $"{Audience}/.default"),
+            (new IssuerCredential(_issuer, Pipeline), "api://something-else/.default"),
+        })
+        {
+            using var http = PipelineHttp(new AccessTokenSource(identity, scope));
+            var e = await Assert.ThrowsAsync<TrainerRejectedException>(() => new TrainerClient(http).PutJobAsync("r1-c0", Spec));
+            Assert.Contains("refused with 401", e.Message);
+        }
+        Assert.False(File.Exists(Path.Combine(_root, "store", "checkpoints", "r1-c0", "job.json")));
+    }
+
+    /// <summary>The pipeline app's HTTP client for the trainer: <see cref="BearerTokenHandler"/> over sockets, no API key.</summary>
+    private HttpClient PipelineHttp(AccessTokenSource tokens)
+    {
+        var http = new HttpClient(new BearerTokenHandler(tokens) { InnerHandler = new SocketsHttpHandler() });
+        TrainerClient.Configure(http, _trainer.Address, apiKey: null);
+        return http;
+    }
+
+    private async Task<HttpResponseMessage> GetAsync(string? token)
+    {
+        using var http = new HttpClient { BaseAddress = _trainer.Address };
+        if (token is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return await http.GetAsync(new Uri("jobs/x", UriKind.Relative));
     }
 }

@@ -32,4 +32,21 @@ public sealed class TrainerSettingsTests
         var two = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_STORAGE_CONNECTION_STRING", "y")));
         Assert.Contains("set only one of", two.Message);
     }
+
+    [Fact]
+    public void The_Authority_defaults_to_the_tenants_Entra_endpoint_and_may_be_https_or_loopback_http()
+    {
+        (string, string)[] entra = [("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_AUTH_TENANT_ID", "t"), ("FLM_TRAINER_AUTH_AUDIENCE", "api://a")];
+        Assert.Equal("https://login.microsoftonline.com/t/v2.0", Read(entra).EntraAuthorityAddress);
+        foreach (string authority in new[] { "https://login.microsoftonline.us/t/v2.0", "http://127.0.0.1:41234", "http://localhost:5000/", "http://[::1]:8080" })
+            Assert.Equal(authority, Read([.. entra, ("FLM_TRAINER_AUTH_AUTHORITY", authority)]).EntraAuthorityAddress);
+
+        foreach (string authority in new[] { "http://login.example.com/t/v2.0", "login.microsoftonline.com/t" })
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Read([.. entra, ("FLM_TRAINER_AUTH_AUTHORITY", authority)]));
+            Assert.Contains($"FLM_TRAINER_AUTH_AUTHORITY must be an https:// URL (http:// only on a loopback address), got '{authority}'", e.Message);
+        }
+        var alone = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_AUTH_AUTHORITY", "https://login.example.com/t")));
+        Assert.Contains("FLM_TRAINER_AUTH_AUTHORITY needs FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE", alone.Message);
+    }
 }

@@ -1,4 +1,3 @@
-using Azure.Identity;
 using Azure.Storage.Blobs;
 
 namespace FunctionsLlm.Core.Storage;
@@ -36,7 +35,6 @@ public sealed record StorageSettings(string? BlobUri = null, string? ConnectionS
             return new LocalFolderStore(folder);
         if (BlobUri is not { } uri)
             throw new InvalidOperationException("no storage is configured (FLM_STORAGE_BLOB_URI, FLM_STORAGE_CONNECTION_STRING or FLM_STORAGE_FOLDER)");
-        var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = ClientId });
-        return new BlobArtifactStore(new BlobServiceClient(new Uri(uri), credential));
+        return new BlobArtifactStore(new BlobServiceClient(new Uri(uri), AppIdentity.Credential(ClientId)));
     }
 }

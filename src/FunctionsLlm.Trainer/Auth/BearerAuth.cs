@@ -14,8 +14,9 @@ namespace FunctionsLlm.Trainer.Auth;
 /// Every route but health and readiness needs <c>Authorization: Bearer …</c> carrying either the shared secret
 /// <c>FLM_TRAINER_API_KEY</c> (compared in constant time) or an Entra ID access token for
 /// <c>FLM_TRAINER_AUTH_AUDIENCE</c> issued by tenant <c>FLM_TRAINER_AUTH_TENANT_ID</c> (validated by JwtBearer: signature
-/// from the tenant's published keys, issuer, audience, lifetime; with <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>, also the
-/// calling client). With neither configured every call is refused.
+/// from the keys that <c>FLM_TRAINER_AUTH_AUTHORITY</c>'s metadata names, by default the tenant's; issuer, audience,
+/// lifetime; with <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>, also the calling client). With neither configured every call
+/// is refused.
 /// </summary>
 public static class BearerAuth
 {
@@ -27,8 +28,12 @@ public static class BearerAuth
             {
                 if (!settings.EntraEnabled)
                     return;
-                // v2.0 metadata; tokens of both endpoint versions are accepted (v1 tokens name sts.windows.net as issuer).
-                options.Authority = $"https://login.microsoftonline.com/{settings.EntraTenantId}/v2.0";
+                // v2.0 metadata by default; tokens of both endpoint versions are accepted (v1 tokens, which managed
+                // identities get, name sts.windows.net as issuer), and JwtBearer adds the `issuer` of the authority's
+                // metadata to these (a local issuer's, another cloud's).
+                var authority = settings.EntraAuthorityAddress;
+                options.Authority = authority;
+                options.RequireHttpsMetadata = !TrainerSettings.IsLoopbackHttp(new Uri(authority));
                 options.Audience = settings.EntraAudience;
                 options.MapInboundClaims = false;
                 options.TokenValidationParameters.ValidAudiences = [settings.EntraAudience!, $"api://{settings.EntraAudience}"];
