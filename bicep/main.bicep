@@ -1,6 +1,9 @@
 // FunctionsLlm in one resource group: storage, monitoring, identities and their roles, the container registry,
-// the pipeline function app (Flex Consumption) fed by Event Grid, and a Container Apps environment whose GPU
-// profile runs the trainer and the inference function app. See infra/README.md for the deployment steps.
+// the pipeline function app (Flex Consumption, VNet-integrated) fed by Event Grid, the trainer on the GPU profile
+// of an internal Container Apps environment in the same virtual network (private DNS, no public endpoint), and
+// the inference function app on the GPU profile of a second, public environment. The pipeline calls the trainer
+// with an Entra ID token (trainerAuthAudience) or, without an app registration, an API key kept in Key Vault.
+// See infra/README.md for the topology and the deployment steps.
 //
 //   az deployment group create -g RG -f bicep/main.bicep -p bicep/env/dev.bicepparam     (infra/scripts/deploy.sh)
 
@@ -61,6 +64,17 @@ param pipelineMaxInstances int = 10
 @allowed([512, 2048, 4096])
 param pipelineInstanceMemoryMB int = 2048
 
+@description('Client id of the trainer\'s Entra app registration (deploy.sh and the azd preprovision hook create or reuse it). Empty: API key mode (Key Vault).')
+param trainerAuthAudience string = ''
+
+@description('API key mode: true once deploy.sh has stored trainer-api-key in the vault; until then the apps do not reference it.')
+param trainerApiKeyStored bool = false
+
+@description('Address space of the virtual network and its two subnets (pipeline VNet integration, trainer environment).')
+param vnetAddressPrefix string = '10.40.0.0/16'
+param pipelineSubnetPrefix string = '10.40.0.0/24'
+param trainerSubnetPrefix string = '10.40.2.0/23'
+
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS'])
 param storageSku string = 'Standard_LRS'
 @minValue(1)
@@ -79,6 +93,7 @@ var compactName = replace(replace(toLower(environmentName), '-', ''), '_', '')
 var token = uniqueString(subscription().id, resourceGroup().id, environmentName)
 var allTags = union(tags, { 'azd-env-name': environmentName, application: 'FunctionsLlm' })
 var deploymentContainerName = 'app-package-pipeline'
+var apiKeyMode = empty(trainerAuthAudience)
 
 // Every name in one place. Modules that refer to another module's resource get its name from here (not from
 // that module's outputs), so what-if can predict them; dependsOn keeps the order.
@@ -90,7 +105,11 @@ var names = {
   pipelineIdentity: 'id-${namePrefix}-pipeline'
   trainerIdentity: 'id-${namePrefix}-trainer'
   inferenceIdentity: 'id-${namePrefix}-inference'
+  // The inference app's (public) environment keeps the name it had before the trainer moved to its own.
   containerEnvironment: '${namePrefix}-env'
+  trainerEnvironment: '${namePrefix}-trainer-env'
+  network: '${namePrefix}-vnet'
+  keyVault: take('kvflm${compactName}${token}', 24)
   trainer: '${namePrefix}-trainer'
   inference: '${namePrefix}-inference'
   pipelinePlan: '${namePrefix}-pipeline-plan'
@@ -144,6 +163,28 @@ module registry 'modules/registry.bicep' = {
   }
 }
 
+module network 'modules/network.bicep' = {
+  name: 'network'
+  params: {
+    location: location
+    tags: allTags
+    name: names.network
+    addressPrefix: vnetAddressPrefix
+    pipelineSubnetPrefix: pipelineSubnetPrefix
+    trainerSubnetPrefix: trainerSubnetPrefix
+  }
+}
+
+module keyVault 'modules/keyVault.bicep' = if (apiKeyMode) {
+  name: 'keyVault'
+  params: {
+    location: location
+    tags: allTags
+    name: names.keyVault
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
 module access 'modules/access.bicep' = {
   name: 'access'
   params: {
@@ -155,10 +196,12 @@ module access 'modules/access.bicep' = {
     inferenceIdentityName: names.inferenceIdentity
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
+    keyVaultName: apiKeyMode ? names.keyVault : ''
   }
-  dependsOn: [storage, registry, monitoring, identities]
+  dependsOn: [storage, registry, monitoring, identities, keyVault]
 }
 
+// Public: the inference app's HTTPS endpoint (function keys).
 module containerEnvironment 'modules/containerEnvironment.bicep' = {
   name: 'containerEnvironment'
   params: {
@@ -170,14 +213,41 @@ module containerEnvironment 'modules/containerEnvironment.bicep' = {
   }
 }
 
+// Internal, in the virtual network: the trainer, reachable from the pipeline's subnet only.
+module trainerEnvironment 'modules/containerEnvironment.bicep' = {
+  name: 'trainerEnvironment'
+  params: {
+    location: location
+    tags: allTags
+    name: names.trainerEnvironment
+    workspaceId: monitoring.outputs.workspaceId
+    gpuProfileType: gpuProfileType
+    infrastructureSubnetId: network.outputs.trainerSubnetId
+    internal: true
+  }
+}
+
+module trainerDns 'modules/privateDns.bicep' = {
+  name: 'trainerDns'
+  params: {
+    tags: allTags
+    // The zone is named after the environment's default domain, which exists only once the environment does:
+    // what-if cannot predict this module's resources, and nothing else can name them.
+    #disable-next-line what-if-short-circuiting
+    zoneName: trainerEnvironment.outputs.defaultDomain
+    staticIp: trainerEnvironment.outputs.staticIp
+    virtualNetworkId: network.outputs.id
+  }
+}
+
 module trainer 'modules/trainerApp.bicep' = {
   name: 'trainer'
   params: {
     location: location
     tags: allTags
     name: names.trainer
-    environmentId: containerEnvironment.outputs.id
-    workloadProfileName: containerEnvironment.outputs.gpuProfileName
+    environmentId: trainerEnvironment.outputs.id
+    workloadProfileName: trainerEnvironment.outputs.gpuProfileName
     identityId: identities.outputs.trainerId
     identityClientId: identities.outputs.trainerClientId
     registryLoginServer: registry.outputs.loginServer
@@ -188,8 +258,11 @@ module trainer 'modules/trainerApp.bicep' = {
     cooldownSeconds: trainerCooldownSeconds
     storageBlobUri: storage.outputs.blobEndpoint
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    authAudience: trainerAuthAudience
+    allowedCallerClientId: identities.outputs.pipelineClientId
+    apiKeySecretUri: apiKeyMode && trainerApiKeyStored ? keyVault!.outputs.apiKeySecretUri : ''
   }
-  // The image pull needs AcrPull, and the first job needs its blob roles.
+  // The image pull needs AcrPull, the first job its blob roles, the API key (if any) Key Vault Secrets User.
   dependsOn: [access]
 }
 
@@ -233,13 +306,16 @@ module pipeline 'modules/pipelineApp.bicep' = {
     instanceMemoryMB: pipelineInstanceMemoryMB
     modelName: modelName
     storageBlobUri: storage.outputs.blobEndpoint
-    // The trainer's environment-internal URL: not reachable from Flex Consumption yet (infra/README.md,
-    // "Known limitation").
+    // Resolves to the trainer environment's private IP through trainerDns, over the VNet integration subnet.
     trainerUrl: trainer.outputs.url
+    subnetId: network.outputs.pipelineSubnetId
+    trainerAuthAudience: trainerAuthAudience
+    trainerApiKeySecretUri: apiKeyMode && trainerApiKeyStored ? keyVault!.outputs.apiKeySecretUri : ''
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
   }
-  // The host starts with its storage identity: the Blob/Queue/Table roles must exist first.
-  dependsOn: [access]
+  // The host starts with its storage identity: the Blob/Queue/Table roles must exist first; the trainer's
+  // name must resolve when the first run starts.
+  dependsOn: [access, trainerDns]
 }
 
 module blobEvents 'modules/blobEvents.bicep' = {
@@ -277,5 +353,8 @@ output FLM_TRAINER_URL string = trainer.outputs.url
 output FLM_INFERENCE_APP_NAME string = inference.outputs.name
 output FLM_INFERENCE_URL string = inference.outputs.url
 output FLM_CONTAINER_ENVIRONMENT_NAME string = containerEnvironment.outputs.name
+output FLM_TRAINER_ENVIRONMENT_NAME string = trainerEnvironment.outputs.name
+output FLM_TRAINER_AUTH string = apiKeyMode ? 'apiKey' : 'entra'
+output FLM_VAULT_NAME string = apiKeyMode ? names.keyVault : ''
 output FLM_BLOB_EVENTS_TOPIC string = blobEvents.outputs.name
 output FLM_MODEL_NAME string = modelName

@@ -19,3 +19,8 @@ param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVE
 // azd sets these to the signed-in user: they may upload training data and read results.
 param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param operatorPrincipalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
+
+// The pipeline's credential for the trainer: the preprovision hook sets the app registration's client id; without
+// one the postdeploy hook stores an API key in Key Vault and sets FLM_TRAINER_API_KEY_STORED.
+param trainerAuthAudience = readEnvironmentVariable('FLM_TRAINER_AUTH_AUDIENCE', '')
+param trainerApiKeyStored = bool(readEnvironmentVariable('FLM_TRAINER_API_KEY_STORED', 'false'))

@@ -13,6 +13,10 @@ param subscribeBlobEvents = bool(readEnvironmentVariable('FLM_SUBSCRIBE_BLOB_EVE
 // Who may upload training data and read results (deploy.sh passes the signed-in user).
 param operatorPrincipalId = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_ID', '')
 param operatorPrincipalType = readEnvironmentVariable('FLM_OPERATOR_PRINCIPAL_TYPE', 'User')
+// The pipeline's credential for the trainer: deploy.sh creates or reuses the Entra app registration; without
+// one it stores an API key in Key Vault and sets FLM_TRAINER_API_KEY_STORED.
+param trainerAuthAudience = readEnvironmentVariable('FLM_TRAINER_AUTH_AUDIENCE', '')
+param trainerApiKeyStored = bool(readEnvironmentVariable('FLM_TRAINER_API_KEY_STORED', 'false'))
 
 // NC24-A100 serverless GPU: 24 vCPU, 220 GiB and one 80 GB A100 per replica.
 param trainerCpu = 24

@@ -12,6 +12,9 @@
 //   all three  Monitoring Metrics Publisher                             Application Insights (local auth is off)
 //   operator   Storage Blob Data Contributor                            training-data (upload data: start a run)
 //   (optional) Storage Blob Data Reader                                 runs, models (read reports and results)
+//   API key mode only (keyVaultName set):
+//   pipeline, trainer  Key Vault Secrets User                           the vault (read trainer-api-key)
+//   operator           Key Vault Secrets Officer                        the vault (deploy.sh stores the key)
 
 param storageAccountName string
 param registryName string
@@ -26,6 +29,9 @@ param operatorPrincipalId string
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param operatorPrincipalType string
 
+@description('The trainer API key\'s vault (API key mode); empty: Entra ID mode, no vault.')
+param keyVaultName string
+
 // Built-in role definition ids (the same in every tenant).
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -35,6 +41,8 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 var pipelineStorageRoles = [
@@ -104,6 +112,10 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing =
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' existing = if (!empty(keyVaultName)) {
+  name: keyVaultName
 }
 
 resource pipelineStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
@@ -223,3 +235,33 @@ resource operatorRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     }
   }
 ]
+
+resource pipelineApiKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultName)) {
+  scope: vault
+  name: guid(vault.id, pipelineIdentity.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: pipelineIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+resource trainerApiKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultName)) {
+  scope: vault
+  name: guid(vault.id, trainerIdentity.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: trainerIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+resource operatorApiKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(keyVaultName) && !empty(operatorPrincipalId)) {
+  scope: vault
+  name: guid(vault.id, operatorPrincipalId, roles.keyVaultSecretsOfficer)
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}

@@ -1,6 +1,8 @@
 // The pipeline function app (src/FunctionsLlm.Pipeline: blob trigger, Durable orchestrator, activities) on a
 // Flex Consumption plan. Torch-free, deployed as a zip package into a blob container; the host reaches
-// storage (blobs, Durable queues and tables) with its user-assigned identity, no connection string.
+// storage (blobs, Durable queues and tables) with its user-assigned identity, no connection string. Its VNet
+// integration subnet is how it reaches the trainer (internal environment, private DNS); it calls it with an
+// Entra ID token for the trainer's app registration, or with the API key read from Key Vault.
 
 param location string
 param tags object
@@ -32,8 +34,22 @@ param storageBlobUri string
 @description('Base URL of the trainer\'s /jobs API.')
 param trainerUrl string
 
+@description('The VNet integration subnet (delegated to Microsoft.App/environments).')
+param subnetId string
+
+@description('Client id of the trainer\'s Entra app registration: the pipeline asks its identity for a token for it. Empty: API key mode.')
+param trainerAuthAudience string
+
+@description('API key mode: the Key Vault secret URI of the trainer\'s key; empty until deploy.sh has stored it.')
+param trainerApiKeySecretUri string
+
 @description('Application Insights connection string (local auth off: the identity sends telemetry).')
 param appInsightsConnectionString string
+
+var trainerAuthSettings = concat(
+  empty(trainerAuthAudience) ? [] : [{ name: 'FLM_TRAINER_AUTH_AUDIENCE', value: trainerAuthAudience }],
+  empty(trainerApiKeySecretUri) ? [] : [{ name: 'FLM_TRAINER_API_KEY', value: '@Microsoft.KeyVault(SecretUri=${trainerApiKeySecretUri})' }]
+)
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
@@ -63,11 +79,14 @@ resource pipeline 'Microsoft.Web/sites@2024-11-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: subnetId
+    // Key Vault references (the API key mode's FLM_TRAINER_API_KEY) resolve with the pipeline's identity.
+    keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
       http20Enabled: true
       // Flex Consumption takes the worker runtime from functionAppConfig, not from FUNCTIONS_WORKER_RUNTIME.
-      appSettings: [
+      appSettings: concat([
         // The host's storage (blob trigger, Durable Functions task hub, keys), identity-based.
         { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
@@ -78,7 +97,7 @@ resource pipeline 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'FLM_TRAINER_URL', value: trainerUrl }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
-      ]
+      ], trainerAuthSettings)
     }
     functionAppConfig: {
       deployment: {

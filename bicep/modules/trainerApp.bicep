@@ -1,7 +1,9 @@
 // The trainer (src/FunctionsLlm.Trainer, ASP.NET Core): a container app on the GPU profile that runs train,
-// merge and evaluate jobs behind PUT/GET/DELETE /jobs/{id}. Internal ingress only: it is reachable from apps in
-// the same Container Apps environment, never from the internet. It scales to zero between runs; the HTTP rule
-// wakes it on the first request, and the pipeline's status polls keep it up while a job runs.
+// merge and evaluate jobs behind PUT/GET/DELETE /jobs/{id}. Its environment is internal (no public IP), so its
+// "external" ingress is reachable from the virtual network only: the pipeline's VNet integration subnet, through
+// the private DNS zone. Every /jobs call needs the pipeline's credential: an Entra ID token for the trainer's app
+// registration from the pipeline's identity, or (without an app registration) the API key in Key Vault. It scales
+// to zero between runs; the HTTP rule wakes it, and the pipeline's status polls keep it up while a job runs.
 
 param location string
 param tags object
@@ -34,8 +36,29 @@ param storageBlobUri string
 @description('Application Insights connection string (local auth off: the identity sends telemetry).')
 param appInsightsConnectionString string
 
+@description('Client id of the trainer\'s Entra app registration (the token audience); empty: API key mode.')
+param authAudience string
+
+@description('Client id of the only identity whose tokens are accepted: the pipeline\'s.')
+param allowedCallerClientId string
+
+@description('API key mode: the Key Vault secret URI of the key (deploy.sh stores it); empty until it exists.')
+param apiKeySecretUri string
+
 // ASP.NET Core's port in the trainer image (ASPNETCORE_HTTP_PORTS in infra/docker/trainer.Dockerfile).
 var port = 8080
+// The host waits up to 60 s (ShutdownTimeout in TrainerStartup) for a running job to write its checkpoint on
+// SIGTERM; Container Apps must not SIGKILL before that.
+var terminationGracePeriodSeconds = 120
+var apiKeySecretName = 'trainer-api-key'
+var entraSettings = empty(authAudience) ? [] : [
+  { name: 'FLM_TRAINER_AUTH_TENANT_ID', value: tenant().tenantId }
+  { name: 'FLM_TRAINER_AUTH_AUDIENCE', value: authAudience }
+  { name: 'FLM_TRAINER_AUTH_ALLOWED_CALLERS', value: allowedCallerClientId }
+]
+var apiKeySettings = empty(apiKeySecretUri) ? [] : [
+  { name: 'FLM_TRAINER_API_KEY', secretRef: apiKeySecretName }
+]
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart:latest'
 
 resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
@@ -54,7 +77,9 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
     configuration: {
       activeRevisionsMode: 'Single'
       ingress: {
-        external: false
+        // In an internal environment "external" means the whole virtual network; false would mean the
+        // environment only, which the pipeline (outside it) cannot reach.
+        external: true
         targetPort: port
         transport: 'http'
         allowInsecure: false
@@ -65,8 +90,17 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
           identity: identityId
         }
       ]
+      // Read from Key Vault with the trainer's identity; the value never appears in the template.
+      secrets: empty(apiKeySecretUri) ? [] : [
+        {
+          name: apiKeySecretName
+          keyVaultUrl: apiKeySecretUri
+          identity: identityId
+        }
+      ]
     }
     template: {
+      terminationGracePeriodSeconds: terminationGracePeriodSeconds
       containers: [
         {
           name: 'trainer'
@@ -75,12 +109,12 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
             cpu: cpu
             memory: memory
           }
-          env: [
+          env: concat([
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
             { name: 'FLM_STORAGE_BLOB_URI', value: storageBlobUri }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
             { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
-          ]
+          ], entraSettings, apiKeySettings)
           probes: [
             {
               // CUDA initialisation and loading a base model can take minutes: allow 5 before liveness counts.
@@ -134,5 +168,5 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
 }
 
 output name string = trainer.name
-@description('Internal URL, resolvable only inside the Container Apps environment.')
+@description('https://{app}.{environment default domain}: resolvable only inside the virtual network (private DNS zone).')
 output url string = 'https://${trainer.properties.configuration.ingress.fqdn}'

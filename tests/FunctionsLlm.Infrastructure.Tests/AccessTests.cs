@@ -13,6 +13,8 @@ public sealed class AccessTests
     private const string TableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string AcrPull = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
     private const string MetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+    private const string SecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+    private const string SecretsOfficer = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
 
     private sealed record Grant(string Principal, string Role, string Scope)
     {
@@ -20,11 +22,14 @@ public sealed class AccessTests
     }
 
     [Theory]
-    [InlineData("dev")]
-    [InlineData("prod")]
-    public async Task Each_identity_gets_exactly_its_roles_on_the_resources_it_needs(string environment)
+    [InlineData("dev", false)]
+    [InlineData("prod", false)]
+    [InlineData("dev", true)]
+    [InlineData("prod", true)]
+    public async Task Each_identity_gets_exactly_its_roles_on_the_resources_it_needs(string environment, bool entra)
     {
-        var deployment = (await CompiledBicep.GetAsync()).Deploy(environment);
+        var deployment = (await CompiledBicep.GetAsync()).Deploy(environment,
+            new Dictionary<string, object?> { ["trainerAuthAudience"] = entra ? "6f1c2a4e-0000-4000-8000-00000000abcd" : "" });
         string storage = deployment.Single("Microsoft.Storage/storageAccounts").Id();
         string registry = deployment.Single("Microsoft.ContainerRegistry/registries").Id();
         string appInsights = deployment.Single("Microsoft.Insights/components").Id();
@@ -48,6 +53,13 @@ public sealed class AccessTests
             new("inference", AcrPull, registry),
             new("inference", MetricsPublisher, appInsights),
         };
+        if (!entra)
+        {
+            // API key mode: both sides read trainer-api-key.
+            string vault = deployment.Single("Microsoft.KeyVault/vaults").Id();
+            expected.Add(new("pipeline", SecretsUser, vault));
+            expected.Add(new("trainer", SecretsUser, vault));
+        }
 
         var actual = deployment.OfType("Microsoft.Authorization/roleAssignments").Select(assignment =>
         {
@@ -80,6 +92,8 @@ public sealed class AccessTests
             $"User {BlobDataContributor} on {storage}/blobServices/default/containers/training-data",
             $"User {BlobDataReader} on {storage}/blobServices/default/containers/models",
             $"User {BlobDataReader} on {storage}/blobServices/default/containers/runs",
+            // API key mode (the default without an app registration): deploy.sh stores the key.
+            $"User {SecretsOfficer} on {deployment.Single("Microsoft.KeyVault/vaults").Id()}",
         }.Order(), grants);
     }
 

@@ -1,6 +1,10 @@
 using System.Text.Json.Nodes;
 using FunctionsLlm.Infrastructure.Tests.Arm;
 using FunctionsLlm.Infrastructure.Tests.Bicep;
+using FunctionsLlm.Trainer;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace FunctionsLlm.Infrastructure.Tests;
 
@@ -17,38 +21,42 @@ public sealed class ContainerAppsTests
 
     [Theory]
     [MemberData(nameof(Profiles))]
-    public async Task Environment_has_the_parameterised_GPU_profile_and_both_apps_run_on_it(
+    public async Task Each_app_runs_on_the_parameterised_GPU_profile_of_its_own_environment(
         string environment, string gpuType, int maxCpu, double maxMemoryGi)
     {
         var deployment = (await CompiledBicep.GetAsync()).Deploy(environment);
-        var environmentResource = deployment.Single("Microsoft.App/managedEnvironments");
-        var managedEnvironment = environmentResource.Evaluated;
-        var profiles = managedEnvironment["properties"]!["workloadProfiles"]!.AsArray();
-        Assert.Contains(profiles, p => p.Text("workloadProfileType") == "Consumption");
-        var gpu = Assert.Single(profiles, p => p.Text("workloadProfileType") == gpuType)!;
+        var environments = deployment.OfType("Microsoft.App/managedEnvironments");
+        Assert.Equal(2, environments.Count);   // the trainer's (internal) and the inference app's (public)
 
         foreach (string app in new[] { "trainer", "inference" })
         {
             var properties = App(deployment, app)["properties"]!;
+            var own = Assert.Single(environments, e => e.Id() == properties.Text("environmentId"));
+            var profiles = own.Evaluated["properties"]!["workloadProfiles"]!.AsArray();
+            Assert.Contains(profiles, p => p.Text("workloadProfileType") == "Consumption");
+            var gpu = Assert.Single(profiles, p => p.Text("workloadProfileType") == gpuType)!;
             Assert.Equal(gpu.Text("name"), properties.Text("workloadProfileName"));
-            Assert.Equal(environmentResource.Id(), properties.Text("environmentId"));
             var resources = properties["template"]!["containers"]![0]!["resources"]!;
             Assert.InRange(double.Parse(resources.Text("cpu")!), 0.25, maxCpu);
             Assert.InRange(double.Parse(resources.Text("memory")!.Replace("Gi", "", StringComparison.Ordinal)), 0.5, maxMemoryGi);
         }
+        Assert.NotEqual(App(deployment, "trainer").Text("properties.environmentId"), App(deployment, "inference").Text("properties.environmentId"));
     }
 
-    [Fact]
-    public async Task Trainer_is_internal_scales_to_zero_on_http_and_has_health_probes()
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("prod")]
+    public async Task Trainer_scales_to_zero_on_http_has_health_probes_and_time_to_checkpoint_on_shutdown(string environment)
     {
-        var trainer = App((await CompiledBicep.GetAsync()).Deploy("dev"), "trainer");
+        var trainer = App((await CompiledBicep.GetAsync()).Deploy(environment), "trainer");
         var properties = trainer["properties"]!;
         var ingress = properties["configuration"]!["ingress"]!;
-        Assert.Equal("false", ingress.Text("external"));
         Assert.Equal("false", ingress.Text("allowInsecure"));
 
         var scale = properties["template"]!["scale"]!;
         Assert.Equal("0", scale.Text("minReplicas"));
+        // One replica: a job runs on the replica that accepted it (infra/README.md).
+        Assert.Equal("1", scale.Text("maxReplicas"));
         Assert.Single(scale["rules"]!.AsArray(), r => r!["http"] is not null);
 
         var probes = properties["template"]!["containers"]![0]!["probes"]!.AsArray();
@@ -58,6 +66,19 @@ public sealed class ContainerAppsTests
             Assert.StartsWith("/", p.Text("httpGet.path"));
             Assert.Equal(ingress.Text("targetPort"), p.Text("httpGet.port"));
         });
+
+        // SIGTERM → the host waits ShutdownTimeout for the running job's checkpoint → SIGKILL after the grace period.
+        var shutdown = TrainerShutdownTimeout();
+        Assert.True(double.Parse(properties["template"].Text("terminationGracePeriodSeconds")!) > shutdown.TotalSeconds,
+            $"the grace period must exceed the trainer's ShutdownTimeout ({shutdown.TotalSeconds} s)");
+    }
+
+    /// <summary>What the trainer app configures (TrainerStartup.AddTrainer), not a copy of the number.</summary>
+    private static TimeSpan TrainerShutdownTimeout()
+    {
+        var services = new ServiceCollection().AddTrainer(new TrainerSettings { CacheFolder = Path.GetTempPath() });
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
     }
 
     [Fact]

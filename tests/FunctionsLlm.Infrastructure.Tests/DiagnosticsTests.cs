@@ -14,12 +14,19 @@ public sealed class DiagnosticsTests
     [InlineData("Microsoft.ContainerRegistry/registries")]
     [InlineData("Microsoft.App/managedEnvironments")]
     [InlineData("Microsoft.EventGrid/systemTopics")]
+    [InlineData("Microsoft.KeyVault/vaults")]
     public async Task Main_resources_send_diagnostics_to_the_workspace(string type)
     {
         var deployment = (await CompiledBicep.GetAsync()).Deploy("dev");
         string workspace = deployment.Single("Microsoft.OperationalInsights/workspaces").Id();
-        string target = deployment.Single(type).Id();
+        var targets = deployment.OfType(type);
+        Assert.NotEmpty(targets);
+        foreach (var target in targets)
+            AssertSendsToWorkspace(deployment, target.Id(), workspace);
+    }
 
+    private static void AssertSendsToWorkspace(ArmDeployment deployment, string target, string workspace)
+    {
         var setting = Assert.Single(deployment.OfType("Microsoft.Insights/diagnosticSettings"),
             s => s.Evaluated.Text("scope") == target).Evaluated;
         Assert.Equal(workspace, setting.Text("properties.workspaceId"));

@@ -60,7 +60,10 @@ public sealed class EnvironmentParametersTests
         Assert.Matches(@"^stflmqaeu2⟨uniqueString\(\)⟩$", ContainerAppsTests.StorageName(deployment));
         Assert.Matches(@"^crflmqaeu2⟨uniqueString\(\)⟩$", deployment.Single("Microsoft.ContainerRegistry/registries").Name);
         Assert.All(deployment.OfType("Microsoft.App/containerApps"), a => Assert.Matches("^[a-z][a-z0-9-]{0,30}[a-z0-9]$", a.Name));
-        Assert.Equal("flm-qa-eu-2-env", deployment.Single("Microsoft.App/managedEnvironments").Name);
+        Assert.Equal(["flm-qa-eu-2-env", "flm-qa-eu-2-trainer-env"], deployment.OfType("Microsoft.App/managedEnvironments").Select(e => e.Name).Order());
+        Assert.Equal("flm-qa-eu-2-vnet", deployment.Single("Microsoft.Network/virtualNetworks").Name);
+        // Key Vault: 3 to 24 letters, digits and hyphens.
+        Assert.Matches(@"^kvflmqaeu2⟨uniqueString\(\)⟩$", deployment.Single("Microsoft.KeyVault/vaults").Name);
     }
 
     private static async Task<Dictionary<string, object?>> Parameters(string file)

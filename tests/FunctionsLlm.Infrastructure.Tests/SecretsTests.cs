@@ -32,24 +32,39 @@ public sealed partial class SecretsTests
         }
     }
 
-    [Fact]
-    public async Task App_settings_and_container_env_carry_no_credentials()
+    public static TheoryData<string, bool> Modes => new()
     {
-        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["subscribeBlobEvents"] = true });
+        { "", false },                                      // API key mode, before deploy.sh stores the key
+        { "", true },                                       // API key mode: the key from Key Vault
+        { "6f1c2a4e-0000-4000-8000-00000000abcd", false },  // Entra ID: no key at all
+    };
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task App_settings_and_container_env_carry_no_credentials(string trainerAuthAudience, bool trainerApiKeyStored)
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?>
+        {
+            ["subscribeBlobEvents"] = true,
+            ["trainerAuthAudience"] = trainerAuthAudience,
+            ["trainerApiKeyStored"] = trainerApiKeyStored,
+        });
         var settings = new List<(string App, string Name, string? Value)>();
         foreach (var site in deployment.OfType("Microsoft.Web/sites"))
             settings.AddRange(site.Evaluated["properties"]!["siteConfig"]!["appSettings"].Settings().Select(s => (site.Name, s.Key, s.Value)));
         foreach (var app in deployment.OfType("Microsoft.App/containerApps"))
         {
             var properties = app.Evaluated["properties"]!;
-            Assert.Null(properties["configuration"]!["secrets"]);
+            // A container app secret may only be a Key Vault reference, never a value.
+            foreach (var secret in properties["configuration"]!["secrets"]?.AsArray() ?? [])
+            {
+                Assert.Null(secret!["value"]);
+                Assert.EndsWith("secrets/trainer-api-key", secret.Text("keyVaultUrl") ?? "", StringComparison.Ordinal);
+            }
             foreach (var container in properties["template"]!["containers"]!.AsArray())
             {
                 foreach (var variable in container!["env"]!.AsArray())
-                {
-                    Assert.Null(variable!["secretRef"]);
-                    settings.Add((app.Name, variable.Text("name")!, variable.Text("value")));
-                }
+                    settings.Add((app.Name, variable!.Text("name")!, variable.Text("value") ?? $"secretRef:{variable.Text("secretRef")}"));
             }
         }
 
@@ -58,9 +73,15 @@ public sealed partial class SecretsTests
         {
             AssertNoCredential($"{app}: {name}", value ?? "");
             // The one connection string is Application Insights', which authenticates nobody while local auth is off.
-            if (name != "APPLICATIONINSIGHTS_CONNECTION_STRING")
+            if (name == "APPLICATIONINSIGHTS_CONNECTION_STRING")
+                continue;
+            // The trainer API key, in API key mode, is a reference to Key Vault on both sides.
+            if (name == "FLM_TRAINER_API_KEY")
+                Assert.Matches(@"^(secretRef:trainer-api-key|@Microsoft\.KeyVault\(SecretUri=.*secrets/trainer-api-key\))$", value);
+            else
                 Assert.DoesNotMatch(SecretLikeName(), name);
         }
+        Assert.Equal(trainerApiKeyStored ? 2 : 0, settings.Count(s => s.Name == "FLM_TRAINER_API_KEY"));
         Assert.Equal("true", deployment.Single("Microsoft.Insights/components").Evaluated.Text("properties.DisableLocalAuth"));
     }
 

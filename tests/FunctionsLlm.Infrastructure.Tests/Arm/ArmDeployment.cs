@@ -140,7 +140,14 @@ internal sealed class ArmDeployment
             var child = new ArmDeployment(
                 Path.Length == 0 ? name : $"{Path}/{name}",
                 properties["template"]!.AsObject(),
-                parameter => passed?[parameter] is JsonObject p ? (true, Evaluate(p["value"])) : (false, null));
+                parameter => passed?[parameter] switch
+                {
+                    JsonObject p => (true, Evaluate(p["value"])),
+                    // A conditional value compiles to one expression choosing between { value: ... } objects.
+                    JsonValue expression => Evaluate(expression) is Dictionary<string, object?> chosen && chosen.TryGetValue("value", out object? value)
+                        ? (true, value) : (true, new Unknown($"parameter {parameter}")),
+                    _ => (false, null),
+                });
             _modules.Add((key, name, child, Evaluate(resource["condition"]) is not false));
         }
         return _modules;

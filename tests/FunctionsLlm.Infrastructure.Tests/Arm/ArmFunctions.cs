@@ -87,6 +87,10 @@ internal static class ArmFunctions
                 };
             case "if":
                 return args[0] is bool condition ? (condition ? args[1] : args[2]) : new Unknown("if");
+            case "and":
+                return args.Any(a => a is false) ? false : args.All(a => a is true) ? true : new Unknown("and");
+            case "or":
+                return args.Any(a => a is true) ? true : args.All(a => a is false) ? false : new Unknown("or");
             case "equals":
                 return args.Any(a => a is Unknown) ? new Unknown("equals") : Equals(args[0], args[1]);
             case "not":
