@@ -3,8 +3,9 @@ using System.Diagnostics;
 namespace FunctionsLlm.Infrastructure.Tests;
 
 /// <summary>
-/// infra/scripts/deploy.sh end to end against a recording stand-in for the Azure CLI (Scripts/fake-az): which calls it
-/// makes, in which order, with which of the variables the .bicepparam files read. No subscription is involved.
+/// infra/scripts/deploy.sh and azure.yaml's hooks end to end against a recording stand-in for the Azure CLI
+/// (Scripts/fake-az; azd's `env set` is logged the same way): which calls they make, in which order, with which of
+/// the variables the .bicepparam files read. No subscription is involved.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class DeployScriptTests : IDisposable
@@ -17,7 +18,7 @@ public sealed class DeployScriptTests : IDisposable
     public DeployScriptTests()
     {
         // A copy of the scripts in a repository-shaped folder, with the three app projects the script checks for.
-        foreach (string script in new[] { "deploy.sh", "lib/trainer-auth.sh" })
+        foreach (string script in new[] { "deploy.sh", "lib/trainer-auth.sh", "azd-preprovision.sh", "azd-postdeploy.sh" })
         {
             string target = Path.Combine(_root, "repo", "infra", "scripts", script);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -31,7 +32,8 @@ public sealed class DeployScriptTests : IDisposable
         File.Copy(Path.Combine(AppContext.BaseDirectory, "Scripts", "fake-az"), Path.Combine(bin, "az"));
         File.WriteAllText(Path.Combine(bin, "dotnet"), "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && mkdir -p \"$2\" && touch \"$2/host.json\"; shift; done\n");
         File.WriteAllText(Path.Combine(bin, "zip"), "#!/bin/sh\ntouch \"$2\"\n");
-        foreach (string tool in new[] { "az", "dotnet", "zip" })
+        File.WriteAllText(Path.Combine(bin, "azd"), "#!/bin/sh\necho \"azd $*\" >> \"$FAKE_AZ_LOG\"\n");
+        foreach (string tool in new[] { "az", "dotnet", "zip", "azd" })
             File.SetUnixFileMode(Path.Combine(bin, tool), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
@@ -115,9 +117,46 @@ public sealed class DeployScriptTests : IDisposable
         Assert.DoesNotContain(calls, c => changes.Any(change => c.StartsWith(change, StringComparison.Ordinal)));
     }
 
-    private async Task<(int Exit, string Output)> DeployAsync(params string[] arguments)
+    [Fact]
+    public async Task Azure_yaml_runs_the_hooks_that_wire_the_trainer_credential()
     {
-        var start = new ProcessStartInfo("bash", [Path.Combine(_root, "repo", "infra", "scripts", "deploy.sh"), .. arguments])
+        string yaml = File.ReadAllText(Path.Combine(RepoPaths.Root, "azure.yaml"));
+        Assert.Matches(@"preprovision:\s+shell: sh\s+run: infra/scripts/azd-preprovision\.sh", yaml);
+        Assert.Matches(@"postdeploy:\s+shell: sh\s+run: infra/scripts/azd-postdeploy\.sh", yaml);
+        foreach (string hook in new[] { "azd-preprovision.sh", "azd-postdeploy.sh" })
+            Assert.True(File.GetUnixFileMode(Path.Combine(RepoPaths.Root, "infra", "scripts", hook)).HasFlag(UnixFileMode.UserExecute), $"{hook} is not executable");
+        var azd = new Dictionary<string, string> { ["AZURE_RESOURCE_GROUP"] = "rg-azd", ["AZURE_ENV_NAME"] = "demo" };
+
+        // With directory rights: the app registration's client id goes into azd's environment.
+        var (exit, output) = await RunAsync("azd-preprovision.sh", [], azd);
+        Assert.True(exit == 0, output);
+        Assert.Contains($"azd env set FLM_TRAINER_AUTH_AUDIENCE {AppId}", Calls());
+        Assert.Contains(Calls(), c => c.StartsWith("az ad app create --display-name FunctionsLlm trainer (demo, rg-azd)", StringComparison.Ordinal));
+        (exit, output) = await RunAsync("azd-postdeploy.sh", [], new(azd) { ["FLM_TRAINER_AUTH_AUDIENCE"] = AppId, ["FLM_VAULT_NAME"] = "" });
+        Assert.True(exit == 0, output);
+        Assert.EndsWith($"audience={AppId} stored= subscribe=true", Assert.Single(Calls(), c => c.StartsWith("az deployment group create -g rg-azd", StringComparison.Ordinal)));
+
+        // Without: nothing set before provisioning; after the deploy the key is stored and provisioned with.
+        File.Delete(Log);
+        Directory.Delete(State, recursive: true);
+        Directory.CreateDirectory(State);
+        File.WriteAllText(Path.Combine(State, "no-directory-rights"), "");
+        (exit, output) = await RunAsync("azd-preprovision.sh", [], azd);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain(Calls(), c => c.StartsWith("azd env set", StringComparison.Ordinal));
+        (exit, output) = await RunAsync("azd-postdeploy.sh", [], new(azd) { ["FLM_VAULT_NAME"] = "kvflmdevtoken" });
+        Assert.True(exit == 0, output);
+        var calls = Calls();
+        Assert.Contains("azd env set FLM_TRAINER_API_KEY_STORED true", calls);
+        Assert.True(Index(calls, "az keyvault secret set --vault-name kvflmdevtoken") < Index(calls, "az deployment group create"));
+        Assert.EndsWith("audience= stored=true subscribe=true", Assert.Single(calls, c => c.StartsWith("az deployment group create", StringComparison.Ordinal)));
+    }
+
+    private Task<(int Exit, string Output)> DeployAsync(params string[] arguments) => RunAsync("deploy.sh", arguments, []);
+
+    private async Task<(int Exit, string Output)> RunAsync(string script, string[] arguments, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(_root, "repo", "infra", "scripts", script), .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -125,8 +164,11 @@ public sealed class DeployScriptTests : IDisposable
         start.Environment["PATH"] = $"{Path.Combine(_root, "bin")}:{Environment.GetEnvironmentVariable("PATH")}";
         start.Environment["FAKE_AZ_STATE"] = State;
         start.Environment["FAKE_AZ_LOG"] = Log;
-        foreach (string inherited in new[] { "FLM_TRAINER_AUTH_AUDIENCE", "FLM_RESOURCE_GROUP", "FLM_OPERATOR_PRINCIPAL_ID" })
+        foreach (string inherited in new[] { "FLM_TRAINER_AUTH_AUDIENCE", "FLM_TRAINER_API_KEY_STORED", "FLM_VAULT_NAME", "FLM_RESOURCE_GROUP",
+            "FLM_OPERATOR_PRINCIPAL_ID", "AZURE_RESOURCE_GROUP", "AZURE_ENV_NAME" })
             start.Environment.Remove(inherited);
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
