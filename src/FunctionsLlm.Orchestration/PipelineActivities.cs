@@ -144,6 +144,7 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
             MergedPrefix = input.MergedPrefix,
             BaseModel = input.BaseModelPrefix,
             BaseSha256 = input.BaseSha256,
+            MergedSha256 = input.MergedSha256,
             CreatedAt = DateTimeOffset.UtcNow,
             EvalLoss = input.EvalLoss,
         };

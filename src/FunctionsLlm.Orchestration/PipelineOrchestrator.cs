@@ -136,25 +136,30 @@ public static class PipelineOrchestrator
                 throw await Fail("merge", DescribeMergeFailure(merge));
             await Done("merge", $"{BlobLayout.Models}/{merge.OutputPrefix ?? mergedPrefix}");
 
-            // evaluate
+            // evaluate what was merged and will be published (the adapter only lends its loss curve)
             await Begin("evaluate");
             var reportPrefix = BlobLayout.Run.ReportPrefix(runId);
+            var publishedPrefix = merge.OutputPrefix ?? mergedPrefix;
             var evaluation = await RunJob(context, runId, RunIds.Evaluate(runId), new TrainingJobSpec
             {
                 Kind = JobKind.Evaluate,
                 BaseModelPrefix = opts.BaseModelPrefix,
+                ModelPrefix = publishedPrefix,
                 AdapterPrefix = best.OutputPrefix,
                 DatasetPrefixes = new DatasetPrefixes { Eval = BlobLayout.Dataset.Eval(runId) },
                 OutputPrefix = reportPrefix,
             }, deadline, input.Timing);
             if (!evaluation.Succeeded)
                 throw await Fail("evaluate", $"evaluate job {evaluation.JobId} {Describe(evaluation)}");
+            if (merge.ModelSha256 is { } mergedSha256 && evaluation.ModelSha256 != mergedSha256)
+                throw await Fail("evaluate", $"evaluate job {evaluation.JobId} evaluated weights {evaluation.ModelSha256 ?? "(no fingerprint)"}, " +
+                    $"not the merged {BlobLayout.Models}/{publishedPrefix} ({mergedSha256})");
             await Done("evaluate", $"{BlobLayout.Runs}/{reportPrefix}report.html");
 
             // publish
             await Begin("publish");
             var published = await context.CallActivityAsync<string>(nameof(PipelineActivities.Publish),
-                new PublishInput(opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, opts.BaseModelPrefix, best.EvalLoss, merge.BaseSha256), storage);
+                new PublishInput(opts.ModelName, version, publishedPrefix, opts.BaseModelPrefix, best.EvalLoss, merge.BaseSha256, merge.ModelSha256), storage);
             run.SetVersion(version);
             await Done("publish", $"{published} → {version}");
             context.SetCustomStatus("succeeded");
@@ -223,7 +228,8 @@ public static class PipelineOrchestrator
         }
         log.LogInformation("job {JobId} ended: {State}", input.JobId, status.State);
         return new JobOutcome(input.JobId, status.State, status.OutputPrefix, status.Metrics,
-            status.State == JobState.Succeeded ? null : status.Error ?? status.State.ToString().ToLowerInvariant(), BaseSha256: status.BaseSha256);
+            status.State == JobState.Succeeded ? null : status.Error ?? status.State.ToString().ToLowerInvariant(), BaseSha256: status.BaseSha256,
+            ModelSha256: status.ModelSha256);
     }
 
     private static Task<JobOutcome> RunJob(TaskOrchestrationContext context, string runId, string jobId, TrainingJobSpec spec,

@@ -52,12 +52,13 @@ public sealed record SubmitJobInput(string JobId, string SpecJson);
 
 /// <summary>The part of a trainer <see cref="JobStatus"/> the orchestrator keeps.</summary>
 public sealed record JobSnapshot(string Id, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics, string? Error,
-    string? BaseSha256 = null)
+    string? BaseSha256 = null, string? ModelSha256 = null)
 {
     public bool IsTerminal => State.IsTerminal();
 
     public static JobSnapshot From(JobStatus status) =>
-        new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error, status.Result?.BaseSha256);
+        new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error, status.Result?.BaseSha256,
+            status.Result?.ModelSha256);
 }
 
 /// <summary>One trainer job to run to its end: submit, then poll with durable timers until it ends or the deadline passes.</summary>
@@ -65,7 +66,7 @@ public sealed record MonitorInput(string JobId, string SpecJson, DateTime Deadli
 
 /// <summary>How a monitored job ended. <see cref="Unreachable"/>: the trainer did not answer after every retry.</summary>
 public sealed record JobOutcome(string JobId, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics,
-    string? Error, bool Unreachable = false, bool TimedOut = false, string? BaseSha256 = null)
+    string? Error, bool Unreachable = false, bool TimedOut = false, string? BaseSha256 = null, string? ModelSha256 = null)
 {
     public bool Succeeded => State == JobState.Succeeded;
 
@@ -78,7 +79,7 @@ public sealed record JobOutcome(string JobId, JobState State, string? OutputPref
 }
 
 public sealed record PublishInput(string ModelName, string Version, string MergedPrefix, string BaseModelPrefix, double? EvalLoss,
-    string? BaseSha256 = null);
+    string? BaseSha256 = null, string? MergedSha256 = null);
 
 public sealed record SummaryInput(string RunId, string Json);
 

@@ -71,7 +71,7 @@ public sealed partial class AppSettingsTests
     private static Dictionary<string, string?> Settings(ArmDeployment deployment, string app)
     {
         if (app == "pipeline")
-            return deployment.Single("Microsoft.Web/sites").Evaluated["properties"]!["siteConfig"]!["appSettings"].Settings();
+            return deployment.PipelineSettings();
         return ContainerAppsTests.App(deployment, app)["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray()
             .ToDictionary(v => v.Text("name")!, v => v.Text("value") ?? (v.Text("secretRef") is { } secret ? $"(Key Vault secret {secret})" : null));
     }

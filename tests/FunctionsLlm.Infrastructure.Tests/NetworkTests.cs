@@ -80,7 +80,7 @@ public sealed class NetworkTests
         Assert.Equal("false", link.Text("properties.registrationEnabled"));
 
         // The pipeline calls the URL that zone answers for: https://{trainer fqdn}, in {defaultDomain}.
-        var settings = deployment.Single("Microsoft.Web/sites").Evaluated["properties"]!["siteConfig"]!["appSettings"].Settings();
+        var settings = deployment.PipelineSettings();
         string trainerUrl = settings["FLM_TRAINER_URL"]!;
         Assert.Equal(deployment.Module("trainer").Output("url"), trainerUrl);
         Assert.StartsWith("https://", trainerUrl, StringComparison.Ordinal);

@@ -21,7 +21,7 @@ public sealed class TrainerCredentialTests
     {
         var deployment = (await CompiledBicep.GetAsync()).Deploy(environment, new Dictionary<string, object?> { ["trainerAuthAudience"] = Audience });
         var trainer = TrainerEnv(deployment);
-        var pipeline = PipelineSettings(deployment);
+        var pipeline = deployment.PipelineSettings();
 
         Assert.Equal(Audience, trainer["FLM_TRAINER_AUTH_AUDIENCE"]!.Value);
         Assert.Equal(Audience, pipeline["FLM_TRAINER_AUTH_AUDIENCE"]);
@@ -48,7 +48,7 @@ public sealed class TrainerCredentialTests
         Assert.Equal(vault.Name, first.Output("FLM_VAULT_NAME"));
         Assert.Equal("apiKey", first.Output("FLM_TRAINER_AUTH"));
         Assert.DoesNotContain("FLM_TRAINER_API_KEY", TrainerEnv(first).Keys);
-        Assert.DoesNotContain("FLM_TRAINER_API_KEY", PipelineSettings(first).Keys);
+        Assert.DoesNotContain("FLM_TRAINER_API_KEY", first.PipelineSettings().Keys);
 
         var stored = compiled.Deploy("dev", new Dictionary<string, object?> { ["trainerApiKeyStored"] = true });
         string secretUri = $"⟨reference {stored.Single("Microsoft.KeyVault/vaults").Id()}.vaultUri⟩secrets/trainer-api-key";
@@ -63,9 +63,9 @@ public sealed class TrainerCredentialTests
         Assert.Equal(secret.Text("name"), key.SecretRef);
 
         var site = stored.Single("Microsoft.Web/sites").Evaluated;
-        Assert.Equal($"@Microsoft.KeyVault(SecretUri={secretUri})", PipelineSettings(stored)["FLM_TRAINER_API_KEY"]);
+        Assert.Equal($"@Microsoft.KeyVault(SecretUri={secretUri})", stored.PipelineSettings()["FLM_TRAINER_API_KEY"]);
         Assert.Equal(PipelineIdentity, site.Text("properties.keyVaultReferenceIdentity"));
-        Assert.DoesNotContain("FLM_TRAINER_AUTH_AUDIENCE", PipelineSettings(stored).Keys);
+        Assert.DoesNotContain("FLM_TRAINER_AUTH_AUDIENCE", stored.PipelineSettings().Keys);
         Assert.DoesNotContain("FLM_TRAINER_AUTH_AUDIENCE", TrainerEnv(stored).Keys);
     }
 
@@ -88,7 +88,4 @@ public sealed class TrainerCredentialTests
     internal static Dictionary<string, EnvVar> TrainerEnv(ArmDeployment deployment) =>
         ContainerAppsTests.App(deployment, "trainer")["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray()
             .ToDictionary(v => v.Text("name")!, v => new EnvVar(v.Text("value"), v.Text("secretRef")));
-
-    internal static Dictionary<string, string?> PipelineSettings(ArmDeployment deployment) =>
-        deployment.Single("Microsoft.Web/sites").Evaluated["properties"]!["siteConfig"]!["appSettings"].Settings();
 }

@@ -14,7 +14,9 @@ using Microsoft.Extensions.Logging;
 namespace FunctionsLlm.Orchestration.Tests;
 
 /// <summary>How a scripted job ends: after <see cref="Polls"/> GETs it reaches <see cref="End"/>.</summary>
-internal sealed record JobScript(JobState End = JobState.Succeeded, int Polls = 1, double? EvalLoss = 1.0, string? Error = null)
+/// <param name="ModelSha256">What a merge or evaluate job reports as the fine-tuned folder's fingerprint.</param>
+internal sealed record JobScript(JobState End = JobState.Succeeded, int Polls = 1, double? EvalLoss = 1.0, string? Error = null,
+    string? ModelSha256 = null)
 {
     public static JobScript Never { get; } = new(JobState.Succeeded, int.MaxValue);
 }
@@ -30,6 +32,9 @@ internal sealed class FakeTrainer : IAsyncDisposable
 
     /// <summary>What merge jobs report as the base model's fingerprint.</summary>
     public static readonly string BaseSha256 = new('b', 64);
+
+    /// <summary>What merge and evaluate jobs report as the merged folder's fingerprint, unless scripted otherwise.</summary>
+    public static readonly string MergedSha256 = new('c', 64);
 
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Job> _jobs = new(StringComparer.Ordinal);
@@ -162,6 +167,7 @@ internal sealed class FakeTrainer : IAsyncDisposable
                         OutputPrefix = Spec.OutputPrefix,
                         Metrics = script.EvalLoss is { } loss ? new Dictionary<string, double> { ["evalLoss"] = loss } : new Dictionary<string, double>(),
                         BaseSha256 = Spec.Kind == JobKind.Merge ? BaseSha256 : null,
+                        ModelSha256 = Spec.Kind is JobKind.Merge or JobKind.Evaluate ? script.ModelSha256 ?? MergedSha256 : null,
                     }
                     : null,
                 Error = state == JobState.Failed ? script.Error ?? "scripted failure" : state == JobState.Cancelled ? "cancelled" : null,

@@ -36,10 +36,13 @@ public sealed class PipelineOrchestratorTests
         Assert.True(await h.Store.ExistsAsync(BlobLayout.Datasets, BlobLayout.Dataset.Eval(runId)));
         Assert.True(await h.Store.ExistsAsync(BlobLayout.Datasets, BlobLayout.Dataset.CleaningReport(runId)));
 
-        // merge and evaluate use the best candidate's adapter
+        // merge takes the best candidate's adapter; evaluate takes the folder the merge published (the adapter only
+        // for its loss curve)
         var merge = h.Trainer.SpecOf(RunIds.Merge(runId))!;
         Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), merge.AdapterPrefix);
-        Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), h.Trainer.SpecOf(RunIds.Evaluate(runId))!.AdapterPrefix);
+        var evaluate = h.Trainer.SpecOf(RunIds.Evaluate(runId))!;
+        Assert.Equal(merge.OutputPrefix, evaluate.ModelPrefix);
+        Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), evaluate.AdapterPrefix);
 
         // published: current.json names the merged folder
         var manifest = ModelManifest.Parse(await h.Store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
@@ -47,12 +50,30 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(BlobLayout.Model.VersionPrefix(PipelineHarness.ModelName, runId), manifest.MergedPrefix);
         Assert.Equal(0.9, manifest.EvalLoss);
         Assert.Equal(FakeTrainer.BaseSha256, manifest.BaseSha256);
+        Assert.Equal(FakeTrainer.MergedSha256, manifest.MergedSha256);
 
         var summary = await h.SummaryAsync(runId);
         Assert.All(PipelineOrchestrator.Stages, s => Assert.Equal(StageState.Succeeded, summary.Stages[s].State));
         Assert.Equal(3, summary.Candidates.Count);
         Assert.Equal(RunIds.Candidate(runId, 1), summary.BestCandidate);
         Assert.Equal(runId, summary.ModelVersion);
+    }
+
+    [Fact]
+    public async Task A_run_whose_evaluation_did_not_evaluate_the_merged_weights_is_not_published()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (_, spec) => spec.Kind == JobKind.Evaluate ? new JobScript(ModelSha256: new string('d', 64)) : new JobScript();
+        await h.UploadAsync("faq.jsonl", Samples);
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains($"not the merged {BlobLayout.Models}/{BlobLayout.Model.VersionPrefix(PipelineHarness.ModelName, start.RunId)}",
+            done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["evaluate"].State);
+        Assert.False(await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
     }
 
     [Fact]

@@ -147,15 +147,29 @@ public sealed class JobRunTests : IDisposable
         Assert.Contains("tokenizer.json", files);
         Assert.Contains("notes.txt", files);   // the trainer replaces its own files and deletes nothing
 
+        // The merge's fingerprint is of the folder it published, computed independently here from the store's bytes.
+        string published = Directory.CreateTempSubdirectory("flm-published-").FullName;
+        foreach (string name in new[] { "config.json", "model.safetensors" })
+            await File.WriteAllBytesAsync(Path.Combine(published, name), await _store.ReadBytesAsync(BlobLayout.Models, merged + name));
+        string publishedSha256 = await DirectoryFingerprint.ComputeSha256Async(published);
+        Directory.Delete(published, recursive: true);
+        Assert.Equal(publishedSha256, merge.Result.ModelSha256);
+
+        // The evaluation reads the published folder, not the adapter merged once more: its report names it, and the
+        // weights it evaluated are the published ones.
         string report = $"e-{_s}/";
         var evaluate = await RunAsync(client, $"e-{_s}", $$"""
-            {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{adapter}}",
+            {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "modelPrefix": "{{merged}}", "adapterPrefix": "{{adapter}}",
              "datasetPrefixes": {"eval": "{{EvalData}}"}, "outputPrefix": "{{report}}"}
             """);
         Assert.True(evaluate.State == JobState.Succeeded, evaluate.Error);
         Assert.Equal(3, evaluate.Result!.Metrics["records"]);
         Assert.True(evaluate.Result.Metrics["evalLoss"] < evaluate.Result.Metrics["baseEvalLoss"], "the fine-tuned model learned the rule");
+        Assert.Equal(publishedSha256, evaluate.Result.ModelSha256);
         Assert.Equal(["loss.png", "report.html", "report.json", "report.md"], (await NamesAsync(BlobLayout.Runs, report)).Order());
+        var reportJson = System.Text.Json.Nodes.JsonNode.Parse(await _store.ReadTextAsync(BlobLayout.Runs, report + "report.json"))!;
+        Assert.Equal($"{BlobLayout.Models}/{merged}", reportJson["fineTunedModel"]!.ToString());
+        Assert.Equal($"{BlobLayout.Models}/{BasePrefix}", reportJson["baseModel"]!.ToString());
     }
 
     [Fact]
@@ -182,7 +196,7 @@ public sealed class JobRunTests : IDisposable
         Assert.NotEqual(await _store.ReadBytesAsync(BlobLayout.Models, BasePrefix + "model.safetensors"), await _store.ReadBytesAsync(BlobLayout.Models, merged + "model.safetensors"));
 
         var evaluate = await RunAsync(client, $"fe-{_s}", $$"""
-            {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "adapterPrefix": "{{trainedPrefix}}",
+            {"kind": "evaluate", "baseModelPrefix": "{{BasePrefix}}", "modelPrefix": "{{merged}}", "adapterPrefix": "{{trainedPrefix}}",
              "datasetPrefixes": {"eval": "{{EvalData}}"}, "outputPrefix": "fe-{{_s}}/"}
             """);
         Assert.True(evaluate.State == JobState.Succeeded, evaluate.Error);

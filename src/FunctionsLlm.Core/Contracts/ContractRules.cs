@@ -31,6 +31,13 @@ internal static class ContractRules
             problems.Add($"'{field}' is missing or not one of {SnakeCaseEnumConverter<TEnum>.AllowedNames}");
     }
 
+    /// <summary>An optional SHA-256: when present, 64 lowercase hex digits (a <see cref="Models.DirectoryFingerprint"/>).</summary>
+    public static void RequireSha256(this List<string> problems, string field, string? value)
+    {
+        if (value is not null && !(value.Length == 64 && value.All(char.IsAsciiHexDigitLower)))
+            problems.Add($"'{field}' must be 64 lowercase hex digits (got '{value}')");
+    }
+
     /// <summary>A folder prefix in a container: present, a valid artifact name, ending with '/'.</summary>
     public static void RequireFolderPrefix(this List<string> problems, string field, string? value)
     {

@@ -17,11 +17,18 @@ public sealed record JobResult
     /// <summary>Merge jobs: the <see cref="Models.DirectoryFingerprint"/> of the base model merged into (the manifest's <c>baseSha256</c>).</summary>
     public string? BaseSha256 { get; init; }
 
+    /// <summary>
+    /// The <see cref="Models.DirectoryFingerprint"/> of the fine-tuned model: merge jobs, of the folder they wrote (the
+    /// manifest's <c>mergedSha256</c>); evaluate jobs, of the folder they evaluated. Equal when the report describes
+    /// the published bytes.
+    /// </summary>
+    public string? ModelSha256 { get; init; }
+
     internal void AddProblems(List<string> problems, string at)
     {
         problems.RequireFolderPrefix($"{at}outputPrefix", OutputPrefix);
-        problems.Require(BaseSha256 is null || (BaseSha256.Length == 64 && BaseSha256.All(char.IsAsciiHexDigitLower)),
-            $"'{at}baseSha256' must be 64 lowercase hex digits (got '{BaseSha256}')");
+        problems.RequireSha256($"{at}baseSha256", BaseSha256);
+        problems.RequireSha256($"{at}modelSha256", ModelSha256);
         if (Metrics is null)
             return;
         foreach (var (name, value) in Metrics)

@@ -25,6 +25,9 @@ public sealed record ModelManifest : IContract
     /// <summary>The base model folder's <see cref="Models.DirectoryFingerprint"/> (64 lowercase hex digits); null when unknown.</summary>
     public string? BaseSha256 { get; init; }
 
+    /// <summary>The merged folder's <see cref="Models.DirectoryFingerprint"/>: what the evaluate job evaluated; null when unknown.</summary>
+    public string? MergedSha256 { get; init; }
+
     /// <summary>The Jinja chat template to serve with; null means the one in the folder's tokenizer_config.json.</summary>
     public string? ChatTemplate { get; init; }
 
@@ -45,8 +48,8 @@ public sealed record ModelManifest : IContract
         var problems = new List<string>();
         problems.RequireSegment("version", Version);
         problems.RequireFolderPrefix("mergedPrefix", MergedPrefix);
-        problems.Require(BaseSha256 is null || (BaseSha256.Length == 64 && BaseSha256.All(char.IsAsciiHexDigitLower)),
-            $"'baseSha256' must be 64 lowercase hex digits (got '{BaseSha256}')");
+        problems.RequireSha256("baseSha256", BaseSha256);
+        problems.RequireSha256("mergedSha256", MergedSha256);
         problems.RequireTime("createdAt", CreatedAt);
         problems.RequireFinite("evalLoss", EvalLoss, min: 0);
         return problems;

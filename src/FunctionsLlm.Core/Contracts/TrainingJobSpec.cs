@@ -10,7 +10,8 @@ namespace FunctionsLlm.Core.Contracts;
 /// <para>
 /// Prefixes name folders by container: <see cref="BaseModelPrefix"/> in <see cref="BlobLayout.Models"/>,
 /// <see cref="DatasetPrefixes"/> in <see cref="BlobLayout.Datasets"/>, <see cref="AdapterPrefix"/> in
-/// <see cref="BlobLayout.Checkpoints"/>, and <see cref="OutputPrefix"/> in <see cref="OutputContainer"/>.
+/// <see cref="BlobLayout.Checkpoints"/>, <see cref="ModelPrefix"/> in <see cref="BlobLayout.Models"/>, and
+/// <see cref="OutputPrefix"/> in <see cref="OutputContainer"/>.
 /// </para>
 /// <code>
 /// {"kind": "train", "baseModelPrefix": "base/qwen2.5-0.5b/",
@@ -28,8 +29,17 @@ public sealed record TrainingJobSpec : IContract
     /// <summary>Train needs <see cref="DatasetPrefixes.Train"/>, evaluate needs <see cref="DatasetPrefixes.Eval"/>.</summary>
     public DatasetPrefixes? DatasetPrefixes { get; init; }
 
-    /// <summary>The trained adapter (PEFT layout) to merge or evaluate; required for those kinds, not allowed for train.</summary>
+    /// <summary>
+    /// The train job's output (a PEFT adapter, or a whole model when it trained every parameter): merge merges it
+    /// (required); evaluate only draws its <c>metrics.jsonl</c> as the loss curve (optional); not allowed for train.
+    /// </summary>
     public string? AdapterPrefix { get; init; }
+
+    /// <summary>
+    /// Evaluate only, and required there: the merged folder the merge job published (<c>{model}/{version}/</c>), so the
+    /// report describes the bytes that are served, not a second merge of the adapter.
+    /// </summary>
+    public string? ModelPrefix { get; init; }
 
     /// <summary>The train job's settings; merge and evaluate ignore them.</summary>
     public Hyperparameters Hyperparameters { get; init; } = new();
@@ -78,12 +88,16 @@ public sealed record TrainingJobSpec : IContract
                 problems.Require(AdapterPrefix is not null, "'adapterPrefix' is required for a merge job");
                 break;
             case JobKind.Evaluate:
-                problems.Require(AdapterPrefix is not null, "'adapterPrefix' is required for an evaluate job");
+                problems.Require(ModelPrefix is not null, "'modelPrefix' (the merged model the merge job published) is required for an evaluate job");
                 problems.Require(DatasetPrefixes?.Eval is not null, "'datasetPrefixes.eval' is required for an evaluate job");
                 break;
         }
+        if (Kind != JobKind.Evaluate)
+            problems.Require(ModelPrefix is null, "'modelPrefix' is only for evaluate jobs");
         if (AdapterPrefix is not null)
             problems.RequireFolderPrefix("adapterPrefix", AdapterPrefix);
+        if (ModelPrefix is not null)
+            problems.RequireFolderPrefix("modelPrefix", ModelPrefix);
         if (Hyperparameters is null)
             problems.Add("'hyperparameters' must be an object (leave it out for the defaults)");
         else

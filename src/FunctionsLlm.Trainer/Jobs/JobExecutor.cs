@@ -160,6 +160,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             OutputPrefix = spec.OutputPrefix,
             Metrics = new ReadOnlyDictionary<string, double>(metrics),
             BaseSha256 = await DirectoryFingerprint.ComputeSha256Async(baseDir, cancellationToken),
+            ModelSha256 = await DirectoryFingerprint.ComputeSha256Async(merged, cancellationToken),
         };
     }
 
@@ -168,16 +169,17 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
         string baseDir = await BaseModelAsync(spec, cancellationToken);
-        var trained = await TrainedAsync(spec, cancellationToken);
+        // The folder the merge job published, as it is served: not a second merge of the adapter.
+        string fineTuned = await DownloadAsync(BlobLayout.Models, spec.ModelPrefix!, "merged model", cancellationToken);
+        if (!File.Exists(Path.Combine(fineTuned, "config.json")))
+            throw new InputMissingException($"merged model not found: {BlobLayout.Models}/{spec.ModelPrefix} has no config.json");
         string evalPath = await DatasetAsync(spec.DatasetPrefixes!.Eval!, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken);
-        string metricsName = spec.AdapterPrefix + "metrics.jsonl";
         string? metricsPath = null;
-        if (await store.ExistsAsync(BlobLayout.Checkpoints, metricsName, cancellationToken))
+        if (spec.AdapterPrefix is { } adapter && await store.ExistsAsync(BlobLayout.Checkpoints, adapter + "metrics.jsonl", cancellationToken))
         {
             metricsPath = Path.Combine(work, "data", "metrics.jsonl");
-            await store.DownloadFileAsync(BlobLayout.Checkpoints, metricsName, metricsPath, cancellationToken);
+            await store.DownloadFileAsync(BlobLayout.Checkpoints, adapter + "metrics.jsonl", metricsPath, cancellationToken);
         }
-        string merged = trained.IsFullModel ? trained.Folder : Path.Combine(work, "merged");
         string reportDir = Path.Combine(work, "report");
         var options = new EvaluationOptions
         {
@@ -187,12 +189,12 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         };
         var report = await OnOwnThread(() =>
         {
-            if (!trained.IsFullModel)
-                LoraMerger.Merge(baseDir, trained.Folder, merged);
-            var report = Evaluator.Run(new EvaluationRequest(baseDir, merged, evalPath, metricsPath), options,
+            var evaluated = Evaluator.Run(new EvaluationRequest(baseDir, fineTuned, evalPath, metricsPath), options,
                 message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken);
-            ReportFiles.Write(report, reportDir);
-            return report;
+            // The report names the models where they are published, not this trainer's cache folders.
+            evaluated = evaluated with { BaseModel = $"{BlobLayout.Models}/{spec.BaseModelPrefix}", FineTunedModel = $"{BlobLayout.Models}/{spec.ModelPrefix}" };
+            ReportFiles.Write(evaluated, reportDir);
+            return evaluated;
         });
         await StoreFolders.UploadAsync(store, BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken);
         var metrics = new Dictionary<string, double> { ["records"] = report.RecordCount };
@@ -207,7 +209,12 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         }
         Add("", report.FineTuned);
         Add("base", report.Base);
-        return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
+        return new JobResult
+        {
+            OutputPrefix = spec.OutputPrefix,
+            Metrics = new ReadOnlyDictionary<string, double>(metrics),
+            ModelSha256 = await DirectoryFingerprint.ComputeSha256Async(fineTuned, cancellationToken),
+        };
     }
 
     private string FreshWorkFolder(string jobId)

@@ -194,7 +194,13 @@ public sealed class TrainingJobSpecTests
         }.Validate());
         Assert.Empty(new TrainingJobSpec
         {
-            Kind = JobKind.Evaluate, BaseModelPrefix = "base/q/", AdapterPrefix = "r1-c0/adapter/",
+            Kind = JobKind.Evaluate, BaseModelPrefix = "base/q/", ModelPrefix = "support-bot/r1/", AdapterPrefix = "r1-c0/adapter/",
+            DatasetPrefixes = new DatasetPrefixes { Eval = "r1/eval.jsonl" }, OutputPrefix = "r1/report/",
+        }.Validate());
+        // The adapter only lends an evaluation its loss curve.
+        Assert.Empty(new TrainingJobSpec
+        {
+            Kind = JobKind.Evaluate, BaseModelPrefix = "base/q/", ModelPrefix = "support-bot/r1/",
             DatasetPrefixes = new DatasetPrefixes { Eval = "r1/eval.jsonl" }, OutputPrefix = "r1/report/",
         }.Validate());
     }
@@ -208,13 +214,26 @@ public sealed class TrainingJobSpecTests
     }
 
     [Fact]
-    public void An_evaluation_needs_an_adapter_and_an_eval_set()
+    public void An_evaluation_needs_the_published_merged_model_and_an_eval_set()
     {
         var spec = new TrainingJobSpec { Kind = JobKind.Evaluate, BaseModelPrefix = "base/q/", OutputPrefix = "r1/report/" };
 
         Assert.Equal(
-            ["'adapterPrefix' is required for an evaluate job", "'datasetPrefixes.eval' is required for an evaluate job"],
-            spec.Validate());
+        [
+            "'modelPrefix' (the merged model the merge job published) is required for an evaluate job",
+            "'datasetPrefixes.eval' is required for an evaluate job",
+        ], spec.Validate());
+    }
+
+    [Fact]
+    public void Only_an_evaluation_takes_a_merged_model()
+    {
+        var spec = new TrainingJobSpec
+        {
+            Kind = JobKind.Merge, BaseModelPrefix = "base/q/", AdapterPrefix = "r1-c0/", ModelPrefix = "support-bot/r1", OutputPrefix = "support-bot/r1/",
+        };
+
+        Assert.Equal(["'modelPrefix' is only for evaluate jobs", "'modelPrefix' must end with '/' (got 'support-bot/r1')"], spec.Validate());
     }
 
     [Fact]

@@ -33,6 +33,10 @@ internal static class ArmQueries
         return current?.ToString();
     }
 
+    /// <summary>The pipeline function app's app settings.</summary>
+    public static Dictionary<string, string?> PipelineSettings(this ArmDeployment deployment) =>
+        deployment.Single("Microsoft.Web/sites").Evaluated["properties"]!["siteConfig"]!["appSettings"].Settings();
+
     /// <summary>{ name, value } pairs of an app settings or container env array, as a dictionary.</summary>
     public static Dictionary<string, string?> Settings(this JsonNode? array) =>
         array!.AsArray().ToDictionary(s => (string)s!["name"]!, s => s!["value"]?.ToString());

@@ -103,6 +103,19 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
             await _store.ReadBytesAsync(BlobLayout.Models, manifest.MergedPrefix + "model.safetensors"));
         Assert.True(await _store.ExistsAsync(BlobLayout.Runs, BlobLayout.Run.ReportPrefix(start.RunId) + "report.html"));
 
+        // the report describes the published bytes: it names the published folder, and the weights the evaluate job
+        // loaded have the fingerprint current.json records, which is that of the folder as stored
+        var report = System.Text.Json.Nodes.JsonNode.Parse(
+            await _store.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.ReportPrefix(start.RunId) + "report.json"))!;
+        Assert.Equal($"{BlobLayout.Models}/{manifest.MergedPrefix}", report["fineTunedModel"]!.ToString());
+        var evaluation = await new TrainerClient(http).GetJobAsync(RunIds.Evaluate(start.RunId));
+        Assert.NotNull(manifest.MergedSha256);
+        Assert.Equal(manifest.MergedSha256, evaluation.Result!.ModelSha256);
+        var published = Directory.CreateDirectory(Path.Combine(_work, "published")).FullName;
+        foreach (var file in new[] { "config.json", "model.safetensors" })
+            await File.WriteAllBytesAsync(Path.Combine(published, file), await _store.ReadBytesAsync(BlobLayout.Models, manifest.MergedPrefix + file));
+        Assert.Equal(await DirectoryFingerprint.ComputeSha256Async(published), manifest.MergedSha256);
+
         // the inference app: its follower loads the published version; its API answers with that model
         using var engines = new EngineHost();
         var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(Model, Path.Combine(_work, "serving"), ExpectedBaseSha256: baseSha256), NullLogger<ModelFollower>.Instance);
