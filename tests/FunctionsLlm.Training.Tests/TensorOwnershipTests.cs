@@ -1,3 +1,4 @@
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Generation;
@@ -39,7 +40,7 @@ public sealed class TensorOwnershipTests : IDisposable
     {
         var train = Examples(16);
         var eval = Examples(4);
-        var options = new TrainingOptions
+        var options = new Hyperparameters
         {
             LoraR = 4, BatchSize = 2, GradientAccumulation = 2, MaxSteps = 6, LearningRate = 1e-2, WeightDecay = 0.01,
             LoggingSteps = 1, EvalSteps = 2, SaveSteps = 2, TargetModules = [LoraConfig.AllLinear],
@@ -49,9 +50,9 @@ public sealed class TensorOwnershipTests : IDisposable
         long unowned = UnownedTensors.During(() =>
         {
             using (var model = ModelLoader.Load(Model, Cpu))
-                new Trainer(options).Run(model, Model, train, eval, first);
+                new TrainingLoop(options).Run(model, Model, train, eval, first);
             using (var model = ModelLoader.Load(Model, Cpu))
-                new Trainer(options with { MaxSteps = 8 }).Run(model, Model, train, eval, resumed, Path.Combine(first, "checkpoints", "checkpoint-4"));
+                new TrainingLoop(options with { MaxSteps = 8 }).Run(model, Model, train, eval, resumed, Path.Combine(first, "checkpoints", "checkpoint-4"));
         });
 
         Assert.Equal(0, unowned);
@@ -61,12 +62,12 @@ public sealed class TensorOwnershipTests : IDisposable
     [Fact]
     public void Full_training_leaves_no_tensor_to_the_finalizer()
     {
-        var options = new TrainingOptions { Full = true, BatchSize = 2, GradientAccumulation = 1, MaxSteps = 3, EvalSteps = 3, SaveSteps = 3 };
+        var options = new Hyperparameters { Full = true, BatchSize = 2, GradientAccumulation = 1, MaxSteps = 3, EvalSteps = 3, SaveSteps = 3 };
 
         long unowned = UnownedTensors.During(() =>
         {
             using var model = ModelLoader.Load(Model, Cpu);
-            new Trainer(options).Run(model, Model, Examples(6), Examples(2), _dir);
+            new TrainingLoop(options).Run(model, Model, Examples(6), Examples(2), _dir);
         });
 
         Assert.Equal(0, unowned);

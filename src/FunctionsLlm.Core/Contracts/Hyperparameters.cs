@@ -1,75 +1,110 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace FunctionsLlm.Core.Contracts;
 
 /// <summary>
-/// A train job's settings: the options of <c>flm train</c> under the JSON names below, with the same defaults (those of
-/// the trainer's TrainingOptions), so a document may leave out whatever keeps its default. Two values are equal when
-/// their <see cref="ToCanonicalJson"/> is (the generated record equality would compare <see cref="TargetModules"/> by
-/// reference); the order of <see cref="TargetModules"/> is significant.
+/// A training run's settings, the one description of them: the trainer loop takes this record, a train job's spec
+/// carries it under the JSON names below, and <c>flm train</c> generates one option per property from those names, the
+/// defaults here and the <see cref="DescriptionAttribute"/>s (its help text). A document may leave out whatever keeps
+/// its default. Adding a setting is one property here (default, description, a check in <see cref="AddProblems"/>)
+/// plus its use in the trainer. Two values are equal when their <see cref="ToCanonicalJson"/> is (the generated record
+/// equality would compare <see cref="TargetModules"/> by reference); the order of <see cref="TargetModules"/> counts.
 /// </summary>
 public sealed record Hyperparameters : IContract
 {
-    /// <summary>PEFT's usual attention projections; the same list as the Modeling layer's LoraConfig.DefaultTargetModules.</summary>
+    /// <summary>PEFT's usual attention projections.</summary>
     public static IReadOnlyList<string> DefaultTargetModules { get; } = Array.AsReadOnly<string>(["q_proj", "k_proj", "v_proj", "o_proj"]);
 
+    [Description("LoRA rank.")]
     public int LoraR { get; init; } = 16;
 
+    [Description("LoRA alpha (scaling = alpha / r).")]
     public double LoraAlpha { get; init; } = 32;
 
+    [Description("Dropout on the LoRA input.")]
     public double LoraDropout { get; init; } = 0.05;
 
-    /// <summary>Scale by alpha / √r instead of alpha / r (rank-stabilised LoRA; <c>--rslora</c>).</summary>
+    [Description("Scale by alpha / sqrt(r) instead of alpha / r (rank-stabilised LoRA).")]
     public bool UseRsLora { get; init; }
 
-    /// <summary>Module names, or <c>all-linear</c> (PEFT's shorthand).</summary>
+    [Description("Module names to adapt, or all-linear (PEFT's shorthand).")]
     public IReadOnlyList<string> TargetModules { get; init; } = DefaultTargetModules;
 
+    [Description("Train every parameter (small models, from scratch when the base has no weights) instead of a LoRA adapter.")]
+    public bool Full { get; init; }
+
+    [Description("Passes over the training data.")]
     public int Epochs { get; init; } = 3;
 
-    /// <summary>Stop after this many optimizer steps even if epochs remain; null runs every epoch.</summary>
+    [Description("Stop after this many optimizer steps even if epochs remain (unset: every epoch).")]
     public int? MaxSteps { get; init; }
 
+    [Description("Records per micro-batch.")]
     public int BatchSize { get; init; } = 4;
 
+    [Description("Micro-batches per optimizer step.")]
     [JsonPropertyName("gradAccum")]
     public int GradientAccumulation { get; init; } = 4;
 
+    [Description("Peak learning rate.")]
     [JsonPropertyName("lr")]
     public double LearningRate { get; init; } = 2e-4;
 
+    [Description("Share of the steps with a linear warmup.")]
     public double WarmupRatio { get; init; } = 0.03;
 
-    /// <summary>Overrides <see cref="WarmupRatio"/> when set.</summary>
+    [Description("Warmup steps (overrides the warmup ratio).")]
     public int? WarmupSteps { get; init; }
 
+    [Description("Learning rate schedule after the warmup.")]
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Cosine;
 
+    [Description("AdamW decoupled weight decay.")]
+    public double WeightDecay { get; init; }
+
+    [Description("AdamW beta1.")]
+    public double AdamBeta1 { get; init; } = 0.9;
+
+    [Description("AdamW beta2.")]
+    public double AdamBeta2 { get; init; } = 0.999;
+
+    [Description("AdamW epsilon.")]
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    [Description("Gradients are clipped to this global norm.")]
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    [Description("Records are cut to this many tokens.")]
     [JsonPropertyName("maxSeqLen")]
     public int MaxSequenceLength { get; init; } = 512;
 
-    /// <summary>Batch records of similar length together (less padding), in a seeded random order.</summary>
+    [Description("Batch records of similar length together (less padding), in a seeded random order.")]
     public bool GroupByLength { get; init; } = true;
 
+    [Description("Log the training loss every N steps.")]
     public int LoggingSteps { get; init; } = 10;
 
+    [Description("Evaluate every N steps (and at the end).")]
     public int EvalSteps { get; init; } = 500;
 
+    [Description("Write a checkpoint every N steps (and at the end).")]
     public int SaveSteps { get; init; } = 500;
 
-    /// <summary>Checkpoints kept; the best one is never deleted.</summary>
+    [Description("Checkpoints kept; the best one is never deleted.")]
     public int SaveTotalLimit { get; init; } = 3;
 
-    /// <summary>Stop after this many evaluations without a lower eval loss; null never stops early.</summary>
+    [Description("Stop after this many evaluations without a lower eval loss (unset: never stop early).")]
     public int? EarlyStoppingPatience { get; init; }
 
+    [Description("At the end, load the checkpoint with the lowest eval loss (that is the adapter written).")]
+    public bool LoadBestModelAtEnd { get; init; } = true;
+
+    [Description("Seed of the initialisation, the data order and dropout.")]
     public int Seed { get; init; } = 42;
 
-    /// <summary>Train every parameter instead of a LoRA adapter (small models).</summary>
-    public bool Full { get; init; }
-
-    /// <summary>Every value out of range, named by its JSON name; the ranges are the trainer's.</summary>
+    /// <summary>Every value out of range, named by its JSON name.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
@@ -111,6 +146,12 @@ public sealed record Hyperparameters : IContract
         InRange("warmupRatio", WarmupRatio, 0, 1);
         AtLeast("warmupSteps", WarmupSteps, 0);
         problems.RequireDefined($"{at}scheduler", Scheduler);
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay)))
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"'{at}weightDecay' must be at least 0 (got {WeightDecay})"));
+        InRange("adamBeta1", AdamBeta1, 0, 1);
+        InRange("adamBeta2", AdamBeta2, 0, 1);
+        Positive("adamEpsilon", AdamEpsilon);
+        Positive("maxGradNorm", MaxGradNorm);
         AtLeast("maxSeqLen", MaxSequenceLength, 2);
         AtLeast("loggingSteps", LoggingSteps, 1);
         AtLeast("evalSteps", EvalSteps, 1);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using FunctionsLlm.Core.Contracts;
 
 namespace FunctionsLlm.Modeling.Lora;
 
@@ -12,11 +13,23 @@ public sealed class LoraConfig
 {
     public const string FileName = "adapter_config.json";
 
-    /// <summary>The seed's default target modules.</summary>
-    public static readonly string[] DefaultTargetModules = ["q_proj", "k_proj", "v_proj", "o_proj"];
-
     /// <summary>PEFT's shorthand for every linear layer but the output head.</summary>
     public const string AllLinear = "all-linear";
+
+    /// <summary>The adapter a training run with <paramref name="settings"/> creates on <paramref name="baseModel"/>.</summary>
+    public static LoraConfig From(Hyperparameters settings, string? baseModel)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return new LoraConfig
+        {
+            R = settings.LoraR,
+            LoraAlpha = settings.LoraAlpha,
+            LoraDropout = settings.LoraDropout,
+            UseRsLora = settings.UseRsLora,
+            TargetModules = settings.TargetModules,
+            BaseModelNameOrPath = baseModel,
+        };
+    }
 
     [JsonPropertyName("peft_type")]
     public string PeftType { get; init; } = "LORA";
@@ -36,7 +49,7 @@ public sealed class LoraConfig
     /// <summary>Module names (matched as the last part of a module path, as PEFT does) or "all-linear".</summary>
     [JsonPropertyName("target_modules")]
     [JsonConverter(typeof(TargetModulesConverter))]
-    public IReadOnlyList<string> TargetModules { get; init; } = DefaultTargetModules;
+    public IReadOnlyList<string> TargetModules { get; init; } = Hyperparameters.DefaultTargetModules;
 
     [JsonPropertyName("bias")]
     public string Bias { get; init; } = "none";

@@ -44,8 +44,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
     private async Task<JobResult> TrainAsync(JobEntry job, CancellationToken cancellationToken)
     {
         var spec = job.Spec;
-        var options = spec.Hyperparameters.ToTrainingOptions();
-        options.Validate();
+        var options = spec.Hyperparameters;
         string work = FreshWorkFolder(job.Id);
         string runDir = Path.Combine(work, "run");
         string baseDir = await BaseModelAsync(spec, cancellationToken);
@@ -100,7 +99,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
                 var train = TrainingData.Load(trainPath, options.MaxSequenceLength, model.Config.VocabSize);
                 var evalSet = evalPath is not null && new FileInfo(evalPath).Length > 0
                     ? TrainingData.Load(evalPath, options.MaxSequenceLength, model.Config.VocabSize) : [];
-                return new Training.Trainer(options).Run(model, baseDir, train, evalSet, runDir, resumeFrom, new StepObserver(OnStep), cancellationToken);
+                return new TrainingLoop(options).Run(model, baseDir, train, evalSet, runDir, resumeFrom, new StepObserver(OnStep), cancellationToken);
             });
         }
         catch (OperationCanceledException)

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Tests;
 
 namespace FunctionsLlm.Cli.Tests.Commands;
@@ -52,6 +54,45 @@ public sealed class TrainCommandTests : IDisposable
         var scheduler = await CliRun.Of("train", "--model", Model, "--data", data, "--out", Path.Combine(_dir, "run"), "--scheduler", "step");
         Assert.Equal(2, scheduler.ExitCode);
         Assert.Contains("'step' is not one of cosine, linear, constant", scheduler.Error);
+    }
+
+    [Fact]
+    public async Task Every_hyperparameter_is_an_option_of_train()
+    {
+        // The contract's own JSON names (a job spec's) and defaults, read from its canonical document.
+        var defaults = JsonNode.Parse(new Hyperparameters().ToCanonicalJson())!.AsObject();
+        Assert.Equal(typeof(Hyperparameters).GetProperties().Count(p => p.CanWrite), defaults.Count + 3);  // maxSteps, warmupSteps, earlyStoppingPatience: null
+
+        var help = await CliRun.Of("train", "--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (var property in typeof(Hyperparameters).GetProperties().Where(p => p.CanWrite))
+        {
+            string json = defaults.FirstOrDefault(d => string.Equals(d.Key, property.Name, StringComparison.OrdinalIgnoreCase)).Key
+                ?? Alias(property.Name);
+            string option = "--" + string.Concat(json.Select((c, i) => char.IsUpper(c) && i > 0 ? $"-{char.ToLowerInvariant(c)}" : c.ToString()));
+            var line = help.Output.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith(option + " ", StringComparison.Ordinal)
+                || l.TrimStart().StartsWith(option + ",", StringComparison.Ordinal) || l.Contains($", {option} ", StringComparison.Ordinal));
+            Assert.True(line is not null, $"flm train --help does not list {option} (Hyperparameters.{property.Name})");
+        }
+
+        static string Alias(string property) => property switch
+        {
+            "GradientAccumulation" => "gradAccum",
+            "LearningRate" => "lr",
+            "MaxSequenceLength" => "maxSeqLen",
+            _ => char.ToLowerInvariant(property[0]) + property[1..],
+        };
+    }
+
+    [Fact]
+    public async Task A_hyperparameter_out_of_range_is_a_usage_error_naming_its_option()
+    {
+        string data = Path.Combine(_dir, "data");
+        Directory.CreateDirectory(data);
+        var run = await CliRun.Of("train", "--model", Model, "--data", data, "--out", Path.Combine(_dir, "run"), "--lr", "-1", "--adam-beta2", "1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--lr must be positive (got -1)", run.Error);
+        Assert.Contains("--adam-beta2 must be in [0, 1) (got 1)", run.Error);
     }
 
     [Fact]

@@ -92,9 +92,10 @@ public sealed class TrainingJobSpecTests
         Assert.Equal(["train", "eval"], JsonNames.Of(json, "datasetPrefixes"));
         Assert.Equal(
         [
-            "loraR", "loraAlpha", "loraDropout", "useRsLora", "targetModules", "epochs", "maxSteps", "batchSize", "gradAccum",
-            "lr", "warmupRatio", "warmupSteps", "scheduler", "maxSeqLen", "groupByLength", "loggingSteps", "evalSteps",
-            "saveSteps", "saveTotalLimit", "earlyStoppingPatience", "seed", "full",
+            "loraR", "loraAlpha", "loraDropout", "useRsLora", "targetModules", "full", "epochs", "maxSteps", "batchSize", "gradAccum",
+            "lr", "warmupRatio", "warmupSteps", "scheduler", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm",
+            "maxSeqLen", "groupByLength", "loggingSteps", "evalSteps", "saveSteps", "saveTotalLimit", "earlyStoppingPatience",
+            "loadBestModelAtEnd", "seed",
         ], JsonNames.Of(json, "hyperparameters"));
         Assert.Contains("\"kind\": \"train\"", json, StringComparison.Ordinal);
         Assert.Contains("\"scheduler\": \"linear\"", json, StringComparison.Ordinal);
@@ -122,6 +123,9 @@ public sealed class TrainingJobSpecTests
         Assert.Equal(0.03, h.WarmupRatio);
         Assert.Null(h.WarmupSteps);
         Assert.Equal(SchedulerKind.Cosine, h.Scheduler);
+        // transformers' TrainingArguments defaults for the optimizer and clipping
+        Assert.Equal((0.0, 0.9, 0.999, 1e-8, 1.0), (h.WeightDecay, h.AdamBeta1, h.AdamBeta2, h.AdamEpsilon, h.MaxGradNorm));
+        Assert.True(h.LoadBestModelAtEnd);
         Assert.Equal(512, h.MaxSequenceLength);
         Assert.True(h.GroupByLength);
         Assert.Equal(10, h.LoggingSteps);
@@ -154,7 +158,7 @@ public sealed class TrainingJobSpecTests
 
         Assert.Equal(
             """
-            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"groupByLength":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxSeqLen":512,"saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03},"kind":"train","outputPrefix":"r1-c0/"}
+            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"adamBeta1":0.9,"adamBeta2":0.999,"adamEpsilon":1E-08,"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"groupByLength":true,"loadBestModelAtEnd":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxGradNorm":1,"maxSeqLen":512,"saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03,"weightDecay":0},"kind":"train","outputPrefix":"r1-c0/"}
             """,
             spec.ToCanonicalJson());
     }

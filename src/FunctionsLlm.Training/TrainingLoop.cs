@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
@@ -11,11 +12,11 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Training;
 
 /// <summary>
-/// Fine-tunes a causal LM with LoRA (or every parameter with <see cref="TrainingOptions.Full"/>): AdamW with warmup and
+/// Fine-tunes a causal LM with LoRA (or every parameter with <see cref="Hyperparameters.Full"/>): AdamW with warmup and
 /// a schedule, micro-batches with gradient accumulation, clipping, periodic logging, evaluation and checkpoints, best
 /// checkpoint by eval loss, early stopping, exact resume, and a checkpoint on cancellation.
 /// </summary>
-public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
+public sealed class TrainingLoop(Hyperparameters options, TextWriter? console = null)
 {
     /// <param name="baseDir">The base model folder (config, tokenizer, weights unless full mode starts from scratch).</param>
     /// <param name="resumeFrom">A checkpoint folder, or null to start fresh.</param>
@@ -23,11 +24,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter? console = null)
     public TrainingResult Run(CausalLM model, string baseDir, IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample> eval,
         string runDir, string? resumeFrom = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        options.Validate();
+        if (options.Validate() is { Count: > 0 } problems)
+            throw new ArgumentException(string.Join("; ", problems));
         ArgumentOutOfRangeException.ThrowIfZero(train.Count);
         Directory.CreateDirectory(runDir);
         manual_seed(options.Seed).Dispose();
-        var lora = options.Full ? null : options.ToLoraConfig(baseDir);
+        var lora = options.Full ? null : LoraConfig.From(options, baseDir);
         string summary = Prepare(model, lora);
 
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).OrderBy(p => p.name, StringComparer.Ordinal)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Tests;
@@ -7,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace FunctionsLlm.Training.Tests;
 
-public sealed class TrainerTests : IDisposable
+public sealed class TrainingLoopTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
     private readonly string _dir = Directory.CreateTempSubdirectory("flm-train-").FullName;
@@ -33,10 +34,10 @@ public sealed class TrainerTests : IDisposable
 
     private static CausalLM Load() => ModelLoader.Load(Model, new ModelLoadOptions(CPU, ScalarType.Float32));
 
-    private static readonly TrainingOptions Small = new()
+    private static readonly Hyperparameters Small = new()
     {
         LoraR = 8, LoraAlpha = 16, BatchSize = 4, GradientAccumulation = 2, Epochs = 3, LearningRate = 1e-2,
-        WarmupRatio = 0.1, LoggingSteps = 2, EvalSteps = 4, SaveSteps = 4, SaveTotalLimit = null, TargetModules = [LoraConfig.AllLinear],
+        WarmupRatio = 0.1, LoggingSteps = 2, EvalSteps = 4, SaveSteps = 4, SaveTotalLimit = 1000, TargetModules = [LoraConfig.AllLinear],
     };
 
     [Fact]
@@ -47,7 +48,7 @@ public sealed class TrainerTests : IDisposable
         using var model = Load();
         double before = CausalLmLoss.Mean(model, eval, 4, 509);
 
-        var result = new Trainer(Small).Run(model, Model, train, eval, _dir);
+        var result = new TrainingLoop(Small).Run(model, Model, train, eval, _dir);
 
         Assert.Equal(15, result.Steps);   // 40 records / 4 = 10 batches → 5 steps per epoch × 3
         Assert.True(result.FinalEvalLoss < before * 0.7, $"eval loss {before:F3} → {result.FinalEvalLoss:F3}");
@@ -74,18 +75,18 @@ public sealed class TrainerTests : IDisposable
         var options = Small with { LoadBestModelAtEnd = false };
         string straight = Path.Combine(_dir, "straight"), interrupted = Path.Combine(_dir, "interrupted");
         using (var model = Load())
-            new Trainer(options).Run(model, Model, train, eval, straight);
+            new TrainingLoop(options).Run(model, Model, train, eval, straight);
 
         using (var cancel = new CancellationTokenSource())
         using (var model = Load())
         {
             var stopAfter6 = new Observer(p => { if (p.Step == 6) cancel.Cancel(); });
-            Assert.Throws<OperationCanceledException>(() => new Trainer(options).Run(model, Model, train, eval, interrupted, progress: stopAfter6, cancellationToken: cancel.Token));
+            Assert.Throws<OperationCanceledException>(() => new TrainingLoop(options).Run(model, Model, train, eval, interrupted, progress: stopAfter6, cancellationToken: cancel.Token));
         }
         string checkpoint = Path.Combine(interrupted, "checkpoints", "checkpoint-6");
         Assert.True(Directory.Exists(checkpoint), "cancellation writes a checkpoint first");
         using (var model = Load())
-            new Trainer(options).Run(model, Model, train, eval, interrupted, resumeFrom: checkpoint);
+            new TrainingLoop(options).Run(model, Model, train, eval, interrupted, resumeFrom: checkpoint);
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "adapter", "adapter_model.safetensors")),
             File.ReadAllBytes(Path.Combine(interrupted, "adapter", "adapter_model.safetensors")));
@@ -98,19 +99,19 @@ public sealed class TrainerTests : IDisposable
         var options = Small with { LoadBestModelAtEnd = false, EvalSteps = 100 };
         string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
         using (var model = Load())
-            new Trainer(options).Run(model, Model, train, [], straight);
+            new TrainingLoop(options).Run(model, Model, train, [], straight);
 
         // "Kill" after step 9: the run directory holds checkpoint-4 and checkpoint-8 but nothing after them.
         using (var cancel = new CancellationTokenSource())
         using (var model = Load())
         {
             var observer = new Observer(p => { if (p.Step == 9) throw new InvalidOperationException("killed"); });
-            Assert.Throws<InvalidOperationException>(() => new Trainer(options).Run(model, Model, train, [], killed, progress: observer));
+            Assert.Throws<InvalidOperationException>(() => new TrainingLoop(options).Run(model, Model, train, [], killed, progress: observer));
         }
         string latest = new Checkpoints.CheckpointStore(killed).Latest()!;
         Assert.EndsWith("checkpoint-8", latest);
         using (var model = Load())
-            new Trainer(options).Run(model, Model, train, [], killed, resumeFrom: latest);
+            new TrainingLoop(options).Run(model, Model, train, [], killed, resumeFrom: latest);
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "adapter", "adapter_model.safetensors")),
             File.ReadAllBytes(Path.Combine(killed, "adapter", "adapter_model.safetensors")));
@@ -123,7 +124,7 @@ public sealed class TrainerTests : IDisposable
         var options = Small with { LearningRate = 0.5, WarmupRatio = 0, EvalSteps = 1, SaveSteps = 1, SaveTotalLimit = 2, EarlyStoppingPatience = 2, Epochs = 5 };
         using var model = Load();
 
-        var result = new Trainer(options).Run(model, Model, Examples(40, 5), Examples(6, 6), _dir);
+        var result = new TrainingLoop(options).Run(model, Model, Examples(40, 5), Examples(6, 6), _dir);
 
         Assert.True(result.StoppedEarly);
         Assert.Equal(result.BestStep + 2, result.Steps);
@@ -145,7 +146,7 @@ public sealed class TrainerTests : IDisposable
         var eval = Examples(6, 7);
         double before = CausalLmLoss.Mean(model, eval, 4, 509);
 
-        var result = new Trainer(Small with { Full = true, LearningRate = 3e-3, Epochs = 4 })
+        var result = new TrainingLoop(Small with { Full = true, LearningRate = 3e-3, Epochs = 4 })
             .Run(model, fresh, Examples(60, 7), eval, Path.Combine(_dir, "run"));
 
         Assert.True(result.FinalEvalLoss < before, $"{before} → {result.FinalEvalLoss}");
