@@ -5,8 +5,8 @@ public static class OutputFile
 {
     /// <summary>
     /// Creates the file anew, replacing an existing one by deleting it first. Truncating it instead (FileMode.Create)
-    /// makes ext4 write the whole new file back to disk when it is closed (its guard for files replaced by truncation):
-    /// 0.13 s for a 360 MB cleaned.jsonl, measured in bench/README.md.
+    /// makes ext4 write the whole new file back to disk when it is closed (its guard for files replaced by truncation;
+    /// the cost is measured in bench/README.md).
     /// </summary>
     public static FileStream Create(string path)
     {

@@ -11,7 +11,7 @@ namespace FunctionsLlm.Inference;
 /// handler <c>flm serve</c> uses. Keys: authLevel Function (send <c>x-functions-key</c> or <c>?code=</c>); /health is
 /// anonymous for probes. host.json sets an empty route prefix so OpenAI clients use <c>https://APP/v1</c>.
 /// </summary>
-public sealed class InferenceFunctions(EngineHost engines)
+public sealed class InferenceFunctions(EngineSlot engines)
 {
     [Function(nameof(ChatCompletions))]
     public Task<IActionResult> ChatCompletions([HttpTrigger(AuthorizationLevel.Function, "post", Route = "v1/chat/completions")] HttpRequest request) =>

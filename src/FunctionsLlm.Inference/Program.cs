@@ -12,7 +12,7 @@ builder.ConfigureFunctionsWebApplication();
 var settings = InferenceSettings.Read(builder.Configuration);
 builder.Services.AddSingleton(settings.Follower);
 builder.Services.AddSingleton(_ => settings.CreateStore());
-builder.Services.AddSingleton<EngineHost>();
+builder.Services.AddSingleton<EngineSlot>();
 builder.Services.AddSingleton<ModelFollower>();
 builder.Services.AddHostedService<ModelFollowerService>();
 builder.Build().Run();

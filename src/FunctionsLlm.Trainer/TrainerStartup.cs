@@ -20,7 +20,6 @@ public static class TrainerStartup
             services.AddSingleton(settings);
         services.AddSingleton<IArtifactStore>(sp => sp.GetRequiredService<TrainerSettings>().CreateStore());
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<JobHooks>();
         services.AddSingleton<JobRegistry>();
         services.AddSingleton<JobExecutor>();
         services.AddSingleton<JobRunner>();

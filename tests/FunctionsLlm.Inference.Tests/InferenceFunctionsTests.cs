@@ -18,7 +18,7 @@ namespace FunctionsLlm.Inference.Tests;
 public sealed class InferenceFunctionsTests : IDisposable
 {
     private const string ModelName = "tiny-qwen3";
-    private readonly EngineHost _engines = new();
+    private readonly EngineSlot _engines = new();
 
     public InferenceFunctionsTests() =>
         _engines.Swap(new InferenceEngine(ServedModel.Load(RepoPaths.Fixture("models", ModelName), ModelName)));
@@ -74,7 +74,7 @@ public sealed class InferenceFunctionsTests : IDisposable
     [Fact]
     public async Task Before_a_model_is_loaded_requests_get_503_with_retry_after_and_health_says_loading()
     {
-        using var empty = new EngineHost();
+        using var empty = new EngineSlot();
         var functions = new InferenceFunctions(empty);
         var chat = Request("""{"messages": [{"role": "user", "content": "hi"}]}""");
         await functions.ChatCompletions(chat.Request);

@@ -46,7 +46,7 @@ internal static class ServeCommand
             }
             using var stop = new Termination(cancellationToken);
             var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
-            var engines = new EngineHost();
+            var engines = new EngineSlot();
             engines.Swap(new InferenceEngine(served, options));
             await using var server = await ServingServer.StartAsync(engines,
                 new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey)), cancellationToken: stop.Token);

@@ -9,10 +9,6 @@ internal static class ByteLevelAlphabet
     private static readonly char[] s_byteToChar = BuildByteToChar();
     private static readonly Dictionary<char, byte> s_charToByte = BuildCharToByte(s_byteToChar);
 
-    public static char ToChar(byte value) => s_byteToChar[value];
-
-    public static bool TryGetByte(char c, out byte value) => s_charToByte.TryGetValue(c, out value);
-
     /// <summary>Spells the UTF-8 bytes of <paramref name="text"/> in the byte-level alphabet.</summary>
     public static string Encode(string text)
     {

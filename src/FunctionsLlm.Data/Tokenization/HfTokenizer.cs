@@ -197,8 +197,6 @@ public sealed class HfTokenizer
     /// <summary>The token as spelled in the vocabulary (byte-level alphabet, e.g. "Ġhello"), or an added token's content.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
-    public bool IsSpecialToken(int id) => _specialIds.Contains(id);
-
     /// <summary>How many tokens <see cref="Encode"/> puts before the text when adding special tokens (e.g. BOS).</summary>
     internal int AddedPrefixLength => _prefixIds.Length;
 

@@ -7,7 +7,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <summary>
 /// y = W x for up to <see cref="MaxInputRows"/> fp32 input rows on the CPU: decoding one token per sequence. That is
 /// bound by reading W, and libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach,
-/// bench/README.md) and at ~20 GFLOP/s for a few rows, so this kernel splits W's rows over torch's thread count and
+/// bench/README.md) and far below its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and
 /// streams each once with 256-bit FMAs, against every input row while it is in cache. Each output is summed in the
 /// same order whatever the number of input rows, so a sequence decoded in a batch gets the bits it gets alone.
 /// </summary>

@@ -10,7 +10,7 @@ public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType =
 {
     public Device ResolvedDevice => Device ?? (cuda.is_available() ? CUDA : CPU);
 
-    /// <summary>bf16 matmuls are ~100× slower than fp32 on CPU, so CPU computes in fp32 whatever the checkpoint holds.</summary>
+    /// <summary>bf16 matmuls are far slower than fp32 on CPU (bench/README.md), so CPU computes in fp32 whatever the checkpoint holds.</summary>
     public ScalarType ResolvedDType => DType ?? (ResolvedDevice.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32);
 }
 

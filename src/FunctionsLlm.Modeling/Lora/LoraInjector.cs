@@ -53,11 +53,4 @@ public static class LoraInjector
         return string.Create(CultureInfo.InvariantCulture,
             $"trainable params: {trainable:N0} || all params: {all:N0} || trainable%: {100.0 * trainable / all:F4}");
     }
-
-    /// <summary>Switches every adapter on or off (off = the base model).</summary>
-    public static void SetEnabled(nn.Module model, bool enabled)
-    {
-        foreach (var layer in LinearLayers(model).Values)
-            layer.LoraEnabled = enabled;
-    }
 }

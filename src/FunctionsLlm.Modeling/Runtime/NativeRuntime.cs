@@ -6,11 +6,11 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// Process-wide native settings, applied before libtorch is first used (call <see cref="Configure"/> first thing;
 /// <c>ModelLoader</c> does). Each is skipped when the user set the corresponding environment variable.
 /// <list type="bullet">
-/// <item>glibc's malloc keeps freed libtorch blocks in its heap, so RSS climbs ~12 MB per optimiser step even when
+/// <item>glibc's malloc keeps freed libtorch blocks in its heap, so RSS climbs with every optimiser step even when
 /// every tensor is disposed; serving blocks ≥ 128 KiB from mmap returns them to the OS and keeps RSS flat.</item>
 /// <item>libtorch's OpenMP workers spin after each parallel region and take the second core from the batch-1 decode
-/// kernel (<c>CpuMatVec</c>); OMP_WAIT_POLICY=PASSIVE lets them sleep (decode 25 → 31–34 tokens/s on the 124M bench,
-/// prefill unchanged, bench/README.md). libgomp reads it when it is loaded, hence before libtorch.</item>
+/// kernel (<c>CpuMatVec</c>); OMP_WAIT_POLICY=PASSIVE lets them sleep (faster decode, prefill unchanged: measured in
+/// bench/README.md). libgomp reads it when it is loaded, hence before libtorch.</item>
 /// </list>
 /// </summary>
 public static partial class NativeRuntime

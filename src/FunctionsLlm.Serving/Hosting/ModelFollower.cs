@@ -19,12 +19,12 @@ public sealed record ModelFollowerOptions(string Model, string CacheRoot, string
 }
 
 /// <summary>
-/// Keeps an <see cref="EngineHost"/> serving the version <c>models/{model}/current.json</c> names: downloads the merged
+/// Keeps an <see cref="EngineSlot"/> serving the version <c>models/{model}/current.json</c> names: downloads the merged
 /// folder once into a local cache, loads it, checks it against its manifest, and swaps it in without dropping
 /// in-flight requests. A version that fails (bad manifest, other base, template mismatch, unloadable folder) is
 /// refused with <see cref="LastError"/> set, and the current one keeps serving.
 /// </summary>
-public sealed class ModelFollower(IArtifactStore store, EngineHost engines, ModelFollowerOptions options, ILogger<ModelFollower> logger)
+public sealed class ModelFollower(IArtifactStore store, EngineSlot engines, ModelFollowerOptions options, ILogger<ModelFollower> logger)
 {
     private readonly ModelCache _cache = new(store, options.CacheRoot);
     private string? _seenETag;

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FunctionsLlm.Serving.Hosting;
 
-/// <summary>Maps the API's routes onto an ASP.NET Core app; the <see cref="EngineHost"/> comes from its services.</summary>
+/// <summary>Maps the API's routes onto an ASP.NET Core app; the <see cref="EngineSlot"/> comes from its services.</summary>
 public static class ServingEndpoints
 {
     public static IEndpointRouteBuilder MapServingApi(this IEndpointRouteBuilder routes)
@@ -40,7 +40,7 @@ public static class ServingEndpoints
         });
     }
 
-    private static RequestDelegate With(Func<HttpContext, EngineHost, Task> handler) => http => handler(http, Host(http));
+    private static RequestDelegate With(Func<HttpContext, EngineSlot, Task> handler) => http => handler(http, Host(http));
 
-    private static EngineHost Host(HttpContext http) => http.RequestServices.GetRequiredService<EngineHost>();
+    private static EngineSlot Host(HttpContext http) => http.RequestServices.GetRequiredService<EngineSlot>();
 }

@@ -18,19 +18,19 @@ public sealed class ServingServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private ServingServer(WebApplication app, EngineHost engines)
+    private ServingServer(WebApplication app, EngineSlot engines)
     {
         _app = app;
         Engines = engines;
     }
 
-    public EngineHost Engines { get; }
+    public EngineSlot Engines { get; }
 
     /// <summary>The base address it listens on, e.g. <c>http://127.0.0.1:8080</c>.</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     /// <summary>Starts listening; the server owns <paramref name="engines"/> and disposes it.</summary>
-    public static async Task<ServingServer> StartAsync(EngineHost engines, ServeOptions options, Action<ILoggingBuilder>? logging = null,
+    public static async Task<ServingServer> StartAsync(EngineSlot engines, ServeOptions options, Action<ILoggingBuilder>? logging = null,
         CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -9,7 +9,7 @@ namespace FunctionsLlm.Serving.InProcess;
 /// <see cref="IChatClient"/> (Microsoft.Extensions.AI) over the engine for in-process callers: the same chat template,
 /// batching and limits as the HTTP API, without HTTP. Text content only.
 /// </summary>
-public sealed class EngineChatClient(EngineHost engines) : IChatClient
+public sealed class EngineChatClient(EngineSlot engines) : IChatClient
 {
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)

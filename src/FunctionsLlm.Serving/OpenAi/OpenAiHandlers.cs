@@ -25,7 +25,7 @@ public static class OpenAiHandlers
     };
 
     /// <summary><c>POST /v1/chat/completions</c>.</summary>
-    public static Task ChatCompletionsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    public static Task ChatCompletionsAsync(HttpContext http, EngineSlot host) => HandleAsync(http, host, async (root, engine) =>
     {
         var request = ChatCompletionRequest.Parse(root);
         CheckModel(request.Model, engine);
@@ -40,7 +40,7 @@ public static class OpenAiHandlers
     });
 
     /// <summary><c>POST /v1/completions</c>: text or token-id prompts.</summary>
-    public static Task CompletionsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    public static Task CompletionsAsync(HttpContext http, EngineSlot host) => HandleAsync(http, host, async (root, engine) =>
     {
         var request = CompletionRequest.Parse(root);
         CheckModel(request.Model, engine);
@@ -60,7 +60,7 @@ public static class OpenAiHandlers
     /// <summary><c>POST /generate</c> <c>{"prompt": "…"}</c> → <c>{"response": "…"}</c>: the original tutorial's API.</summary>
     /// <remarks>The prompt is a user message under the model's chat template (raw text when it has none); the tutorial's
     /// sampling defaults (200 tokens, temperature 0.7, top-p 0.9) unless max_tokens, temperature, top_p or seed are given.</remarks>
-    public static Task GenerateAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, async (root, engine) =>
+    public static Task GenerateAsync(HttpContext http, EngineSlot host) => HandleAsync(http, host, async (root, engine) =>
     {
         var body = new JsonFields(root, "");
         string prompt = body.String("prompt") ?? throw new OpenAiRequestException("'prompt' is required", "prompt");
@@ -81,18 +81,18 @@ public static class OpenAiHandlers
     });
 
     /// <summary><c>GET /v1/models</c>.</summary>
-    public static Task ModelsAsync(HttpContext http, EngineHost host) => HandleAsync(http, host, readBody: false, (_, engine) =>
+    public static Task ModelsAsync(HttpContext http, EngineSlot host) => HandleAsync(http, host, readBody: false, (_, engine) =>
         WriteJsonAsync(http, 200, new ModelList("list", [Card(engine)])));
 
     /// <summary><c>GET /v1/models/{id}</c>.</summary>
-    public static Task ModelAsync(HttpContext http, EngineHost host, string id) => HandleAsync(http, host, readBody: false, (_, engine) =>
+    public static Task ModelAsync(HttpContext http, EngineSlot host, string id) => HandleAsync(http, host, readBody: false, (_, engine) =>
     {
         CheckModel(id, engine);
         return WriteJsonAsync(http, 200, Card(engine));
     });
 
     /// <summary><c>GET /health</c>: 200 with the model and load while a model is loaded, 503 before.</summary>
-    public static Task HealthAsync(HttpContext http, EngineHost host)
+    public static Task HealthAsync(HttpContext http, EngineSlot host)
     {
         if (host.Current is not { } engine)
             return WriteJsonAsync(http, 503, new { status = "loading" });
@@ -122,10 +122,10 @@ public static class OpenAiHandlers
         }
     }
 
-    private static Task HandleAsync(HttpContext http, EngineHost host, Func<JsonElement, InferenceEngine, Task> handle) =>
+    private static Task HandleAsync(HttpContext http, EngineSlot host, Func<JsonElement, InferenceEngine, Task> handle) =>
         HandleAsync(http, host, readBody: true, handle);
 
-    private static async Task HandleAsync(HttpContext http, EngineHost host, bool readBody, Func<JsonElement, InferenceEngine, Task> handle)
+    private static async Task HandleAsync(HttpContext http, EngineSlot host, bool readBody, Func<JsonElement, InferenceEngine, Task> handle)
     {
         try
         {

@@ -13,7 +13,10 @@ using Microsoft.Extensions.Logging;
 
 namespace FunctionsLlm.Trainer.Jobs;
 
-/// <summary>Test hooks: called on the training thread after every optimizer step (before checkpoints are uploaded).</summary>
+/// <summary>
+/// Called on the training thread after every optimizer step, before checkpoints are uploaded. Tests register one to
+/// kill or stop a trainer at a chosen step; the app registers none.
+/// </summary>
 public sealed class JobHooks
 {
     public Action<string, TrainingProgress>? AfterStep { get; init; }
@@ -24,7 +27,7 @@ public sealed class JobHooks
 /// their ETags match), the work in <c>{cache}/jobs/{id}/</c> on a dedicated thread, the outputs back to the spec's
 /// output prefix in <see cref="TrainingJobSpec.OutputContainer"/>.
 /// </summary>
-public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, JobRegistry registry, JobHooks hooks, ILogger<JobExecutor> logger)
+public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, JobRegistry registry, ILogger<JobExecutor> logger, JobHooks? hooks = null)
 {
     private const string AdapterConfigFile = "adapter_config.json";
 
@@ -60,7 +63,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         JobProgress? last = job.Status.Progress;
         void OnStep(TrainingProgress p)
         {
-            hooks.AfterStep?.Invoke(job.Id, p);
+            hooks?.AfterStep?.Invoke(job.Id, p);
             try
             {
                 mirror.SyncAsync(CancellationToken.None).GetAwaiter().GetResult();

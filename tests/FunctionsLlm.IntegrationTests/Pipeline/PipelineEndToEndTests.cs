@@ -117,7 +117,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(await DirectoryFingerprint.ComputeSha256Async(published), manifest.MergedSha256);
 
         // the inference app: its follower loads the published version; its API answers with that model
-        using var engines = new EngineHost();
+        using var engines = new EngineSlot();
         var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(Model, Path.Combine(_work, "serving"), ExpectedBaseSha256: baseSha256), NullLogger<ModelFollower>.Instance);
         Assert.True(await follower.CheckOnceAsync(), follower.LastError);
         Assert.Equal(start.RunId, follower.CurrentVersion);

@@ -25,7 +25,7 @@ public sealed class ModelFollowerTests : IDisposable
     [Fact]
     public async Task A_new_manifest_swaps_the_served_version_without_dropping_the_request_in_flight()
     {
-        using var engines = new EngineHost();
+        using var engines = new EngineSlot();
         var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(_model, _cache), NullLogger<ModelFollower>.Instance);
         Assert.False(await follower.CheckOnceAsync());
         Assert.Contains("does not exist yet", follower.LastError);
@@ -52,7 +52,7 @@ public sealed class ModelFollowerTests : IDisposable
     [Fact]
     public async Task Versions_that_do_not_match_their_manifest_or_base_are_refused_and_the_current_one_keeps_serving()
     {
-        using var engines = new EngineHost();
+        using var engines = new EngineSlot();
         await PublishAsync("v1", "tiny-qwen2", baseSha256: new string('a', 64));
         var follower = new ModelFollower(_store, engines, new ModelFollowerOptions(_model, _cache, ExpectedBaseSha256: new string('a', 64)),
             NullLogger<ModelFollower>.Instance);

@@ -11,7 +11,7 @@ public class EngineChatClientTests
     [Fact]
     public async Task The_chat_client_answers_and_streams_what_the_engine_generates_alone()
     {
-        using var engines = new EngineHost();
+        using var engines = new EngineSlot();
         engines.Swap(TestModels.Engine());
         IChatClient client = new EngineChatClient(engines);
         using var served = TestModels.Load();

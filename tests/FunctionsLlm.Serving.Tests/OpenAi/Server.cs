@@ -28,11 +28,11 @@ internal sealed class Server : IAsyncDisposable
     /// <summary>The official OpenAI .NET SDK's chat client.</summary>
     public ChatClient Chat { get; }
 
-    public EngineHost Engines => _server.Engines;
+    public EngineSlot Engines => _server.Engines;
 
     public static async Task<Server> StartAsync(EngineOptions? options = null, string? apiKey = null, string? modelDirectory = null)
     {
-        var engines = new EngineHost();
+        var engines = new EngineSlot();
         engines.Swap(modelDirectory is null
             ? TestModels.Engine(options)
             : new InferenceEngine(ServedModel.Load(modelDirectory, TestModels.Name, new(TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.Float32)), options));

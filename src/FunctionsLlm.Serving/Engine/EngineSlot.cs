@@ -1,14 +1,14 @@
 namespace FunctionsLlm.Serving.Engine;
 
 /// <summary>
-/// Holds the engine requests are served by and swaps it without dropping anyone: a request leases the current
+/// The hot-swap slot of the engine requests are served by: it swaps the engine without dropping anyone: a request leases the current
 /// engine for its whole life; after <see cref="Swap"/> new requests get the new engine and the old one is disposed
 /// when its last lease ends.
 /// </summary>
-public sealed class EngineHost : IDisposable
+public sealed class EngineSlot : IDisposable
 {
     private readonly Lock _lock = new();
-    private Slot? _current;
+    private Occupant? _current;
     private bool _disposed;
 
     /// <summary>The engine new requests get, or null before the first model is loaded.</summary>
@@ -30,12 +30,12 @@ public sealed class EngineHost : IDisposable
     /// <summary>Makes <paramref name="engine"/> current; the previous engine finishes its requests, then is disposed.</summary>
     public void Swap(InferenceEngine engine)
     {
-        Slot? old;
+        Occupant? old;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             old = _current;
-            _current = new Slot(engine);
+            _current = new Occupant(engine);
             if (old is not null)
                 old.Retired = true;
         }
@@ -43,7 +43,7 @@ public sealed class EngineHost : IDisposable
             old.Engine.Dispose();
     }
 
-    internal void Release(Slot slot)
+    internal void Release(Occupant slot)
     {
         bool dispose;
         lock (_lock)
@@ -57,7 +57,7 @@ public sealed class EngineHost : IDisposable
 
     public void Dispose()
     {
-        Slot? current;
+        Occupant? current;
         lock (_lock)
         {
             if (_disposed)
@@ -69,7 +69,7 @@ public sealed class EngineHost : IDisposable
         current?.Engine.Dispose();
     }
 
-    internal sealed class Slot(InferenceEngine engine)
+    internal sealed class Occupant(InferenceEngine engine)
     {
         public InferenceEngine Engine { get; } = engine;
 
@@ -82,11 +82,11 @@ public sealed class EngineHost : IDisposable
 /// <summary>The engine one request uses; dispose when the request is over.</summary>
 public sealed class EngineLease : IDisposable
 {
-    private readonly EngineHost _host;
-    private readonly EngineHost.Slot _slot;
+    private readonly EngineSlot _host;
+    private readonly EngineSlot.Occupant _slot;
     private int _released;
 
-    internal EngineLease(EngineHost host, EngineHost.Slot slot)
+    internal EngineLease(EngineSlot host, EngineSlot.Occupant slot)
     {
         _host = host;
         _slot = slot;

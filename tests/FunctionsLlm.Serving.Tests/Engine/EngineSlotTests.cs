@@ -3,12 +3,12 @@ using FunctionsLlm.Serving.Engine;
 
 namespace FunctionsLlm.Serving.Tests.Engine;
 
-public class EngineHostTests
+public class EngineSlotTests
 {
     [Fact]
     public async Task Swapping_keeps_in_flight_requests_on_the_old_engine_and_disposes_it_after_the_last_one()
     {
-        using var host = new EngineHost();
+        using var host = new EngineSlot();
         Assert.Equal(EngineRejection.Unavailable, Assert.Throws<EngineRejectedException>(host.Acquire).Reason);
         var old = TestModels.Engine(name: "tiny-llama");
         host.Swap(old);
