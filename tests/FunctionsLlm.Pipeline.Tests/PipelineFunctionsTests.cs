@@ -1,13 +1,16 @@
-using System.Text;
+using System.Reflection;
 using System.Text.Json;
-using FunctionsLlm.Core;
+using System.Text;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
-using FunctionsLlm.Orchestration;
+using FunctionsLlm.Core;
 using FunctionsLlm.Orchestration.Tests;
+using FunctionsLlm.Orchestration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FunctionsLlm.Pipeline.Tests;
@@ -90,6 +93,34 @@ public sealed class PipelineFunctionsTests
         Assert.Equal("orchestrationTrigger", functions[PipelineOrchestrator.MonitorName][0].GetProperty("type").GetString());
         foreach (var activity in new[] { "LoadOptions", "Clean", "Format", "SubmitJob", "GetJob", "CancelJob", "Publish", "WriteSummary" })
             Assert.Equal("activityTrigger", functions[activity][0].GetProperty("type").GetString());
+    }
+
+    /// <summary>
+    /// PipelineActivities declares the activities once; the Functions app's triggers (PipelineFunctions) and the
+    /// in-process registration (PipelineTasks.AddPipeline, used by flm pipeline and the tests) must both cover each one,
+    /// by name and by input and output type, and have nothing else.
+    /// </summary>
+    [Fact]
+    public void Every_activity_is_a_function_and_registered_in_process_with_the_same_types()
+    {
+        var declared = typeof(PipelineActivities).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+            .ToDictionary(m => m.Name, m => (Input: m.GetParameters()[0].ParameterType, Output: m.ReturnType));
+        var triggers = typeof(PipelineFunctions).GetMethods()
+            .Select(m => (Method: m, Trigger: m.GetParameters().FirstOrDefault(p => p.GetCustomAttribute<ActivityTriggerAttribute>() is not null)))
+            .Where(t => t.Trigger is not null)
+            .ToDictionary(t => t.Method.GetCustomAttribute<FunctionAttribute>()!.Name, t => (Input: t.Trigger!.ParameterType, Output: t.Method.ReturnType));
+        Assert.Equal(declared.Keys.Order(StringComparer.Ordinal), triggers.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, types) in declared)
+            Assert.True(types == triggers[name], $"{name}: the activity takes {types.Input.Name} → {types.Output}, its Functions trigger {triggers[name].Input.Name} → {triggers[name].Output}");
+
+        // Registering a name twice throws: each activity and both orchestrators are already in AddPipeline's registry.
+        var tasks = new DurableTaskRegistry().AddPipeline(new PipelineActivities(new LocalFolderStore(Path.GetTempPath()), new TrainerClient(new HttpClient()),
+            new RunDefaults("base/", "m")));
+        foreach (string name in declared.Keys)
+            Assert.ThrowsAny<ArgumentException>(() => tasks.AddActivityFunc<object, object>(name, (_, input) => input!));
+        foreach (string name in new[] { PipelineOrchestrator.Name, PipelineOrchestrator.MonitorName })
+            Assert.ThrowsAny<ArgumentException>(() => tasks.AddOrchestratorFunc<object, object>(name, (_, input) => input!));
+        Assert.Null(Record.Exception(() => tasks.AddActivityFunc<object, object>("NotAnActivity", (_, input) => input!)));
     }
 
     [Fact]
