@@ -99,7 +99,7 @@ public sealed class JobRunTests : IDisposable
     }
 
     private async Task<List<string>> NamesAsync(string container, string prefix) =>
-        [.. (await StoreFolders.ListAsync(_store, container, prefix, CancellationToken.None)).Select(i => i.Name[prefix.Length..])];
+        [.. (await _store.ListFolderAsync(container, prefix, CancellationToken.None)).Select(i => i.Name[prefix.Length..])];
 
     /// <summary>The fingerprint of the base as uploaded (the fixture folder also holds expected_logits.safetensors).</summary>
     private async Task<string> BaseFingerprintAsync()

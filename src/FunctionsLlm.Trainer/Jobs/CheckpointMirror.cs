@@ -30,7 +30,7 @@ public sealed class CheckpointMirror(IArtifactStore store, string jobId, string 
     /// <summary>Downloads the stored checkpoints into the run folder; returns the newest one to resume from, or null.</summary>
     public async Task<string?> RestoreAsync(CancellationToken cancellationToken)
     {
-        var items = await StoreFolders.ListAsync(store, BlobLayout.Checkpoints, Prefix, cancellationToken);
+        var items = await store.ListFolderAsync(BlobLayout.Checkpoints, Prefix, cancellationToken);
         var byStep = items
             .Select(i => (Item: i, Relative: i.Name[Prefix.Length..]))
             .Select(i => (i.Item, Folder: i.Relative.Split('/')[0]))
@@ -46,11 +46,12 @@ public sealed class CheckpointMirror(IArtifactStore store, string jobId, string 
             if (!checkpoint.Any(c => c.Item.Name == folderPrefix + TrainerState.FileName))
             {
                 // Cut short while uploading: useless, and in the way of the next upload of that step.
-                await StoreFolders.DeleteAsync(store, BlobLayout.Checkpoints, folderPrefix, cancellationToken);
+                await store.DeleteFolderAsync(BlobLayout.Checkpoints, folderPrefix, cancellationToken);
                 continue;
             }
-            await StoreFolders.DownloadAsync(store, BlobLayout.Checkpoints, folderPrefix, Local.PathOf(checkpoint.Key), "checkpoint", cancellationToken);
-            File.Delete(Path.Combine(Local.PathOf(checkpoint.Key), ".flm-complete"));
+            await store.DownloadFolderAsync(BlobLayout.Checkpoints, folderPrefix, Local.PathOf(checkpoint.Key), cancellationToken: cancellationToken);
+            // The trainer's checkpoint folder holds what the trainer wrote, nothing more.
+            File.Delete(Path.Combine(Local.PathOf(checkpoint.Key), StoreFolders.CompleteMarker));
             _stored.Add(checkpoint.Key);
             newest = checkpoint.Key;
         }
@@ -69,12 +70,12 @@ public sealed class CheckpointMirror(IArtifactStore store, string jobId, string 
             await store.UploadFileAsync(BlobLayout.Checkpoints, MetricsName, Path.Combine(runDir, MetricsFile), cancellationToken);
         foreach (var (step, path) in fresh)
         {
-            await StoreFolders.UploadAsync(store, BlobLayout.Checkpoints, $"{Prefix}{Path.GetFileName(path)}/", path, cancellationToken, last: TrainerState.FileName);
+            await store.UploadFolderAsync(BlobLayout.Checkpoints, $"{Prefix}{Path.GetFileName(path)}/", path, last: TrainerState.FileName, cancellationToken);
             _stored.Add(step);
         }
         foreach (int gone in _stored.Except(local.Select(c => c.Step)).ToList())
         {
-            await StoreFolders.DeleteAsync(store, BlobLayout.Checkpoints, $"{Prefix}{CheckpointFolder}{gone.ToString(CultureInfo.InvariantCulture)}/", cancellationToken);
+            await store.DeleteFolderAsync(BlobLayout.Checkpoints, $"{Prefix}{CheckpointFolder}{gone.ToString(CultureInfo.InvariantCulture)}/", cancellationToken);
             _stored.Remove(gone);
         }
     }

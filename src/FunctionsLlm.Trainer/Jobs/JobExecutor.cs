@@ -112,7 +112,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             throw;
         }
         await mirror.SyncAsync(cancellationToken);
-        await StoreFolders.UploadAsync(store, BlobLayout.Checkpoints, spec.OutputPrefix, result.OutputDir, cancellationToken);
+        await store.UploadFolderAsync(BlobLayout.Checkpoints, spec.OutputPrefix, result.OutputDir, cancellationToken: cancellationToken);
         if (File.Exists(mirror.MetricsPath))
             await store.UploadFileAsync(BlobLayout.Checkpoints, spec.OutputPrefix + "metrics.jsonl", mirror.MetricsPath, cancellationToken);
 
@@ -156,7 +156,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         }
         cancellationToken.ThrowIfCancellationRequested();
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
-        await StoreFolders.UploadAsync(store, BlobLayout.Models, spec.OutputPrefix, merged, cancellationToken, last: "config.json");
+        await store.UploadFolderAsync(BlobLayout.Models, spec.OutputPrefix, merged, last: "config.json", cancellationToken);
         return new JobResult
         {
             OutputPrefix = spec.OutputPrefix,
@@ -198,7 +198,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             ReportFiles.Write(evaluated, reportDir);
             return evaluated;
         });
-        await StoreFolders.UploadAsync(store, BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken);
+        await store.UploadFolderAsync(BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken: cancellationToken);
         var metrics = new Dictionary<string, double> { ["records"] = report.RecordCount };
         void Add(string prefix, ModelSummary summary)
         {
@@ -271,7 +271,8 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         await gate.WaitAsync(cancellationToken);
         try
         {
-            return await StoreFolders.DownloadAsync(store, container, prefix, folder, what, cancellationToken);
+            return await store.DownloadFolderAsync(container, prefix, folder, cancellationToken: cancellationToken) ? folder
+                : throw new InputMissingException($"{what} not found: nothing is stored under {container}/{prefix}");
         }
         finally
         {
