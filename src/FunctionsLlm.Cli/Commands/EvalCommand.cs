@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using FunctionsLlm.Modeling.Generation;
 using FunctionsLlm.Training.Evaluation;
+using FunctionsLlm.Training.Jobs;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -53,8 +54,8 @@ internal static class EvalCommand
             }
             var request = new EvaluationRequest(parse.GetValue(baseModel)!.FullName, parse.GetValue(model)!.FullName,
                 parse.GetValue(data)!.FullName, parse.GetValue(metrics)?.FullName);
-            var report = Evaluator.Run(request, options, message => error.WriteLine($"eval: {message}"), cancellationToken);
-            var files = ReportFiles.Write(report, parse.GetValue(outDir)!.FullName);
+            var (report, files) = EvaluateJob.Run(request, parse.GetValue(outDir)!.FullName, options, log: message => error.WriteLine($"eval: {message}"),
+                cancellationToken: cancellationToken);
             Print(output, report);
             foreach (string file in files)
                 output.WriteLine($"wrote {file}");

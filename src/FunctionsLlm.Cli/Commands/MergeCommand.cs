@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Training.Jobs;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -10,7 +11,7 @@ internal static class MergeCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Base model folder (Hugging Face layout).", Required = true };
-        var adapter = new Option<DirectoryInfo>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors).", Required = true };
+        var adapter = new Option<DirectoryInfo>("--adapter") { Description = "PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors), or a fully fine-tuned model (copied as it is).", Required = true };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for the merged model (replaced when it holds a model).", Required = true };
         var tolerance = new Option<double?>("--tolerance") { Description = "Largest allowed logit difference between the merged model and base + adapter (default: 1e-3 for F32 weights, 1% of the logit range for BF16/F16)." };
         var command = new Command("merge", "Merge a LoRA adapter into its base model and write a complete model folder, after a parity check.")
@@ -19,12 +20,17 @@ internal static class MergeCommand
         };
         command.SetAction(parse => CommandFailure.Run(error, () =>
         {
-            var result = LoraMerger.Merge(parse.GetValue(model)!.FullName, parse.GetValue(adapter)!.FullName, parse.GetValue(outDir)!.FullName,
+            var result = MergeJob.Run(parse.GetValue(model)!.FullName, parse.GetValue(adapter)!.FullName, parse.GetValue(outDir)!.FullName,
                 new LoraMergeOptions(Tolerance: parse.GetValue(tolerance)));
+            if (result.Parity is not { } parity)
+            {
+                output.WriteLine($"a fully fine-tuned model: copied as trained into {result.OutputDir}");
+                return FlmCli.Success;
+            }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"merged {result.MergedModules.Count} layers into {result.OutputDir}"));
+                $"merged {result.MergedModules} layers into {result.OutputDir}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"parity: max |logit difference| {result.MaxLogitDifference:G3} (tolerance {result.Tolerance:G3}); fp32 merge arithmetic {result.MaxLogitDifferenceFp32:G3}"));
+                $"parity: max |logit difference| {parity.MaxLogitDifference:G3} (tolerance {parity.Tolerance:G3}); fp32 merge arithmetic {parity.MaxLogitDifferenceFp32:G3}"));
             return FlmCli.Success;
         }));
         return command;

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Training;
 using FunctionsLlm.Training.Checkpoints;
-using FunctionsLlm.Training.Data;
+using FunctionsLlm.Training.Jobs;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -30,17 +29,9 @@ internal static class TrainCommand
             string runDir = parse.GetValue(outDir)!.FullName;
             string? checkpoint = ResumePoint(parse.GetValue(resume), runDir);
 
-            bool fromScratch = options.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
-            using var lm = fromScratch ? ModelLoader.Initialize(baseDir, options.Seed) : ModelLoader.Load(baseDir);
             string dataDir = parse.GetValue(data)!.FullName;
-            var train = TrainingData.Load(Path.Combine(dataDir, "train.jsonl"), options.MaxSequenceLength, lm.Config.VocabSize);
-            string evalPath = Path.Combine(dataDir, "eval.jsonl");
-            var eval = File.Exists(evalPath) && new FileInfo(evalPath).Length > 0
-                ? TrainingData.Load(evalPath, options.MaxSequenceLength, lm.Config.VocabSize) : [];
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{(options.Full ? "full-parameter" : "LoRA")} training of {baseDir}{(fromScratch ? " (from scratch)" : "")}: {train.Count} training and {eval.Count} eval records"));
-
-            var result = new TrainingLoop(options, error).Run(lm, baseDir, train, eval, runDir, checkpoint, cancellationToken: cancellationToken);
+            var result = TrainJob.Run(options, baseDir, Path.Combine(dataDir, "train.jsonl"), Path.Combine(dataDir, "eval.jsonl"), runDir, checkpoint,
+                console: error, started: output.WriteLine, cancellationToken: cancellationToken);
             output.WriteLine(result.TrainableSummary);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Steps} steps{(result.StoppedEarly ? " (stopped early)" : "")}; eval loss {Describe(result.FinalEvalLoss)}, best {Describe(result.BestEvalLoss)} at step {result.BestStep?.ToString(CultureInfo.InvariantCulture) ?? "–"}"));

@@ -4,11 +4,9 @@ using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
-using FunctionsLlm.Modeling.Decoder;
-using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training;
-using FunctionsLlm.Training.Data;
 using FunctionsLlm.Training.Evaluation;
+using FunctionsLlm.Training.Jobs;
 using Microsoft.Extensions.Logging;
 
 namespace FunctionsLlm.Trainer.Jobs;
@@ -95,15 +93,8 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         TrainingResult result;
         try
         {
-            result = await OnOwnThread(() =>
-            {
-                bool fromScratch = options.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
-                using var model = fromScratch ? ModelLoader.Initialize(baseDir, options.Seed) : ModelLoader.Load(baseDir);
-                var train = TrainingData.Load(trainPath, options.MaxSequenceLength, model.Config.VocabSize);
-                var evalSet = evalPath is not null && new FileInfo(evalPath).Length > 0
-                    ? TrainingData.Load(evalPath, options.MaxSequenceLength, model.Config.VocabSize) : [];
-                return new TrainingLoop(options).Run(model, baseDir, train, evalSet, runDir, resumeFrom, new StepObserver(OnStep), cancellationToken);
-            });
+            result = await OnOwnThread(() => TrainJob.Run(options, baseDir, trainPath, evalPath, runDir, resumeFrom, new StepObserver(OnStep),
+                started: message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken: cancellationToken));
         }
         catch (OperationCanceledException)
         {
@@ -133,26 +124,14 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
         string baseDir = await BaseModelAsync(spec, cancellationToken);
-        var trained = await TrainedAsync(spec, cancellationToken);
+        string trained = await TrainedAsync(spec, cancellationToken);
         string merged = Path.Combine(work, "merged");
-        var metrics = new Dictionary<string, double>();
-        if (trained.IsFullModel)
+        var result = await OnOwnThread(() => MergeJob.Run(baseDir, trained, merged));
+        var metrics = new Dictionary<string, double> { ["mergedModules"] = result.MergedModules };
+        if (result.Parity is { } parity)
         {
-            // Nothing to merge: the model is published as trained, once it loads.
-            CopyModelFiles(trained.Folder, merged);
-            await OnOwnThread(() =>
-            {
-                using var model = ModelLoader.Load(merged);
-                return model.Config.NumHiddenLayers;
-            });
-            metrics["mergedModules"] = 0;
-        }
-        else
-        {
-            var result = await OnOwnThread(() => LoraMerger.Merge(baseDir, trained.Folder, merged));
-            metrics["mergedModules"] = result.MergedModules.Count;
-            metrics["maxLogitDifference"] = result.MaxLogitDifference;
-            metrics["tolerance"] = result.Tolerance;
+            metrics["maxLogitDifference"] = parity.MaxLogitDifference;
+            metrics["tolerance"] = parity.Tolerance;
         }
         cancellationToken.ThrowIfCancellationRequested();
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
@@ -189,15 +168,10 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             BatchSize = settings.EvalBatchSize,
             Limit = settings.EvalLimit,
         };
-        var report = await OnOwnThread(() =>
-        {
-            var evaluated = Evaluator.Run(new EvaluationRequest(baseDir, fineTuned, evalPath, metricsPath), options,
-                message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken);
-            // The report names the models where they are published, not this trainer's cache folders.
-            evaluated = evaluated with { BaseModel = $"{BlobLayout.Models}/{spec.BaseModelPrefix}", FineTunedModel = $"{BlobLayout.Models}/{spec.ModelPrefix}" };
-            ReportFiles.Write(evaluated, reportDir);
-            return evaluated;
-        });
+        // The report names the models where they are published, not this trainer's cache folders.
+        var (report, _) = await OnOwnThread(() => EvaluateJob.Run(new EvaluationRequest(baseDir, fineTuned, evalPath, metricsPath), reportDir, options,
+            ($"{BlobLayout.Models}/{spec.BaseModelPrefix}", $"{BlobLayout.Models}/{spec.ModelPrefix}"),
+            message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken));
         await store.UploadFolderAsync(BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken: cancellationToken);
         var metrics = new Dictionary<string, double> { ["records"] = report.RecordCount };
         void Add(string prefix, ModelSummary summary)
@@ -236,24 +210,14 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
     }
 
     /// <summary>A train job's output: a PEFT adapter, or a whole Hugging Face model when it trained every parameter (<c>full</c>).</summary>
-    private async Task<(string Folder, bool IsFullModel)> TrainedAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
+    private async Task<string> TrainedAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
     {
         string prefix = spec.AdapterPrefix!;
         string dir = await DownloadAsync(BlobLayout.Checkpoints, prefix, "adapter", cancellationToken);
-        if (File.Exists(Path.Combine(dir, AdapterConfigFile)))
-            return (dir, false);
-        if (File.Exists(Path.Combine(dir, "config.json")))
-            return (dir, true);
+        if (File.Exists(Path.Combine(dir, AdapterConfigFile)) || File.Exists(Path.Combine(dir, "config.json")))
+            return dir;
         throw new InputMissingException(
             $"adapter not found: {BlobLayout.Checkpoints}/{prefix} has neither {AdapterConfigFile} (a LoRA adapter) nor config.json (a fully fine-tuned model)");
-    }
-
-    /// <summary>The model's own files, without what the train job put beside them (its metrics log).</summary>
-    private static void CopyModelFiles(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from).Where(f => Path.GetFileName(f) != "metrics.jsonl"))
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 
     private async Task<string> DatasetAsync(string name, string path, string what, CancellationToken cancellationToken)

@@ -12,6 +12,27 @@ public sealed class MergeCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public async Task A_fully_fine_tuned_model_is_copied_as_trained_without_the_runs_metrics()
+    {
+        // A full fine-tune's output: a whole model folder, with the train job's metrics log beside it.
+        string trained = Directory.CreateDirectory(Path.Combine(_dir, "trained")).FullName;
+        string fixture = RepoPaths.Fixture("models", "tiny-qwen2");
+        foreach (string file in Directory.EnumerateFiles(fixture))
+            File.Copy(file, Path.Combine(trained, Path.GetFileName(file)));
+        await File.WriteAllTextAsync(Path.Combine(trained, "metrics.jsonl"), "{\"step\": 1, \"loss\": 2.0}\n");
+
+        string merged = Path.Combine(_dir, "merged-full");
+        var run = await CliRun.Of("merge", "--model", fixture, "--adapter", trained, "--out", merged);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("a fully fine-tuned model: copied as trained", run.Output);
+        Assert.Equal(Directory.EnumerateFiles(fixture).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Directory.EnumerateFiles(merged).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (string file in Directory.EnumerateFiles(fixture))
+            Assert.Equal(await File.ReadAllBytesAsync(file), await File.ReadAllBytesAsync(Path.Combine(merged, Path.GetFileName(file))));
+    }
+
+    [Fact]
     public async Task Merge_writes_a_model_folder_that_generate_can_use()
     {
         string model = RepoPaths.Fixture("models", "tiny-qwen2");
