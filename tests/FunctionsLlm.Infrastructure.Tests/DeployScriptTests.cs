@@ -11,7 +11,7 @@ namespace FunctionsLlm.Infrastructure.Tests;
 public sealed class DeployScriptTests : IDisposable
 {
     private const string AppId = "6f1c2a4e-0000-4000-8000-00000000abcd";
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-deploy-").FullName;
+    private readonly TempFolder _root = new("flm-deploy-");
     private string State => Path.Combine(_root, "state");
     private string Log => Path.Combine(_root, "az.log");
 
@@ -37,7 +37,7 @@ public sealed class DeployScriptTests : IDisposable
             File.SetUnixFileMode(Path.Combine(bin, tool), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task With_directory_rights_it_creates_the_app_registration_and_deploys_everything_in_one_command()

@@ -15,9 +15,9 @@ namespace FunctionsLlm.Modeling.Tests;
 public sealed class TensorOwnershipTests : IDisposable
 {
     private static readonly ModelLoadOptions Cpu32 = new(CPU, ScalarType.Float32);
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-ownership-").FullName;
+    private readonly TempFolder _dir = new("flm-ownership-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Theory]
     [MemberData(nameof(FixtureModel.All), MemberType = typeof(FixtureModel))]

@@ -16,9 +16,9 @@ public sealed class PipelineSettingsTests : IDisposable
         {"kind": "train", "baseModelPrefix": "base/tiny/", "datasetPrefixes": {"train": "r1/train.jsonl"}, "outputPrefix": "r1-c0/"}
         """;
 
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-pipeline-settings-").FullName;
+    private readonly TempFolder _root = new("flm-pipeline-settings-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     /// <summary>The app's settings with <paramref name="values"/> added or overriding the required ones.</summary>
     private PipelineSettings Read(params (string Key, string Value)[] values) =>

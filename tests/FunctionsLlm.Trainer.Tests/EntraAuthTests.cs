@@ -22,7 +22,7 @@ public sealed class EntraAuthTests : IAsyncLifetime
         {"kind": "train", "baseModelPrefix": "base/tiny/", "datasetPrefixes": {"train": "r1/train.jsonl"}, "outputPrefix": "r1-c0/"}
         """;
 
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-trainer-entra-").FullName;
+    private readonly TempFolder _root = new("flm-trainer-entra-");
     private LocalTokenIssuer _issuer = null!;
     private TrainerServer _trainer = null!;
 
@@ -46,7 +46,7 @@ public sealed class EntraAuthTests : IAsyncLifetime
     {
         await _trainer.DisposeAsync();
         await _issuer.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
     }
 
     [Fact]

@@ -19,7 +19,7 @@ namespace FunctionsLlm.Trainer.Tests;
 public sealed class JobRunTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen3");
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-trainer-runs-").FullName;
+    private readonly TempFolder _root = new("flm-trainer-runs-");
     private readonly string _s = Guid.NewGuid().ToString("N")[..8];
     private readonly IArtifactStore _store = BlobArtifactStore.FromConnectionString(Azurite.ConnectionString);
 
@@ -31,7 +31,7 @@ public sealed class JobRunTests : IDisposable
         _store.WriteTextAsync(BlobLayout.Datasets, EvalData, Records(4, seed: 2)).GetAwaiter().GetResult();
     }
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     private string BasePrefix => $"base/tiny-qwen3-{_s}/";
 
@@ -148,11 +148,13 @@ public sealed class JobRunTests : IDisposable
         Assert.Contains("notes.txt", files);   // the trainer replaces its own files and deletes nothing
 
         // The merge's fingerprint is of the folder it published, computed independently here from the store's bytes.
-        string published = Directory.CreateTempSubdirectory("flm-published-").FullName;
-        foreach (string name in new[] { "config.json", "model.safetensors" })
-            await File.WriteAllBytesAsync(Path.Combine(published, name), await _store.ReadBytesAsync(BlobLayout.Models, merged + name));
-        string publishedSha256 = await DirectoryFingerprint.ComputeSha256Async(published);
-        Directory.Delete(published, recursive: true);
+        string publishedSha256;
+        using (var published = new TempFolder("flm-published-"))
+        {
+            foreach (string name in new[] { "config.json", "model.safetensors" })
+                await File.WriteAllBytesAsync(published.File(name), await _store.ReadBytesAsync(BlobLayout.Models, merged + name));
+            publishedSha256 = await DirectoryFingerprint.ComputeSha256Async(published);
+        }
         Assert.Equal(publishedSha256, merge.Result.ModelSha256);
 
         // The evaluation reads the published folder, not the adapter merged once more: its report names it, and the

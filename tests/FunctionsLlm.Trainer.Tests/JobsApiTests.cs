@@ -19,7 +19,7 @@ public sealed class JobsApiTests : IDisposable
     // The same spec: other member order, whitespace, number spelling, a default spelled out.
     private const string SameSpec = """{"outputPrefix":"r1-c0/","hyperparameters":{"lr":0.0001,"loraR":8,"epochs":3},"datasetPrefixes":{"train":"r1/train.jsonl"},"baseModelPrefix":"base/tiny/","kind":"train"}""";
 
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-trainer-api-").FullName;
+    private readonly TempFolder _root = new("flm-trainer-api-");
     private readonly TrainerApp _app;
 
     public JobsApiTests() => _app = new TrainerApp(TrainerApp.Local(_root, run: false));
@@ -27,7 +27,7 @@ public sealed class JobsApiTests : IDisposable
     public void Dispose()
     {
         _app.Dispose();
-        Directory.Delete(_root, recursive: true);
+        _root.Dispose();
     }
 
     [Fact]

@@ -8,9 +8,9 @@ namespace FunctionsLlm.Trainer.Tests;
 /// <summary>A real (tiny) train job with a local folder as the store: what runs without Azurite (FLM_STORAGE_FOLDER).</summary>
 public sealed class LocalStoreRunTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-trainer-local-").FullName;
+    private readonly TempFolder _root = new("flm-trainer-local-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task A_train_job_reads_and_writes_plain_files()

@@ -20,9 +20,9 @@ public sealed class TensorOwnershipTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
     private static readonly ModelLoadOptions Cpu = new(CPU, ScalarType.Float32);
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-ownership-").FullName;
+    private readonly TempFolder _dir = new("flm-ownership-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static List<TrainingExample> Examples(int count)
     {

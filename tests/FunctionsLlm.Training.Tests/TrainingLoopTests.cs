@@ -11,9 +11,9 @@ namespace FunctionsLlm.Training.Tests;
 public sealed class TrainingLoopTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-train-").FullName;
+    private readonly TempFolder _dir = new("flm-train-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>Prompt → answer pairs with a rule to learn: the answer is the prompt's first tokens shifted by one id.</summary>
     private static List<TrainingExample> Examples(int count, int seed)
@@ -156,7 +156,7 @@ public sealed class TrainingLoopTests : IDisposable
         using var noGrad = no_grad();
         using var expected = model.Forward(ids);
         using var actual = reloaded.Forward(ids);
-        Assert.True((expected - actual).abs().max().item<float>() < 0.05, "reloaded BF16 weights give nearly the same logits");
+        TensorAssert.Close(expected, actual, 0.05, "reloaded BF16 weights give nearly the same logits");
     }
 
     private sealed class Observer(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>

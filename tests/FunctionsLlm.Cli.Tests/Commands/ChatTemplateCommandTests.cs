@@ -5,9 +5,9 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 
 public sealed class ChatTemplateCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-chat-").FullName;
+    private readonly TempFolder _dir = new("flm-chat-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static JsonElement Case(int index) =>
         JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("tokenizers", "qwen3", "chat_expected.json"))).RootElement.GetProperty("cases")[index];

@@ -5,9 +5,9 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 
 public sealed class CleanAndFormatCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-cli-").FullName;
+    private readonly TempFolder _dir = new("flm-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static string Sample(string name) => Path.Combine(RepoPaths.Samples, name);
 

@@ -8,9 +8,9 @@ public sealed class EvalCommandTests : IDisposable
 {
     private static readonly string Base = RepoPaths.Fixture("models", "tiny-qwen2");
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-cli-eval-").FullName;
+    private readonly TempFolder _dir = new("flm-cli-eval-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Eval_writes_json_markdown_html_and_the_loss_curve()

@@ -18,9 +18,9 @@ public sealed class GcStressTests : IDisposable
     private static readonly Dictionary<string, string> Stress = new() { ["FLM_GC_STRESS"] = "1", ["DOTNET_TieredCompilation"] = "0" };
     private static readonly string BaseModel = Path.Combine(RepoPaths.Samples, "base-model");
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-gc-stress-").FullName;
+    private readonly TempFolder _dir = new("flm-gc-stress-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Train_merge_eval_and_generate_run_to_the_end_under_gc_stress()

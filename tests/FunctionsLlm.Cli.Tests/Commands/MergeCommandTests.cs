@@ -7,9 +7,9 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 
 public sealed class MergeCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-cli-merge-").FullName;
+    private readonly TempFolder _dir = new("flm-cli-merge-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task A_fully_fine_tuned_model_is_copied_as_trained_without_the_runs_metrics()

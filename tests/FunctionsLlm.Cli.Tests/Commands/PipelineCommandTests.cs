@@ -10,9 +10,9 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 /// <summary><c>flm pipeline</c>: the orchestrator, the activities and the trainer app, all in this process, on a folder store.</summary>
 public sealed partial class PipelineCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-pipeline-").FullName;
+    private readonly TempFolder _dir = new("flm-pipeline-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Runs_every_stage_publishes_the_best_candidate_and_prints_how_to_serve_it()

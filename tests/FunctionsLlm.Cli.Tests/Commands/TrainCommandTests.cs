@@ -7,9 +7,9 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 public sealed class TrainCommandTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-cli-train-").FullName;
+    private readonly TempFolder _dir = new("flm-cli-train-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private async Task<string> FormattedSamples()
     {

@@ -4,9 +4,9 @@ namespace FunctionsLlm.Core.Tests.Models;
 
 public sealed class DirectoryFingerprintTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("flm-fingerprint-").FullName;
+    private readonly TempFolder _folder = new("flm-fingerprint-");
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task Matches_sha256sum_over_config_and_safetensors_in_byte_order_of_their_names()

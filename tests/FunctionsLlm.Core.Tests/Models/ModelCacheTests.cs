@@ -17,7 +17,7 @@ public sealed class ModelCacheTests : IDisposable
         ["tokenizer.json"] = "{\"model\":{\"type\":\"BPE\"}}"u8.ToArray(),
     };
 
-    private readonly string _temp = Directory.CreateTempSubdirectory("flm-cache-").FullName;
+    private readonly TempFolder _temp = new("flm-cache-");
     private readonly LocalFolderStore _store;
 
     public ModelCacheTests()
@@ -32,7 +32,7 @@ public sealed class ModelCacheTests : IDisposable
 
     private string CacheRoot => Path.Combine(_temp, "cache");
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Downloads_every_artifact_under_the_merged_prefix_keeping_relative_paths()

@@ -5,9 +5,9 @@ namespace FunctionsLlm.Core.Tests.Storage;
 
 public sealed class LocalFolderStoreTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-local-").FullName;
+    private readonly TempFolder _root = new("flm-local-");
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task Artifacts_live_under_root_container_and_name()

@@ -22,14 +22,13 @@ public class StorageSettingsTests
     [Fact]
     public void Each_setting_makes_its_store()
     {
-        string folder = Directory.CreateTempSubdirectory("flm-storage-settings-").FullName;
-        var (local, none) = Read(("FLM_STORAGE_FOLDER", folder));
+        using var folder = new TempFolder("flm-storage-settings-");
+        var (local, none) = Read(("FLM_STORAGE_FOLDER", folder.Path));
         Assert.Empty(none);
         Assert.IsType<LocalFolderStore>(local.CreateStore());
         Assert.IsType<BlobArtifactStore>(Read(("FLM_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true")).Settings.CreateStore());
         var (blob, _) = Read(("FLM_STORAGE_BLOB_URI", "https://acct.blob.core.windows.net/"), ("AZURE_CLIENT_ID", "0000"));
         Assert.Equal("0000", blob.ClientId);
         Assert.IsType<BlobArtifactStore>(blob.CreateStore());
-        Directory.Delete(folder, recursive: true);
     }
 }

@@ -5,12 +5,12 @@ namespace FunctionsLlm.Core.Tests.Storage;
 
 public sealed class StoreFoldersTests : IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-store-folders-").FullName;
+    private readonly TempFolder _root = new("flm-store-folders-");
     private readonly ObservedStore _store;
 
     public StoreFoldersTests() => _store = new ObservedStore(new LocalFolderStore(Path.Combine(_root, "store")));
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 
     private string Local(string name) => Path.Combine(_root, name);
 

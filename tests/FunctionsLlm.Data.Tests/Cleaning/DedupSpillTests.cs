@@ -11,7 +11,7 @@ namespace FunctionsLlm.Data.Tests.Cleaning;
 /// </summary>
 public sealed class DedupSpillTests : IDisposable
 {
-    private readonly string _spillDirectory = Directory.CreateTempSubdirectory("flm-spill-test-").FullName;
+    private readonly TempFolder _spillDirectory = new("flm-spill-test-");
 
     [Theory]
     [InlineData(DedupMode.Normalized, false)]
@@ -95,5 +95,5 @@ public sealed class DedupSpillTests : IDisposable
         return (report, Encoding.UTF8.GetString(kept.ToArray()), Encoding.UTF8.GetString(rejected.ToArray()));
     }
 
-    public void Dispose() => Directory.Delete(_spillDirectory, recursive: true);
+    public void Dispose() => _spillDirectory.Dispose();
 }

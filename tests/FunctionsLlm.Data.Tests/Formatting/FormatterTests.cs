@@ -7,11 +7,11 @@ namespace FunctionsLlm.Data.Tests.Formatting;
 
 public sealed class FormatterTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-format-").FullName;
+    private readonly TempFolder _dir = new("flm-format-");
     private static readonly HfTokenizer SampleTokenizer = HfTokenizer.Load(Path.Combine(RepoPaths.Samples, "tokenizer"));
     private static readonly HfTokenizer Qwen3 = HfTokenizer.Load(RepoPaths.Fixture("tokenizers", "qwen3"));
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private (FormatReport Report, List<Example> Train, List<Example> Eval, List<JsonElement> Rejects) Format(
         HfTokenizer tokenizer, FormattingOptions options, params object[] records)

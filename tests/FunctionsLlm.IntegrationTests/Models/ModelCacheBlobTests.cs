@@ -9,10 +9,10 @@ namespace FunctionsLlm.IntegrationTests.Models;
 /// <summary>The model cache against Azurite, started by scripts/test.sh (FLM_TEST_STORAGE_CONNECTION).</summary>
 public sealed class ModelCacheBlobTests : IDisposable
 {
-    private readonly string _temp = Directory.CreateTempSubdirectory("flm-cache-blob-").FullName;
+    private readonly TempFolder _temp = new("flm-cache-blob-");
     private readonly BlobArtifactStore _store = new(new BlobServiceClient(Azurite.ConnectionString));
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Downloads_a_published_model_folder_then_serves_it_from_disk_without_the_blobs()

@@ -27,7 +27,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
 {
     private const string ApiKey = "e2e-trainer-key";
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];
-    private readonly string _work = Directory.CreateTempSubdirectory("flm-e2e-").FullName;
+    private readonly TempFolder _work = new("flm-e2e-");
     private readonly BlobArtifactStore _store = new(new BlobServiceClient(Azurite.ConnectionString));
     private TrainerServer? _trainer;
 
@@ -53,7 +53,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
     {
         if (_trainer is not null)
             await _trainer.DisposeAsync();
-        Directory.Delete(_work, recursive: true);
+        _work.Dispose();
     }
 
     [Fact]

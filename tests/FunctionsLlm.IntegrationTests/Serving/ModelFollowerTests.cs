@@ -16,11 +16,11 @@ namespace FunctionsLlm.IntegrationTests.Serving;
 public sealed class ModelFollowerTests : IDisposable
 {
     private static readonly SamplingOptions Greedy = SamplingOptions.Greedy with { StopTokenIds = [] };
-    private readonly string _cache = Directory.CreateTempSubdirectory("flm-follower-").FullName;
+    private readonly TempFolder _cache = new("flm-follower-");
     private readonly BlobArtifactStore _store = new(new BlobServiceClient(Azurite.ConnectionString));
     private readonly string _model = $"bot{Guid.NewGuid():N}"[..16];
 
-    public void Dispose() => Directory.Delete(_cache, recursive: true);
+    public void Dispose() => _cache.Dispose();
 
     [Fact]
     public async Task A_new_manifest_swaps_the_served_version_without_dropping_the_request_in_flight()

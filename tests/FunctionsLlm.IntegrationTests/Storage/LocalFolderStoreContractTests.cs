@@ -5,11 +5,11 @@ namespace FunctionsLlm.IntegrationTests.Storage;
 /// <summary>The same contract against the embedded mode's folder store, so both behave alike.</summary>
 public sealed class LocalFolderStoreContractTests : ArtifactStoreContract, IDisposable
 {
-    private readonly string _root = Directory.CreateTempSubdirectory("flm-store-").FullName;
+    private readonly TempFolder _root = new("flm-store-");
 
     public LocalFolderStoreContractTests() => Store = new LocalFolderStore(_root);
 
     protected override IArtifactStore Store { get; }
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    public void Dispose() => _root.Dispose();
 }

@@ -4,9 +4,9 @@ namespace FunctionsLlm.Modeling.Tests.Build;
 
 public sealed class ElfWeakVersionTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-elf-").FullName;
+    private readonly TempFolder _dir = new("flm-elf-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static string PackagedLibrary()
     {

@@ -15,7 +15,7 @@ public sealed class LargeFileCollection
 [Collection(LargeFileCollection.Name)]
 public sealed class LargeFileTests : IDisposable
 {
-    private readonly TemporaryDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

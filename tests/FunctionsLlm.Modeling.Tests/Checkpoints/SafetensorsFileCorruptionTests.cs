@@ -8,7 +8,7 @@ namespace FunctionsLlm.Modeling.Tests.Checkpoints;
 /// <summary>Every way a file can be broken gives a <see cref="CheckpointException"/> naming the file and the fault.</summary>
 public sealed class SafetensorsFileCorruptionTests : IDisposable
 {
-    private readonly TemporaryDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

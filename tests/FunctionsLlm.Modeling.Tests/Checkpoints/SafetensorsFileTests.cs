@@ -101,7 +101,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Aligned_tensors_are_views_of_one_mapping_and_writes_never_reach_the_file()
     {
-        using var dir = new TemporaryDirectory();
+        using var dir = new TempFolder("flm-ckpt-");
         var path = dir.File("x.safetensors");
         var original = SafetensorsSpec.Build(
             """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""",
@@ -120,7 +120,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Misaligned_tensor_is_copied_out_with_the_right_values()
     {
-        using var dir = new TemporaryDirectory();
+        using var dir = new TempFolder("flm-ckpt-");
         var path = dir.File("odd.safetensors");
         // "b" starts 3 bytes into the (8-aligned) data section: not a multiple of its 4-byte element.
         File.WriteAllBytes(path, SafetensorsSpec.Build(
@@ -141,7 +141,7 @@ public class SafetensorsFileTests
     [Fact]
     public void Scalars_and_zero_size_tensors_read_with_their_shapes()
     {
-        using var dir = new TemporaryDirectory();
+        using var dir = new TempFolder("flm-ckpt-");
         var path = dir.File("edge.safetensors");
         File.WriteAllBytes(path, SafetensorsSpec.Build(
             """{"empty":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"scalar":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"none":{"dtype":"BF16","shape":[2,0],"data_offsets":[8,8]},"tiny":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]}}""",

@@ -8,7 +8,7 @@ namespace FunctionsLlm.Modeling.Tests.Checkpoints;
 
 public sealed class SafetensorsWriterTests : IDisposable
 {
-    private readonly TemporaryDirectory _dir = new();
+    private readonly TempFolder _dir = new();
 
     public void Dispose() => _dir.Dispose();
 

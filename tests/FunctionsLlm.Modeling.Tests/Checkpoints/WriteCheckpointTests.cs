@@ -5,7 +5,7 @@ namespace FunctionsLlm.Modeling.Tests.Checkpoints;
 
 public sealed class WriteCheckpointTests : IDisposable
 {
-    private readonly TemporaryDirectory _dir = new();
+    private readonly TempFolder _dir = new();
     private readonly List<torch.Tensor> _owned = [];
 
     public void Dispose()

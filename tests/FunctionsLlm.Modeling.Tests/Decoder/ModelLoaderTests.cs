@@ -10,9 +10,9 @@ public sealed class ModelLoaderTests : IDisposable
     private static readonly ModelLoadOptions Cpu32 = new(CPU, ScalarType.Float32);
     private static readonly long[] Probe = [5, 77, 300, 12, 499, 3, 64, 128];
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-model-").FullName;
+    private readonly TempFolder _dir = new("flm-model-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Theory]
     [MemberData(nameof(FixtureModel.All), MemberType = typeof(FixtureModel))]

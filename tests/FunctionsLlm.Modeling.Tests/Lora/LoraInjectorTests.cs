@@ -52,9 +52,9 @@ public class LoraInjectorTests
         Assert.Equal(new long[] { 4, 64 }, q.lora_A!.weight.shape);
         Assert.Equal(new long[] { 128, 4 }, q.lora_B!.weight.shape);   // qwen3: 4 heads × head_dim 32
         double bound = 1 / Math.Sqrt(64);
-        Assert.True(q.lora_A.weight.abs().max().item<float>() <= bound);
+        Assert.True(TensorAssert.MaxMagnitude(q.lora_A.weight) <= bound);
         Assert.True(q.lora_A.weight.std().item<float>() > bound / 3);    // U(−b, b) has σ = b/√3 ≈ 0.58 b
-        Assert.Equal(0, q.lora_B.weight.abs().max().item<float>());
+        Assert.Equal(0, TensorAssert.MaxMagnitude(q.lora_B.weight));
         Assert.Equal(2.0, q.LoraScaling);
         Assert.All(model.named_parameters(), p => Assert.Equal(p.name.Contains(".lora_", StringComparison.Ordinal), p.parameter.requires_grad));
     }

@@ -8,9 +8,9 @@ namespace FunctionsLlm.Modeling.Tests.Lora;
 
 public sealed class PeftAdapterTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-adapter-").FullName;
+    private readonly TempFolder _dir = new("flm-adapter-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static CausalLM Load(string name) =>
         ModelLoader.Load(FixtureModel.Get(name).Directory, new ModelLoadOptions(CPU, ScalarType.Float32));

@@ -6,10 +6,10 @@ namespace FunctionsLlm.Training.Tests.Evaluation;
 
 public sealed class EvalSetTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-eval-set-").FullName;
+    private readonly TempFolder _dir = new("flm-eval-set-");
     private readonly HfTokenizer _tokenizer = HfTokenizer.Load(RepoPaths.Fixture("models", "tiny-qwen2"));
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void The_prompt_keeps_special_tokens_and_the_reference_is_the_answer_text()

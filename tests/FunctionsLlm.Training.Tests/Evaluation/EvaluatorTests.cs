@@ -14,9 +14,9 @@ public sealed class EvaluatorTests : IDisposable
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
     private static readonly ModelLoadOptions Cpu = new(CPU, ScalarType.Float32);
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-evaluator-").FullName;
+    private readonly TempFolder _dir = new("flm-evaluator-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Greedy_answers_reproduce_llama_cpp_and_score_1_against_its_continuation()

@@ -4,9 +4,9 @@ namespace FunctionsLlm.Training.Tests.Evaluation;
 
 public sealed class LossHistoryTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-loss-history-").FullName;
+    private readonly TempFolder _dir = new("flm-loss-history-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Reads_training_logs_and_evaluations_by_step()

@@ -8,9 +8,9 @@ public sealed class ReportFilesTests : IDisposable
 {
     private const string Hostile = "<script>alert('x')</script> & \"q\" | a*b_c [l](u)\n第二行";
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-report-files-").FullName;
+    private readonly TempFolder _dir = new("flm-report-files-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Html_encodes_every_piece_of_user_text()

@@ -5,9 +5,9 @@ namespace FunctionsLlm.Training.Tests.Optimization;
 
 public sealed class AdamWTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("flm-adamw-").FullName;
+    private readonly TempFolder _dir = new("flm-adamw-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void Steps_match_libtorchs_adamw()
@@ -29,8 +29,7 @@ public sealed class AdamWTests : IDisposable
             optimizer.Step(1e-2);
             reference.step();
         }
-        using var difference = (ours - theirs).abs().max();
-        Assert.True(difference.item<float>() < 1e-6, $"max |ours − libtorch| = {difference.item<float>()}");
+        TensorAssert.Close(theirs, ours, 1e-6, "ours against libtorch's AdamW");
     }
 
     [Fact]
