@@ -61,7 +61,7 @@ public sealed class TensorOwnershipTests : IDisposable
                 using (no_grad())
                 using (var scope = NewDisposeScope())
                 {
-                    foreach (var factor in LoraInjector.TrainableParameters(model))
+                    foreach (var factor in model.parameters().Where(p => p.requires_grad))
                         factor.normal_(0, 0.02, generator);
                 }
                 PeftAdapter.Save(model, config, adapter);

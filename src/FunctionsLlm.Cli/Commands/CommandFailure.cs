@@ -11,7 +11,21 @@ using FunctionsLlm.Training.Evaluation;
 namespace FunctionsLlm.Cli.Commands;
 
 /// <summary>A usage mistake found after parsing (a malformed option value): exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message)
+{
+    /// <summary>Runs an options object's validation: the ArgumentException it throws is a usage error.</summary>
+    public static void Check(Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+}
 
 /// <summary>Maps errors to exit codes with one clear line on stderr: input problems → 1, usage → 2.</summary>
 internal static class CommandFailure

@@ -44,14 +44,7 @@ internal static class EvalCommand
                 BatchSize = parse.GetValue(batchSize),
                 Limit = parse.GetValue(limit),
             };
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            UsageException.Check(options.Validate);
             var request = new EvaluationRequest(parse.GetValue(baseModel)!.FullName, parse.GetValue(model)!.FullName,
                 parse.GetValue(data)!.FullName, parse.GetValue(metrics)?.FullName);
             var (report, files) = EvaluateJob.Run(request, parse.GetValue(outDir)!.FullName, options, log: message => error.WriteLine($"eval: {message}"),

@@ -42,14 +42,7 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 StopStrings = parse.GetValue(stop) ?? [],
             };
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            UsageException.Check(options.Validate);
             string dir = parse.GetValue(model)!.FullName;
             var tokenizer = HfTokenizer.Load(dir);
             var ids = parse.GetValue(chat)

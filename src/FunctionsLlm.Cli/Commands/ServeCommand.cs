@@ -36,14 +36,7 @@ internal static class ServeCommand
                 ContextLength = parse.GetValue(context),
                 MaxTokensCap = parse.GetValue(maxTokens),
             };
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            UsageException.Check(options.Validate);
             using var stop = new Termination(cancellationToken);
             var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
             var engines = new EngineSlot();

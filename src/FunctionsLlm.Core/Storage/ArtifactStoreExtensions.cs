@@ -41,14 +41,6 @@ public static class ArtifactStoreExtensions
         await store.WriteAsync(container, name, content, cancellationToken).ConfigureAwait(false);
     }
 
-    public static async Task<T> ReadJsonAsync<T>(this IArtifactStore store, string container, string name,
-        JsonSerializerOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
-        return await JsonSerializer.DeserializeAsync<T>(stream, options ?? JsonDefaults.Indented, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidDataException($"Artifact '{container}/{name}' holds JSON null.");
-    }
-
     public static async Task UploadFileAsync(this IArtifactStore store, string container, string name, string path,
         CancellationToken cancellationToken = default)
     {

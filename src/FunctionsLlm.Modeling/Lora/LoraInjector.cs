@@ -36,10 +36,6 @@ public static class LoraInjector
         return [.. targets.Select(t => t.Key)];
     }
 
-    /// <summary>The trainable (LoRA) parameters, in a stable order.</summary>
-    public static IReadOnlyList<TorchSharp.Modules.Parameter> TrainableParameters(nn.Module model) =>
-        [.. model.named_parameters().Where(p => p.parameter.requires_grad).OrderBy(p => p.name, StringComparer.Ordinal).Select(p => p.parameter)];
-
     /// <summary>PEFT's print_trainable_parameters line.</summary>
     public static string TrainableSummary(nn.Module model)
     {

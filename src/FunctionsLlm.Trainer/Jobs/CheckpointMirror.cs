@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Storage;
@@ -16,7 +15,6 @@ namespace FunctionsLlm.Trainer.Jobs;
 /// </summary>
 public sealed class CheckpointMirror(IArtifactStore store, string jobId, string runDir)
 {
-    private const string CheckpointFolder = "checkpoint-";
     private const string MetricsFile = "metrics.jsonl";
     private readonly HashSet<int> _stored = [];
 
@@ -27,38 +25,38 @@ public sealed class CheckpointMirror(IArtifactStore store, string jobId, string 
 
     private CheckpointStore Local => new(runDir);
 
+    private string StoredPrefix(int step) => $"{Prefix}{CheckpointStore.FolderName(step)}/";
+
     /// <summary>Downloads the stored checkpoints into the run folder; returns the newest one to resume from, or null.</summary>
     public async Task<string?> RestoreAsync(CancellationToken cancellationToken)
     {
         var items = await store.ListFolderAsync(BlobLayout.Checkpoints, Prefix, cancellationToken);
         var byStep = items
-            .Select(i => (Item: i, Relative: i.Name[Prefix.Length..]))
-            .Select(i => (i.Item, Folder: i.Relative.Split('/')[0]))
-            .Where(i => i.Folder.StartsWith(CheckpointFolder, StringComparison.Ordinal)
-                && int.TryParse(i.Folder[CheckpointFolder.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            .GroupBy(i => int.Parse(i.Folder[CheckpointFolder.Length..], NumberStyles.None, CultureInfo.InvariantCulture))
+            .GroupBy(i => CheckpointStore.StepOf(i.Name[Prefix.Length..].Split('/')[0]))
+            .Where(g => g.Key is not null)
             .OrderBy(g => g.Key)
             .ToList();
         int? newest = null;
         foreach (var checkpoint in byStep)
         {
-            string folderPrefix = $"{Prefix}{CheckpointFolder}{checkpoint.Key.ToString(CultureInfo.InvariantCulture)}/";
-            if (!checkpoint.Any(c => c.Item.Name == folderPrefix + TrainerState.FileName))
+            int step = checkpoint.Key!.Value;
+            string folderPrefix = StoredPrefix(step);
+            if (!checkpoint.Any(c => c.Name == folderPrefix + TrainerState.FileName))
             {
                 // Cut short while uploading: useless, and in the way of the next upload of that step.
                 await store.DeleteFolderAsync(BlobLayout.Checkpoints, folderPrefix, cancellationToken);
                 continue;
             }
-            await store.DownloadFolderAsync(BlobLayout.Checkpoints, folderPrefix, Local.PathOf(checkpoint.Key), cancellationToken: cancellationToken);
+            await store.DownloadFolderAsync(BlobLayout.Checkpoints, folderPrefix, Local.PathOf(step), cancellationToken: cancellationToken);
             // The trainer's checkpoint folder holds what the trainer wrote, nothing more.
-            File.Delete(Path.Combine(Local.PathOf(checkpoint.Key), StoreFolders.CompleteMarker));
-            _stored.Add(checkpoint.Key);
-            newest = checkpoint.Key;
+            File.Delete(Path.Combine(Local.PathOf(step), StoreFolders.CompleteMarker));
+            _stored.Add(step);
+            newest = step;
         }
-        if (newest is not { } step)
+        if (newest is not { } last)
             return null;
-        await RestoreMetricsAsync(step, cancellationToken);
-        return Local.PathOf(step);
+        await RestoreMetricsAsync(last, cancellationToken);
+        return Local.PathOf(last);
     }
 
     /// <summary>Uploads checkpoints the trainer has written since the last call and deletes the ones it rotated away.</summary>
@@ -70,12 +68,12 @@ public sealed class CheckpointMirror(IArtifactStore store, string jobId, string 
             await store.UploadFileAsync(BlobLayout.Checkpoints, MetricsName, Path.Combine(runDir, MetricsFile), cancellationToken);
         foreach (var (step, path) in fresh)
         {
-            await store.UploadFolderAsync(BlobLayout.Checkpoints, $"{Prefix}{Path.GetFileName(path)}/", path, last: TrainerState.FileName, cancellationToken);
+            await store.UploadFolderAsync(BlobLayout.Checkpoints, StoredPrefix(step), path, last: TrainerState.FileName, cancellationToken);
             _stored.Add(step);
         }
         foreach (int gone in _stored.Except(local.Select(c => c.Step)).ToList())
         {
-            await store.DeleteFolderAsync(BlobLayout.Checkpoints, $"{Prefix}{CheckpointFolder}{gone.ToString(CultureInfo.InvariantCulture)}/", cancellationToken);
+            await store.DeleteFolderAsync(BlobLayout.Checkpoints, StoredPrefix(gone), cancellationToken);
             _stored.Remove(gone);
         }
     }

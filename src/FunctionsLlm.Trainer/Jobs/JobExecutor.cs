@@ -48,7 +48,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         var options = spec.Hyperparameters;
         string work = FreshWorkFolder(job.Id);
         string runDir = Path.Combine(work, "run");
-        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string baseDir = await ModelAsync(spec.BaseModelPrefix, "base model", cancellationToken);
         string trainPath = await DatasetAsync(spec.DatasetPrefixes!.Train!, Path.Combine(work, "data", "train.jsonl"), "training data", cancellationToken);
         string? evalPath = spec.DatasetPrefixes.Eval is { } eval
             ? await DatasetAsync(eval, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken)
@@ -123,7 +123,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
     {
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
-        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string baseDir = await ModelAsync(spec.BaseModelPrefix, "base model", cancellationToken);
         string trained = await TrainedAsync(spec, cancellationToken);
         string merged = Path.Combine(work, "merged");
         var result = await OnOwnThread(() => MergeJob.Run(baseDir, trained, merged));
@@ -149,11 +149,9 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
     {
         var spec = job.Spec;
         string work = FreshWorkFolder(job.Id);
-        string baseDir = await BaseModelAsync(spec, cancellationToken);
+        string baseDir = await ModelAsync(spec.BaseModelPrefix, "base model", cancellationToken);
         // The folder the merge job published, as it is served: not a second merge of the adapter.
-        string fineTuned = await DownloadAsync(BlobLayout.Models, spec.ModelPrefix!, "merged model", cancellationToken);
-        if (!File.Exists(Path.Combine(fineTuned, "config.json")))
-            throw new InputMissingException($"merged model not found: {BlobLayout.Models}/{spec.ModelPrefix} has no config.json");
+        string fineTuned = await ModelAsync(spec.ModelPrefix!, "merged model", cancellationToken);
         string evalPath = await DatasetAsync(spec.DatasetPrefixes!.Eval!, Path.Combine(work, "data", "eval.jsonl"), "eval data", cancellationToken);
         string? metricsPath = null;
         if (spec.AdapterPrefix is { } adapter && await store.ExistsAsync(BlobLayout.Checkpoints, adapter + "metrics.jsonl", cancellationToken))
@@ -174,17 +172,14 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken));
         await store.UploadFolderAsync(BlobLayout.Runs, spec.OutputPrefix, reportDir, cancellationToken: cancellationToken);
         var metrics = new Dictionary<string, double> { ["records"] = report.RecordCount };
-        void Add(string prefix, ModelSummary summary)
+        foreach (var (model, s) in new[] { ("", report.FineTuned), ("base", report.Base) })
         {
-            foreach (var (name, value) in new[] { ("evalLoss", summary.EvalLoss), ("perplexity", summary.Perplexity), ("exactMatch", summary.ExactMatch),
-                ("rougeL", summary.RougeL), ("bleu4", summary.Bleu4) })
+            foreach (var (name, value) in new[] { ("EvalLoss", s.EvalLoss), ("Perplexity", s.Perplexity), ("ExactMatch", s.ExactMatch), ("RougeL", s.RougeL), ("Bleu4", s.Bleu4) })
             {
-                if (double.IsFinite(value))
-                    metrics[prefix.Length == 0 ? name : prefix + char.ToUpperInvariant(name[0]) + name[1..]] = value;
+                if (double.IsFinite(value))   // evalLoss … for the fine-tuned model, baseEvalLoss … for the base
+                    metrics[model.Length == 0 ? char.ToLowerInvariant(name[0]) + name[1..] : model + name] = value;
             }
         }
-        Add("", report.FineTuned);
-        Add("base", report.Base);
         return new JobResult
         {
             OutputPrefix = spec.OutputPrefix,
@@ -202,11 +197,11 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         return work;
     }
 
-    private async Task<string> BaseModelAsync(TrainingJobSpec spec, CancellationToken cancellationToken)
+    private async Task<string> ModelAsync(string prefix, string what, CancellationToken cancellationToken)
     {
-        string dir = await DownloadAsync(BlobLayout.Models, spec.BaseModelPrefix, "base model", cancellationToken);
+        string dir = await DownloadAsync(BlobLayout.Models, prefix, what, cancellationToken);
         return File.Exists(Path.Combine(dir, "config.json")) ? dir
-            : throw new InputMissingException($"base model not found: {BlobLayout.Models}/{spec.BaseModelPrefix} has no config.json");
+            : throw new InputMissingException($"{what} not found: {BlobLayout.Models}/{prefix} has no config.json");
     }
 
     /// <summary>A train job's output: a PEFT adapter, or a whole Hugging Face model when it trained every parameter (<c>full</c>).</summary>

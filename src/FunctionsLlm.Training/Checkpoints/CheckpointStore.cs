@@ -22,7 +22,14 @@ public sealed class CheckpointStore(string runDir)
 
     public string Root { get; } = Path.Combine(runDir, "checkpoints");
 
-    public string PathOf(int step) => Path.Combine(Root, Prefix + step.ToString(CultureInfo.InvariantCulture));
+    public string PathOf(int step) => Path.Combine(Root, FolderName(step));
+
+    public static string FolderName(int step) => Prefix + step.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The step of a folder named <c>checkpoint-{step}</c>; null for any other name.</summary>
+    public static int? StepOf(string folderName) =>
+        folderName.StartsWith(Prefix, StringComparison.Ordinal)
+        && int.TryParse(folderName.AsSpan(Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int step) ? step : null;
 
     /// <summary>Complete checkpoints, oldest first.</summary>
     public IReadOnlyList<(int Step, string Path)> List()
@@ -30,10 +37,10 @@ public sealed class CheckpointStore(string runDir)
         if (!Directory.Exists(Root))
             return [];
         return [.. Directory.GetDirectories(Root, Prefix + "*")
-            .Select(d => (Ok: int.TryParse(System.IO.Path.GetFileName(d)[Prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int s), Step: s, Path: d))
-            .Where(c => c.Ok && File.Exists(System.IO.Path.Combine(c.Path, TrainerState.FileName)))
+            .Select(d => (Step: StepOf(System.IO.Path.GetFileName(d)), Path: d))
+            .Where(c => c.Step is not null && File.Exists(System.IO.Path.Combine(c.Path, TrainerState.FileName)))
             .OrderBy(c => c.Step)
-            .Select(c => (c.Step, c.Path))];
+            .Select(c => (c.Step!.Value, c.Path))];
     }
 
     public string? Latest() => List() is { Count: > 0 } all ? all[^1].Path : null;

@@ -41,11 +41,7 @@ public sealed class MergeCommandTests : IDisposable
         {
             var config = new LoraConfig { R = 4, LoraAlpha = 8 };
             LoraInjector.Inject(lm, config, new Generator(1));
-            using (no_grad())
-            {
-                foreach (var factor in LoraInjector.TrainableParameters(lm))
-                    factor.add_(randn(factor.shape, generator: new Generator(2)) * 0.05);
-            }
+            RandomAdapter.Perturb(lm, 0.05, new Generator(2));
             PeftAdapter.Save(lm, config, adapter);
         }
         string merged = Path.Combine(_dir, "merged");

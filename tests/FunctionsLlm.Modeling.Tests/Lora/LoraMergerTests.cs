@@ -17,12 +17,7 @@ public sealed class LoraMergerTests : IDisposable
         config ??= new LoraConfig { R = 8, LoraAlpha = 16, TargetModules = [LoraConfig.AllLinear] };
         using var lm = ModelLoader.Load(FixtureModel.Get(model).Directory, Cpu32);
         LoraInjector.Inject(lm, config, new Generator(11));
-        using (no_grad())
-        {
-            var generator = new Generator(12);
-            foreach (var factor in LoraInjector.TrainableParameters(lm))
-                factor.add_(randn(factor.shape, generator: generator) * scale);
-        }
+        RandomAdapter.Perturb(lm, scale, new Generator(12));
         string dir = Path.Combine(_dir, "adapter");
         PeftAdapter.Save(lm, config, dir);
         return dir;

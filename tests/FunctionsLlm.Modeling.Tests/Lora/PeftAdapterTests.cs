@@ -88,11 +88,7 @@ public sealed class PeftAdapterTests : IDisposable
         using var model = Load("tiny-qwen3");
         var config = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = [LoraConfig.AllLinear] };
         LoraInjector.Inject(model, config, new Generator(2));
-        using (no_grad())
-        {
-            foreach (var factor in LoraInjector.TrainableParameters(model))
-                factor.add_(randn(factor.shape, generator: new Generator(9)) * 0.05);
-        }
+        RandomAdapter.Perturb(model, 0.05, new Generator(9));
         PeftAdapter.Save(model, config, _dir);
 
         using var loaded = Load("tiny-qwen3");
