@@ -251,8 +251,14 @@ internal static class RunOptionsFile
         var prefix = document.BaseModelPrefix ?? defaults.BaseModelPrefix;
         if (!prefix.EndsWith('/'))
             prefix += "/";
+        // Names from the upload: refused here, at the run's first stage, rather than by the store after training.
+        if (ArtifactName.PrefixProblem(prefix) is { } prefixProblem)
+            problems.Add($"'baseModelPrefix' {ArtifactName.Quote(prefix)} is not a folder in {BlobLayout.Models}: {prefixProblem}");
+        var modelName = document.ModelName ?? defaults.ModelName;
+        if ((ArtifactName.SegmentProblem(modelName) ?? ArtifactName.NameProblem(modelName)) is { } nameProblem)
+            problems.Add($"'modelName' {ArtifactName.Quote(modelName)} cannot name a model: {nameProblem}");
         if (problems.Count > 0)
             return new RunOptionsResult(null, $"{origin} is not valid run options: {string.Join("; ", problems)}");
-        return new RunOptionsResult(new RunOptions(prefix, template, document.ModelName ?? defaults.ModelName, candidates), null);
+        return new RunOptionsResult(new RunOptions(prefix, template, modelName, candidates), null);
     }
 }

@@ -220,6 +220,27 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["clean"].State);
     }
 
+    [Theory]
+    [InlineData("""{"modelName": "../evil"}""", "'modelName' '../evil' cannot name a model")]
+    [InlineData("""{"modelName": "a\nb"}""", "'modelName' 'a\\u000ab' cannot name a model")]
+    [InlineData("""{"modelName": "m%2F"}""", "'modelName' 'm%2F' cannot name a model")]
+    [InlineData("""{"baseModelPrefix": "../../etc/"}""", "'baseModelPrefix' '../../etc/' is not a folder in models")]
+    [InlineData("""{"baseModelPrefix": "/abs/"}""", "'baseModelPrefix' '/abs/' is not a folder in models")]
+    public async Task Names_in_the_run_options_are_checked_at_the_first_stage_before_any_training(string options, string reason)
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples, options);
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains(reason, done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains(BlobLayout.PipelineOptions("faq.jsonl"), done.FailureDetails.ErrorMessage, StringComparison.Ordinal);
+        Assert.Empty(h.Trainer.Calls);
+        Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["clean"].State);
+    }
+
     [Fact]
     public async Task A_merge_refused_by_the_parity_gate_fails_the_run_and_publishes_nothing()
     {
@@ -244,6 +265,10 @@ public sealed class PipelineOrchestratorTests
         Assert.NotEqual(RunIds.For("faq.jsonl", "\"0x1\""), RunIds.For("faq.jsonl", "\"0x2\""));
         Assert.NotEqual(RunIds.For("faq.jsonl", "\"0x1\""), RunIds.For("faq2.jsonl", "\"0x1\""));
         Assert.Matches("^run-[0-9a-f]{16}$", RunIds.For("faq.jsonl", "\"0x1\""));
+        // Pinned: every host instance, and every version of this code, must name a blob version's run alike (that is the
+        // idempotency). The values are coreutils': printf 'NAME\nETAG' | sha256sum, first 16 hex digits.
+        Assert.Equal("run-2b642270675b88d7", RunIds.For("faq.jsonl", "\"0x1\""));
+        Assert.Equal("run-9c96e2d5198615c5", RunIds.For("客服问答.jsonl", "\"0x8DC4A2B3C4D5E6F\""));
         Assert.False(RunStarter.IsData("faq.jsonl.pipeline.json"));
         Assert.True(RunStarter.IsData("faq.jsonl"));
     }

@@ -92,6 +92,13 @@ public sealed class JobsApiTests : IDisposable
         using var badId = await client.PutAsync("/jobs/-x", TrainerApp.Json(Spec));
         Assert.Equal(HttpStatusCode.BadRequest, badId.StatusCode);
         Assert.Equal("invalid_job_id", (await ErrorOf(badId)).GetProperty("code").GetString());
+        // A final newline: the id rule is anchored with \z, since $ would match before it.
+        foreach (string id in new[] { "job-1%0A", "job-1%0D", "job%09x" })
+        {
+            using var newline = await client.PutAsync($"/jobs/{id}", TrainerApp.Json(Spec));
+            Assert.Equal(HttpStatusCode.BadRequest, newline.StatusCode);
+            Assert.Equal("invalid_job_id", (await ErrorOf(newline)).GetProperty("code").GetString());
+        }
         using var missing = await client.GetAsync("/jobs/bad");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }

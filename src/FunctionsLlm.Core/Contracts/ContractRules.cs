@@ -35,7 +35,7 @@ internal static class ContractRules
     public static void RequireSha256(this List<string> problems, string field, string? value)
     {
         if (value is not null && !(value.Length == 64 && value.All(char.IsAsciiHexDigitLower)))
-            problems.Add($"'{field}' must be 64 lowercase hex digits (got '{value}')");
+            problems.Add($"'{field}' must be 64 lowercase hex digits (got {ArtifactName.Quote(value)})");
     }
 
     /// <summary>A folder prefix in a container: present, a valid artifact name, ending with '/'.</summary>
@@ -47,9 +47,9 @@ internal static class ContractRules
             return;
         }
         if (!value.EndsWith('/'))
-            problems.Add($"'{field}' must end with '/' (got '{value}')");
-        else if (NameProblem(value) is { } problem)
-            problems.Add($"'{field}' is not a valid artifact name (got '{value}'): {problem}");
+            problems.Add($"'{field}' must end with '/' (got {ArtifactName.Quote(value)})");
+        else if (ArtifactName.PrefixProblem(value) is { } problem)
+            problems.Add($"'{field}' is not a valid artifact name (got {ArtifactName.Quote(value)}): {problem}");
     }
 
     /// <summary>A name or prefix in a container: present and a valid artifact name (a trailing '/' allowed).</summary>
@@ -57,8 +57,8 @@ internal static class ContractRules
     {
         if (string.IsNullOrWhiteSpace(value))
             problems.Add($"'{field}' is missing");
-        else if (NameProblem(value) is { } problem)
-            problems.Add($"'{field}' is not a valid artifact name (got '{value}'): {problem}");
+        else if (ArtifactName.PrefixProblem(value) is { } problem)
+            problems.Add($"'{field}' is not a valid artifact name (got {ArtifactName.Quote(value)}): {problem}");
     }
 
     /// <summary>A value that names a local folder: present and one path segment (no separators, not '.' or '..', no leading '.').</summary>
@@ -66,8 +66,8 @@ internal static class ContractRules
     {
         if (string.IsNullOrWhiteSpace(value))
             problems.Add($"'{field}' is missing");
-        else if (SegmentProblem(value) is { } problem)
-            problems.Add($"'{field}' {problem} (got '{value}')");
+        else if (ArtifactName.SegmentProblem(value) is { } problem)
+            problems.Add($"'{field}' {problem} (got {ArtifactName.Quote(value)})");
     }
 
     public static void RequireFinite(this List<string> problems, string field, double? value, double min = double.NegativeInfinity)
@@ -76,33 +76,5 @@ internal static class ContractRules
             return;
         var bound = double.IsNegativeInfinity(min) ? "" : string.Create(CultureInfo.InvariantCulture, $" ≥ {min}");
         problems.Add(string.Create(CultureInfo.InvariantCulture, $"'{field}' must be a finite number{bound} (got {v})"));
-    }
-
-    /// <summary>Why <paramref name="value"/> cannot be a single local folder name, or null when it can.</summary>
-    public static string? SegmentProblem(string value)
-    {
-        if (value.Length > 255)
-            return "must be at most 255 characters";
-        if (value.StartsWith('.'))
-            return "must not start with '.'";
-        if (value.IndexOfAny(['/', '\\', ':', '*', '?', '"', '<', '>', '|']) >= 0 || value.Any(char.IsControl))
-            return "must be one path segment without / \\ : * ? \" < > | or control characters";
-        return null;
-    }
-
-    private static string? NameProblem(string value)
-    {
-        try
-        {
-            ArtifactName.ValidatePrefix(value);
-            return null;
-        }
-        catch (ArgumentException e)
-        {
-            // ArtifactName's messages read "Invalid artifact name '…': <reason>. (Parameter '…')"; keep the reason.
-            var message = e.Message.Split(" (Parameter", 2)[0];
-            var reason = message.IndexOf("': ", StringComparison.Ordinal) is var at and >= 0 ? message[(at + 3)..] : message;
-            return reason.TrimEnd('.');
-        }
     }
 }

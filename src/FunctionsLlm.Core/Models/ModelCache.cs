@@ -87,7 +87,7 @@ public sealed class ModelCache
         foreach (var folder in Directory.EnumerateDirectories(modelFolder).Order(StringComparer.Ordinal))
         {
             var version = Path.GetFileName(folder);
-            if (version == PartialFolder || kept.Contains(version) || ContractRules.SegmentProblem(version) is not null)
+            if (version == PartialFolder || kept.Contains(version) || ArtifactName.SegmentProblem(version) is not null)
                 continue;
             if (WhileIdle(model, version, () => StoreFolders.DeleteLocalFolder(folder)))
                 deleted.Add(version);
@@ -132,7 +132,7 @@ public sealed class ModelCache
     private static void RequireSegment(string value, string parameter)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(value, parameter);
-        if (ContractRules.SegmentProblem(value) is { } problem)
-            throw new ArgumentException($"'{value}' cannot name a cache folder: it {problem}.", parameter);
+        if (ArtifactName.SegmentProblem(value) is { } problem)
+            throw new ArgumentException($"{ArtifactName.Quote(value)} cannot name a cache folder: it {problem}.", parameter);
     }
 }

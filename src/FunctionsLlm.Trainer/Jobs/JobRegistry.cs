@@ -177,6 +177,7 @@ public sealed partial class JobRegistry(IArtifactStore store, TrainerSettings se
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    // \z, not $: $ also matches before a final newline.
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\z")]
     private static partial Regex IdPattern();
 }

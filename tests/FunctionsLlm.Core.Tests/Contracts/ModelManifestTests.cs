@@ -88,7 +88,7 @@ public sealed class ModelManifestTests
 
         Assert.Equal(
         [
-            "'version' must be one path segment without / \\ : * ? \" < > | or control characters (got 'a/b')",
+            "'version' must be one path segment without / \\ : * ? \" < > | % or control characters (got 'a/b')",
             "'mergedPrefix' is missing",
             "'baseSha256' must be 64 lowercase hex digits (got 'ABC')",
             "'createdAt' is missing",
