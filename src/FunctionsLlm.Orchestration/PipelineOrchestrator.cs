@@ -229,7 +229,7 @@ public static class PipelineOrchestrator
         log.LogInformation("job {JobId} ended: {State}", input.JobId, status.State);
         return new JobOutcome(input.JobId, status.State, status.OutputPrefix, status.Metrics,
             status.State == JobState.Succeeded ? null : status.Error ?? status.State.ToString().ToLowerInvariant(), BaseSha256: status.BaseSha256,
-            ModelSha256: status.ModelSha256);
+            ModelSha256: status.ModelSha256, ErrorCode: status.ErrorCode);
     }
 
     private static Task<JobOutcome> RunJob(TaskOrchestrationContext context, string runId, string jobId, TrainingJobSpec spec,
@@ -258,7 +258,7 @@ public static class PipelineOrchestrator
     private static string DescribeMergeFailure(JobOutcome merge)
     {
         var error = Describe(merge);
-        return merge.Error is { } e && e.Contains("parity", StringComparison.OrdinalIgnoreCase)
+        return merge.ErrorCode == JobErrorCode.ParityGate
             ? $"parity gate refused: {error}"
             : $"merge job {merge.JobId} {error}";
     }

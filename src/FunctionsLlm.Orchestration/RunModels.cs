@@ -52,13 +52,13 @@ public sealed record SubmitJobInput(string JobId, string SpecJson);
 
 /// <summary>The part of a trainer <see cref="JobStatus"/> the orchestrator keeps.</summary>
 public sealed record JobSnapshot(string Id, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics, string? Error,
-    string? BaseSha256 = null, string? ModelSha256 = null)
+    string? BaseSha256 = null, string? ModelSha256 = null, JobErrorCode? ErrorCode = null)
 {
     public bool IsTerminal => State.IsTerminal();
 
     public static JobSnapshot From(JobStatus status) =>
         new(status.Id, status.State, status.Result?.OutputPrefix, status.Result?.Metrics, status.Error, status.Result?.BaseSha256,
-            status.Result?.ModelSha256);
+            status.Result?.ModelSha256, status.ErrorCode);
 }
 
 /// <summary>One trainer job to run to its end: submit, then poll with durable timers until it ends or the deadline passes.</summary>
@@ -66,7 +66,8 @@ public sealed record MonitorInput(string JobId, string SpecJson, DateTime Deadli
 
 /// <summary>How a monitored job ended. <see cref="Unreachable"/>: the trainer did not answer after every retry.</summary>
 public sealed record JobOutcome(string JobId, JobState State, string? OutputPrefix, IReadOnlyDictionary<string, double>? Metrics,
-    string? Error, bool Unreachable = false, bool TimedOut = false, string? BaseSha256 = null, string? ModelSha256 = null)
+    string? Error, bool Unreachable = false, bool TimedOut = false, string? BaseSha256 = null, string? ModelSha256 = null,
+    JobErrorCode? ErrorCode = null)
 {
     public bool Succeeded => State == JobState.Succeeded;
 

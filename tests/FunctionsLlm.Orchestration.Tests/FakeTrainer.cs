@@ -16,7 +16,7 @@ namespace FunctionsLlm.Orchestration.Tests;
 /// <summary>How a scripted job ends: after <see cref="Polls"/> GETs it reaches <see cref="End"/>.</summary>
 /// <param name="ModelSha256">What a merge or evaluate job reports as the fine-tuned folder's fingerprint.</param>
 internal sealed record JobScript(JobState End = JobState.Succeeded, int Polls = 1, double? EvalLoss = 1.0, string? Error = null,
-    string? ModelSha256 = null)
+    string? ModelSha256 = null, JobErrorCode? ErrorCode = null)
 {
     public static JobScript Never { get; } = new(JobState.Succeeded, int.MaxValue);
 }
@@ -171,6 +171,7 @@ internal sealed class FakeTrainer : IAsyncDisposable
                     }
                     : null,
                 Error = state == JobState.Failed ? script.Error ?? "scripted failure" : state == JobState.Cancelled ? "cancelled" : null,
+                ErrorCode = state == JobState.Failed ? script.ErrorCode : null,
                 CreatedAt = created,
                 UpdatedAt = created,
             };

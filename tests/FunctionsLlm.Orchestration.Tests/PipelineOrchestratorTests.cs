@@ -241,20 +241,24 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["clean"].State);
     }
 
-    [Fact]
-    public async Task A_merge_refused_by_the_parity_gate_fails_the_run_and_publishes_nothing()
+    /// <summary>The trainer's error code says what the refusal was; the message's words do not.</summary>
+    [Theory]
+    [InlineData(JobErrorCode.ParityGate, "merge refused: merged logits differ by up to 0.4 (tolerance 0.001)", "parity gate refused: failed: merge refused")]
+    [InlineData(JobErrorCode.MergeFailed, "merge failed: parity.safetensors is truncated", "-merge failed: merge failed: parity.safetensors")]
+    [InlineData(null, "merge failed: a trainer that sends no code", "-merge failed: merge failed: a trainer")]
+    public async Task A_merge_refused_by_the_parity_gate_fails_the_run_and_publishes_nothing(JobErrorCode? code, string error, string reason)
     {
         await using var h = await PipelineHarness.StartAsync();
-        h.Trainer.Script = (_, spec) => spec.Kind == JobKind.Merge
-            ? new JobScript(JobState.Failed, Error: "merge failed: parity gate: max logit difference 0.4 > tolerance 0.001")
-            : new JobScript();
+        h.Trainer.Script = (_, spec) => spec.Kind == JobKind.Merge ? new JobScript(JobState.Failed, Error: error, ErrorCode: code) : new JobScript();
         await h.UploadAsync("faq.jsonl", Samples);
 
         var start = await h.TriggerAsync("faq.jsonl");
         var done = await h.WaitAsync(start.RunId);
 
         Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
-        Assert.Contains("parity gate refused", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains(reason, done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(code == JobErrorCode.ParityGate, done.FailureDetails.ErrorMessage.Contains("parity gate refused", StringComparison.Ordinal));
+        Assert.Equal(StageState.Failed, (await h.SummaryAsync(start.RunId)).Stages["merge"].State);
         Assert.False(await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
     }
 

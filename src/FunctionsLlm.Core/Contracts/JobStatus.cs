@@ -28,6 +28,9 @@ public sealed record JobStatus : IContract
     /// <summary>Why the job failed (or was cancelled); required when <see cref="State"/> is failed.</summary>
     public string? Error { get; init; }
 
+    /// <summary>The kind of failure, for callers that act on it (the pipeline names a parity-gate refusal as such).</summary>
+    public JobErrorCode? ErrorCode { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -53,6 +56,8 @@ public sealed record JobStatus : IContract
         problems.Require(State != JobState.Succeeded || Result is not null, "'result' is required when the state is succeeded");
         Result?.AddProblems(problems, at: "result.");
         problems.Require(State != JobState.Failed || !string.IsNullOrWhiteSpace(Error), "'error' is required when the state is failed");
+        if (ErrorCode is { } code)
+            problems.RequireDefined("errorCode", code);
         problems.RequireTime("createdAt", CreatedAt);
         problems.RequireTime("updatedAt", UpdatedAt);
         problems.Require(UpdatedAt >= CreatedAt || UpdatedAt == default, "'updatedAt' must not be before 'createdAt'");

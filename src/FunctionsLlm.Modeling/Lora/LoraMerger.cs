@@ -52,7 +52,7 @@ public static class LoraMerger
             FoldAdapters(adapted.Values);
             double arithmetic = MaxDifference(expected, Logits(reference, prompts));
             if (!(arithmetic <= 1e-3))
-                throw new LoraException($"parity gate: fp32 merged weights differ from base + adapter by up to {arithmetic:G4} logits (tolerance 0.001); nothing was written to {outDir}");
+                throw new LoraParityException($"parity gate: fp32 merged weights differ from base + adapter by up to {arithmetic:G4} logits (tolerance 0.001); nothing was written to {outDir}");
 
             using var written = ModelLoader.Load(staging, cpu32);
             double difference = MaxDifference(expected, Logits(written, prompts));
@@ -60,7 +60,7 @@ public static class LoraMerger
             double tolerance = options.Tolerance ?? (storedType == ScalarType.Float32 ? 1e-3 : Math.Max(0.05, 0.01 * largest));
             if (!(difference <= tolerance))
             {
-                throw new LoraException($"parity gate: merged logits differ from base + adapter by up to {difference:G4} " +
+                throw new LoraParityException($"parity gate: merged logits differ from base + adapter by up to {difference:G4} " +
                     $"(tolerance {tolerance:G4}); nothing was written to {outDir}");
             }
             Replace(outDir, staging);

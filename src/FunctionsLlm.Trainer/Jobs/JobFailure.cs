@@ -7,22 +7,23 @@ using FunctionsLlm.Training.Evaluation;
 
 namespace FunctionsLlm.Trainer.Jobs;
 
-/// <summary>The message a failed job carries: what went wrong, in words a caller can act on.</summary>
+/// <summary>What a failed job carries: the kind of failure, and what went wrong in words a caller can act on.</summary>
 public static class JobFailure
 {
-    public static string Describe(Exception e) => e switch
+    public static (JobErrorCode Code, string Message) Describe(Exception e) => e switch
     {
-        _ when IsOutOfMemory(e) =>
-            $"out of memory: {e.Message.Trim()} — lower hyperparameters.batchSize or maxSeqLen (raise gradAccum to keep the effective batch), or use a larger GPU",
-        InputMissingException => e.Message,
-        ArtifactNotFoundException => $"input missing: {e.Message}",
-        TrainingDataException => $"corrupt training data: {e.Message}",
-        EvaluationException => $"evaluation failed: {e.Message}",
-        LoraException => $"merge failed: {e.Message}",
-        ContractException => e.Message,
-        ArgumentException => $"invalid job: {e.Message}",
-        InvalidDataException or FileNotFoundException or DirectoryNotFoundException => $"unreadable input: {e.Message}",
-        _ => $"{e.GetType().Name}: {e.Message}",
+        _ when IsOutOfMemory(e) => (JobErrorCode.OutOfMemory,
+            $"out of memory: {e.Message.Trim()} — lower hyperparameters.batchSize or maxSeqLen (raise gradAccum to keep the effective batch), or use a larger GPU"),
+        InputMissingException => (JobErrorCode.InputMissing, e.Message),
+        ArtifactNotFoundException => (JobErrorCode.InputMissing, $"input missing: {e.Message}"),
+        TrainingDataException => (JobErrorCode.CorruptTrainingData, $"corrupt training data: {e.Message}"),
+        EvaluationException => (JobErrorCode.EvaluationFailed, $"evaluation failed: {e.Message}"),
+        LoraParityException => (JobErrorCode.ParityGate, $"merge refused: {e.Message}"),
+        LoraException => (JobErrorCode.MergeFailed, $"merge failed: {e.Message}"),
+        ContractException => (JobErrorCode.InvalidJob, e.Message),
+        ArgumentException => (JobErrorCode.InvalidJob, $"invalid job: {e.Message}"),
+        InvalidDataException or FileNotFoundException or DirectoryNotFoundException => (JobErrorCode.UnreadableInput, $"unreadable input: {e.Message}"),
+        _ => (JobErrorCode.Internal, $"{e.GetType().Name}: {e.Message}"),
     };
 
     private static bool IsOutOfMemory(Exception e) =>

@@ -87,9 +87,9 @@ public sealed class JobRunner(JobRegistry registry, JobExecutor executor, Traine
         }
         catch (Exception e)
         {
-            string message = JobFailure.Describe(e);
-            logger.LogError(e, "job {Id} failed: {Message}", id, message);
-            await SettleAsync(job, s => s with { State = JobState.Failed, Error = message });
+            var (code, message) = JobFailure.Describe(e);
+            logger.LogError(e, "job {Id} failed ({Code}): {Message}", id, code, message);
+            await SettleAsync(job, s => s with { State = JobState.Failed, Error = message, ErrorCode = code });
         }
     }
 

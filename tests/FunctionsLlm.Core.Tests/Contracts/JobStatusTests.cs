@@ -80,7 +80,24 @@ public sealed class JobStatusTests
             """);
 
         Assert.Equal("CUDA out of memory", status.Error);
+        Assert.Null(status.ErrorCode);   // a trainer that predates the field
         Assert.True(status.IsTerminal);
+    }
+
+    [Fact]
+    public void A_failed_job_may_carry_an_error_code_by_its_snake_case_name()
+    {
+        var status = JobStatus.Parse("""
+            {"id": "r1-merge", "kind": "merge", "state": "failed", "error": "merge refused: …", "errorCode": "parity_gate",
+             "createdAt": "2025-03-01T08:00:00Z", "updatedAt": "2025-03-01T08:01:00Z"}
+            """);
+
+        Assert.Equal(JobErrorCode.ParityGate, status.ErrorCode);
+        Assert.Contains("\"errorCode\":\"parity_gate\"", JsonSerializer.Serialize(status, JsonDefaults.Compact), StringComparison.Ordinal);
+        Assert.Throws<ContractException>(() => JobStatus.Parse("""
+            {"id": "r1-merge", "kind": "merge", "state": "failed", "error": "x", "errorCode": "gremlins",
+             "createdAt": "2025-03-01T08:00:00Z", "updatedAt": "2025-03-01T08:01:00Z"}
+            """));
     }
 
     [Theory]

@@ -87,7 +87,7 @@ public sealed class LoraMergerTests : IDisposable
     {
         var fixture = FixtureModel.Get("tiny-qwen2");
         string merged = Path.Combine(_dir, "merged");
-        var error = Assert.Throws<LoraException>(() =>
+        var error = Assert.Throws<LoraParityException>(() =>
             LoraMerger.Merge(fixture.Directory, Adapter("tiny-qwen2", 0.02), merged, new LoraMergeOptions(Tolerance: 1e-9)));
 
         Assert.Contains("parity gate: merged logits differ from base + adapter by up to", error.Message);
