@@ -1,8 +1,10 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Trainer.Api;
 using FunctionsLlm.Trainer.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -101,6 +103,30 @@ public sealed class JobsApiTests : IDisposable
         }
         using var missing = await client.GetAsync("/jobs/bad");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    /// <summary>A spec over 64 KiB, announced by Content-Length or chunked, is a 413 with the error shape; the API still answers.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_body_over_the_spec_limit_is_a_413_and_the_api_still_answers(bool withLength)
+    {
+        var client = _app.Client();
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"kind": "train", "notes": "{{new string('x', JobsApi.MaxSpecBytes)}}"}""");
+        using HttpContent content = withLength ? new ByteArrayContent(body) : new StreamContent(new UnseekableStream(body));
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await client.PutAsync("/jobs/big", content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("body_too_large", (await ErrorOf(response)).GetProperty("code").GetString());
+        using var after = await client.PutAsync("/jobs/small", TrainerApp.Json(Spec));
+        Assert.True(after.IsSuccessStatusCode, $"{after.StatusCode}");
+    }
+
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes, writable: false)
+    {
+        public override bool CanSeek => false;
     }
 
     [Fact]

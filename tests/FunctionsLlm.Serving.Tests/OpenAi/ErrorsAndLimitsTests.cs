@@ -111,6 +111,41 @@ public class ErrorsAndLimitsTests
         Directory.Delete(model, recursive: true);
     }
 
+    /// <summary>
+    /// Bodies over 8 MiB, announced by Content-Length or streamed without one (chunked), get 413 with the OpenAI error
+    /// shape on every JSON route, and the server answers a valid request afterwards.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/chat/completions", true)]
+    [InlineData("/v1/chat/completions", false)]
+    [InlineData("/v1/completions", true)]
+    [InlineData("/v1/completions", false)]
+    [InlineData("/generate", true)]
+    [InlineData("/generate", false)]
+    public async Task A_body_over_8_MiB_is_a_413_with_the_error_shape_and_the_server_stays_up(string route, bool withLength)
+    {
+        await using var server = await Server.StartAsync();
+        byte[] body = System.Text.Encoding.UTF8.GetBytes($"{{\"prompt\": \"{new string('a', (8 << 20) + 1024)}\"}}");
+        using HttpContent content = withLength ? new ByteArrayContent(body) : new StreamContent(new UnseekableStream(body));
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await server.Http.PostAsync(route, content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Contains("8 MiB", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        var (status, answer) = await server.PostAsync("/generate", new { prompt = "hi", max_tokens = 2 });
+        Assert.Equal(200, status);
+        Assert.False(string.IsNullOrEmpty(answer.GetProperty("response").GetString()));
+    }
+
+    /// <summary>A stream whose length is unknown, so HttpClient sends it chunked.</summary>
+    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes, writable: false)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Fact]
     public async Task With_an_api_key_every_route_but_health_needs_the_bearer_token()
     {
