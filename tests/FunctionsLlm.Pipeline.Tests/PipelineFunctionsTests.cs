@@ -82,6 +82,10 @@ public sealed class PipelineFunctionsTests
         Assert.Equal("training-data/{name}", trigger.GetProperty("path").GetString());
         Assert.Equal("EventGrid", trigger.GetProperty("source").GetString());
         Assert.Contains(functions["TrainingDataUploaded"], b => b.GetProperty("type").GetString() == "durableClient");
+        // Every HTTP function the build generates needs a function key (none is anonymous), whatever its name.
+        var httpTriggers = functions.Values.SelectMany(b => b).Where(b => b.GetProperty("type").GetString() == "httpTrigger").ToList();
+        Assert.Equal(3, httpTriggers.Count);
+        Assert.All(httpTriggers, t => Assert.Equal("Function", t.GetProperty("authLevel").GetString()));
         foreach (var (name, method, route) in new[] { ("StartRun", "post", "api/runs"), ("GetRun", "get", "api/runs/{id}"), ("CancelRun", "delete", "api/runs/{id}") })
         {
             var http = functions[name][0];

@@ -182,6 +182,38 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await _app.Client().GetAsync("/jobs/x")).StatusCode);
     }
 
+    /// <summary>
+    /// Every route the trainer maps (read from its routing, so a new route is covered without editing this test)
+    /// refuses a missing and a wrong key; only the listed probes are open.
+    /// </summary>
+    [Fact]
+    public async Task Every_mapped_route_but_the_probes_refuses_a_missing_or_a_wrong_key()
+    {
+        string[] probes = ["/health", "/healthz", "/ready", "/readyz"];
+        _ = _app.Client();
+        var routes = _app.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods
+                .Select(m => (Method: m, Path: "/" + e.RoutePattern.RawText!.TrimStart('/').Replace("{id}", "x", StringComparison.Ordinal))))
+            .ToList();
+        Assert.True(routes.Count >= 7, $"{routes.Count} routes mapped");
+
+        var open = new List<string>();
+        foreach (var (method, path) in routes)
+        {
+            foreach (var client in new[] { _app.Client(key: null), _app.Client(key: TrainerApp.ApiKey + "x") })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "PUT" ? TrainerApp.Json(Spec) : null };
+                using var response = await client.SendAsync(request);
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                    Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+                else
+                    open.Add(path);
+            }
+        }
+        Assert.Equal(probes.SelectMany(p => new[] { p, p }).Order(StringComparer.Ordinal), open.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public async Task Without_a_configured_key_every_job_call_is_refused()
     {

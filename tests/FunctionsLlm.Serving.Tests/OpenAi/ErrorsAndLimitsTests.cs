@@ -146,6 +146,47 @@ public class ErrorsAndLimitsTests
         public override bool CanSeek => false;
     }
 
+    /// <summary>
+    /// Every route the API maps (read from the routing of an app built with <c>MapServingApi</c>, so a new route is
+    /// covered without editing this test) refuses a missing and a wrong key; only the listed probe is open.
+    /// </summary>
+    [Fact]
+    public async Task With_an_api_key_every_mapped_route_but_the_probe_refuses_a_missing_or_wrong_key()
+    {
+        string[] open = ["/health"];
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        await using var mapped = builder.Build();
+        FunctionsLlm.Serving.Hosting.ServingEndpoints.MapServingApi(mapped);
+        var routes = ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)mapped).DataSources.SelectMany(d => d.Endpoints)
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods
+                .Select(m => (Method: m, Path: "/" + e.RoutePattern.RawText!.TrimStart('/').Replace("{id}", TestModels.Name, StringComparison.Ordinal))))
+            .ToList();
+        Assert.True(routes.Count >= 6, $"{routes.Count} routes mapped");
+        await using var server = await Server.StartAsync(apiKey: "s3cret");
+
+        var answeredWithoutKey = new List<string>();
+        foreach (var (method, path) in routes)
+        {
+            foreach (string? key in new[] { null, "wrong" })
+            {
+                using var client = new HttpClient { BaseAddress = server.Http.BaseAddress };
+                if (key is not null)
+                    client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+                using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? new StringContent("{}", System.Text.Encoding.UTF8, "application/json") : null };
+                using var response = await client.SendAsync(request);
+                if (response.StatusCode != HttpStatusCode.Unauthorized)
+                {
+                    answeredWithoutKey.Add(path);
+                    continue;
+                }
+                var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+                Assert.Equal("invalid_api_key", error.GetProperty("code").GetString());
+            }
+        }
+        Assert.Equal(open.SelectMany(p => new[] { p, p }), answeredWithoutKey);
+    }
+
     [Fact]
     public async Task With_an_api_key_every_route_but_health_needs_the_bearer_token()
     {
