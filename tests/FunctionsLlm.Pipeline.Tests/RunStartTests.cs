@@ -104,6 +104,47 @@ public sealed class RunStartTests : IDisposable
         Assert.DoesNotContain('\0', message);
     }
 
+    /// <summary>
+    /// Thousands of seeded mutations of a valid <c>POST /api/runs</c> body (<see cref="JsonFuzz"/>): the function answers
+    /// each with 200/202 (the one valid name), 400 or 404 and the error shape, and never throws (the host's 500).
+    /// </summary>
+    [Fact]
+    public async Task Mutated_start_requests_get_a_4xx_with_the_error_shape_or_start_the_one_run()
+    {
+        await _store.WriteTextAsync(BlobLayout.TrainingData, "faq.jsonl", """{"instruction": "q", "output": "a"}""");
+        var client = new Mock<DurableTaskClient>("test") { CallBase = true };
+        client.Setup(c => c.GetInstanceAsync(It.IsAny<string>(), It.IsAny<bool>(), It.IsAny<CancellationToken>())).ReturnsAsync((OrchestrationMetadata?)null);
+        client.Setup(c => c.ScheduleNewOrchestrationInstanceAsync(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<StartOrchestrationOptions?>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((TaskName _, object? _, StartOrchestrationOptions? options, CancellationToken _) => options!.InstanceId!);
+        var fuzz = new JsonFuzz(2026, """{"name": "faq.jsonl"}""", """{"name": "folder/faq.jsonl", "extra": [1, {"a": null}]}""");
+        var statuses = new SortedDictionary<int, int>();
+        for (int i = 0; i < 3000; i++)
+        {
+            var (mutation, body) = fuzz.Next();
+            string what = $"#{i} ({mutation}): {Encoding.UTF8.GetString(body)}";
+            var context = new DefaultHttpContext();
+            context.Request.Method = "POST";
+            context.Request.ContentType = "application/json";
+            context.Request.Body = new MemoryStream(body);
+            ObjectResult result;
+            try
+            {
+                result = (ObjectResult)await _functions.StartRun(context.Request, client.Object, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                throw new Xunit.Sdk.XunitException($"{e.GetType().Name} (the host's 500) on {what}: {e.Message}");
+            }
+            int status = result.StatusCode ?? 200;
+            statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            Assert.True(status is 200 or 202 or 400 or 404, $"{status} on {what}");
+            if (status >= 400)
+                Assert.False(string.IsNullOrWhiteSpace(JsonSerializer.SerializeToElement(result.Value).GetProperty("error").GetProperty("message").GetString()), what);
+        }
+
+        Assert.True(statuses.Keys.Any(s => s < 300) && statuses.Keys.Any(s => s >= 400), string.Join(", ", statuses.Select(s => $"{s.Key}: {s.Value}")));
+    }
+
     private void VerifyLogged(LogLevel level, string text, Times times) =>
         _logger.Verify(l => l.Log(level, It.IsAny<EventId>(), It.Is<It.IsAnyType>((state, _) => string.Concat(state).Contains(text, StringComparison.Ordinal)),
             It.IsAny<Exception?>(), It.IsAny<Func<It.IsAnyType, Exception?, string>>()), times);

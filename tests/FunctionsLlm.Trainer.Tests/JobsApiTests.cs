@@ -124,6 +124,44 @@ public sealed class JobsApiTests : IDisposable
         Assert.True(after.IsSuccessStatusCode, $"{after.StatusCode}");
     }
 
+    /// <summary>
+    /// Thousands of seeded mutations of valid specs (<see cref="JsonFuzz"/>): each answer is a 4xx with the error shape
+    /// or a 2xx with a job status, never a 5xx, and the API answers a valid request at the end.
+    /// </summary>
+    [Fact]
+    public async Task Mutated_specs_get_a_4xx_with_the_error_shape_or_a_2xx_and_never_a_5xx()
+    {
+        var client = _app.Client();
+        var fuzz = new JsonFuzz(2026, Spec, """
+            {"kind": "merge", "baseModelPrefix": "base/tiny/", "adapterPrefix": "r1-c0/", "outputPrefix": "m/r1/"}
+            """, """
+            {"kind": "evaluate", "baseModelPrefix": "base/tiny/", "modelPrefix": "m/r1/", "datasetPrefixes": {"eval": "r1/eval.jsonl"},
+             "outputPrefix": "r1/report/", "hyperparameters": {"lrScheduler": "cosine", "targetModules": ["q_proj"], "warmupRatio": 0.1}}
+            """);
+        var statuses = new SortedDictionary<int, int>();
+        for (int i = 0; i < 2000; i++)
+        {
+            var (mutation, body) = fuzz.Next();
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new("application/json");
+            using var response = await client.PutAsync($"/jobs/f{i}", content);
+            int status = (int)response.StatusCode;
+            statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            string what = $"#{i} ({mutation}): {Encoding.UTF8.GetString(body)[..Math.Min(body.Length, 300)]}";
+            Assert.True(status is >= 200 and < 300 or >= 400 and < 500, $"{status} on {what}: {await response.Content.ReadAsStringAsync()}");
+            if (status >= 400)
+                Assert.False(string.IsNullOrWhiteSpace((await ErrorOf(response)).GetProperty("code").GetString()), what);
+            else
+                Assert.Equal(JobState.Queued, (await TrainerApp.StatusOf(response)).State);
+            if (mutation == "invalid UTF-8")
+                Assert.True(status == 400, $"{status} on {what}: a bad byte must not become U+FFFD in an accepted spec");
+        }
+
+        Assert.True(statuses.Keys.Any(s => s < 300) && statuses.Keys.Any(s => s >= 400), string.Join(", ", statuses.Select(s => $"{s.Key}: {s.Value}")));
+        using var valid = await client.PutAsync("/jobs/after-fuzz", TrainerApp.Json(Spec));
+        Assert.Equal(HttpStatusCode.Created, valid.StatusCode);
+    }
+
     private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes, writable: false)
     {
         public override bool CanSeek => false;

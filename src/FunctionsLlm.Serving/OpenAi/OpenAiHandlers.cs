@@ -174,6 +174,9 @@ public static class OpenAiHandlers
         }
         if (buffer.Length == 0)
             throw new OpenAiRequestException("the request body is empty; send a JSON object");
+        // JsonDocument checks UTF-8 only when a string is read, which would make a bad byte a 500 deep in a handler.
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+            throw new OpenAiRequestException("the request body is not valid UTF-8");
         try
         {
             return JsonDocument.Parse(buffer.ToArray());

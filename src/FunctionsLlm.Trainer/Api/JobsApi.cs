@@ -63,10 +63,19 @@ public static class JobsApi
         if (request.ContentLength > MaxSpecBytes)
             return Error(StatusCodes.Status413PayloadTooLarge, $"the body is over {MaxSpecBytes} bytes; a TrainingJobSpec is much smaller", "body_too_large");
         string body;
-        using (var reader = new StreamReader(request.Body, Encoding.UTF8))
+        // Strict UTF-8: a bad byte is refused, not turned into U+FFFD inside a prefix the job would then use.
+        using (var reader = new StreamReader(request.Body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)))
         {
             var buffer = new char[MaxSpecBytes + 1];
-            int read = await reader.ReadBlockAsync(buffer, cancellationToken);
+            int read;
+            try
+            {
+                read = await reader.ReadBlockAsync(buffer, cancellationToken);
+            }
+            catch (DecoderFallbackException)
+            {
+                return Error(StatusCodes.Status400BadRequest, "the body is not valid UTF-8", "invalid_spec");
+            }
             if (read > MaxSpecBytes)
                 return Error(StatusCodes.Status413PayloadTooLarge, $"the body is over {MaxSpecBytes} bytes; a TrainingJobSpec is much smaller", "body_too_large");
             body = new string(buffer, 0, read);
