@@ -35,9 +35,9 @@ public sealed class PipelineFunctionsTests
             Timing = h.Timing,
         }, NullLogger<PipelineFunctions>.Instance);
 
-        var first = (ObjectResult)await functions.StartRun(Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);
-        var again = (ObjectResult)await functions.StartRun(Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);
-        var missing = (ObjectResult)await functions.StartRun(Post("""{"name": "nope.jsonl"}"""), h.Client, CancellationToken.None);
+        var first = (ObjectResult)await functions.StartRun(JsonRequests.Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);
+        var again = (ObjectResult)await functions.StartRun(JsonRequests.Post("""{"name": "faq.jsonl"}"""), h.Client, CancellationToken.None);
+        var missing = (ObjectResult)await functions.StartRun(JsonRequests.Post("""{"name": "nope.jsonl"}"""), h.Client, CancellationToken.None);
 
         Assert.Equal(StatusCodes.Status202Accepted, first.StatusCode);
         Assert.Equal(StatusCodes.Status200OK, again.StatusCode);
@@ -135,14 +135,6 @@ public sealed class PipelineFunctionsTests
         Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "TorchSharp.dll")));
     }
 
-    private static HttpRequest Post(string json)
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Method = "POST";
-        context.Request.ContentType = "application/json";
-        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(json));
-        return context.Request;
-    }
 
     private static JsonElement Json(ObjectResult result) =>
         JsonSerializer.SerializeToElement(result.Value, JsonDefaults.Compact);

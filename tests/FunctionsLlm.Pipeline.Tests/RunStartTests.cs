@@ -96,7 +96,7 @@ public sealed class RunStartTests : IDisposable
         await _store.WriteTextAsync(BlobLayout.TrainingData, "faq.jsonl", """{"instruction": "q", "output": "a"}""");
         var client = new Mock<DurableTaskClient>(MockBehavior.Strict, "test");   // any call would throw
 
-        var result = (ObjectResult)await _functions.StartRun(Post(JsonSerializer.Serialize(new { name })), client.Object, CancellationToken.None);
+        var result = (ObjectResult)await _functions.StartRun(JsonRequests.Post(JsonSerializer.Serialize(new { name })), client.Object, CancellationToken.None);
 
         Assert.Equal(StatusCodes.Status400BadRequest, result.StatusCode);
         string message = JsonSerializer.SerializeToElement(result.Value).GetProperty("error").GetProperty("message").GetString()!;
@@ -122,14 +122,10 @@ public sealed class RunStartTests : IDisposable
         {
             var (mutation, body) = fuzz.Next();
             string what = $"#{i} ({mutation}): {Encoding.UTF8.GetString(body)}";
-            var context = new DefaultHttpContext();
-            context.Request.Method = "POST";
-            context.Request.ContentType = "application/json";
-            context.Request.Body = new MemoryStream(body);
             ObjectResult result;
             try
             {
-                result = (ObjectResult)await _functions.StartRun(context.Request, client.Object, CancellationToken.None);
+                result = (ObjectResult)await _functions.StartRun(JsonRequests.Post(body), client.Object, CancellationToken.None);
             }
             catch (Exception e)
             {
@@ -149,12 +145,4 @@ public sealed class RunStartTests : IDisposable
         _logger.Verify(l => l.Log(level, It.IsAny<EventId>(), It.Is<It.IsAnyType>((state, _) => string.Concat(state).Contains(text, StringComparison.Ordinal)),
             It.IsAny<Exception?>(), It.IsAny<Func<It.IsAnyType, Exception?, string>>()), times);
 
-    private static HttpRequest Post(string json)
-    {
-        var context = new DefaultHttpContext();
-        context.Request.Method = "POST";
-        context.Request.ContentType = "application/json";
-        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(json));
-        return context.Request;
-    }
 }

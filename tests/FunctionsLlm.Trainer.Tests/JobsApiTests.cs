@@ -162,10 +162,6 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, valid.StatusCode);
     }
 
-    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes, writable: false)
-    {
-        public override bool CanSeek => false;
-    }
 
     [Fact]
     public async Task Unknown_jobs_are_404_for_get_and_delete()

@@ -140,11 +140,6 @@ public class ErrorsAndLimitsTests
         Assert.False(string.IsNullOrEmpty(answer.GetProperty("response").GetString()));
     }
 
-    /// <summary>A stream whose length is unknown, so HttpClient sends it chunked.</summary>
-    private sealed class UnseekableStream(byte[] bytes) : MemoryStream(bytes, writable: false)
-    {
-        public override bool CanSeek => false;
-    }
 
     /// <summary>
     /// Every route the API maps (read from the routing of an app built with <c>MapServingApi</c>, so a new route is
