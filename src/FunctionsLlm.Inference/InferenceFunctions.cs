@@ -33,6 +33,10 @@ public sealed class InferenceFunctions(EngineSlot engines)
     public Task<IActionResult> Generate([HttpTrigger(AuthorizationLevel.Function, "post", Route = "generate")] HttpRequest request) =>
         Handle(OpenAiHandlers.GenerateAsync(request.HttpContext, engines));
 
+    [Function(nameof(Metrics))]
+    public Task<IActionResult> Metrics([HttpTrigger(AuthorizationLevel.Function, "get", Route = "metrics")] HttpRequest request) =>
+        Handle(OpenAiHandlers.MetricsAsync(request.HttpContext, engines));
+
     [Function(nameof(Health))]
     public Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         Handle(OpenAiHandlers.HealthAsync(request.HttpContext, engines));

@@ -108,7 +108,7 @@ public sealed class InferenceFunctionsTests : IDisposable
             .ToArray();
 
         Assert.Equal(served, functionRoutes);
-        Assert.Equal(6, served.Length);
+        Assert.Equal(7, served.Length);
     }
 
     [Fact]

@@ -11,6 +11,11 @@ public sealed class EngineSlot : IDisposable
     private Occupant? _current;
     private bool _disposed;
 
+    public EngineSlot() => Metrics = new EngineMetrics(this);
+
+    /// <summary>The serving metrics of every engine this slot holds, before and after swaps.</summary>
+    public EngineMetrics Metrics { get; }
+
     /// <summary>The engine new requests get, or null before the first model is loaded.</summary>
     public InferenceEngine? Current { get { lock (_lock) return _current?.Engine; } }
 
@@ -34,6 +39,7 @@ public sealed class EngineSlot : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            engine.Events = Metrics;
             old = _current;
             _current = new Occupant(engine);
             if (old is not null)

@@ -52,6 +52,9 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>Tokens generated since start, over all requests.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 
+    /// <summary>Where the engine reports requests and tokens (the slot's metrics once it is swapped in).</summary>
+    internal IEngineEvents? Events { get; set; }
+
     /// <summary>
     /// Queues a generation of at most <see cref="SamplingOptions.MaxTokens"/> tokens after <paramref name="promptIds"/>.
     /// Cancelling <paramref name="cancellationToken"/> (e.g. the client disconnected) frees its row at the next step.
@@ -60,7 +63,7 @@ public sealed class InferenceEngine : IDisposable
     public GenerationStream Submit(IReadOnlyList<int> promptIds, SamplingOptions options, CancellationToken cancellationToken = default)
     {
         Check(promptIds, options);
-        var request = new SequenceRequest(promptIds, options, options.Seed ?? Random.Shared.Next(), cancellationToken);
+        var request = new SequenceRequest(promptIds, options, options.Seed ?? Random.Shared.Next(), cancellationToken, Events);
         LinkedListNode<SequenceRequest> node;
         lock (_queue)
         {
@@ -73,6 +76,7 @@ public sealed class InferenceEngine : IDisposable
             }
             node = _queue.AddLast(request);
         }
+        Events?.Admitted(promptIds.Count);
         request.CancellationRegistration = cancellationToken.Register(() =>
         {
             bool wasQueued;

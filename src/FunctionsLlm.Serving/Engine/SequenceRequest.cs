@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using FunctionsLlm.Modeling.Generation;
 using static TorchSharp.torch;
@@ -5,8 +6,11 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Serving.Engine;
 
 /// <summary>One request inside the engine: queued, then owning a cache row until it finishes or is cancelled.</summary>
-internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOptions options, int seed, CancellationToken cancellationToken)
+internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOptions options, int seed, CancellationToken cancellationToken,
+    IEngineEvents? events = null)
 {
+    private readonly long _submittedAt = Stopwatch.GetTimestamp();
+    private long _lastTokenAt;
     private readonly Channel<GenerationUpdate> _updates = Channel.CreateUnbounded<GenerationUpdate>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource<GenerationResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -54,25 +58,32 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
         int id = sequence.Choose(logits);
         string text = sequence.Accept(id);
         NextToken = id;
+        if (events is not null)
+        {
+            long now = Stopwatch.GetTimestamp();
+            events.Token(Stopwatch.GetElapsedTime(_submittedAt, now), _lastTokenAt == 0 ? null : Stopwatch.GetElapsedTime(_lastTokenAt, now));
+            _lastTokenAt = now;
+        }
         var logprobs = sequence.Logprobs.Count > _logprobsSent ? sequence.Logprobs.Skip(_logprobsSent).ToArray() : [];
         _logprobsSent = sequence.Logprobs.Count;
         var result = sequence.Finished ? sequence.Result : null;
         if (text.Length > 0 || logprobs.Length > 0 || result is not null)
             _updates.Writer.TryWrite(new GenerationUpdate(text, logprobs, sequence.TokenIds.Count, result?.FinishReason));
         if (result is not null)
-            End(() => _completion.TrySetResult(result), null);
+            End(() => _completion.TrySetResult(result), null, result.FinishReason == FinishReason.Length ? "length" : "stop");
     }
 
     /// <summary>Ends the request after its client went away.</summary>
     public void EndCancelled() =>
-        End(() => _completion.TrySetCanceled(CancellationToken), new OperationCanceledException(CancellationToken));
+        End(() => _completion.TrySetCanceled(CancellationToken), new OperationCanceledException(CancellationToken), "abort");
 
-    public void Fail(Exception error) => End(() => _completion.TrySetException(error), error);
+    public void Fail(Exception error) => End(() => _completion.TrySetException(error), error, "error");
 
-    private void End(Action complete, Exception? error)
+    private void End(Action complete, Exception? error, string reason)
     {
         if (Interlocked.Exchange(ref _ended, 1) != 0)
             return;
+        events?.Finished(reason);
         Sequence?.Dispose();
         CancellationRegistration.Dispose();
         _updates.Writer.TryComplete(error);

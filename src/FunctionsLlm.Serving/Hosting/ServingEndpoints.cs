@@ -19,6 +19,7 @@ public static class ServingEndpoints
             OpenAiHandlers.ModelAsync(http, Host(http), (string)http.Request.RouteValues["id"]!)));
         routes.MapPost("/generate", With(OpenAiHandlers.GenerateAsync));
         routes.MapGet("/health", With(OpenAiHandlers.HealthAsync));
+        routes.MapGet("/metrics", With(OpenAiHandlers.MetricsAsync));
         return routes;
     }
 

@@ -106,6 +106,14 @@ public static class OpenAiHandlers
         });
     }
 
+    /// <summary><c>GET /metrics</c>: <see cref="EngineMetrics"/> in Prometheus' text format, behind the API's key.</summary>
+    public static Task MetricsAsync(HttpContext http, EngineSlot host)
+    {
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        return host.Metrics.WriteAsync(http.Response.Body, http.RequestAborted);
+    }
+
     /// <summary>Writes OpenAI's error object.</summary>
     public static Task WriteErrorAsync(HttpContext http, int status, string message, string type, string? param = null, string? code = null) =>
         WriteJsonAsync(http, status, new ErrorResponse(new ErrorBody(message, type, param, code)));
