@@ -53,6 +53,17 @@ internal sealed class FlmProcess : IDisposable
         return (code, process.Output, process.Error);
     }
 
+    /// <summary>The address <c>flm serve</c> prints once it listens.</summary>
+    public async Task<Uri> ServeAddressAsync()
+    {
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(90); await Task.Delay(50))
+        {
+            if (System.Text.RegularExpressions.Regex.Match(Output, @"serving '[^']+' on (http://\S+) ") is { Success: true } match)
+                return new Uri(match.Groups[1].Value);
+        }
+        throw new TimeoutException($"flm serve did not print its address: {Error}");
+    }
+
     public async Task<int> WaitAsync(TimeSpan timeout)
     {
         using var deadline = new CancellationTokenSource(timeout);

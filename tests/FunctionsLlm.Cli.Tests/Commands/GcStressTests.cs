@@ -45,7 +45,7 @@ public sealed class GcStressTests : IDisposable
     public async Task Serve_answers_concurrent_and_abandoned_streams_under_gc_stress_and_exits_0_on_sigterm()
     {
         using var serve = FlmProcess.Start(Stress, "serve", "--model", BaseModel, "--port", "0", "--api-key", "k3y", "--max-concurrency", "4");
-        var address = await AddressAsync(serve);
+        var address = await serve.ServeAddressAsync();
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "k3y");
 
@@ -105,16 +105,6 @@ public sealed class GcStressTests : IDisposable
         var (code, output, error) = await FlmProcess.RunAsync(Stress, Limit, args);
         Assert.True(code == 0, $"flm {args[0]} under GC stress exited with {code}:\n{Tail(error)}");
         return output;
-    }
-
-    private static async Task<Uri> AddressAsync(FlmProcess serve)
-    {
-        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(90); await Task.Delay(50))
-        {
-            if (Regex.Match(serve.Output, @"serving '[^']+' on (http://\S+) ") is { Success: true } match)
-                return new Uri(match.Groups[1].Value);
-        }
-        throw new TimeoutException($"flm serve did not print its address: {serve.Error}");
     }
 
     private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
