@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Tests;
@@ -16,15 +15,7 @@ public sealed class LocalStoreRunTests : IDisposable
     public async Task A_train_job_reads_and_writes_plain_files()
     {
         string store = Path.Combine(_root, "store");
-        string model = Path.Combine(store, "models", "base", "tiny");
-        Directory.CreateDirectory(model);
-        foreach (string file in Directory.GetFiles(RepoPaths.Fixture("models", "tiny-qwen3")).Where(f => !Path.GetFileName(f).StartsWith("expected", StringComparison.Ordinal)))
-            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
-        Directory.CreateDirectory(Path.Combine(store, "datasets", "d"));
-        var lines = new StringBuilder();
-        for (int i = 0; i < 8; i++)
-            lines.Append(JsonSerializer.Serialize(new { input_ids = new[] { 20 + i, 30, 40, 21 + i, 511 }, labels = new[] { -100, -100, -100, 21 + i, 511 } })).Append('\n');
-        await File.WriteAllTextAsync(Path.Combine(store, "datasets", "d", "train.jsonl"), lines.ToString());
+        LocalStoreFixture.Create(store, records: 8);
 
         using var app = new TrainerApp(TrainerApp.Local(_root, run: true));
         var client = app.Client();

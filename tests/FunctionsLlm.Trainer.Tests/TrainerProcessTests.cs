@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
+using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Trainer.Jobs;
 
@@ -18,18 +17,7 @@ public sealed class TrainerProcessTests : IDisposable
 {
     private readonly TempFolder _root = new("flm-trainer-process-");
 
-    public TrainerProcessTests()
-    {
-        string model = _root.File("store", "models", "base", "tiny");
-        Directory.CreateDirectory(model);
-        foreach (string file in Directory.GetFiles(RepoPaths.Fixture("models", "tiny-qwen3")).Where(f => !Path.GetFileName(f).StartsWith("expected", StringComparison.Ordinal)))
-            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
-        Directory.CreateDirectory(_root.File("store", "datasets", "d"));
-        var lines = new StringBuilder();
-        for (int i = 0; i < 24; i++)
-            lines.Append(JsonSerializer.Serialize(new { input_ids = new[] { 20 + i, 30, 40, 21 + i, 511 }, labels = new[] { -100, -100, -100, 21 + i, 511 } })).Append('\n');
-        File.WriteAllText(_root.File("store", "datasets", "d", "train.jsonl"), lines.ToString());
-    }
+    public TrainerProcessTests() => LocalStoreFixture.Create(_root.File("store"), records: 24);
 
     public void Dispose() => _root.Dispose();
 
@@ -103,7 +91,7 @@ public sealed class TrainerProcessTests : IDisposable
 
         public static TrainerProcess Start(string cache, string store)
         {
-            int port = FreePort();
+            int port = LoopbackPort.Free();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FunctionsLlm.Trainer.dll"));
             start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
@@ -161,11 +149,5 @@ public sealed class TrainerProcessTests : IDisposable
                 _output.AppendLine(line);
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-            listener.Start();
-            return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
     }
 }

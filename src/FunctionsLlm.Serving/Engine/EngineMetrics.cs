@@ -6,8 +6,8 @@ namespace FunctionsLlm.Serving.Engine;
 /// The serving metrics in Prometheus' text format, with vLLM's names (<c>vllm:X</c> is <c>flm_X</c>: prometheus-net
 /// allows no colons), so its dashboards carry over with a rename: requests running and waiting, prompt and generation
 /// tokens, time to first token and inter-token latency, KV-cache rows in use, finished requests by reason, and the
-/// model loaded. One per
-/// <see cref="EngineSlot"/>: counters run on across model swaps. Own registry, so servers in one process do not mix.
+/// model loaded. One per <see cref="EngineSlot"/>: counters run on across model swaps. Own registry, so servers in one
+/// process do not mix.
 /// </summary>
 public sealed class EngineMetrics : IEngineEvents
 {

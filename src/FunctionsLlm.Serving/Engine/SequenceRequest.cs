@@ -70,7 +70,7 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
         if (text.Length > 0 || logprobs.Length > 0 || result is not null)
             _updates.Writer.TryWrite(new GenerationUpdate(text, logprobs, sequence.TokenIds.Count, result?.FinishReason));
         if (result is not null)
-            End(() => _completion.TrySetResult(result), null, result.FinishReason == FinishReason.Length ? "length" : "stop");
+            End(() => _completion.TrySetResult(result), null, FinishReasons.Name(result.FinishReason));
     }
 
     /// <summary>Ends the request after its client went away.</summary>

@@ -11,7 +11,7 @@ internal sealed class ChatResponder(InferenceEngine engine, string id, int promp
 
     public ChatCompletion Completion(GenerationResult result) => new(id, "chat.completion", _created, engine.Model.Name,
         [new ChatChoice(0, new AssistantMessage("assistant", result.Text), Logprobs(result.Logprobs),
-            OpenAiHandlers.FinishReason(result.FinishReason))],
+            FinishReasons.Name(result.FinishReason))],
         Usage.Of(result.PromptTokens, result.TokenIds.Count));
 
     public async IAsyncEnumerable<ChatCompletionChunk> Chunks(GenerationStream stream, bool includeUsage,
@@ -25,7 +25,7 @@ internal sealed class ChatResponder(InferenceEngine engine, string id, int promp
             if (update.Text.Length > 0 || update.Logprobs.Count > 0)
                 yield return Chunk(new ChunkChoice(0, new ChunkDelta(null, update.Text), Logprobs(update.Logprobs), null));
             if (update.FinishReason is { } reason)
-                yield return Chunk(new ChunkChoice(0, new ChunkDelta(null, null), null, OpenAiHandlers.FinishReason(reason)));
+                yield return Chunk(new ChunkChoice(0, new ChunkDelta(null, null), null, FinishReasons.Name(reason)));
         }
         if (includeUsage)
             yield return new ChatCompletionChunk(id, "chat.completion.chunk", _created, engine.Model.Name, [], Usage.Of(promptTokens, completionTokens));

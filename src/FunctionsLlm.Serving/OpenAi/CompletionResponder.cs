@@ -10,7 +10,7 @@ internal sealed class CompletionResponder(InferenceEngine engine, string id, boo
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     public Completion Completion(IReadOnlyList<GenerationResult> results) => new(id, "text_completion", _created, engine.Model.Name,
-        [.. results.Select((r, i) => new CompletionChoice(r.Text, i, Logprobs(r.Logprobs, 0), OpenAiHandlers.FinishReason(r.FinishReason)))],
+        [.. results.Select((r, i) => new CompletionChoice(r.Text, i, Logprobs(r.Logprobs, 0), FinishReasons.Name(r.FinishReason)))],
         Usage.Of(results.Sum(r => r.PromptTokens), results.Sum(r => r.TokenIds.Count)));
 
     public async IAsyncEnumerable<Completion> Chunks(GenerationStream stream, bool includeUsage,
@@ -20,7 +20,7 @@ internal sealed class CompletionResponder(InferenceEngine engine, string id, boo
         await foreach (var update in stream.ReadAllAsync(cancellationToken))
         {
             completionTokens = update.CompletionTokens;
-            string? finish = update.FinishReason is { } reason ? OpenAiHandlers.FinishReason(reason) : null;
+            string? finish = update.FinishReason is { } reason ? FinishReasons.Name(reason) : null;
             yield return new Completion(id, "text_completion", _created, engine.Model.Name,
                 [new CompletionChoice(update.Text, 0, Logprobs(update.Logprobs, offset), finish)], null);
             offset += update.Text.Length;

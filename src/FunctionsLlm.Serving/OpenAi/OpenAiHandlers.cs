@@ -205,6 +205,4 @@ public static class OpenAiHandlers
     private static ILogger Logger(HttpContext http) =>
         http.RequestServices?.GetService<ILoggerFactory>()?.CreateLogger(typeof(OpenAiHandlers).FullName!) ??
         Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-    internal static string FinishReason(FinishReason reason) => reason == Modeling.Generation.FinishReason.Length ? "length" : "stop";
 }
