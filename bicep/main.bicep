@@ -257,6 +257,7 @@ module trainer 'modules/trainerApp.bicep' = {
     maxReplicas: trainerMaxReplicas
     cooldownSeconds: trainerCooldownSeconds
     storageBlobUri: storage.outputs.blobEndpoint
+    storageAccountName: storage.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     authAudience: trainerAuthAudience
     allowedCallerClientId: identities.outputs.pipelineClientId

@@ -24,7 +24,9 @@ trap stop_azurite EXIT INT TERM
 
 free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 blob_port=$(free_port); queue_port=$(free_port); table_port=$(free_port)
-node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location "$azurite_dir" \
+# Two accounts: the trainer tests get their own, since trainers sharing an account claim each other's jobs.
+key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_ACCOUNTS="devstoreaccount1:$key;flmtrainertests:$key" node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location "$azurite_dir" \
   --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
   --tableHost 127.0.0.1 --tablePort "$table_port" >"$azurite_dir.log" 2>&1 &
 azurite_pid=$!
@@ -37,7 +39,8 @@ for i in $(seq 1 300); do
 done
 rm -f "$azurite_dir.log"
 
-key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-export FLM_TEST_STORAGE_CONNECTION="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;"
+connection() { echo "DefaultEndpointsProtocol=http;AccountName=$1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/$1;QueueEndpoint=http://127.0.0.1:$queue_port/$1;TableEndpoint=http://127.0.0.1:$table_port/$1;"; }
+export FLM_TEST_STORAGE_CONNECTION="$(connection devstoreaccount1)"
+export FLM_TEST_TRAINER_STORAGE_CONNECTION="$(connection flmtrainertests)"
 
 dotnet test FunctionsLlm.sln --configuration Release --no-build --nologo "$@"

@@ -21,8 +21,8 @@ param trainerApiKeyStored = bool(readEnvironmentVariable('FLM_TRAINER_API_KEY_ST
 // NC24-A100 serverless GPU: 24 vCPU, 220 GiB and one 80 GB A100 per replica.
 param trainerCpu = 24
 param trainerMemory = '220Gi'
-// One replica until the trainer keeps job state in blob (see modules/trainerApp.bicep).
-param trainerMaxReplicas = 1
+// Two A100 replicas: the pipeline's training trials run side by side (a job per replica, owned through its lease).
+param trainerMaxReplicas = 2
 param trainerCooldownSeconds = 900
 param inferenceCpu = 24
 param inferenceMemory = '220Gi'

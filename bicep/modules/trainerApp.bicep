@@ -3,7 +3,9 @@
 // "external" ingress is reachable from the virtual network only: the pipeline's VNet integration subnet, through
 // the private DNS zone. Every /jobs call needs the pipeline's credential: an Entra ID token for the trainer's app
 // registration from the pipeline's identity, or (without an app registration) the API key in Key Vault. It scales
-// to zero between runs; the HTTP rule wakes it, and the pipeline's status polls keep it up while a job runs.
+// to zero between runs: the HTTP rule wakes it for a PUT, and the blob rule keeps one replica per unfinished job
+// (checkpoints/_active/{id}, one marker each) up to maxReplicas. Replicas share the job state in blob; the one
+// holding a job's lease runs it, and another takes the job over when that one dies.
 
 param location string
 param tags object
@@ -23,7 +25,7 @@ param cpu int
 @description('Memory per replica, e.g. 56Gi (at most 56Gi on T4, 220Gi on A100).')
 param memory string
 
-@description('Upper bound of replicas. Keep 1 until the trainer keeps job state in blob: GET /jobs/{id} must reach the replica that runs the job.')
+@description('Upper bound of replicas (one GPU and at most one job each): jobs run side by side up to this many.')
 @minValue(1)
 param maxReplicas int
 
@@ -32,6 +34,9 @@ param cooldownSeconds int
 
 @description('Blob service endpoint of the storage account (https://{account}.blob.core.windows.net/).')
 param storageBlobUri string
+
+@description('Name of the storage account, for the scale rule that counts unfinished jobs.')
+param storageAccountName string
 
 @description('Application Insights connection string (local auth off: the identity sends telemetry).')
 param appInsightsConnectionString string
@@ -159,6 +164,21 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
               metadata: {
                 concurrentRequests: '20'
               }
+            }
+          }
+          {
+            // KEDA's azure-blob scaler: a replica per unfinished job's marker, read with the trainer's identity.
+            name: 'unfinished-jobs'
+            custom: {
+              type: 'azure-blob'
+              metadata: {
+                accountName: storageAccountName
+                blobContainerName: 'checkpoints'
+                blobPrefix: '_active/'
+                blobCount: '1'
+                activationBlobCount: '0'
+              }
+              identity: identityId
             }
           }
         ]

@@ -10,7 +10,7 @@ namespace FunctionsLlm.Trainer;
 /// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
 /// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>; signed by the keys of <c>FLM_TRAINER_AUTH_AUTHORITY</c>, by default the
 /// tenant's Entra ID v2.0 endpoint). Runner: <c>FLM_TRAINER_CACHE</c>,
-/// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>; evaluate jobs:
+/// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>, <c>FLM_TRAINER_LEASE_SECONDS</c>; evaluate jobs:
 /// <c>FLM_EVAL_MAX_TOKENS</c>, <c>FLM_EVAL_BATCH_SIZE</c>, <c>FLM_EVAL_LIMIT</c>.
 /// </summary>
 public sealed record TrainerSettings
@@ -43,6 +43,15 @@ public sealed record TrainerSettings
 
     /// <summary>Progress is written to the job's job.json at most this often (state changes are written at once).</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A running job's lease on its active marker (15 to 60 s): renewed every third of it; when its replica dies, another
+    /// takes the job over after at most this long.
+    /// </summary>
+    public TimeSpan JobLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an idle runner looks for queued jobs and jobs whose owner died, and a running job's lease is renewed.</summary>
+    public TimeSpan LeaseTick => JobLease / 3;
 
     public int EvalMaxTokens { get; init; } = 200;
 
@@ -78,10 +87,13 @@ public sealed record TrainerSettings
             EntraAllowedCallers = Text("FLM_TRAINER_AUTH_ALLOWED_CALLERS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
             MaxConcurrentJobs = Number("FLM_TRAINER_MAX_CONCURRENT_JOBS", 1, 0),
             ProgressInterval = TimeSpan.FromSeconds(Number("FLM_TRAINER_PROGRESS_SECONDS", 5, 0)),
+            JobLease = TimeSpan.FromSeconds(Number("FLM_TRAINER_LEASE_SECONDS", 30, 15)),
             EvalMaxTokens = Number("FLM_EVAL_MAX_TOKENS", 200, 1),
             EvalBatchSize = Number("FLM_EVAL_BATCH_SIZE", 8, 1),
             EvalLimit = Text("FLM_EVAL_LIMIT") is null ? null : Number("FLM_EVAL_LIMIT", 1, 1),
         };
+        if (settings.JobLease > ArtifactLease.MaxDuration)
+            problems.Add($"FLM_TRAINER_LEASE_SECONDS must be at most {ArtifactLease.MaxDuration.TotalSeconds:0} (Blob Storage's longest lease), got '{Text("FLM_TRAINER_LEASE_SECONDS")}'");
         if ((settings.EntraTenantId is null) != (settings.EntraAudience is null))
             problems.Add("Entra ID tokens need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE");
         if (settings.EntraAuthority is { } authority)

@@ -55,9 +55,16 @@ public sealed class ContainerAppsTests
 
         var scale = properties["template"]!["scale"]!;
         Assert.Equal("0", scale.Text("minReplicas"));
-        // One replica: a job runs on the replica that accepted it (infra/README.md).
-        Assert.Equal("1", scale.Text("maxReplicas"));
+        // dev: one T4; prod: two A100s, a job each (a replica holds the lease of the job it runs: TrainerReplicaTests).
+        Assert.Equal(environment == "dev" ? "1" : "2", scale.Text("maxReplicas"));
         Assert.Single(scale["rules"]!.AsArray(), r => r!["http"] is not null);
+        // A replica per unfinished job's marker, counted by KEDA with the trainer's identity, which may read that container.
+        var jobs = Assert.Single(scale["rules"]!.AsArray(), r => r!["custom"] is not null)!["custom"]!;
+        Assert.Equal("azure-blob", jobs.Text("type"));
+        Assert.Equal(("checkpoints", FunctionsLlm.Trainer.Jobs.JobRegistry.ActivePrefix, "1", "0"),
+            (jobs["metadata"]!.Text("blobContainerName"), jobs["metadata"]!.Text("blobPrefix"), jobs["metadata"]!.Text("blobCount"),
+             jobs["metadata"]!.Text("activationBlobCount")));
+        Assert.Equal(trainer["identity"]!["userAssignedIdentities"]!.AsObject().Single().Key, jobs.Text("identity"));
 
         var probes = properties["template"]!["containers"]![0]!["probes"]!.AsArray();
         Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Select(p => p.Text("type")).Order());

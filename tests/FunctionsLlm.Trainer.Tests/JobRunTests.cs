@@ -21,7 +21,7 @@ public sealed class JobRunTests : IDisposable
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen3");
     private readonly TempFolder _root = new("flm-trainer-runs-");
     private readonly string _s = Guid.NewGuid().ToString("N")[..8];
-    private readonly IArtifactStore _store = BlobArtifactStore.FromConnectionString(Azurite.ConnectionString);
+    private readonly IArtifactStore _store = BlobArtifactStore.FromConnectionString(Azurite.TrainerConnectionString);
 
     public JobRunTests()
     {
@@ -59,10 +59,11 @@ public sealed class JobRunTests : IDisposable
     private TrainerApp App(string cache, KillableStore? store = null, JobHooks? hooks = null) =>
         new(new Dictionary<string, string?>
         {
-            ["FLM_STORAGE_CONNECTION_STRING"] = Azurite.ConnectionString,
+            ["FLM_STORAGE_CONNECTION_STRING"] = Azurite.TrainerConnectionString,
             ["FLM_TRAINER_CACHE"] = Path.Combine(_root, cache),
             ["FLM_TRAINER_API_KEY"] = TrainerApp.ApiKey,
             ["FLM_TRAINER_PROGRESS_SECONDS"] = "0",
+            ["FLM_TRAINER_LEASE_SECONDS"] = "15",   // a killed trainer's job is taken over ≤ 15 s later
             ["FLM_EVAL_MAX_TOKENS"] = "4",
             ["FLM_EVAL_LIMIT"] = "3",
             ["FLM_EVAL_BATCH_SIZE"] = "4",
@@ -271,7 +272,7 @@ public sealed class JobRunTests : IDisposable
         string spec = TrainSpec($"{killed}-out/");
 
         // Trainer 1 dies at step 5: from then on nothing it does reaches storage (the newest stored checkpoint is step 4).
-        var store = new KillableStore(BlobArtifactStore.FromConnectionString(Azurite.ConnectionString));
+        var store = new KillableStore(BlobArtifactStore.FromConnectionString(Azurite.TrainerConnectionString));
         using var died = new ManualResetEventSlim();
         var hooks = new JobHooks
         {

@@ -25,4 +25,19 @@ internal sealed class KillableStore(IArtifactStore inner) : IArtifactStore
 
     public Task<bool> DeleteAsync(string container, string name, CancellationToken cancellationToken = default) =>
         Inner.DeleteAsync(container, name, cancellationToken);
+
+    public async Task<IArtifactLease?> TryLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        await Inner.TryLeaseAsync(container, name, duration, cancellationToken) is { } lease ? new KillableLease(this, lease) : null;
+
+    /// <summary>After the kill it neither renews nor releases: the lease lapses as a dead process's would.</summary>
+    private sealed class KillableLease(KillableStore store, IArtifactLease inner) : IArtifactLease
+    {
+        private IArtifactLease Inner => store._killed ? throw new IOException("the process was killed") : inner;
+
+        public Task RenewAsync(CancellationToken cancellationToken = default) => Inner.RenewAsync(cancellationToken);
+
+        public Task DeleteAsync(CancellationToken cancellationToken = default) => Inner.DeleteAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => store._killed ? ValueTask.CompletedTask : inner.DisposeAsync();
+    }
 }

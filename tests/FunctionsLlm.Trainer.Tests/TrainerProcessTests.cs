@@ -53,8 +53,8 @@ public sealed class TrainerProcessTests : IDisposable
             .Select(d => int.Parse(Path.GetFileName(d)["checkpoint-".Length..], CultureInfo.InvariantCulture)).ToList();
         if (signal == "TERM")
             Assert.Contains(stoppedAt, checkpoints);   // the shutdown wrote a checkpoint where it stopped (saveSteps is 5)
-        else
-            Assert.Contains(5, checkpoints);
+        else   // a stored checkpoint to resume from (steps are fast: the kill may land well past step 7, and older checkpoints are pruned)
+            Assert.Contains(checkpoints, step => step <= stoppedAt);
 
         using var second = TrainerProcess.Start(_root.File("cache-2"), _root.File("store"));
         var client2 = await second.ClientAsync();
@@ -65,89 +65,5 @@ public sealed class TrainerProcessTests : IDisposable
         Assert.True(straight.State == JobState.Succeeded, straight.Error);
         Assert.Equal(File.ReadAllBytes(_root.File("store", "checkpoints", "straight-out", "adapter_model.safetensors")),
             File.ReadAllBytes(_root.File("store", "checkpoints", "signalled-out", "adapter_model.safetensors")));
-    }
-
-    /// <summary>dotnet FunctionsLlm.Trainer.dll on a free loopback port, its output kept for failure messages.</summary>
-    private sealed class TrainerProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private TrainerProcess(Process process, int port)
-        {
-            _process = process;
-            Port = port;
-            process.OutputDataReceived += (_, e) => Append(e.Data);
-            process.ErrorDataReceived += (_, e) => Append(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        public int Port { get; }
-
-        public string Output { get { lock (_output) return _output.ToString(); } }
-
-        public int ExitCode => _process.ExitCode;
-
-        public static TrainerProcess Start(string cache, string store)
-        {
-            int port = LoopbackPort.Free();
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FunctionsLlm.Trainer.dll"));
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            start.Environment["FLM_STORAGE_FOLDER"] = store;
-            start.Environment["FLM_TRAINER_CACHE"] = cache;
-            start.Environment["FLM_TRAINER_API_KEY"] = TrainerApp.ApiKey;
-            start.Environment["FLM_TRAINER_MAX_CONCURRENT_JOBS"] = "1";
-            start.Environment["FLM_TRAINER_PROGRESS_SECONDS"] = "0";
-            return new TrainerProcess(Process.Start(start)!, port);
-        }
-
-        /// <summary>A client once the process answers its liveness probe.</summary>
-        public async Task<HttpClient> ClientAsync()
-        {
-            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TrainerApp.ApiKey);
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (true)
-            {
-                try
-                {
-                    using var ready = await client.GetAsync("/readyz");
-                    if (ready.IsSuccessStatusCode)
-                        return client;
-                }
-                catch (HttpRequestException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-                {
-                }
-                Assert.False(_process.HasExited, $"the trainer exited with {(_process.HasExited ? _process.ExitCode : 0)}\n{Output}");
-                Assert.True(DateTime.UtcNow < deadline, $"the trainer was not ready within 60 s\n{Output}");
-                await Task.Delay(200);
-            }
-        }
-
-        public void Signal(string signal)
-        {
-            using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(CultureInfo.InvariantCulture)]);
-            kill.WaitForExit();
-        }
-
-        public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            _process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-                return;
-            lock (_output)
-                _output.AppendLine(line);
-        }
-
     }
 }

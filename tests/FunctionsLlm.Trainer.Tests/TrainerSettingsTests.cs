@@ -18,6 +18,7 @@ public sealed class TrainerSettingsTests
         Assert.Equal(["x", "y"], settings.EntraAllowedCallers);
         Assert.Equal(2, settings.MaxConcurrentJobs);
         Assert.Equal(TimeSpan.FromSeconds(5), settings.ProgressInterval);
+        Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10)), (settings.JobLease, settings.LeaseTick));
         Assert.Equal((200, 8, (int?)5), (settings.EvalMaxTokens, settings.EvalBatchSize, settings.EvalLimit));
         Assert.Equal(Path.Combine(Path.GetTempPath(), "flm-trainer"), settings.CacheFolder);
     }
@@ -29,6 +30,11 @@ public sealed class TrainerSettingsTests
         Assert.Contains("no storage: set FLM_STORAGE_BLOB_URI", e.Message);
         Assert.Contains("FLM_TRAINER_MAX_CONCURRENT_JOBS must be an integer ≥ 0, got '-1'", e.Message);
         Assert.Contains("need both FLM_TRAINER_AUTH_TENANT_ID and FLM_TRAINER_AUTH_AUDIENCE", e.Message);
+        foreach (string seconds in new[] { "14", "61" })
+        {
+            var lease = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_LEASE_SECONDS", seconds)));
+            Assert.Contains(seconds == "14" ? "FLM_TRAINER_LEASE_SECONDS must be an integer ≥ 15, got '14'" : "FLM_TRAINER_LEASE_SECONDS must be at most 60", lease.Message);
+        }
         var two = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_STORAGE_CONNECTION_STRING", "y")));
         Assert.Contains("set only one of", two.Message);
     }

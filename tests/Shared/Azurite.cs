@@ -5,9 +5,16 @@ internal static class Azurite
 {
     public const string Variable = "FLM_TEST_STORAGE_CONNECTION";
 
-    public static string ConnectionString =>
-        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value
+    /// <summary>The trainer tests' own account: trainers on one account claim each other's jobs, and other projects' tests run at the same time.</summary>
+    public const string TrainerVariable = "FLM_TEST_TRAINER_STORAGE_CONNECTION";
+
+    public static string ConnectionString => Read(Variable);
+
+    public static string TrainerConnectionString => Read(TrainerVariable);
+
+    private static string Read(string variable) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
             : throw new InvalidOperationException(
-                $"{Variable} is not set: run the tests with ./scripts/test.sh, which starts Azurite and sets it.");
+                $"{variable} is not set: run the tests with ./scripts/test.sh, which starts Azurite and sets it.");
 }

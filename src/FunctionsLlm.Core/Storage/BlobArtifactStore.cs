@@ -106,6 +106,16 @@ public sealed class BlobArtifactStore : IArtifactStore
         {
             return false;
         }
+        catch (RequestFailedException e) when (e.Status == 412 && e.ErrorCode == BlobErrorCode.LeaseIdMissing)
+        {
+            throw new ArtifactLeasedException(container, name, e);
+        }
+    }
+
+    public Task<IArtifactLease?> TryLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArtifactLease.CheckDuration(duration);
+        return BlobArtifactLease.TryAcquireAsync(Blob(container, name), $"blob account {_service.AccountName}", duration, cancellationToken);
     }
 
     private BlobClient Blob(string container, string name)

@@ -18,6 +18,12 @@ public interface IArtifactStore
     /// <summary>Lists the artifacts whose names start with <paramref name="prefix"/>, ordered by name.</summary>
     IAsyncEnumerable<ArtifactInfo> ListAsync(string container, string prefix = "", CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the artifact; returns false when there was nothing to delete.</summary>
+    /// <summary>Deletes the artifact; returns false when there was nothing to delete. Throws <see cref="ArtifactLeasedException"/> while someone holds a lease on it.</summary>
     Task<bool> DeleteAsync(string container, string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes an exclusive lease on the artifact for <paramref name="duration"/> (15 to 60 s, Blob Storage's range), to be
+    /// renewed before it ends; null when someone else holds it. Throws <see cref="ArtifactNotFoundException"/> if it does not exist.
+    /// </summary>
+    Task<IArtifactLease?> TryLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default);
 }

@@ -95,8 +95,16 @@ public sealed class LocalFolderStore : IArtifactStore
         var path = PathOf(container, name);
         if (!File.Exists(path))
             return Task.FromResult(false);
+        if (LocalFileLease.IsHeld(Root, container, name))
+            throw new ArtifactLeasedException(container, name);
         File.Delete(path);
         return Task.FromResult(true);
+    }
+
+    public Task<IArtifactLease?> TryLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArtifactLease.CheckDuration(duration);
+        return Task.FromResult(LocalFileLease.TryAcquire(Root, PathOf(container, name), container, name, $"local folder {Root}"));
     }
 
     private static ArtifactInfo ToInfo(string container, string name, FileInfo file)

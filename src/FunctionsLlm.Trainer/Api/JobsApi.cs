@@ -111,14 +111,9 @@ public static class JobsApi
     {
         if (!JobRegistry.IsValidId(id))
             return InvalidId(id);
-        if (await jobs.GetAsync(id, cancellationToken) is { Owned: false, Status.State: JobState.Running })
-        {
-            return Error(StatusCodes.Status409Conflict,
-                $"job '{id}' is running in another trainer process, which alone can stop it; retry in a few seconds", "job_not_here");
-        }
         if (await jobs.CancelAsync(id, cancellationToken) is not { } job)
             return NotFound(id);
-        // Running: the trainer stops at the next step after writing a checkpoint; poll GET until the state is cancelled.
+        // Running (here or on another replica): it stops at the next step after writing a checkpoint; poll GET until the state is cancelled.
         return Status(job.Status.State == JobState.Running ? StatusCodes.Status202Accepted : StatusCodes.Status200OK, job.Status);
     }
 

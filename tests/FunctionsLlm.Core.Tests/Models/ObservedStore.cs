@@ -31,4 +31,7 @@ internal sealed class ObservedStore(IArtifactStore inner) : IArtifactStore
 
     public Task<bool> DeleteAsync(string container, string name, CancellationToken cancellationToken = default) =>
         inner.DeleteAsync(container, name, cancellationToken);
+
+    public Task<IArtifactLease?> TryLeaseAsync(string container, string name, TimeSpan duration, CancellationToken cancellationToken = default) =>
+        inner.TryLeaseAsync(container, name, duration, cancellationToken);
 }

@@ -119,6 +119,61 @@ public abstract class ArtifactStoreContract
         await Assert.ThrowsAsync<ArgumentException>(() => Store.WriteTextAsync("Bad_Container", "a.txt", "x"));
     }
 
+    [Fact]
+    public async Task A_lease_is_exclusive_until_its_holder_releases_it()
+    {
+        var name = Prefix + "_active/job";
+        await Store.WriteTextAsync(BlobLayout.Checkpoints, name, "job");
+        var lease = await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15));
+        Assert.NotNull(lease);
+        await using (lease)
+        {
+            Assert.Null(await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15)));
+            await lease.RenewAsync();
+            Assert.Null(await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(60)));
+            Assert.Equal("job", await Store.ReadTextAsync(BlobLayout.Checkpoints, name));   // a lease does not stop readers
+        }
+        await using var next = await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15));
+        Assert.NotNull(next);
+    }
+
+    [Fact]
+    public async Task The_holder_deletes_the_leased_artifact_through_its_lease()
+    {
+        var name = Prefix + "_active/done";
+        await Store.WriteTextAsync(BlobLayout.Checkpoints, name, "done");
+        await using var lease = await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15));
+        await lease!.DeleteAsync();
+
+        Assert.False(await Store.ExistsAsync(BlobLayout.Checkpoints, name));
+        var missing = await Assert.ThrowsAsync<ArtifactNotFoundException>(() => Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15)));
+        Assert.Equal(name, missing.Name);
+    }
+
+    [Fact]
+    public async Task A_leased_artifact_cannot_be_deleted_without_its_lease()
+    {
+        var name = Prefix + "_active/held";
+        await Store.WriteTextAsync(BlobLayout.Checkpoints, name, "job");
+        await using (var lease = await Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(15)))
+        {
+            var refused = await Assert.ThrowsAsync<ArtifactLeasedException>(() => Store.DeleteAsync(BlobLayout.Checkpoints, name));
+            Assert.Contains(name, refused.Message, StringComparison.Ordinal);
+            Assert.True(await Store.ExistsAsync(BlobLayout.Checkpoints, name));
+        }
+        Assert.True(await Store.DeleteAsync(BlobLayout.Checkpoints, name), "released, anyone may delete it");
+    }
+
+    [Theory]
+    [InlineData(14)]
+    [InlineData(61)]
+    public async Task Leases_last_15_to_60_seconds(int seconds)
+    {
+        var name = Prefix + "_active/x";
+        await Store.WriteTextAsync(BlobLayout.Checkpoints, name, "x");
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.TryLeaseAsync(BlobLayout.Checkpoints, name, TimeSpan.FromSeconds(seconds)));
+    }
+
     private static async Task<List<string>> Names(IAsyncEnumerable<ArtifactInfo> items)
     {
         var names = new List<string>();
