@@ -1,3 +1,4 @@
+using FunctionsLlm.Core.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
@@ -15,8 +16,9 @@ public sealed class TrainerServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <param name="store">The store to use instead of the one <paramref name="settings"/> name (a wrapper that injects failures, in tests).</param>
     public static async Task<TrainerServer> StartAsync(TrainerSettings settings, Action<ILoggingBuilder>? logging = null,
-        CancellationToken cancellationToken = default)
+        IArtifactStore? store = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var builder = WebApplication.CreateSlimBuilder();
@@ -24,6 +26,8 @@ public sealed class TrainerServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         builder.Services.AddTrainer(settings);
+        if (store is not null)
+            builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IHostLifetime, HostedLifetime>();   // the process's owner handles Ctrl+C, not this app
         var app = builder.Build().UseTrainer();
         await app.StartAsync(cancellationToken);

@@ -48,6 +48,11 @@ public static class LoraMerger
             Directory.CreateDirectory(staging);
             ScalarType storedType = WriteMergedWeights(baseDir, adapted, staging, options.MaxShardBytes);
             ModelFolder.CopyAllButWeights(baseDir, staging);
+            if (!AllFinite(expected))
+            {
+                throw new LoraParityException("parity gate: base + adapter gives NaN or infinite logits, so no merge can match it: the " +
+                    $"adapter's weights are blown up (e.g. by too high a learning rate); nothing was written to {outDir}");
+            }
 
             FoldAdapters(adapted.Values);
             double arithmetic = MaxDifference(expected, Logits(reference, prompts));
@@ -124,6 +129,18 @@ public static class LoraMerger
         }
         scope.MoveToOuter(logits);
         return logits;
+    }
+
+    private static bool AllFinite(List<Tensor> tensors)
+    {
+        foreach (var tensor in tensors)
+        {
+            using var finite = tensor.isfinite();
+            using var all = finite.all();
+            if (!all.item<bool>())
+                return false;
+        }
+        return true;
     }
 
     // NaN anywhere makes the result NaN (Math.Max propagates it), which fails every tolerance check.

@@ -29,7 +29,10 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
     private readonly string _id = Guid.NewGuid().ToString("N")[..10];
     private readonly TempFolder _work = new("flm-e2e-");
     private readonly BlobArtifactStore _store = new(new BlobServiceClient(Azurite.ConnectionString));
+    private readonly BlownUpAdapterStore _trainerStore;
     private TrainerServer? _trainer;
+
+    public PipelineEndToEndTests() => _trainerStore = new BlownUpAdapterStore(_store, Path.Combine(_work, "blown-up"));
 
     private string Model => $"bot-{_id}";
 
@@ -46,7 +49,7 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
             CacheFolder = Path.Combine(_work, "trainer"),
             ApiKey = ApiKey,
             ProgressInterval = TimeSpan.Zero,
-        });
+        }, store: _trainerStore);
     }
 
     public async Task DisposeAsync()
@@ -136,6 +139,42 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(Model, answer.RootElement.GetProperty("model").GetString());
         Assert.Equal(await GreedyAnswerAsync(manifest.MergedPrefix, question, 24),
             answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
+    public async Task A_merge_the_parity_gate_refuses_fails_the_run_at_merge_and_publishes_nothing()
+    {
+        // One LoRA candidate of two steps; the merge job reads its adapter blown up, as a run that diverged leaves it.
+        var data = Path.Combine(_work, "faq.jsonl");
+        await File.WriteAllLinesAsync(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(24));
+        var name = $"blown-{_id}.jsonl";
+        await _store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name), $$$"""
+            {"modelName": "{{{Model}}}", "baseModelPrefix": "{{{BasePrefix}}}",
+             "hyperparameters": {"maxSteps": 2, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1}}
+            """);
+        await _store.UploadFileAsync(BlobLayout.TrainingData, name, data);
+        _trainerStore.BlowUpAdapters = true;
+
+        using var http = new HttpClient();
+        TrainerClient.Configure(http, _trainer!.Address, ApiKey);
+        var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
+        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
+            new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
+        var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
+        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var run = await engine.Client.WaitForInstanceCompletionAsync(start!.RunId, getInputsAndOutputs: true, timeout.Token);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, run.RuntimeStatus);
+        string reason = run.FailureDetails!.ErrorMessage;
+        Assert.True(reason.Contains("parity gate refused", StringComparison.Ordinal), reason);
+        Assert.True(reason.Contains("base + adapter gives NaN or infinite logits", StringComparison.Ordinal), reason);
+        var merge = await new TrainerClient(http).GetJobAsync(RunIds.Merge(start.RunId));
+        Assert.Equal((JobState.Failed, JobErrorCode.ParityGate), (merge.State, merge.ErrorCode));
+        var summary = RunManifest.Parse(await _store.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(start.RunId)));
+        Assert.Equal(StageState.Succeeded, summary.Stages["train"].State);
+        Assert.Equal(StageState.Failed, summary.Stages["merge"].State);
+        Assert.False(await _store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(Model)), "nothing is published");
     }
 
     /// <summary>The reference: the published folder downloaded on its own and decoded greedily, one sequence, no server.</summary>

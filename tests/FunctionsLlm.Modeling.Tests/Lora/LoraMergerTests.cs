@@ -113,6 +113,18 @@ public sealed class LoraMergerTests : IDisposable
     }
 
     [Fact]
+    public void An_adapter_blown_up_to_huge_finite_weights_is_refused_by_the_parity_gate()
+    {
+        string adapter = Adapter("tiny-qwen3", 0.02);
+        BlownUpAdapter.Apply(Path.Combine(adapter, PeftAdapter.WeightsFileName));
+        string merged = Path.Combine(_dir, "merged");
+
+        var error = Assert.Throws<LoraParityException>(() => LoraMerger.Merge(FixtureModel.Get("tiny-qwen3").Directory, adapter, merged));
+        Assert.Contains("base + adapter gives NaN or infinite logits", error.Message);
+        Assert.False(Directory.Exists(merged));
+    }
+
+    [Fact]
     public void A_folder_that_is_not_a_model_is_never_replaced()
     {
         string precious = Path.Combine(_dir, "precious");
