@@ -5,7 +5,7 @@ namespace FunctionsLlm.Tests;
 /// <summary>A tiny model of ../shared/fixtures/models and what llama.cpp computed for it (expected.json).</summary>
 internal sealed class FixtureModel
 {
-    public static readonly string[] Names = ["tiny-llama", "tiny-qwen2", "tiny-qwen3"];
+    public static readonly string[] Names = ["tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-glm", "tiny-glm4"];
 
     public static TheoryData<string> All => new(Names);
 

@@ -5,15 +5,16 @@ using System.Text.Json.Serialization;
 namespace FunctionsLlm.Modeling.Config;
 
 /// <summary>
-/// Hugging Face config.json of a decoder-only model of the llama, qwen2, qwen3 or mistral families, with the
-/// family rules HF applies in code (qwen2: q/k/v biases always, none on o_proj; qwen3: q_norm/k_norm).
+/// Hugging Face config.json of a decoder-only model of the llama, qwen2, qwen3, mistral or GLM (glm, glm4) families,
+/// with the family rules HF applies in code (qwen2: q/k/v biases always, none on o_proj; qwen3: q_norm/k_norm; GLM:
+/// interleaved partial rotary, no o_proj bias, one fused gate_up_proj; glm4: norms after attention and MLP as well).
 /// Build with <see cref="Load"/> or <see cref="Parse"/>, which validate; the properties mirror the file.
 /// </summary>
 public sealed class ModelConfig
 {
     public const string FileName = "config.json";
 
-    public static readonly string[] SupportedModelTypes = ["llama", "mistral", "qwen2", "qwen3"];
+    public static readonly string[] SupportedModelTypes = ["llama", "mistral", "qwen2", "qwen3", "glm", "glm4"];
 
     [JsonPropertyName("model_type")]
     public string ModelType { get; init; } = "";
@@ -49,6 +50,10 @@ public sealed class ModelConfig
 
     [JsonPropertyName("rope_theta")]
     public double RopeTheta { get; init; } = 10000.0;
+
+    /// <summary>Share of each head that rotary positions rotate (the first dimensions); the rest pass through.</summary>
+    [JsonPropertyName("partial_rotary_factor")]
+    public double PartialRotaryFactor { get; init; } = 1.0;
 
     [JsonPropertyName("rope_scaling")]
     public RopeScaling? RopeScaling { get; init; }
@@ -101,9 +106,29 @@ public sealed class ModelConfig
     [JsonIgnore]
     public bool QkvBias => ModelType == "qwen2" || AttentionBias;
 
-    /// <summary>Bias on o_proj (llama/qwen3/mistral attention_bias; qwen2 never).</summary>
+    /// <summary>Bias on o_proj (llama/qwen3/mistral attention_bias; qwen2 and GLM never).</summary>
     [JsonIgnore]
-    public bool OutputBias => ModelType != "qwen2" && AttentionBias;
+    public bool OutputBias => !IsGlm && ModelType != "qwen2" && AttentionBias;
+
+    /// <summary>GLM-4 in Hugging Face's own layout: glm (GlmForCausalLM) and glm4 (Glm4ForCausalLM, GLM-4-0414).</summary>
+    [JsonIgnore]
+    public bool IsGlm => ModelType is "glm" or "glm4";
+
+    /// <summary>Head dimensions rotary positions rotate: head_dim × partial_rotary_factor.</summary>
+    [JsonIgnore]
+    public int RotaryDim => (int)(HeadDim * PartialRotaryFactor);
+
+    /// <summary>Rotary pairs are neighbours (2i, 2i+1), as in GLM; otherwise HF's rotate-half pairs (i, i + d/2).</summary>
+    [JsonIgnore]
+    public bool InterleavedRotary => IsGlm;
+
+    /// <summary>One mlp.gate_up_proj [2 × intermediate, hidden] (gate first) instead of gate_proj and up_proj (GLM).</summary>
+    [JsonIgnore]
+    public bool FusedGateUp => IsGlm;
+
+    /// <summary>post_self_attn_layernorm and post_mlp_layernorm on each sublayer's output before its residual add (glm4).</summary>
+    [JsonIgnore]
+    public bool SublayerOutputNorms => ModelType == "glm4";
 
     /// <summary>RMSNorm of each query and key head before RoPE (qwen3).</summary>
     [JsonIgnore]
@@ -163,6 +188,11 @@ public sealed class ModelConfig
             problems.Add($"hidden_act '{HiddenAct}' is not supported; supported: silu");
         if (!(RmsNormEps > 0))
             problems.Add($"rms_norm_eps must be positive, found {RmsNormEps.ToString(CultureInfo.InvariantCulture)}");
+        if (!(PartialRotaryFactor > 0 && PartialRotaryFactor <= 1) || (HeadDim > 0 && (RotaryDim <= 0 || RotaryDim % 2 != 0)))
+        {
+            problems.Add($"partial_rotary_factor {PartialRotaryFactor.ToString(CultureInfo.InvariantCulture)} must be in (0, 1] and give an even " +
+                $"number of rotary dimensions of head_dim {HeadDim}");
+        }
         if (!(RopeTheta > 0))
             problems.Add($"rope_theta must be positive, found {RopeTheta.ToString(CultureInfo.InvariantCulture)}");
         if (RopeScaling is { } scaling)

@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>
-/// Grouped-query self-attention with rotary positions, optional q/k/v biases (qwen2) and per-head q/k RMSNorm
-/// (qwen3). Query head h reads key/value head h / (heads / kv_heads), as HF's repeat_kv.
+/// Grouped-query self-attention with rotary positions (rotate-half, or interleaved and partial for GLM), optional
+/// q/k/v biases (qwen2, GLM) and per-head q/k RMSNorm (qwen3). Query head h reads key/value head h / (heads / kv_heads), as HF's repeat_kv.
 /// </summary>
 public sealed class Attention : nn.Module
 {
@@ -20,6 +20,7 @@ public sealed class Attention : nn.Module
     private readonly int _kvHeads;
     private readonly int _headDim;
     private readonly int _layer;
+    private readonly bool _interleavedRotary;
 
     public Attention(ModelConfig config, int layer, nn.Module<Tensor, Tensor> q_proj, nn.Module<Tensor, Tensor> k_proj,
         nn.Module<Tensor, Tensor> v_proj, nn.Module<Tensor, Tensor> o_proj, RmsNorm? q_norm, RmsNorm? k_norm)
@@ -35,6 +36,7 @@ public sealed class Attention : nn.Module
         _kvHeads = config.NumKeyValueHeads;
         _headDim = config.HeadDim;
         _layer = layer;
+        _interleavedRotary = config.InterleavedRotary;
         RegisterComponents();
     }
 
@@ -51,8 +53,8 @@ public sealed class Attention : nn.Module
             q = q_norm.forward(q);
             k = k_norm.forward(k);
         }
-        q = RotaryEmbedding.Apply(q.transpose(1, 2), inputs.Cos, inputs.Sin);   // (B, nh, T, hd)
-        k = RotaryEmbedding.Apply(k.transpose(1, 2), inputs.Cos, inputs.Sin);   // (B, nkv, T, hd)
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), inputs.Cos, inputs.Sin, _interleavedRotary);   // (B, nh, T, hd)
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), inputs.Cos, inputs.Sin, _interleavedRotary);   // (B, nkv, T, hd)
         v = v.transpose(1, 2);
         if (inputs.Cache is { } cache)
             (k, v) = cache.Append(_layer, k, v);                                 // (B, nkv, S, hd)

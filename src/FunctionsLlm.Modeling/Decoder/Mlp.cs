@@ -2,26 +2,50 @@ using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
-/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
+/// <summary>
+/// SwiGLU feed-forward: down(silu(gate(x)) · up(x)), with gate and up as two projections, or as one
+/// <c>gate_up_proj</c> whose first half of outputs is the gate (GLM).
+/// </summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    public readonly nn.Module<Tensor, Tensor> gate_proj;
-    public readonly nn.Module<Tensor, Tensor> up_proj;
+    public readonly nn.Module<Tensor, Tensor>? gate_proj;
+    public readonly nn.Module<Tensor, Tensor>? up_proj;
+    public readonly nn.Module<Tensor, Tensor>? gate_up_proj;
     public readonly nn.Module<Tensor, Tensor> down_proj;
 
     public Mlp(nn.Module<Tensor, Tensor> gate_proj, nn.Module<Tensor, Tensor> up_proj, nn.Module<Tensor, Tensor> down_proj)
+        : this(gate_proj, up_proj, null, down_proj)
+    {
+    }
+
+    private Mlp(nn.Module<Tensor, Tensor>? gate_proj, nn.Module<Tensor, Tensor>? up_proj, nn.Module<Tensor, Tensor>? gate_up_proj,
+        nn.Module<Tensor, Tensor> down_proj)
         : base(nameof(Mlp))
     {
         this.gate_proj = gate_proj;
         this.up_proj = up_proj;
+        this.gate_up_proj = gate_up_proj;
         this.down_proj = down_proj;
         RegisterComponents();
     }
 
+    /// <summary>GLM's layout: <paramref name="gate_up_proj"/> is [2 × intermediate, hidden], gate rows first.</summary>
+    public static Mlp Fused(nn.Module<Tensor, Tensor> gate_up_proj, nn.Module<Tensor, Tensor> down_proj) =>
+        new(null, null, gate_up_proj, down_proj);
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var hidden = nn.functional.silu(gate_proj.forward(x)).mul_(up_proj.forward(x));
+        Tensor hidden;
+        if (gate_up_proj is not null)
+        {
+            var halves = gate_up_proj.forward(x).chunk(2, -1);
+            hidden = nn.functional.silu(halves[0]).mul_(halves[1]);
+        }
+        else
+        {
+            hidden = nn.functional.silu(gate_proj!.forward(x)).mul_(up_proj!.forward(x));
+        }
         return down_proj.forward(hidden).MoveToOuterDisposeScope();
     }
 }

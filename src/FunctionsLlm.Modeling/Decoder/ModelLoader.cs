@@ -62,15 +62,17 @@ public static class ModelLoader
                 Linear(take, p + "self_attn.o_proj", [hidden, heads * headDim], c.OutputBias),
                 c.QkNorm ? new RmsNorm(take(p + "self_attn.q_norm.weight", [headDim]), c.RmsNormEps) : null,
                 c.QkNorm ? new RmsNorm(take(p + "self_attn.k_norm.weight", [headDim]), c.RmsNormEps) : null);
-            var mlp = new Mlp(
-                Linear(take, p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
-                Linear(take, p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
-                Linear(take, p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias));
-            layers.Add(new DecoderLayer(
-                new RmsNorm(take(p + "input_layernorm.weight", [hidden]), c.RmsNormEps),
-                attention,
-                new RmsNorm(take(p + "post_attention_layernorm.weight", [hidden]), c.RmsNormEps),
-                mlp));
+            var down = Linear(take, p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias);
+            var mlp = c.FusedGateUp
+                ? Mlp.Fused(Linear(take, p + "mlp.gate_up_proj", [2L * c.IntermediateSize, hidden], c.MlpBias), down)
+                : new Mlp(
+                    Linear(take, p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                    Linear(take, p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                    down);
+            RmsNorm Norm(string name) => new(take(p + name + ".weight", [hidden]), c.RmsNormEps);
+            layers.Add(new DecoderLayer(Norm("input_layernorm"), attention, Norm("post_attention_layernorm"), mlp,
+                c.SublayerOutputNorms ? Norm("post_self_attn_layernorm") : null,
+                c.SublayerOutputNorms ? Norm("post_mlp_layernorm") : null));
         }
         var stack = new DecoderStack(
             new Embedding(take("model.embed_tokens.weight", [c.VocabSize, hidden])),

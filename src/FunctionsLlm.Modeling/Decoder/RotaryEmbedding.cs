@@ -6,13 +6,15 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>
-/// Rotary position embedding in HF's rotate-half convention: the head is split into halves (x₁, x₂) and
-/// rotated as (x₁cos − x₂sin, x₂cos + x₁sin), frequency i shared by element i and i + d/2. Tables are computed
-/// in float64 once per length and kept in the compute dtype.
+/// Rotary position embedding on the first d = head_dim × partial_rotary_factor dimensions of each head (the rest pass
+/// through), frequency i = θ^(−2i/d). HF's rotate-half convention pairs element i with i + d/2 and rotates them as
+/// (x₁cos − x₂sin, x₂cos + x₁sin); GLM's interleaved one pairs 2i with 2i + 1. Tables are computed in float64 once per
+/// length and kept in the compute dtype, laid out for the convention.
 /// </summary>
 public sealed class RotaryEmbedding : IDisposable
 {
     private readonly double[] _inverseFrequencies;
+    private readonly bool _interleaved;
     private readonly int _maxPositions;
     private readonly Device _device;
     private readonly ScalarType _dtype;
@@ -22,18 +24,19 @@ public sealed class RotaryEmbedding : IDisposable
     public RotaryEmbedding(ModelConfig config, Device device, ScalarType dtype)
     {
         _inverseFrequencies = InverseFrequencies(config);
+        _interleaved = config.InterleavedRotary;
         _maxPositions = config.MaxPositionEmbeddings;
         _device = device;
         _dtype = dtype;
     }
 
-    /// <summary>HF's inverse frequencies θ^(−2i/d), adjusted by rope_scaling (linear, llama3).</summary>
+    /// <summary>HF's inverse frequencies θ^(−2i/d) for the d rotary dimensions, adjusted by rope_scaling (linear, llama3).</summary>
     public static double[] InverseFrequencies(ModelConfig config)
     {
-        int half = config.HeadDim / 2;
+        int half = config.RotaryDim / 2;
         var inverse = new double[half];
         for (int i = 0; i < half; i++)
-            inverse[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.HeadDim);
+            inverse[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.RotaryDim);
 
         var scaling = config.RopeScaling;
         switch (scaling?.Type)
@@ -64,7 +67,7 @@ public sealed class RotaryEmbedding : IDisposable
         return inverse;
     }
 
-    /// <summary>cos and sin for (B, T) position ids, shaped (B, 1, T, head_dim) to broadcast over heads.</summary>
+    /// <summary>cos and sin for (B, T) position ids, shaped (B, 1, T, rotary dims) to broadcast over heads.</summary>
     public (Tensor Cos, Tensor Sin) For(Tensor positions, int maxPosition)
     {
         EnsureLength(maxPosition + 1);
@@ -75,13 +78,31 @@ public sealed class RotaryEmbedding : IDisposable
         return (cos.view(shape), sin.view(shape));
     }
 
-    /// <summary>x·cos + rotate_half(x)·sin for x of shape (B, heads, T, head_dim).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>
+    /// x·cos + rotate(x)·sin on the first rotary dimensions of x (B, heads, T, head_dim), the others unchanged;
+    /// cos and sin come from <see cref="For"/> of a model whose convention is <paramref name="interleaved"/>.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool interleaved = false)
     {
         using var scope = NewDisposeScope();
-        long half = x.shape[^1] / 2;
-        var rotated = cat([x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)], -1);
-        return (x * cos).add_(rotated.mul_(sin), One).MoveToOuterDisposeScope();
+        long dims = cos.shape[^1];
+        var part = dims == x.shape[^1] ? x : x.narrow(-1, 0, dims);
+        Tensor rotated;
+        if (interleaved)
+        {
+            long last = part.ndim - 1;
+            var pairs = part.unflatten(last, [dims / 2, 2]);                   // (…, d/2, 2): (x₂ᵢ, x₂ᵢ₊₁)
+            rotated = stack([pairs.select(last + 1, 1).neg(), pairs.select(last + 1, 0)], last + 1).flatten(last);
+        }
+        else
+        {
+            long half = dims / 2;
+            rotated = cat([part.narrow(-1, half, half).neg(), part.narrow(-1, 0, half)], -1);
+        }
+        var embedded = (part * cos).add_(rotated.mul_(sin), One);
+        if (dims != x.shape[^1])
+            embedded = cat([embedded, x.narrow(-1, dims, x.shape[^1] - dims)], -1);
+        return embedded.MoveToOuterDisposeScope();
     }
 
     private void EnsureLength(int length)
@@ -99,8 +120,16 @@ public sealed class RotaryEmbedding : IDisposable
             for (int i = 0; i < half; i++)
             {
                 double angle = p * _inverseFrequencies[i];
-                angles[(p * 2 * half) + i] = angle;
-                angles[(p * 2 * half) + half + i] = angle;
+                if (_interleaved)
+                {
+                    angles[(p * 2 * half) + (2 * i)] = angle;
+                    angles[(p * 2 * half) + (2 * i) + 1] = angle;
+                }
+                else
+                {
+                    angles[(p * 2 * half) + i] = angle;
+                    angles[(p * 2 * half) + half + i] = angle;
+                }
             }
         }
         _cos?.Dispose();

@@ -7,7 +7,7 @@ namespace FunctionsLlm.Data.Tests.Tokenization;
 /// <summary>Reference tokenizations from the shared fixtures (llama.cpp / transformers.js outputs).</summary>
 internal static class TokenizerFixtures
 {
-    public static readonly string[] TinyModels = ["tiny-llama", "tiny-qwen2", "tiny-qwen3"];
+    public static readonly string[] TinyModels = ["tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-glm", "tiny-glm4"];
 
     public static string Qwen3Dir => RepoPaths.Fixture("tokenizers", "qwen3");
 

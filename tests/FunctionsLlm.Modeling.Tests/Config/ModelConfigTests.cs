@@ -19,6 +19,18 @@ public class ModelConfigTests
         Assert.Equal((true, false, true, 32), (qwen3.TieWordEmbeddings, qwen3.QkvBias, qwen3.QkNorm, qwen3.HeadDim));
         Assert.Equal([511], llama.EosTokenId!);
         Assert.Equal(1e-6, qwen3.RmsNormEps);
+        Assert.Equal((16, false, false, false), (llama.RotaryDim, llama.InterleavedRotary, llama.FusedGateUp, llama.SublayerOutputNorms));
+
+        // GLM (README of the fixtures): biases on q/k/v only, half of each head rotated in neighbouring pairs, gate and up fused, eos a list.
+        var glm = ModelConfig.Load(FixtureModel.Get("tiny-glm").Directory);
+        var glm4 = ModelConfig.Load(FixtureModel.Get("tiny-glm4").Directory);
+        foreach (var config in new[] { glm, glm4 })
+        {
+            Assert.Equal((true, false, 8, true, true, false), (config.QkvBias, config.OutputBias, config.RotaryDim, config.InterleavedRotary,
+                config.FusedGateUp, config.TieWordEmbeddings));
+            Assert.Equal([502, 509, 511], config.EosTokenId!);
+        }
+        Assert.Equal((false, true), (glm.SublayerOutputNorms, glm4.SublayerOutputNorms));
     }
 
     [Fact]
@@ -82,6 +94,8 @@ public class ModelConfigTests
     [InlineData("\"num_key_value_heads\": 3", "num_attention_heads 4 is not a multiple of num_key_value_heads 3")]
     [InlineData("\"hidden_size\": 0", "hidden_size must be a positive integer, found 0")]
     [InlineData("\"use_sliding_window\": true", "use_sliding_window: true is not supported")]
+    [InlineData("\"partial_rotary_factor\": 0.1", "partial_rotary_factor 0.1 must be in (0, 1] and give an even number of rotary dimensions of head_dim 16")]
+    [InlineData("\"partial_rotary_factor\": 1.5", "partial_rotary_factor 1.5 must be in (0, 1]")]
     public void Unsupported_or_inconsistent_options_are_named(string field, string message)
     {
         string json = "{\"model_type\": \"qwen2\", \"vocab_size\": 8, \"hidden_size\": 64, \"intermediate_size\": 8, " +

@@ -1,4 +1,5 @@
 using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
 using static TorchSharp.torch;
@@ -33,7 +34,10 @@ public sealed class LoraMergerTests : IDisposable
 
         var result = LoraMerger.Merge(fixture.Directory, adapter, merged);
 
-        Assert.Equal(14, result.MergedModules.Count);
+        // all-linear: q, k, v, o, then gate and up (one gate_up_proj in GLM, as PEFT names it) and down, in each of 2 layers.
+        string[] mlp = ModelConfig.Load(fixture.Directory).FusedGateUp ? ["gate_up_proj", "down_proj"] : ["gate_proj", "up_proj", "down_proj"];
+        Assert.Equal(Enumerable.Range(0, 2).SelectMany(i => new[] { "q_proj", "k_proj", "v_proj", "o_proj" }.Select(m => $"model.layers.{i}.self_attn.{m}")
+            .Concat(mlp.Select(m => $"model.layers.{i}.mlp.{m}"))).Order(StringComparer.Ordinal), result.MergedModules);
         Assert.True(result.MaxLogitDifference <= result.Tolerance);
         Assert.True(result.MaxLogitDifferenceFp32 <= 1e-4, $"fp32 merge arithmetic: {result.MaxLogitDifferenceFp32}");
         Assert.Equal(
