@@ -37,6 +37,26 @@ public sealed class ChatTemplateCommandTests : IDisposable
         Assert.Equal(expected.GetProperty("rendered").GetString(), run.Output);
     }
 
+    [Theory]
+    [InlineData("tiny-glm", 0)]
+    [InlineData("tiny-glm", 1)]
+    [InlineData("tiny-glm", 2)]
+    [InlineData("tiny-glm4", 2)]
+    public async Task Renders_the_glm_template_exactly_like_huggingface_jinja(string model, int index)
+    {
+        var expected = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("models", model, "chat_expected.json"))).RootElement.GetProperty("cases")[index];
+        var messages = Path.Combine(_dir, "messages.json");
+        File.WriteAllText(messages, expected.GetProperty("messages").GetRawText());
+        var args = new List<string> { "chat-template", "--model", RepoPaths.Fixture("models", model), "--messages", messages };
+        if (expected.GetProperty("add_generation_prompt").GetBoolean())
+            args.Add("--add-generation-prompt");
+
+        var run = await CliRun.Of([.. args]);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(expected.GetProperty("rendered").GetString(), run.Output);
+    }
+
     [Fact]
     public async Task A_malformed_var_is_a_usage_error()
     {

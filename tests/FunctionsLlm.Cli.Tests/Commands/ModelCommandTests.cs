@@ -17,6 +17,8 @@ public sealed class ModelCommandTests : IDisposable
     [InlineData("tiny-llama")]
     [InlineData("tiny-qwen2")]
     [InlineData("tiny-qwen3")]
+    [InlineData("tiny-glm")]
+    [InlineData("tiny-glm4")]
     public async Task Logits_writes_one_f32_tensor_equal_to_llama_cpps(string model)
     {
         // expected.json case 1: input ids [..7 tokens..] → tensor logits_1; read the ids from the fixture's header.
@@ -37,11 +39,14 @@ public sealed class ModelCommandTests : IDisposable
         TensorAssert.Close(wanted, actual, 1e-3, $"{model} logits against llama.cpp's");
     }
 
-    [Fact]
-    public async Task Greedy_generate_prints_the_continuation_of_the_reference_prompt_ids_and_streaming_prints_the_same()
+    [Theory]
+    [InlineData("tiny-llama")]
+    [InlineData("tiny-glm")]
+    [InlineData("tiny-glm4")]
+    public async Task Greedy_generate_prints_the_continuation_of_the_reference_prompt_ids_and_streaming_prints_the_same(string name)
     {
         // The CLI's part is text → ids → text; the continuation itself is checked against llama.cpp in Modeling.Tests.
-        string model = RepoPaths.Fixture("models", "tiny-llama");
+        string model = RepoPaths.Fixture("models", name);
         var reference = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "expected.json")))
             .RootElement.GetProperty("tokenize")[0];
         string prompt = reference.GetProperty("text").GetString()!;

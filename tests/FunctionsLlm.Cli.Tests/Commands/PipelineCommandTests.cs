@@ -57,6 +57,40 @@ public sealed partial class PipelineCommandTests : IDisposable
         Assert.True(generated.ExitCode == 0, generated.Error);
     }
 
+    [Theory]
+    [InlineData("tiny-glm")]
+    [InlineData("tiny-glm4")]
+    public async Task A_glm_base_runs_every_stage_with_a_lora_on_every_linear_layer(string model)
+    {
+        var data = Path.Combine(_dir, "faq.jsonl");
+        File.WriteAllLines(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(24));
+        File.WriteAllText(data + ".pipeline.json", """
+            {"hyperparameters": {"targetModules": ["all-linear"], "loraR": 4, "lr": 0.01, "maxSteps": 3, "batchSize": 4, "gradAccum": 1,
+                                 "evalSteps": 1, "saveSteps": 1, "loggingSteps": 1}}
+            """);
+        var store = Path.Combine(_dir, "out");
+
+        var run = await CliRun.Of("pipeline", data, "--model", RepoPaths.Fixture("models", model), "--out", store, "--candidates", "1");
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        var local = new LocalFolderStore(store);
+        var summary = RunManifest.Parse(await local.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(RunLine().Match(run.Output).Groups[1].Value)));
+        Assert.All(summary.Stages.Values, s => Assert.Equal(StageState.Succeeded, s.State));
+        // PEFT's names: the fused MLP projection is one target
+        using (var adapter = FunctionsLlm.Modeling.Checkpoints.SafetensorsFile.Open(
+            local.PathOf(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "adapter_model.safetensors")))
+        {
+            Assert.Contains("base_model.model.model.layers.1.mlp.gate_up_proj.lora_A.weight", adapter.Tensors.Keys);
+            Assert.Equal(2 * 2 * 6, adapter.Tensors.Count);   // A and B of q, k, v, o, gate_up, down in 2 layers
+        }
+        var manifest = ModelManifest.Parse(await local.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.Current("faq")));
+        var modelDir = local.PathOf(BlobLayout.Models, manifest.MergedPrefix.TrimEnd('/'));
+        Assert.Equal(File.ReadAllText(RepoPaths.Fixture("models", model, "config.json")), File.ReadAllText(Path.Combine(modelDir, "config.json")));
+
+        var generated = await CliRun.Of("generate", "--model", modelDir, "--chat", "--prompt", "可以退货吗？", "--max-tokens", "4", "--temperature", "0");
+        Assert.True(generated.ExitCode == 0, generated.Error);
+    }
+
     [Fact]
     public async Task A_run_without_usable_records_fails_naming_the_stage_and_the_report()
     {

@@ -7,10 +7,12 @@ namespace FunctionsLlm.Cli.Tests.Commands;
 
 public class ServeCommandTests
 {
-    [Fact]
-    public async Task Serve_answers_the_openai_sdk_with_what_generate_prints_and_requires_the_api_key()
+    [Theory]
+    [InlineData("tiny-qwen2")]
+    [InlineData("tiny-glm4")]
+    public async Task Serve_answers_the_openai_sdk_with_what_generate_prints_and_requires_the_api_key(string name)
     {
-        string model = RepoPaths.Fixture("models", "tiny-qwen2");
+        string model = RepoPaths.Fixture("models", name);
         var generate = await CliRun.Of("generate", "--model", model, "--chat", "--prompt", "您好，这款产品", "--temperature", "0", "--max-tokens", "12");
         Assert.Equal(0, generate.ExitCode);
 
@@ -22,12 +24,12 @@ public class ServeCommandTests
             ["serve", "--model", model, "--port", "0", "--api-key", "k3y", "--max-concurrency", "2"], synchronizedOutput, error, stop.Token));
         var address = await AddressAsync(synchronizedOutput, output, serve);
 
-        var chat = new ChatClient("tiny-qwen2", new ApiKeyCredential("k3y"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
+        var chat = new ChatClient(name, new ApiKeyCredential("k3y"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
         ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("您好，这款产品")],
             new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 });
         Assert.Equal(generate.Output[..^1], completion.Content[0].Text); // generate ends the text with one newline
 
-        var wrongKey = new ChatClient("tiny-qwen2", new ApiKeyCredential("nope"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
+        var wrongKey = new ChatClient(name, new ApiKeyCredential("nope"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => wrongKey.CompleteChatAsync([new UserChatMessage("hi")]));
         Assert.Equal(401, refused.Status);
 

@@ -8,7 +8,7 @@ public sealed class TokenizeCommandTests
     public static TheoryData<string, int> TinyModelCases()
     {
         var data = new TheoryData<string, int>();
-        foreach (var model in new[] { "tiny-llama", "tiny-qwen2", "tiny-qwen3" })
+        foreach (var model in new[] { "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-glm", "tiny-glm4" })
         {
             var cases = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("models", model, "expected.json"))).RootElement.GetProperty("tokenize");
             for (var i = 0; i < cases.GetArrayLength(); i++)
