@@ -71,6 +71,36 @@ public sealed class FormatterTests : IDisposable
     }
 
     [Fact]
+    public void Glm_answers_end_with_an_end_token_the_template_does_not_write()
+    {
+        // GLM-4's template writes no end-of-turn after an answer: one followed by <|user|> learns that token (one of the
+        // model's eos ids), the last answer gets eos_token <|endoftext|>, the first eos id; generation stops at any of them.
+        var glm = HfTokenizer.Load(RepoPaths.Fixture("models", "tiny-glm"));
+        var cases = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("models", "tiny-glm", "chat_expected.json"))).RootElement.GetProperty("cases");
+        var record = new
+        {
+            messages = new[]
+            {
+                new { role = "user", content = "Hi" },
+                new { role = "assistant", content = "Hello! How can I help?" },
+                new { role = "user", content = "运费谁出？" },
+                new { role = "assistant", content = "您好，质量问题由我们承担运费。" },
+            },
+        };
+
+        var (_, train, _, _) = Format(glm, new FormattingOptions { Template = PromptTemplate.Chat, EvalFraction = 0 }, record);
+
+        var example = Assert.Single(train);
+        // the reference renders (case 2's prefix, case 1's last answer) and the end token
+        string rendered = cases[2].GetProperty("rendered").GetString()!.Split("<|user|>\nWhere")[0]
+            + "<|user|>\n运费谁出？<|assistant|>\n您好，质量问题由我们承担运费。";
+        Assert.Equal(glm.Encode(rendered + "<|endoftext|>"), example.InputIds);
+        Assert.Equal("Hello! How can I help?<|user|>您好，质量问题由我们承担运费。<|endoftext|>",
+            glm.Decode(example.Labels.Where(l => l != TokenizedExample.Ignore)));
+        Assert.Equal(502, example.Labels[^1]);
+    }
+
+    [Fact]
     public void Multi_turn_conversations_learn_each_answer_and_not_the_user_turns()
     {
         var record = new
