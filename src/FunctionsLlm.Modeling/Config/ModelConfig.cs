@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace FunctionsLlm.Modeling.Config;
@@ -96,6 +97,10 @@ public sealed class ModelConfig
     [JsonPropertyName("torch_dtype")]
     public string? TorchDtype { get; init; }
 
+    /// <summary>How the checkpoint names its tensors: Hugging Face's names, or a remote-code ChatGLM's (read through <see cref="Checkpoints.ChatGlmTensors"/>).</summary>
+    [JsonIgnore]
+    public CheckpointLayout Layout { get; private set; }
+
     [JsonIgnore]
     public int NumKeyValueHeads => NumKeyValueHeadsOrNull ?? NumAttentionHeads;
 
@@ -149,8 +154,15 @@ public sealed class ModelConfig
     public static ModelConfig Parse(string json, string source = FileName)
     {
         ModelConfig? config;
+        var layout = CheckpointLayout.HuggingFace;
         try
         {
+            if (JsonNode.Parse(json) is JsonObject root && root["model_type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
+                && type.GetValue<string>() == ChatGlmConfig.ModelType)
+            {
+                json = ChatGlmConfig.ToGlm(root, source).ToJsonString();
+                layout = CheckpointLayout.ChatGlm;
+            }
             config = JsonSerializer.Deserialize<ModelConfig>(json);
         }
         catch (JsonException e)
@@ -159,6 +171,7 @@ public sealed class ModelConfig
         }
         if (config is null)
             throw new ModelConfigException($"{source}: the file holds null");
+        config.Layout = layout;
         config.Validate(source);
         return config;
     }

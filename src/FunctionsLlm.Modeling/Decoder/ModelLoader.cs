@@ -24,7 +24,7 @@ public static class ModelLoader
         var config = ModelConfig.Load(modelDir);
         var generation = GenerationConfig.Load(modelDir);
         using var checkpoint = CheckpointReader.Open(modelDir);
-        var weights = new WeightSource(checkpoint, modelDir, options.ResolvedDevice, options.ResolvedDType);
+        var weights = new WeightSource(checkpoint, config, modelDir, options.ResolvedDevice, options.ResolvedDType);
         return Build(config, generation, weights.Take, options.ResolvedDevice, options.ResolvedDType);
     }
 
@@ -87,21 +87,32 @@ public static class ModelLoader
     private static LinearLayer Linear(Func<string, long[], Tensor> take, string name, long[] shape, bool bias) =>
         new(take(name + ".weight", shape), bias ? take(name + ".bias", [shape[0]]) : null);
 
-    /// <summary>Reads named tensors, checks their shapes and converts them to the compute dtype and device.</summary>
-    private sealed class WeightSource(CheckpointReader checkpoint, string modelDir, Device device, ScalarType dtype)
+    /// <summary>
+    /// Reads tensors by their Hugging Face names (found under their remote-code names in a ChatGLM checkpoint), checks
+    /// their shapes and converts them to the compute dtype and device.
+    /// </summary>
+    private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, Device device, ScalarType dtype)
     {
         public Tensor Take(string name, long[] shape)
         {
-            if (!checkpoint.Names.Contains(name))
-                throw new CheckpointException(modelDir, $"the checkpoint has no tensor '{name}', which config.json implies");
-            var info = checkpoint.Info(name);
-            if (!info.Shape.SequenceEqual(shape))
+            var (source, start, rows) = config.Layout == CheckpointLayout.ChatGlm
+                ? ChatGlmTensors.Locate(name, config) ?? throw new CheckpointException(modelDir, $"a ChatGLM checkpoint has no counterpart of '{name}'")
+                : (name, 0, -1);
+            if (!checkpoint.Names.Contains(source))
+                throw new CheckpointException(modelDir, $"the checkpoint has no tensor '{source}', which config.json implies");
+            var info = checkpoint.Info(source);
+            long[] stored = rows < 0 ? info.Shape : [Math.Min(rows, info.Shape[0] - start), .. info.Shape[1..]];
+            if (!stored.SequenceEqual(shape))
             {
+                string part = rows < 0 ? "" : $" (rows {start}..{start + rows} of [{string.Join(", ", info.Shape)}])";
                 throw new CheckpointException(modelDir,
-                    $"tensor '{name}' has shape [{string.Join(", ", info.Shape)}], config.json implies [{string.Join(", ", shape)}]");
+                    $"tensor '{source}'{part} has shape [{string.Join(", ", stored)}], config.json implies [{string.Join(", ", shape)}]");
             }
-            using var stored = checkpoint.Read(name);
-            return stored.to(dtype, device).DetachFromDisposeScope();
+            using var whole = checkpoint.Read(source);
+            if (rows < 0)
+                return whole.to(dtype, device).DetachFromDisposeScope();
+            using var slice = whole.narrow(0, start, rows);
+            return slice.to(dtype, device).DetachFromDisposeScope();
         }
     }
 }

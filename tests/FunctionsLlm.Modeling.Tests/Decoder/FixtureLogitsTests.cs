@@ -37,6 +37,9 @@ public class FixtureLogitsTests
     [InlineData("tiny-llama", ScalarType.Float32, 1e-6)]
     [InlineData("tiny-qwen2", ScalarType.Float32, 1e-6)]
     [InlineData("tiny-qwen3", ScalarType.Float32, 1e-6)]
+    [InlineData("tiny-glm", ScalarType.Float64, 1e-5)]
+    [InlineData("tiny-glm4", ScalarType.Float64, 1e-5)]
+    [InlineData("tiny-glm4", ScalarType.Float32, 1e-6)]
     public void Decoding_with_the_cache_token_by_token_equals_the_full_forward(string name, ScalarType dtype, double tolerancePerLogitUnit)
     {
         var fixture = FixtureModel.Get(name);
