@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
 using static TorchSharp.torch;
 
@@ -46,8 +49,10 @@ public static class LoraMerger
         try
         {
             Directory.CreateDirectory(staging);
-            ScalarType storedType = WriteMergedWeights(baseDir, adapted, staging, options.MaxShardBytes);
+            ScalarType storedType = WriteMergedWeights(baseDir, reference, adapted, staging, options.MaxShardBytes);
             ModelFolder.CopyAllButWeights(baseDir, staging);
+            if (reference.Config.Layout == CheckpointLayout.ChatGlm)
+                WriteGlmConfig(baseDir, staging);
             if (!AllFinite(expected))
             {
                 throw new LoraParityException("parity gate: base + adapter gives NaN or infinite logits, so no merge can match it: the " +
@@ -79,16 +84,20 @@ public static class LoraMerger
         }
     }
 
-    // Returns the dtype the adapted weights are stored in.
-    private static ScalarType WriteMergedWeights(string baseDir, Dictionary<string, LinearLayer> adapted, string staging, long maxShardBytes)
+    // Returns the dtype the adapted weights are stored in. A remote-code ChatGLM base is written in Hugging Face's glm layout.
+    private static ScalarType WriteMergedWeights(string baseDir, CausalLM model, Dictionary<string, LinearLayer> adapted, string staging, long maxShardBytes)
     {
         using var checkpoint = CheckpointReader.Open(baseDir);
         using var scope = NewDisposeScope();   // the views of the base weights and the merged copies, until written
         var tensors = new List<(string, Tensor)>();
         var storedType = ScalarType.Float32;
-        foreach (string name in checkpoint.Names.Order(StringComparer.Ordinal))
+        bool chatGlm = model.Config.Layout == CheckpointLayout.ChatGlm;
+        var names = chatGlm
+            ? model.named_parameters().Select(p => p.name).Where(n => !n.Contains(".lora_", StringComparison.Ordinal))
+            : checkpoint.Names;
+        foreach (string name in names.Order(StringComparer.Ordinal))
         {
-            var stored = checkpoint.Read(name);
+            var stored = chatGlm ? ReadChatGlm(checkpoint, name, model.Config) : checkpoint.Read(name);
             if (adapted.TryGetValue(name, out var layer))
             {
                 storedType = stored.dtype;
@@ -102,6 +111,22 @@ public static class LoraMerger
         }
         SafetensorsWriter.WriteCheckpoint(staging, tensors, maxShardBytes);
         return storedType;
+    }
+
+    // A glm tensor of a remote-code ChatGLM checkpoint, bit for bit (q, k and v are views of query_key_value's rows).
+    private static Tensor ReadChatGlm(CheckpointReader checkpoint, string name, ModelConfig config)
+    {
+        var (source, start, rows) = ChatGlmTensors.Locate(name, config) ?? throw new LoraException($"{name}: no counterpart in a ChatGLM checkpoint");
+        var whole = checkpoint.Read(source);
+        return rows < 0 ? whole : whole.narrow(0, start, rows);
+    }
+
+    // The merged model of a remote-code ChatGLM base is a Hugging Face glm model: its config says so.
+    private static void WriteGlmConfig(string baseDir, string staging)
+    {
+        string path = Path.Combine(baseDir, ModelConfig.FileName);
+        var glm = ChatGlmConfig.ToGlm(JsonNode.Parse(File.ReadAllText(path))!.AsObject(), path);
+        File.WriteAllText(Path.Combine(staging, ModelConfig.FileName), glm.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     // Replaces each adapted layer's weight by its fp32 merge and switches its adapter off.

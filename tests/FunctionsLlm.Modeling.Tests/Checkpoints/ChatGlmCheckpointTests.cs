@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Tests.Checkpoints;
@@ -95,6 +96,37 @@ public sealed class ChatGlmCheckpointTests : IDisposable
             using var reference = expected.Read(tensorName);
             TensorAssert.Close(reference, logits.squeeze(0), fixture.Tolerance, $"remote-code tiny-glm {tensorName}");
         }
+    }
+
+    [Fact]
+    public void A_lora_merged_into_a_remote_code_checkpoint_is_written_as_a_hugging_face_glm_model()
+    {
+        string dir = WriteRemoteCheckpoint();
+        string adapter = Path.Combine(_dir, "adapter");
+        var lora = new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = [LoraConfig.AllLinear] };
+        using (var lm = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32)))
+        {
+            LoraInjector.Inject(lm, lora, new Generator(3));
+            RandomAdapter.Perturb(lm, 0.02, new Generator(4));
+            PeftAdapter.Save(lm, lora, adapter);
+        }
+        string merged = Path.Combine(_dir, "merged");
+
+        var result = LoraMerger.Merge(dir, adapter, merged);
+
+        Assert.True(result.MaxLogitDifference <= result.Tolerance);
+        Assert.Equal(12, result.MergedModules.Count);
+        Assert.Equal(("glm", CheckpointLayout.HuggingFace), (ModelConfig.Load(merged).ModelType, ModelConfig.Load(merged).Layout));
+        var fixture = FixtureModel.Get("tiny-glm");
+        using var original = CheckpointReader.Open(fixture.Directory);
+        using var written = CheckpointReader.Open(merged);
+        Assert.Equal(original.Names.Order(StringComparer.Ordinal), written.Names.Order(StringComparer.Ordinal));
+        using var normBefore = original.Read("model.layers.1.post_attention_layernorm.weight");
+        using var normAfter = written.Read("model.layers.1.post_attention_layernorm.weight");
+        TensorAssert.Equal(normBefore, normAfter, "untouched tensors are copied bit for bit");
+        using var biasBefore = original.Read("model.layers.0.self_attn.k_proj.bias");
+        using var biasAfter = written.Read("model.layers.0.self_attn.k_proj.bias");
+        TensorAssert.Equal(biasBefore, biasAfter, "k's rows of query_key_value's bias");
     }
 
     [Fact]
