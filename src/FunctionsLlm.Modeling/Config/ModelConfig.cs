@@ -157,10 +157,9 @@ public sealed class ModelConfig
         var layout = CheckpointLayout.HuggingFace;
         try
         {
-            if (JsonNode.Parse(json) is JsonObject root && root["model_type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String
-                && type.GetValue<string>() == ChatGlmConfig.ModelType)
+            if (IsChatGlm(json))
             {
-                json = ChatGlmConfig.ToGlm(root, source).ToJsonString();
+                json = ChatGlmConfig.ToGlm(JsonNode.Parse(json)!.AsObject(), source).ToJsonString();
                 layout = CheckpointLayout.ChatGlm;
             }
             config = JsonSerializer.Deserialize<ModelConfig>(json);
@@ -169,11 +168,23 @@ public sealed class ModelConfig
         {
             throw new ModelConfigException($"{source}: not a valid model config: {e.Message}", e);
         }
+        catch (ArgumentException e)   // JsonObject refuses a key given twice
+        {
+            throw new ModelConfigException($"{source}: not a valid model config: {e.Message}", e);
+        }
         if (config is null)
             throw new ModelConfigException($"{source}: the file holds null");
         config.Layout = layout;
         config.Validate(source);
         return config;
+    }
+
+    private static bool IsChatGlm(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            && document.RootElement.TryGetProperty("model_type", out var type) && type.ValueKind == JsonValueKind.String
+            && type.GetString() == ChatGlmConfig.ModelType;
     }
 
     private void Validate(string source)

@@ -143,5 +143,8 @@ public sealed class ChatGlmCheckpointTests : IDisposable
         Assert.Contains("rmsnorm: false is another network than GLM's (true)", error.Message);
         Assert.Contains("add_bias_linear: true is another network than GLM's (false)", error.Message);
         Assert.Contains("kv_channels is missing", error.Message);
+
+        var twice = Assert.Throws<ModelConfigException>(() => ModelConfig.Parse("""{"model_type": "chatglm", "num_layers": 1, "num_layers": 2}""", "x/config.json"));
+        Assert.StartsWith("x/config.json: not a valid model config", twice.Message);
     }
 }
