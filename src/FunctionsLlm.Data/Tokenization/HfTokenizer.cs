@@ -6,59 +6,36 @@ using Microsoft.ML.Tokenizers;
 namespace FunctionsLlm.Data.Tokenization;
 
 /// <summary>
-/// A Hugging Face byte-level BPE tokenizer (Llama 3, Qwen2/3, GPT-2 style) loaded from tokenizer.json and
-/// tokenizer_config.json, producing the same ids as the reference implementations. Thread-safe after loading.
+/// A Hugging Face BPE tokenizer, byte-level (Llama 3, Qwen2/3, GPT-2 style) or SentencePiece-style (Llama 2, Mistral,
+/// TinyLlama), loaded from tokenizer.json and tokenizer_config.json, producing the same ids as the reference
+/// implementations. Thread-safe after loading.
 /// </summary>
 /// <remarks>
-/// Added tokens, normalization and pre-tokenization are done here, following the tokenizers library; the
-/// Microsoft.ML.Tokenizers <see cref="BpeTokenizer"/> only applies the merges to one pre-tokenized piece at a time.
+/// Added tokens and normalization are done here, pre-tokenization and byte fallback by the <see cref="IBpeModel"/>,
+/// following the tokenizers library; the Microsoft.ML.Tokenizers <see cref="BpeTokenizer"/> only applies the merges to
+/// one piece at a time.
 /// </remarks>
 public sealed class HfTokenizer
 {
     public const string TokenizerFileName = "tokenizer.json";
     public const string ConfigFileName = "tokenizer_config.json";
 
-    private readonly BpeTokenizer _bpe;
-    private readonly Dictionary<string, int> _modelVocab;
+    private readonly IBpeModel _model;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly string?[] _idToToken;
     private readonly HashSet<int> _specialIds;
     private readonly HashSet<int> _addedTokenIds;
-    private readonly bool _ignoreMerges;
-    private readonly UnicodeNormalizer _normalizer;
-    private readonly PreTokenizerPipeline _preTokenizer;
+    private readonly TextNormalizer _normalizer;
     private readonly AddedTokenSplitter _rawTextSplitter;
     private readonly AddedTokenSplitter _normalizedTextSplitter;
     private readonly int[] _prefixIds;
     private readonly int[] _suffixIds;
 
-    private HfTokenizer(TokenizerDefinition definition, TokenizerConfig config, string tokenizerJsonPath, string? configPath)
+    private HfTokenizer(TokenizerDefinition definition, TokenizerConfig config, string? configPath)
     {
         Config = config;
-        _modelVocab = definition.Vocab;
-        _ignoreMerges = definition.IgnoreMerges;
+        _model = definition.Model;
         _normalizer = definition.Normalizer;
-        _preTokenizer = definition.PreTokenizer;
-
-        try
-        {
-            _bpe = BpeTokenizer.Create(new BpeOptions(definition.Vocab)
-            {
-                Merges = definition.Merges,
-                ByteLevel = true,
-                UnknownToken = definition.UnknownToken,
-                FuseUnknownTokens = definition.FuseUnknownTokens,
-            });
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new TokenizerLoadException(tokenizerJsonPath, $"model.merges: {e.Message}", e);
-        }
-        catch (ArgumentException e)
-        {
-            throw new TokenizerLoadException(tokenizerJsonPath, $"model: {e.Message}", e);
-        }
-
         _tokenToId = new Dictionary<string, int>(definition.Vocab, StringComparer.Ordinal);
         var specialTokens = new Dictionary<string, int>(StringComparer.Ordinal);
         _specialIds = [];
@@ -127,7 +104,7 @@ public sealed class HfTokenizer
         ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
         var config = tokenizerConfigPath is null ? new TokenizerConfig() : ReadConfig(tokenizerConfigPath);
         var definition = TokenizerJson.Read(tokenizerJsonPath);
-        return new HfTokenizer(definition, config, tokenizerJsonPath, tokenizerConfigPath);
+        return new HfTokenizer(definition, config, tokenizerConfigPath);
     }
 
     /// <summary>
@@ -142,11 +119,13 @@ public sealed class HfTokenizer
         if (addSpecialTokens)
             ids.AddRange(_prefixIds);
 
+        var startsInput = true;
         foreach (var rawSegment in _rawTextSplitter.Split(text))
         {
             if (rawSegment.Token is { } rawToken)
             {
                 ids.Add(rawToken.Id);
+                startsInput = false;
                 continue;
             }
 
@@ -155,7 +134,8 @@ public sealed class HfTokenizer
                 if (segment.Token is { } token)
                     ids.Add(token.Id);
                 else
-                    EncodeOrdinaryText(segment.Text, ids);
+                    _model.Encode(segment.Text, startsInput, ids);
+                startsInput = false;
             }
         }
 
@@ -167,25 +147,34 @@ public sealed class HfTokenizer
     public int CountTokens(string text) => Encode(text).Count;
 
     /// <summary>
-    /// Decodes ids to text like the tokenizers library: model tokens go through the ByteLevel decoder (invalid UTF-8
-    /// becomes U+FFFD) and added tokens are inserted as written. Ids that are no token (e.g. embedding padding rows)
-    /// are skipped, as Hugging Face does.
+    /// Decodes ids to text like the tokenizers library: model tokens become their bytes (the byte-level alphabet, or
+    /// "▁" as a space and <c>&lt;0xNN&gt;</c> as a byte; invalid UTF-8 becomes U+FFFD), added tokens are inserted as
+    /// written, and a SentencePiece-style decoder removes the space put before the text. Ids that are no token (e.g.
+    /// embedding padding rows) are skipped, as Hugging Face does.
     /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
         var text = new StringBuilder();
         var pendingBytes = new List<byte>();
+        var firstToken = true;
         foreach (var id in ids)
         {
-            if (DecodeToken(id, skipSpecialTokens, pendingBytes) is { } addedToken)
+            if (DecodeToken(id, skipSpecialTokens, firstToken, pendingBytes) is not { } decoded)
+                continue;
+            firstToken = false;
+            if (decoded.AddedToken is { } addedToken)
             {
                 text.Append(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(pendingBytes))).Append(addedToken);
                 pendingBytes.Clear();
             }
         }
 
-        return text.Append(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(pendingBytes))).ToString();
+        text.Append(Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(pendingBytes)));
+        var strip = 0;
+        while (strip < LeadingSpacesToStrip && strip < text.Length && text[strip] == ' ')
+            strip++;
+        return text.Remove(0, strip).ToString();
     }
 
     public int? TokenToId(string token)
@@ -194,7 +183,7 @@ public sealed class HfTokenizer
         return _tokenToId.TryGetValue(token, out var id) ? id : null;
     }
 
-    /// <summary>The token as spelled in the vocabulary (byte-level alphabet, e.g. "Ġhello"), or an added token's content.</summary>
+    /// <summary>The token as spelled in the vocabulary (e.g. "Ġhello" byte-level, "▁hello" SentencePiece-style), or an added token's content.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
     /// <summary>How many tokens <see cref="Encode"/> puts before the text when adding special tokens (e.g. BOS).</summary>
@@ -205,43 +194,39 @@ public sealed class HfTokenizer
     {
         if (IdToToken(id) is not { } token)
             return 0;
-        return _addedTokenIds.Contains(id) ? Encoding.UTF8.GetByteCount(token) : ByteLevelAlphabet.ByteCount(token);
+        return _addedTokenIds.Contains(id) ? Encoding.UTF8.GetByteCount(token) : _model.ByteCount(id, token);
     }
 
-    /// <summary>The bytes one token stands for (a byte-level token may hold part of a UTF-8 character); empty for unknown ids.</summary>
+    /// <summary>How many spaces the decoder removes from the start of the decoded text (SentencePiece's Strip).</summary>
+    internal int LeadingSpacesToStrip => _model.Decoding.LeadingSpacesToStrip;
+
+    /// <summary>The bytes one token stands for, not as the first token (a byte-level or <c>&lt;0xNN&gt;</c> token may hold
+    /// part of a UTF-8 character; "▁" is a space); empty for unknown ids.</summary>
     public byte[] TokenBytes(int id)
     {
         var bytes = new List<byte>();
-        return DecodeToken(id, skipSpecialTokens: false, bytes) is { } added ? System.Text.Encoding.UTF8.GetBytes(added) : [.. bytes];
+        return DecodeToken(id, skipSpecialTokens: false, firstToken: false, bytes) is { AddedToken: { } added }
+            ? Encoding.UTF8.GetBytes(added)
+            : [.. bytes];
     }
 
+    /// <summary>What one decoding step did: a model token appended its bytes (<see cref="AddedToken"/> null), or an
+    /// added token is to be placed, as written, after the pending bytes.</summary>
+    internal readonly record struct DecodedToken(string? AddedToken);
+
     /// <summary>
-    /// One decoding step: a model token appends its bytes to <paramref name="pendingBytes"/> and returns null; an added
-    /// token returns its content, to be placed after the pending bytes. Unknown ids and skipped special tokens do nothing.
+    /// One decoding step: a model token appends its bytes to <paramref name="pendingBytes"/>; an added token is returned
+    /// to be placed after them. Unknown ids and skipped special tokens return null: they are no token to the decoder.
     /// </summary>
-    internal string? DecodeToken(int id, bool skipSpecialTokens, List<byte> pendingBytes)
+    /// <param name="firstToken">No token was decoded before this one (the Metaspace decoder treats the first differently).</param>
+    internal DecodedToken? DecodeToken(int id, bool skipSpecialTokens, bool firstToken, List<byte> pendingBytes)
     {
         if (IdToToken(id) is not { } token || (skipSpecialTokens && _specialIds.Contains(id)))
             return null;
         if (_addedTokenIds.Contains(id))
-            return token;
-        ByteLevelAlphabet.AppendBytes(token, pendingBytes);
-        return null;
-    }
-
-    private void EncodeOrdinaryText(string text, List<int> ids)
-    {
-        foreach (var piece in _preTokenizer.Split(text))
-        {
-            // ignore_merges (Llama 3): a piece that is itself a vocabulary entry is that entry, whatever the merges say.
-            if (_ignoreMerges && _modelVocab.TryGetValue(ByteLevelAlphabet.Encode(piece), out var id))
-            {
-                ids.Add(id);
-                continue;
-            }
-
-            ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
-        }
+            return new DecodedToken(token);
+        _model.AppendBytes(id, token, firstToken, pendingBytes);
+        return new DecodedToken(null);
     }
 
     private int? ResolveConfigToken(string? token, string field, string? configPath)

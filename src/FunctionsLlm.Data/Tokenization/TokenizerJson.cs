@@ -4,14 +4,17 @@ using System.Text.Json;
 namespace FunctionsLlm.Data.Tokenization;
 
 /// <summary>
-/// Reads a Hugging Face tokenizer.json describing a byte-level BPE tokenizer (GPT-2, Llama 3, Qwen2/3) and refuses,
-/// with a <see cref="TokenizerLoadException"/>, anything whose behaviour this project does not reproduce exactly.
+/// Reads a Hugging Face tokenizer.json describing a BPE tokenizer, byte-level (GPT-2, Llama 3, Qwen2/3) or
+/// SentencePiece-style (Llama 2, Mistral), and refuses, with a <see cref="TokenizerLoadException"/>, anything whose
+/// behaviour this project does not reproduce exactly.
 /// </summary>
-internal static class TokenizerJson
+internal static partial class TokenizerJson
 {
-    private const string SupportedNormalizers = "null, NFC, NFD, NFKC, NFKD, or a Sequence of these";
+    private const string SupportedNormalizers =
+        "null, NFC, NFD, NFKC, NFKD, Prepend, Replace (String pattern), or a Sequence of these";
     private const string SupportedPreTokenizers =
-        "ByteLevel, or a Sequence of Split (Regex or String pattern, behavior Isolated, invert false) steps ending in ByteLevel";
+        "ByteLevel, or a Sequence of Split (Regex or String pattern, behavior Isolated, invert false) steps ending in ByteLevel; " +
+        "for SentencePiece-style BPE, null or Metaspace";
     private const string SupportedPostProcessors = "null, ByteLevel, TemplateProcessing, or a Sequence of these";
 
     public static TokenizerDefinition Read(string path)
@@ -44,7 +47,7 @@ internal static class TokenizerJson
         }
     }
 
-    private sealed class Reader(string path)
+    private sealed partial class Reader(string path)
     {
         public TokenizerDefinition Read(JsonElement root)
         {
@@ -55,19 +58,33 @@ internal static class TokenizerJson
                 ? modelElement
                 : throw Error("\"model\" is missing.");
             CheckModel(model);
-            RequireByteLevelDecoder(root);
 
-            var vocab = ReadVocab(model);
-            return new TokenizerDefinition(
-                vocab,
+            var bpe = new BpeModelDefinition(
+                ReadVocab(model),
                 ReadMerges(model),
                 IgnoreMerges: OptionalBool(model, "ignore_merges") ?? false,
                 UnknownToken: OptionalString(model, "unk_token"),
                 FuseUnknownTokens: OptionalBool(model, "fuse_unk") ?? false,
+                ByteFallback: OptionalBool(model, "byte_fallback") ?? false);
+            var preTokenizer = Property(root, "pre_tokenizer");
+            IBpeModel bpeModel = IsSentencePieceStyle(preTokenizer)
+                ? ReadSentencePieceStyleModel(root, bpe, preTokenizer)
+                : ReadByteLevelModel(root, bpe, preTokenizer!.Value);
+            return new TokenizerDefinition(
+                bpe.Vocab,
+                bpeModel,
                 ReadAddedTokens(root),
                 ReadNormalizer(Property(root, "normalizer"), "normalizer"),
-                ReadPreTokenizer(Property(root, "pre_tokenizer")),
                 ReadPostProcessor(Property(root, "post_processor")));
+        }
+
+        private ByteLevelBpeModel ReadByteLevelModel(JsonElement root, BpeModelDefinition bpe, JsonElement preTokenizer)
+        {
+            if (bpe.ByteFallback)
+                throw Error("model.byte_fallback is not supported with a ByteLevel pre_tokenizer (every byte is a token there); " +
+                            "it is supported in SentencePiece-style BPE, whose pre_tokenizer is null or Metaspace.");
+            RequireByteLevelDecoder(root);
+            return new ByteLevelBpeModel(bpe, ReadPreTokenizer(preTokenizer), path);
         }
 
         private void CheckModel(JsonElement model)
@@ -76,11 +93,9 @@ internal static class TokenizerJson
             if (type is null && !model.TryGetProperty("merges", out _))
                 throw Error("model has no \"type\"; only \"BPE\" models are supported.");
             if (type is not null and not "BPE")
-                throw Error($"model type \"{type}\" is not supported; only byte-level \"BPE\" models are.");
+                throw Error($"model type \"{type}\" is not supported; only \"BPE\" models are.");
             if (Property(model, "dropout") is { ValueKind: JsonValueKind.Number } dropout && dropout.GetDouble() != 0)
                 throw Error("model.dropout is not supported (it makes encoding random); only null or 0 is.");
-            if (OptionalBool(model, "byte_fallback") == true)
-                throw Error("model.byte_fallback (SentencePiece-style BPE) is not supported; only byte-level BPE is.");
             foreach (var affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             {
                 if (OptionalString(model, affix) is { Length: > 0 } value)
@@ -174,42 +189,47 @@ internal static class TokenizerJson
             return tokens;
         }
 
-        private UnicodeNormalizer ReadNormalizer(JsonElement? element, string where)
+        private TextNormalizer ReadNormalizer(JsonElement? element, string where)
         {
             if (element is null)
-                return UnicodeNormalizer.None;
+                return TextNormalizer.None;
 
-            var forms = new List<NormalizationForm>();
-            AddNormalizationForms(element.Value, where, forms);
-            return new UnicodeNormalizer(forms);
+            var steps = new List<TextNormalizer.IStep>();
+            AddNormalizerSteps(element.Value, where, steps);
+            return new TextNormalizer(steps);
         }
 
-        private void AddNormalizationForms(JsonElement element, string where, List<NormalizationForm> forms)
+        private void AddNormalizerSteps(JsonElement element, string where, List<TextNormalizer.IStep> steps)
         {
             var type = OptionalString(element, "type");
             switch (type)
             {
-                case "NFC": forms.Add(NormalizationForm.FormC); break;
-                case "NFD": forms.Add(NormalizationForm.FormD); break;
-                case "NFKC": forms.Add(NormalizationForm.FormKC); break;
-                case "NFKD": forms.Add(NormalizationForm.FormKD); break;
+                case "NFC": steps.Add(new TextNormalizer.UnicodeForm(NormalizationForm.FormC)); break;
+                case "NFD": steps.Add(new TextNormalizer.UnicodeForm(NormalizationForm.FormD)); break;
+                case "NFKC": steps.Add(new TextNormalizer.UnicodeForm(NormalizationForm.FormKC)); break;
+                case "NFKD": steps.Add(new TextNormalizer.UnicodeForm(NormalizationForm.FormKD)); break;
+                case "Prepend":
+                    steps.Add(new TextNormalizer.Prepend(OptionalString(element, "prepend")
+                        ?? throw Error($"{where}: Prepend needs a string \"prepend\".")));
+                    break;
+                case "Replace":
+                    var (pattern, content) = ReadLiteralReplace(element, where);
+                    steps.Add(new TextNormalizer.Replace(pattern, content));
+                    break;
                 case "Sequence" when Property(element, "normalizers") is { ValueKind: JsonValueKind.Array } children:
                     var index = 0;
                     foreach (var child in children.EnumerateArray())
-                        AddNormalizationForms(child, $"{where}.normalizers[{index++}]", forms);
+                        AddNormalizerSteps(child, $"{where}.normalizers[{index++}]", steps);
                     break;
                 default:
                     throw Error($"{where} of type \"{type}\" is not supported; supported: {SupportedNormalizers}.");
             }
         }
 
-        private PreTokenizerPipeline ReadPreTokenizer(JsonElement? element)
+        private PreTokenizerPipeline ReadPreTokenizer(JsonElement element)
         {
-            if (element is null)
-                throw Error($"pre_tokenizer null is not supported; a byte-level tokenizer needs one; supported: {SupportedPreTokenizers}.");
-
             var steps = new List<PreTokenizerPipeline.IStep>();
-            AddPreTokenizerSteps(element.Value, "pre_tokenizer", steps);
+            AddPreTokenizerSteps(element, "pre_tokenizer", steps);
 
             var byteLevelIndex = steps.FindIndex(step => step is PreTokenizerPipeline.ByteLevelSplit);
             if (byteLevelIndex < 0 || byteLevelIndex != steps.Count - 1
@@ -348,7 +368,7 @@ internal static class TokenizerJson
             var decoder = Property(root, "decoder");
             var type = decoder is null ? null : OptionalString(decoder.Value, "type");
             if (type != "ByteLevel")
-                throw Error($"decoder of type \"{type ?? "null"}\" is not supported; only ByteLevel is.");
+                throw Error($"decoder of type \"{type ?? "null"}\" is not supported with a ByteLevel pre_tokenizer; only ByteLevel is.");
         }
 
         private TokenizerLoadException Error(string message) => new(path, message);

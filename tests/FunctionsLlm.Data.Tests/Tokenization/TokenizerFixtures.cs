@@ -11,11 +11,16 @@ internal static class TokenizerFixtures
 
     public static string Qwen3Dir => RepoPaths.Fixture("tokenizers", "qwen3");
 
+    /// <summary>The Mistral-7B SentencePiece-style BPE tokenizer (byte_fallback, "▁" spaces).</summary>
+    public static string SpmBpeDir => RepoPaths.Fixture("tokenizers", "spm-bpe");
+
     public static string TinyModelDir(string model) => RepoPaths.Fixture("models", model);
 
     public sealed record Case(string Text, int[] Ids);
 
     public static IReadOnlyList<Case> Qwen3Cases() => ReadCases(Path.Combine(Qwen3Dir, "expected.json"), "cases");
+
+    public static IReadOnlyList<Case> SpmBpeCases() => ReadCases(Path.Combine(SpmBpeDir, "expected.json"), "cases");
 
     public static IReadOnlyList<Case> TinyModelCases(string model) =>
         ReadCases(Path.Combine(TinyModelDir(model), "expected.json"), "tokenize");
@@ -35,4 +40,10 @@ internal static class TokenizerFixtures
 public sealed class Qwen3TokenizerFixture
 {
     public HfTokenizer Tokenizer { get; } = HfTokenizer.Load(TokenizerFixtures.Qwen3Dir);
+}
+
+/// <summary>The 32,000-token SentencePiece-style tokenizer, loaded once for all tests that use it.</summary>
+public sealed class SpmBpeTokenizerFixture
+{
+    public HfTokenizer Tokenizer { get; } = HfTokenizer.Load(TokenizerFixtures.SpmBpeDir);
 }

@@ -106,7 +106,7 @@ public sealed class TokenizerLoadErrorTests
         AssertRefused(json => json["post_processor"] = new JsonObject { ["type"] = "RobertaProcessing" }, "\"RobertaProcessing\"");
 
     [Fact]
-    public void Byte_fallback_is_refused() =>
+    public void Byte_fallback_with_a_byte_level_pre_tokenizer_is_refused() =>
         AssertRefused(json => json["model"]!["byte_fallback"] = true, "byte_fallback");
 
     [Fact]
