@@ -57,6 +57,26 @@ public sealed class ChatTemplateCommandTests : IDisposable
         Assert.Equal(expected.GetProperty("rendered").GetString(), run.Output);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Renders_the_llama2_chat_template_with_the_tokenizers_bos_and_eos(int index)
+    {
+        var expected = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("tokenizers", "spm-bpe", "chat_expected.json")))
+            .RootElement.GetProperty("cases")[index];
+        var messages = Path.Combine(_dir, "messages.json");
+        File.WriteAllText(messages, expected.GetProperty("messages").GetRawText());
+
+        var args = new List<string> { "chat-template", "--model", RepoPaths.Fixture("tokenizers", "spm-bpe"), "--messages", messages };
+        if (expected.GetProperty("add_generation_prompt").GetBoolean())
+            args.Add("--add-generation-prompt");
+
+        var run = await CliRun.Of([.. args]);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(expected.GetProperty("rendered").GetString(), run.Output);
+    }
+
     [Fact]
     public async Task A_malformed_var_is_a_usage_error()
     {

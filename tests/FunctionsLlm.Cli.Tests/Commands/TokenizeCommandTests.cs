@@ -42,6 +42,23 @@ public sealed class TokenizeCommandTests
         Assert.Equal($"[{string.Join(',', expected.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()))}]\n", run.Output);
     }
 
+    public static TheoryData<int> SpmBpeCases() =>
+        [.. Enumerable.Range(0, JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("tokenizers", "spm-bpe", "expected.json")))
+            .RootElement.GetProperty("cases").GetArrayLength())];
+
+    [Theory]
+    [MemberData(nameof(SpmBpeCases))]
+    public async Task SentencePiece_style_tokenizer_prints_the_transformers_js_ids(int index)
+    {
+        var expected = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("tokenizers", "spm-bpe", "expected.json")))
+            .RootElement.GetProperty("cases")[index];
+
+        var run = await CliRun.Of("tokenize", "--model", RepoPaths.Fixture("tokenizers", "spm-bpe"), "--text", expected.GetProperty("text").GetString()!);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal($"[{string.Join(',', expected.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()))}]\n", run.Output);
+    }
+
     [Fact]
     public async Task A_missing_model_is_unreadable_input()
     {
