@@ -6,7 +6,7 @@ namespace FunctionsLlm.Data.Tokenization;
 /// Byte-level BPE (GPT-2, Llama 3, Qwen2/3): the pre-tokenizer cuts the text into pieces, each piece's UTF-8 bytes are
 /// spelled in the byte-level alphabet and merged by Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>.
 /// </summary>
-internal sealed class ByteLevelBpeModel : IBpeModel
+internal sealed class ByteLevelBpeModel : ITokenModel
 {
     private readonly BpeTokenizer _bpe;
     private readonly Dictionary<string, int> _vocab;

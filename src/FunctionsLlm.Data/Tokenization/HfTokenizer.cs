@@ -11,7 +11,7 @@ namespace FunctionsLlm.Data.Tokenization;
 /// implementations. Thread-safe after loading.
 /// </summary>
 /// <remarks>
-/// Added tokens and normalization are done here, pre-tokenization and byte fallback by the <see cref="IBpeModel"/>,
+/// Added tokens and normalization are done here, pre-tokenization and byte fallback by the <see cref="ITokenModel"/>,
 /// following the tokenizers library; the Microsoft.ML.Tokenizers <see cref="BpeTokenizer"/> only applies the merges to
 /// one piece at a time.
 /// </remarks>
@@ -20,7 +20,7 @@ public sealed class HfTokenizer
     public const string TokenizerFileName = "tokenizer.json";
     public const string ConfigFileName = "tokenizer_config.json";
 
-    private readonly IBpeModel _model;
+    private readonly ITokenModel _model;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly string?[] _idToToken;
     private readonly HashSet<int> _specialIds;
@@ -90,12 +90,24 @@ public sealed class HfTokenizer
     /// <summary>The added tokens marked special, by content.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
-    /// <summary>Loads <c>tokenizer.json</c> and, when present, <c>tokenizer_config.json</c> from a model folder.</summary>
+    /// <summary>
+    /// Loads <c>tokenizer.json</c>, or, in a folder without one, a SentencePiece <c>tokenizer.model</c>, and, when
+    /// present, <c>tokenizer_config.json</c> from a model folder.
+    /// </summary>
     public static HfTokenizer Load(string modelDir)
     {
         ArgumentNullException.ThrowIfNull(modelDir);
         var configPath = Path.Combine(modelDir, ConfigFileName);
-        return Load(Path.Combine(modelDir, TokenizerFileName), File.Exists(configPath) ? configPath : null);
+        var existingConfigPath = File.Exists(configPath) ? configPath : null;
+        var tokenizerJsonPath = Path.Combine(modelDir, TokenizerFileName);
+        var sentencePiecePath = Path.Combine(modelDir, SentencePieceModelFile.FileName);
+        if (!File.Exists(tokenizerJsonPath) && File.Exists(sentencePiecePath))
+        {
+            var config = existingConfigPath is null ? new TokenizerConfig() : ReadConfig(existingConfigPath);
+            return new HfTokenizer(SentencePieceModelFile.Read(sentencePiecePath, config), config, existingConfigPath);
+        }
+
+        return Load(tokenizerJsonPath, existingConfigPath);
     }
 
     /// <exception cref="TokenizerLoadException">A file is missing or invalid, or describes an unsupported tokenizer.</exception>

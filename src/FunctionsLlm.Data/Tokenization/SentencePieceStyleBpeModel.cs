@@ -9,15 +9,14 @@ namespace FunctionsLlm.Data.Tokenization;
 /// becomes its UTF-8 bytes as <c>&lt;0xNN&gt;</c> tokens (<c>byte_fallback</c>) or else <c>&lt;unk&gt;</c>.
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> applies the merges to each run of vocabulary characters.
 /// </summary>
-internal sealed class SentencePieceStyleBpeModel : IBpeModel
+internal sealed class SentencePieceStyleBpeModel : ITokenModel
 {
     private readonly BpeTokenizer _bpe;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocab;
     private readonly bool _ignoreMerges;
     private readonly MetaspaceSplitter? _preTokenizer;
-    private readonly SentencePieceDecoder _decoder;
-    private readonly int[]? _byteTokenIds;
-    private readonly Dictionary<int, byte> _byteOfToken;
+    private readonly SentencePieceSpelling _spelling;
+    private readonly bool _byteFallback;
     private readonly int? _unknownId;
     private readonly bool _fuseUnknown;
 
@@ -27,7 +26,8 @@ internal sealed class SentencePieceStyleBpeModel : IBpeModel
         _vocab = model.Vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         _ignoreMerges = model.IgnoreMerges;
         _preTokenizer = preTokenizer;
-        _decoder = decoder;
+        _spelling = new SentencePieceSpelling(model.Vocab, decoder);
+        _byteFallback = model.ByteFallback;
         _fuseUnknown = model.FuseUnknownTokens;
         if (model.UnknownToken is { } unknown)
         {
@@ -35,16 +35,6 @@ internal sealed class SentencePieceStyleBpeModel : IBpeModel
                 tokenizerJsonPath, $"model.unk_token \"{unknown}\" is not in model.vocab.");
         }
 
-        _byteOfToken = [];
-        var byteTokenIds = new int[256];
-        for (var b = 0; b < 256; b++)
-        {
-            byteTokenIds[b] = model.Vocab.GetValueOrDefault($"<0x{b:X2}>", -1);
-            if (byteTokenIds[b] >= 0)
-                _byteOfToken[byteTokenIds[b]] = (byte)b;
-        }
-
-        _byteTokenIds = model.ByteFallback ? byteTokenIds : null;
         _bpe = BpeEngine.Create(model, byteLevel: false, tokenizerJsonPath);
         Decoding = new DecodingRules(decoder.LeadingSpacesToStrip);
     }
@@ -65,20 +55,10 @@ internal sealed class SentencePieceStyleBpeModel : IBpeModel
             EncodeWord(piece, ids);
     }
 
-    /// <summary>A <c>&lt;0xNN&gt;</c> token decodes to its byte whatever the decoder says, so text never shows one.</summary>
-    public void AppendBytes(int id, string token, bool firstToken, List<byte> destination)
-    {
-        if (_byteOfToken.TryGetValue(id, out var b))
-            destination.Add(b);
-        else
-            destination.AddRange(Encoding.UTF8.GetBytes(SpellOut(token, firstToken)));
-    }
+    public void AppendBytes(int id, string token, bool firstToken, List<byte> destination) =>
+        _spelling.AppendBytes(id, token, firstToken, destination);
 
-    public int ByteCount(int id, string token) =>
-        _byteOfToken.ContainsKey(id) ? 1 : Encoding.UTF8.GetByteCount(SpellOut(token, firstToken: false));
-
-    private string SpellOut(string token, bool firstToken) =>
-        token.Replace(_decoder.Replacement, firstToken && _decoder.FirstTokenDropsReplacement ? "" : " ", StringComparison.Ordinal);
+    public int ByteCount(int id, string token) => _spelling.ByteCount(id, token);
 
     /// <summary>
     /// Like the tokenizers library's BPE: vocabulary characters are merged, others become byte tokens or an unknown
@@ -127,18 +107,18 @@ internal sealed class SentencePieceStyleBpeModel : IBpeModel
 
     private bool TryAddBytes(ReadOnlySpan<char> character, List<int> ids)
     {
-        if (_byteTokenIds is null)
+        if (!_byteFallback)
             return false;
         Span<byte> bytes = stackalloc byte[4];
         var count = Encoding.UTF8.GetBytes(character, bytes);
         foreach (var b in bytes[..count])
         {
-            if (_byteTokenIds[b] < 0)
+            if (_spelling.ByteTokenId(b) < 0)
                 return false;
         }
 
         foreach (var b in bytes[..count])
-            ids.Add(_byteTokenIds[b]);
+            ids.Add(_spelling.ByteTokenId(b));
         return true;
     }
 
@@ -158,10 +138,3 @@ internal sealed class SentencePieceStyleBpeModel : IBpeModel
         pendingUnknown = null;
     }
 }
-
-/// <summary>
-/// A SentencePiece-style decoder: the replacement ("▁") is a space again, byte tokens are bytes, and the space the
-/// encoder put before the text is removed, either by Strip (<see cref="LeadingSpacesToStrip"/>) or, for the Metaspace
-/// decoder, by dropping the replacement characters of the first token.
-/// </summary>
-internal sealed record SentencePieceDecoder(string Replacement, int LeadingSpacesToStrip, bool FirstTokenDropsReplacement);

@@ -56,6 +56,17 @@ public sealed class TokenizerConfig
     [JsonPropertyName("padding_side")]
     public string? PaddingSide { get; set; }
 
+    /// <summary>
+    /// transformers' LlamaTokenizer: false puts SentencePiece's "▁" only before the start of the text, not after every
+    /// added token. Only a tokenizer.model reads it (with tokenizer.json, the file decides, as in transformers).
+    /// </summary>
+    [JsonPropertyName("legacy")]
+    public bool? Legacy { get; set; }
+
+    /// <summary>Added tokens by id, as transformers writes them beside a tokenizer.model.</summary>
+    [JsonPropertyName("added_tokens_decoder")]
+    public Dictionary<string, AddedTokenConfig>? AddedTokensDecoder { get; set; }
+
     /// <summary>The default chat template (when the file holds a list of named templates, the one named "default").</summary>
     [JsonPropertyName("chat_template")]
     [JsonConverter(typeof(ChatTemplateConverter))]
@@ -63,4 +74,23 @@ public sealed class TokenizerConfig
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
+}
+
+/// <summary>An entry of tokenizer_config.json <c>added_tokens_decoder</c>.</summary>
+public sealed class AddedTokenConfig
+{
+    [JsonPropertyName("content")]
+    public string? Content { get; set; }
+
+    [JsonPropertyName("special")]
+    public bool Special { get; set; }
+
+    [JsonPropertyName("lstrip")]
+    public bool LeftStrip { get; set; }
+
+    [JsonPropertyName("rstrip")]
+    public bool RightStrip { get; set; }
+
+    [JsonPropertyName("single_word")]
+    public bool SingleWord { get; set; }
 }

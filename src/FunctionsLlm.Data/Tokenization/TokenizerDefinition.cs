@@ -3,7 +3,7 @@ namespace FunctionsLlm.Data.Tokenization;
 /// <summary>What tokenizer.json describes, validated and in the shapes the encoder needs.</summary>
 internal sealed record TokenizerDefinition(
     Dictionary<string, int> Vocab,
-    IBpeModel Model,
+    ITokenModel Model,
     IReadOnlyList<AddedToken> AddedTokens,
     TextNormalizer Normalizer,
     PostProcessorTemplate? Template);

@@ -67,7 +67,7 @@ internal static partial class TokenizerJson
                 FuseUnknownTokens: OptionalBool(model, "fuse_unk") ?? false,
                 ByteFallback: OptionalBool(model, "byte_fallback") ?? false);
             var preTokenizer = Property(root, "pre_tokenizer");
-            IBpeModel bpeModel = IsSentencePieceStyle(preTokenizer)
+            ITokenModel bpeModel = IsSentencePieceStyle(preTokenizer)
                 ? ReadSentencePieceStyleModel(root, bpe, preTokenizer)
                 : ReadByteLevelModel(root, bpe, preTokenizer!.Value);
             return new TokenizerDefinition(

@@ -1,11 +1,12 @@
 namespace FunctionsLlm.Data.Tokenization;
 
 /// <summary>
-/// One family of BPE tokenizer.json: how normalized text between added tokens becomes model ids, and how a model
-/// token becomes bytes of text again. <see cref="ByteLevelBpeModel"/> (GPT-2, Llama 3, Qwen) and
-/// <see cref="SentencePieceStyleBpeModel"/> (Llama 2, Mistral, TinyLlama).
+/// One family of tokenizer model: how normalized text between added tokens becomes model ids, and how a model token
+/// becomes bytes of text again. From tokenizer.json, <see cref="ByteLevelBpeModel"/> (GPT-2, Llama 3, Qwen) and
+/// <see cref="SentencePieceStyleBpeModel"/> (Llama 2, Mistral, TinyLlama); from tokenizer.model,
+/// <see cref="SentencePieceFileModel"/>.
 /// </summary>
-internal interface IBpeModel
+internal interface ITokenModel
 {
     /// <summary>What the decoder does beyond turning each token into its bytes.</summary>
     DecodingRules Decoding { get; }

@@ -1,0 +1,73 @@
+using Microsoft.ML.Tokenizers;
+
+namespace FunctionsLlm.Data.Tokenization;
+
+/// <summary>Reads a SentencePiece tokenizer.model (Llama 2 originals, models shipped without tokenizer.json).</summary>
+internal static class SentencePieceModelFile
+{
+    public const string FileName = "tokenizer.model";
+
+    // A repeated message field is merged, so this appended normalizer_spec (field 3) only turns add_dummy_prefix off.
+    private static readonly byte[] s_noDummyPrefix = [0x1a, 0x02, 0x18, 0x00];
+
+    /// <exception cref="TokenizerLoadException">The file is missing or is not a SentencePiece model.</exception>
+    public static TokenizerDefinition Read(string path, TokenizerConfig config)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TokenizerLoadException(path, $"cannot be read: {e.Message}", e);
+        }
+
+        var legacy = config.Legacy ?? true;
+        var tokenizer = Create(path, legacy ? bytes : [.. bytes, .. s_noDummyPrefix]);
+        var vocab = tokenizer.Vocabulary.ToDictionary(StringComparer.Ordinal);
+        return new TokenizerDefinition(
+            vocab,
+            new SentencePieceFileModel(tokenizer, prefixOnlyAtStart: !legacy),
+            AddedTokens(tokenizer, config),
+            TextNormalizer.None,
+            Template: null);
+    }
+
+    private static SentencePieceTokenizer Create(string path, byte[] model)
+    {
+        try
+        {
+            using var stream = new MemoryStream(model, writable: false);
+            return SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            // Google.Protobuf's InvalidProtocolBufferException is an IOException.
+            throw new TokenizerLoadException(path, $"is not a SentencePiece model this loader supports: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The model's unknown, BOS and EOS pieces, and tokenizer_config.json's added_tokens_decoder, as transformers recognises them in text.</summary>
+    private static List<AddedToken> AddedTokens(SentencePieceTokenizer tokenizer, TokenizerConfig config)
+    {
+        var tokens = new Dictionary<int, AddedToken>();
+        foreach (var (id, content) in new[]
+                 {
+                     (tokenizer.UnknownId, tokenizer.UnknownToken), (tokenizer.BeginningOfSentenceId, tokenizer.BeginningOfSentenceToken),
+                     (tokenizer.EndOfSentenceId, tokenizer.EndOfSentenceToken),
+                 })
+        {
+            if (id >= 0 && !string.IsNullOrEmpty(content))
+                tokens[id] = new AddedToken(id, content, Special: true);
+        }
+
+        foreach (var (key, entry) in config.AddedTokensDecoder ?? [])
+        {
+            if (int.TryParse(key, out var id) && id >= 0 && entry.Content is { Length: > 0 } content)
+                tokens[id] = new AddedToken(id, content, entry.Special, entry.SingleWord, entry.LeftStrip, entry.RightStrip);
+        }
+
+        return [.. tokens.Values];
+    }
+}
