@@ -19,7 +19,8 @@ internal static class DecodeProfile
     {
         using var noGrad = no_grad();
         var weights = model.model.layers
-            .SelectMany(l => new[] { l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj, l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj })
+            .SelectMany(l => new[] { l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj, l.mlp.gate_proj, l.mlp.up_proj,
+                l.mlp.gate_up_proj, l.mlp.down_proj }.OfType<nn.Module<Tensor, Tensor>>())
             .Append(model.lm_head!)
             .Select(m => ((LinearLayer)m).weight)
             .ToList();
