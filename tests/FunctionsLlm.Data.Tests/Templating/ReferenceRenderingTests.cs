@@ -28,7 +28,8 @@ public sealed class ReferenceRenderingTests
     public void Reference_data_covers_every_model_family()
     {
         var names = Directory.GetFiles(ReferenceFolder, "*.json").Select(Path.GetFileNameWithoutExtension).ToHashSet();
-        foreach (var family in new[] { "chat-llama-3.1", "chat-llama-3.2", "chat-mistral-v0.3", "chat-qwen2.5", "chat-gemma", "chat-phi-3", "chat-deepseek-r1", "python-extensions" })
+        foreach (var family in new[] { "chat-llama-3.1", "chat-llama-3.2", "chat-mistral-v0.3", "chat-qwen2.5", "chat-gemma", "chat-phi-3",
+                     "chat-deepseek-r1", "chat-glm-4-9b-chat-hf", "chat-glm-4-9b-0414", "python-extensions" })
             Assert.Contains(family, names);
     }
 

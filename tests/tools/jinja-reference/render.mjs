@@ -26,6 +26,11 @@ const chat = {
     { role: "assistant", content: "", tool_calls: [{ id: "abc123def", type: "function", function: { name: "get_weather", arguments: { city: "Paris", unit: "celsius" } } }] },
     { role: "tool", tool_call_id: "abc123def", content: "{\"temp\": 21}" }, { role: "assistant", content: "It is 21 °C." }],
 };
+const lookupTool = { name: "lookup", description: "Look a word up", parameters: { type: "object", properties: { word: { type: "string" } } } };
+// GLM-4's own tool convention: a call is an assistant turn whose metadata names the function, its result an observation turn.
+const glmCall = [{ role: "user", content: "Weather in Paris?" }, { role: "assistant", metadata: "get_weather", content: "{\"city\": \"Paris\"}" },
+  { role: "observation", content: "{\"temp\": 21}" }, { role: "assistant", content: "It is 21 °C." }, { role: "user", content: "And Rome?" }];
+const glmToolsSystem = (content) => ({ role: "system", content, tools: [weatherTool, { type: "python" }, { type: "simple_browser" }, { type: "cogview" }] });
 const base = { bos_token: "<s>", eos_token: "</s>" };
 const conv = (messages, extra = {}) => ({ ...base, messages, add_generation_prompt: true, ...extra });
 const convNoGen = (messages, extra = {}) => ({ ...base, messages, add_generation_prompt: false, ...extra });
@@ -45,6 +50,11 @@ const chatSuites = {
   "gemma": [real.gemma, [conv(chat.single), convNoGen(chat.noSystemMulti), conv(chat.system), conv(chat.badAlternation)]],
   "phi-3": [real.phi3, [conv(chat.multi), convNoGen(chat.noSystemMulti)]],
   "deepseek-r1": [real.deepseekR1, [conv(chat.multi), convNoGen([{ role: "user", content: "Q" }, { role: "assistant", content: "<think>hmm</think>A" }])]],
+  "glm-4-9b-chat-hf": [real.glm4ChatHf, [conv(chat.single), conv(chat.multi), convNoGen(chat.noSystemMulti),
+    conv([glmToolsSystem(""), chat.single[0]]), conv([glmToolsSystem("Be brief."), ...glmCall]), conv(chat.toolCall, { tools: [weatherTool] })]],
+  "glm-4-9b-0414": [real.glm4_0414, [conv(chat.single), conv(chat.multi), convNoGen(chat.noSystemMulti),
+    conv(chat.single, { tools: [weatherTool, lookupTool] }), conv([{ role: "system", content: "Be brief." }, ...glmCall], { tools: [weatherTool] }),
+    convNoGen([...chat.noSystemMulti, { role: "system", content: "Late rule." }], { tools: [] }), conv(chat.toolCall, { tools: [weatherTool] })]],
 };
 
 const nested = { name: "tool", args: { list: [1, 2.5, true, null, "é\"\\\n\t"], empty: {}, none: [] }, "ключ": "значение 😀" };
