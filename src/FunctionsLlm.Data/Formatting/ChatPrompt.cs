@@ -5,8 +5,8 @@ namespace FunctionsLlm.Data.Formatting;
 
 /// <summary>
 /// Renders a conversation with the model's chat template and finds each assistant answer in the result. An answer's
-/// span runs to the end of the special token that closes it (e.g. &lt;|im_end|&gt;); a final answer the template
-/// leaves open gets the EOS token, so the model learns to stop.
+/// span runs to the end of the special token that closes it (e.g. &lt;|im_end|&gt;, or Llama 2's " &lt;/s&gt;" after
+/// whitespace); a final answer the template leaves open gets the EOS token, so the model learns to stop.
 /// </summary>
 public sealed class ChatPrompt
 {
@@ -53,9 +53,11 @@ public sealed class ChatPrompt
                 return null;
             }
             var end = start + answer.Content.Length;
-            var closing = _specialTokens.FirstOrDefault(t => text.AsSpan(end).StartsWith(t, StringComparison.Ordinal));
+            // Llama 2's template puts a space between the answer and </s>: the closing token may follow whitespace.
+            var gap = text.AsSpan(end).Length - text.AsSpan(end).TrimStart().Length;
+            var closing = _specialTokens.FirstOrDefault(t => text.AsSpan(end + gap).StartsWith(t, StringComparison.Ordinal));
             if (closing is not null)
-                end += closing.Length;
+                end += gap + closing.Length;
             else if (end == text.Length)
             {
                 text += _eosToken;

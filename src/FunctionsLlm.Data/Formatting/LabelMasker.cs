@@ -14,7 +14,8 @@ public sealed record TokenizedExample(int[] InputIds, int[] Labels, int AnswerTo
 
 /// <summary>
 /// Tokenizes the whole text once (so merges across the prompt/answer boundary are exactly what inference sees) and
-/// labels tokens by their byte ranges in the text.
+/// labels tokens by their byte ranges in the text. Byte-level tokens spell the text exactly; SentencePiece-style ones
+/// also spell the "▁" their normaliser puts before each stretch of text, which is aligned away as an inserted space.
 /// </summary>
 public sealed class LabelMasker(HfTokenizer tokenizer)
 {
@@ -25,24 +26,19 @@ public sealed class LabelMasker(HfTokenizer tokenizer)
             .Select(s => (Start: Encoding.UTF8.GetByteCount(training.Text.AsSpan(0, s.Start.Value)),
                           End: Encoding.UTF8.GetByteCount(training.Text.AsSpan(0, s.End.Value))))
             .ToArray();
+        var prefixTokens = training.AddSpecialTokens ? tokenizer.AddedPrefixLength : 0;
+        var text = Encoding.UTF8.GetBytes(training.Text);
+        var ends = ExactTokenEnds(ids, prefixTokens, text.Length) ?? AlignedTokenEnds(ids, prefixTokens, text);
 
         var labels = new int[ids.Count];
-        var prefixTokens = training.AddSpecialTokens ? tokenizer.AddedPrefixLength : 0;
-        var position = 0;
         var answerTokens = 0;
         for (var i = 0; i < ids.Count; i++)
         {
-            var start = position;
-            if (i >= prefixTokens)
-                position += tokenizer.TokenByteLength(ids[i]);
-            var learned = position > start && Overlaps(byteSpans, start, position);
+            var start = i == 0 ? 0 : ends[i - 1];
+            var learned = ends[i] > start && Overlaps(byteSpans, start, ends[i]);
             labels[i] = learned ? ids[i] : TokenizedExample.Ignore;
             if (learned) answerTokens++;
         }
-        var textBytes = Encoding.UTF8.GetByteCount(training.Text);
-        if (position != textBytes)
-            throw new TokenizerAltersTextException(
-                $"the tokenizer's normalisation changes this text ({textBytes} bytes in, {position} bytes in its tokens), so answer tokens cannot be located");
 
         var length = Math.Min(ids.Count, maxTokens);
         var inputIds = ids.Take(length).ToArray();
@@ -54,6 +50,49 @@ public sealed class LabelMasker(HfTokenizer tokenizer)
         }
         return new TokenizedExample(inputIds, kept, answerTokens, keptAnswers);
     }
+
+    // Where each token ends in the text's bytes, when the tokens' byte lengths add up to the text's (byte-level BPE); else null.
+    private int[]? ExactTokenEnds(IReadOnlyList<int> ids, int prefixTokens, int textBytes)
+    {
+        var ends = new int[ids.Count];
+        var position = 0;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (i >= prefixTokens)
+                position += tokenizer.TokenByteLength(ids[i]);
+            ends[i] = position;
+        }
+        return position == textBytes ? ends : null;
+    }
+
+    // Walks the tokens' bytes along the text's: a space the text does not have there was put in by the normaliser and
+    // covers nothing. Any other difference means the normaliser changed the text.
+    private int[] AlignedTokenEnds(IReadOnlyList<int> ids, int prefixTokens, byte[] text)
+    {
+        var ends = new int[ids.Count];
+        var position = 0;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (i >= prefixTokens)
+            {
+                foreach (var b in tokenizer.TokenBytes(ids[i]))
+                {
+                    if (position < text.Length && text[position] == b)
+                        position++;
+                    else if (b != (byte)' ')
+                        throw Altered(text.Length, position);
+                }
+            }
+            ends[i] = position;
+        }
+        if (position != text.Length)
+            throw Altered(text.Length, position);
+        return ends;
+    }
+
+    private static TokenizerAltersTextException Altered(int textBytes, int matched) => new(
+        $"the tokenizer's normalisation changes this text (its tokens spell the first {matched} of its {textBytes} bytes, then differ), " +
+        "so answer tokens cannot be located");
 
     private static bool Overlaps((int Start, int End)[] spans, int start, int end)
     {

@@ -101,6 +101,26 @@ public sealed class FormatterTests : IDisposable
     }
 
     [Fact]
+    public void A_sentencepiece_style_tokenizer_labels_the_answer_despite_the_space_its_normaliser_puts_before_the_text()
+    {
+        // spm-bpe (Mistral's vocabulary, Llama-2-chat template): "▁" is put before every stretch between special tokens.
+        var spm = HfTokenizer.Load(RepoPaths.Fixture("tokenizers", "spm-bpe"));
+        var reference = JsonDocument.Parse(File.ReadAllText(RepoPaths.Fixture("tokenizers", "spm-bpe", "chat_expected.json")))
+            .RootElement.GetProperty("cases")[1];
+        var messages = reference.GetProperty("messages").EnumerateArray().Take(3).Select(m => new { role = m.GetProperty("role").GetString(), content = m.GetProperty("content").GetString() });
+
+        var (_, train, _, rejects) = Format(spm, new FormattingOptions { Template = PromptTemplate.Chat, EvalFraction = 0 }, new { messages = messages.ToArray() });
+
+        Assert.Empty(rejects);
+        var example = Assert.Single(train);
+        // @huggingface/jinja's render up to the end of the answer, which the template closes with </s>
+        string rendered = reference.GetProperty("rendered").GetString()!;
+        Assert.Equal(spm.Encode(rendered[..(rendered.IndexOf("</s>", StringComparison.Ordinal) + "</s>".Length)]), example.InputIds);
+        Assert.Equal("It shipped yesterday. </s>", spm.Decode(example.Labels.Where(l => l != TokenizedExample.Ignore)));
+        Assert.Equal(spm.TokenToId("</s>"), example.Labels[^1]);
+    }
+
+    [Fact]
     public void Multi_turn_conversations_learn_each_answer_and_not_the_user_turns()
     {
         var record = new
