@@ -20,6 +20,39 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_llama_folder_with_a_sentencepiece_style_tokenizer_formats_trains_and_generates()
+    {
+        // Llama 2's kind: Mistral's 32,000-token SentencePiece-style vocabulary and the Llama-2-chat template (spm-bpe), a model from scratch.
+        string model = Directory.CreateDirectory(Path.Combine(_dir, "llama-spm")).FullName;
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(RepoPaths.Fixture("tokenizers", "spm-bpe", file), Path.Combine(model, file));
+        File.WriteAllText(Path.Combine(model, "config.json"), """
+            {"model_type": "llama", "vocab_size": 32000, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512, "rms_norm_eps": 1e-5,
+             "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": false}
+            """);
+        string clean = Path.Combine(_dir, "clean"), data = Path.Combine(_dir, "data"), run = Path.Combine(_dir, "run");
+        Assert.Equal(0, (await CliRun.Of("clean", Path.Combine(RepoPaths.Samples, "customer-service.jsonl"), "--out", clean)).ExitCode);
+
+        var format = await CliRun.Of("format", Path.Combine(clean, "cleaned.jsonl"), "--model", model, "--template", "chat", "--out", data);
+        var train = await CliRun.Of("train", "--model", model, "--data", data, "--out", run, "--full", "--max-steps", "2", "--batch-size", "2",
+            "--grad-accum", "1", "--save-steps", "2", "--eval-steps", "2", "--max-seq-len", "96");
+        var generate = await CliRun.Of("generate", "--model", Path.Combine(run, "model"), "--chat", "--prompt", "可以退货吗？", "--max-tokens", "4", "--temperature", "0");
+
+        Assert.True(format.ExitCode == 0, format.Error + format.Output);
+        string rejected = File.ReadAllText(Path.Combine(data, "format-rejected.jsonl"));
+        Assert.DoesNotContain("tokenizer_alters_text", rejected, StringComparison.Ordinal);
+        Assert.DoesNotContain("answer_not_rendered", rejected, StringComparison.Ordinal);
+        Assert.True(File.ReadLines(Path.Combine(data, "train.jsonl")).Count() > 10, "most samples were formatted");
+        var first = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(data, "train.jsonl")).First()).RootElement;
+        Assert.Equal(1, first.GetProperty("input_ids")[0].GetInt32());   // <s>, from the template
+        Assert.Equal(2, first.GetProperty("labels").EnumerateArray().Last(l => l.GetInt32() != -100).GetInt32());   // answers end with </s>
+        Assert.True(train.ExitCode == 0, train.Error + train.Output);
+        Assert.Contains("2 steps; eval loss ", train.Output);
+        Assert.True(generate.ExitCode == 0, generate.Error);
+    }
+
+    [Fact]
     public async Task Train_writes_an_adapter_and_resume_latest_continues_from_the_newest_checkpoint()
     {
         string data = await FormattedSamples();
