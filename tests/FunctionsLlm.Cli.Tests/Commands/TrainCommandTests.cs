@@ -50,6 +50,15 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(train.ExitCode == 0, train.Error + train.Output);
         Assert.Contains("2 steps; eval loss ", train.Output);
         Assert.True(generate.ExitCode == 0, generate.Error);
+
+        // and a LoRA on every linear layer of that model merges through the parity gate
+        string lora = Path.Combine(_dir, "lora");
+        var adapt = await CliRun.Of("train", "--model", Path.Combine(run, "model"), "--data", data, "--out", lora, "--target-modules", "all-linear",
+            "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--save-steps", "2", "--eval-steps", "2", "--max-seq-len", "96");
+        Assert.True(adapt.ExitCode == 0, adapt.Error + adapt.Output);
+        var merge = await CliRun.Of("merge", "--model", Path.Combine(run, "model"), "--adapter", Path.Combine(lora, "adapter"), "--out", Path.Combine(_dir, "merged"));
+        Assert.True(merge.ExitCode == 0, merge.Error + merge.Output);
+        Assert.Contains("merged 14 layers into ", merge.Output);
     }
 
     [Fact]
