@@ -41,6 +41,8 @@ public sealed class ChatTemplateCommandTests : IDisposable
     [InlineData("tiny-glm", 0)]
     [InlineData("tiny-glm", 1)]
     [InlineData("tiny-glm", 2)]
+    [InlineData("tiny-glm4", 0)]
+    [InlineData("tiny-glm4", 1)]
     [InlineData("tiny-glm4", 2)]
     public async Task Renders_the_glm_template_exactly_like_huggingface_jinja(string model, int index)
     {

@@ -9,6 +9,7 @@ public class ServeCommandTests
 {
     [Theory]
     [InlineData("tiny-qwen2")]
+    [InlineData("tiny-glm")]
     [InlineData("tiny-glm4")]
     public async Task Serve_answers_the_openai_sdk_with_what_generate_prints_and_requires_the_api_key(string name)
     {
