@@ -62,11 +62,8 @@ internal static class SentencePieceModelFile
                 tokens[id] = new AddedToken(id, content, Special: true);
         }
 
-        foreach (var (key, entry) in config.AddedTokensDecoder ?? [])
-        {
-            if (int.TryParse(key, out var id) && id >= 0 && entry.Content is { Length: > 0 } content)
-                tokens[id] = new AddedToken(id, content, entry.Special, entry.SingleWord, entry.LeftStrip, entry.RightStrip);
-        }
+        foreach (var token in ConfigAddedTokens.Read(config))
+            tokens[token.Id] = token;
 
         return [.. tokens.Values];
     }
