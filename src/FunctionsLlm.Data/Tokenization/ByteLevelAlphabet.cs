@@ -10,15 +10,15 @@ internal static class ByteLevelAlphabet
     private static readonly Dictionary<char, byte> s_charToByte = BuildCharToByte(s_byteToChar);
 
     /// <summary>Spells the UTF-8 bytes of <paramref name="text"/> in the byte-level alphabet.</summary>
-    public static string Encode(string text)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        return string.Create(bytes.Length, bytes, static (chars, source) =>
+    public static string Encode(string text) => Spell(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Spells bytes in the byte-level alphabet (e.g. a tiktoken vocabulary entry as tokenizer.json would).</summary>
+    public static string Spell(byte[] bytes) =>
+        string.Create(bytes.Length, bytes, static (chars, source) =>
         {
             for (var i = 0; i < source.Length; i++)
                 chars[i] = s_byteToChar[source[i]];
         });
-    }
 
     /// <summary>
     /// Appends the bytes a vocabulary token stands for. A token containing a character outside the alphabet

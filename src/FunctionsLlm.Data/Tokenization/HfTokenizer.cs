@@ -7,8 +7,8 @@ namespace FunctionsLlm.Data.Tokenization;
 
 /// <summary>
 /// A Hugging Face BPE tokenizer, byte-level (Llama 3, Qwen2/3, GPT-2 style) or SentencePiece-style (Llama 2, Mistral,
-/// TinyLlama), loaded from tokenizer.json and tokenizer_config.json, producing the same ids as the reference
-/// implementations. Thread-safe after loading.
+/// TinyLlama), loaded from tokenizer.json or tokenizer.model (SentencePiece, or tiktoken for glm-4-9b-chat) and
+/// tokenizer_config.json, producing the same ids as the reference implementations. Thread-safe after loading.
 /// </summary>
 /// <remarks>
 /// Added tokens and normalization are done here, pre-tokenization and byte fallback by the <see cref="ITokenModel"/>,
@@ -91,8 +91,8 @@ public sealed class HfTokenizer
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
     /// <summary>
-    /// Loads <c>tokenizer.json</c>, or, in a folder without one, a SentencePiece <c>tokenizer.model</c>, and, when
-    /// present, <c>tokenizer_config.json</c> from a model folder.
+    /// Loads <c>tokenizer.json</c>, or, in a folder without one, a <c>tokenizer.model</c> (SentencePiece, or tiktoken
+    /// as glm-4-9b-chat ships it), and, when present, <c>tokenizer_config.json</c> from a model folder.
     /// </summary>
     public static HfTokenizer Load(string modelDir)
     {
@@ -100,11 +100,11 @@ public sealed class HfTokenizer
         var configPath = Path.Combine(modelDir, ConfigFileName);
         var existingConfigPath = File.Exists(configPath) ? configPath : null;
         var tokenizerJsonPath = Path.Combine(modelDir, TokenizerFileName);
-        var sentencePiecePath = Path.Combine(modelDir, SentencePieceModelFile.FileName);
-        if (!File.Exists(tokenizerJsonPath) && File.Exists(sentencePiecePath))
+        var tokenizerModelPath = Path.Combine(modelDir, TokenizerModelFile.FileName);
+        if (!File.Exists(tokenizerJsonPath) && File.Exists(tokenizerModelPath))
         {
             var config = existingConfigPath is null ? new TokenizerConfig() : ReadConfig(existingConfigPath);
-            return new HfTokenizer(SentencePieceModelFile.Read(sentencePiecePath, config), config, existingConfigPath);
+            return new HfTokenizer(TokenizerModelFile.Read(tokenizerModelPath, config, existingConfigPath), config, existingConfigPath);
         }
 
         return Load(tokenizerJsonPath, existingConfigPath);

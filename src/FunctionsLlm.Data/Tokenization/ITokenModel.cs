@@ -4,7 +4,7 @@ namespace FunctionsLlm.Data.Tokenization;
 /// One family of tokenizer model: how normalized text between added tokens becomes model ids, and how a model token
 /// becomes bytes of text again. From tokenizer.json, <see cref="ByteLevelBpeModel"/> (GPT-2, Llama 3, Qwen) and
 /// <see cref="SentencePieceStyleBpeModel"/> (Llama 2, Mistral, TinyLlama); from tokenizer.model,
-/// <see cref="SentencePieceFileModel"/>.
+/// <see cref="SentencePieceFileModel"/> or <see cref="TiktokenFileModel"/> (glm-4-9b-chat).
 /// </summary>
 internal interface ITokenModel
 {

@@ -5,24 +5,13 @@ namespace FunctionsLlm.Data.Tokenization;
 /// <summary>Reads a SentencePiece tokenizer.model (Llama 2 originals, models shipped without tokenizer.json).</summary>
 internal static class SentencePieceModelFile
 {
-    public const string FileName = "tokenizer.model";
-
     // A repeated message field is merged, so this appended normalizer_spec (field 3) only turns add_dummy_prefix off.
     private static readonly byte[] s_noDummyPrefix = [0x1a, 0x02, 0x18, 0x00];
 
-    /// <exception cref="TokenizerLoadException">The file is missing or is not a SentencePiece model.</exception>
-    public static TokenizerDefinition Read(string path, TokenizerConfig config)
+    /// <param name="bytes">The content of the file at <paramref name="path"/>.</param>
+    /// <exception cref="TokenizerLoadException">The file is not a SentencePiece model.</exception>
+    public static TokenizerDefinition Read(string path, byte[] bytes, TokenizerConfig config)
     {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new TokenizerLoadException(path, $"cannot be read: {e.Message}", e);
-        }
-
         var legacy = config.Legacy ?? true;
         var tokenizer = Create(path, legacy ? bytes : [.. bytes, .. s_noDummyPrefix]);
         var vocab = tokenizer.Vocabulary.ToDictionary(StringComparer.Ordinal);
