@@ -8,7 +8,7 @@ internal static class TokenizeCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder with tokenizer.json or a SentencePiece tokenizer.model (and tokenizer_config.json).", Required = true };
+        var model = new Option<DirectoryInfo>("--model") { Description = "Model folder with tokenizer.json or a tokenizer.model (SentencePiece or tiktoken), and tokenizer_config.json.", Required = true };
         var text = new Option<string>("--text") { Description = "The text to tokenize.", Required = true };
         var command = new Command("tokenize", "Print the token ids of a text as a JSON array.") { model, text };
         command.SetAction(parse => CommandFailure.Run(error, () =>
