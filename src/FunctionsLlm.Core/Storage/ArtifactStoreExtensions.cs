@@ -17,21 +17,35 @@ public static class ArtifactStoreExtensions
         await store.WriteAsync(container, name, content, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The artifact as UTF-8 text (a byte order mark is dropped); see <see cref="ReadBytesAsync"/>.</summary>
     public static async Task<string> ReadTextAsync(this IArtifactStore store, string container, string name,
         CancellationToken cancellationToken = default)
     {
-        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var reader = new StreamReader(new MemoryStream(await store.ReadBytesAsync(container, name, cancellationToken).ConfigureAwait(false)), Encoding.UTF8);
         return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The whole artifact. A blob replaced while it is read fails the read (HTTP 412: a stream never mixes two versions);
+    /// the new version is then read, a few times at most, so a reader polling what another process rewrites (a job's
+    /// status) sees one version or the other, never an error.
+    /// </summary>
     public static async Task<byte[]> ReadBytesAsync(this IArtifactStore store, string container, string name,
         CancellationToken cancellationToken = default)
     {
-        await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
-        return copy.ToArray();
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var stream = await store.OpenReadAsync(container, name, cancellationToken).ConfigureAwait(false);
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                return copy.ToArray();
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 412 && attempt < 3)
+            {
+            }
+        }
     }
 
     public static async Task WriteJsonAsync<T>(this IArtifactStore store, string container, string name, T value,
