@@ -34,6 +34,8 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
 
     public PipelineEndToEndTests() => _trainerStore = new BlownUpAdapterStore(_store, Path.Combine(_work, "blown-up"));
 
+    private static readonly RunTiming Timing = new() { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
+
     private string Model => $"bot-{_id}";
 
     private string BasePrefix => $"base-{_id}/";
@@ -63,27 +65,19 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
     public async Task An_upload_is_cleaned_trained_merged_evaluated_published_and_then_served()
     {
         // 40 of the samples, two candidates of a few full-parameter steps each: minutes of work cut to seconds.
-        var data = Path.Combine(_work, "faq.jsonl");
-        await File.WriteAllLinesAsync(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(40));
         var name = $"faq-{_id}.jsonl";
-        await _store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name), $$$"""
-            {"modelName": "{{{Model}}}", "baseModelPrefix": "{{{BasePrefix}}}",
-             "hyperparameters": {"full": true, "maxSteps": 4, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1},
-             "sweep": {"lr": [0.002, 0.0005]}}
+        await UploadAsync(name, records: 40, """
+            "hyperparameters": {"full": true, "maxSteps": 4, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1},
+            "sweep": {"lr": [0.002, 0.0005]}
             """);
-        await _store.UploadFileAsync(BlobLayout.TrainingData, name, data);
 
-        using var http = new HttpClient();
-        TrainerClient.Configure(http, _trainer!.Address, ApiKey);
-        var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
-        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
-        var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
+        using var http = TrainerHttp();
+        await using var engine = await StartEngineAsync(http);
 
         // what the blob trigger does; a second delivery of the same event finds the run
-        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing);
+        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, Timing);
         Assert.True(start!.Started);
-        Assert.False((await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing))!.Started);
+        Assert.False((await RunStarter.StartForBlobAsync(engine.Client, _store, name, Timing))!.Started);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var run = await engine.Client.WaitForInstanceCompletionAsync(start.RunId, getInputsAndOutputs: true, timeout.Token);
         Assert.True(run.RuntimeStatus == OrchestrationRuntimeStatus.Completed, run.FailureDetails?.ErrorMessage);
@@ -145,23 +139,15 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
     public async Task A_merge_the_parity_gate_refuses_fails_the_run_at_merge_and_publishes_nothing()
     {
         // One LoRA candidate of two steps; the merge job reads its adapter blown up, as a run that diverged leaves it.
-        var data = Path.Combine(_work, "faq.jsonl");
-        await File.WriteAllLinesAsync(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(24));
         var name = $"blown-{_id}.jsonl";
-        await _store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name), $$$"""
-            {"modelName": "{{{Model}}}", "baseModelPrefix": "{{{BasePrefix}}}",
-             "hyperparameters": {"maxSteps": 2, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1}}
+        await UploadAsync(name, records: 24, """
+            "hyperparameters": {"maxSteps": 2, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1}
             """);
-        await _store.UploadFileAsync(BlobLayout.TrainingData, name, data);
         _trainerStore.BlowUpAdapters = true;
 
-        using var http = new HttpClient();
-        TrainerClient.Configure(http, _trainer!.Address, ApiKey);
-        var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
-        await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
-            new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
-        var timing = new RunTiming { PollInterval = TimeSpan.FromMilliseconds(250), RetryFirstInterval = TimeSpan.FromMilliseconds(100) };
-        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, timing);
+        using var http = TrainerHttp();
+        await using var engine = await StartEngineAsync(http);
+        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, Timing);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var run = await engine.Client.WaitForInstanceCompletionAsync(start!.RunId, getInputsAndOutputs: true, timeout.Token);
 
@@ -175,6 +161,31 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(StageState.Succeeded, summary.Stages["train"].State);
         Assert.Equal(StageState.Failed, summary.Stages["merge"].State);
         Assert.False(await _store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(Model)), "nothing is published");
+    }
+
+    /// <summary>Uploads the first <paramref name="records"/> samples as training-data/<paramref name="name"/>, its sidecar first:
+    /// this model and base, and <paramref name="options"/> (JSON members).</summary>
+    private async Task UploadAsync(string name, int records, string options)
+    {
+        var data = Path.Combine(_work, name);
+        await File.WriteAllLinesAsync(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(records));
+        await _store.WriteTextAsync(BlobLayout.TrainingData, BlobLayout.PipelineOptions(name),
+            $$"""{"modelName": "{{Model}}", "baseModelPrefix": "{{BasePrefix}}", """ + options + "}");
+        await _store.UploadFileAsync(BlobLayout.TrainingData, name, data);
+    }
+
+    private HttpClient TrainerHttp()
+    {
+        var http = new HttpClient();
+        TrainerClient.Configure(http, _trainer!.Address, ApiKey);
+        return http;
+    }
+
+    /// <summary>The real orchestrator and activities on the in-process Durable Task engine, calling the trainer through <paramref name="http"/>.</summary>
+    private Task<DurableTaskTestHost> StartEngineAsync(HttpClient http)
+    {
+        var activities = new PipelineActivities(_store, new TrainerClient(http), new RunDefaults("base/", "unused"));
+        return DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities), new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
     }
 
     /// <summary>The reference: the published folder downloaded on its own and decoded greedily, one sequence, no server.</summary>
