@@ -22,7 +22,7 @@ internal static class DecodeProfile
             .SelectMany(l => new[] { l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj, l.mlp.gate_proj, l.mlp.up_proj,
                 l.mlp.gate_up_proj, l.mlp.down_proj }.OfType<nn.Module<Tensor, Tensor>>())
             .Append(model.lm_head!)
-            .Select(m => ((LinearLayer)m).weight)
+            .Select(m => ((LinearLayer)m).weight!)
             .ToList();
         double megabytes = weights.Sum(w => w.numel() * w.element_size()) / 1e6;
         var inputs = weights.Select(w => randn(1, 1, w.shape[1])).ToList();

@@ -26,7 +26,7 @@ internal static class TrainBench
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = new AdamW(trainable, 0.9, 0.999, 1e-8, 0);
         var c = model.Config;
-        long matmulParameters = LoraInjector.LinearLayers(model).Values.Sum(l => l.weight.numel()) + (c.TieWordEmbeddings ? (long)c.VocabSize * c.HiddenSize : 0);
+        long matmulParameters = LoraInjector.LinearLayers(model).Values.Sum(l => l.InFeatures * l.OutFeatures) + (c.TieWordEmbeddings ? (long)c.VocabSize * c.HiddenSize : 0);
         double flopsPerToken = (4.0 * matmulParameters) + (12.0 * c.NumHiddenLayers * sequence * c.NumAttentionHeads * c.HeadDim);
 
         var generator = new Generator(7);

@@ -13,4 +13,22 @@ public static class ModelFolder
         foreach (string file in Directory.GetFiles(source).Where(f => !skip.Contains(f)))
             File.Copy(file, Path.Combine(destination, Path.GetFileName(file)), overwrite: true);
     }
+
+    /// <summary>Moves a finished <paramref name="staging"/> folder into place; an existing output is moved aside first and removed after.</summary>
+    public static void Replace(string outDir, string staging)
+    {
+        string? old = null;
+        if (Directory.Exists(outDir))
+        {
+            old = $"{outDir}.old-{Guid.NewGuid():N}";
+            Directory.Move(outDir, old);
+        }
+        else if (Path.GetDirectoryName(outDir) is { } parent)
+        {
+            Directory.CreateDirectory(parent);
+        }
+        Directory.Move(staging, outDir);
+        if (old is not null)
+            Directory.Delete(old, recursive: true);
+    }
 }

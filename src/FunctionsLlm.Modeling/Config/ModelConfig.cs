@@ -97,6 +97,10 @@ public sealed class ModelConfig
     [JsonPropertyName("torch_dtype")]
     public string? TorchDtype { get; init; }
 
+    /// <summary>Set for a bitsandbytes 4-bit checkpoint (e.g. one written by <c>flm quantize</c>).</summary>
+    [JsonPropertyName("quantization_config")]
+    public QuantizationConfig? Quantization { get; init; }
+
     /// <summary>How the checkpoint names its tensors: Hugging Face's names, or a remote-code ChatGLM's (read through <see cref="Checkpoints.ChatGlmTensors"/>).</summary>
     [JsonIgnore]
     public CheckpointLayout Layout { get; private set; }
@@ -230,6 +234,8 @@ public sealed class ModelConfig
         }
         if (UseSlidingWindow && ModelType is "qwen2" or "qwen3")
             problems.Add("use_sliding_window: true is not supported for qwen2/qwen3");
+        if (Quantization is { } quantization)
+            problems.AddRange(quantization.Problems());
         if (problems.Count > 0)
             throw new ModelConfigException($"{source}: {string.Join("; ", problems)}");
     }

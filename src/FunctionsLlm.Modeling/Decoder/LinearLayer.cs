@@ -1,4 +1,5 @@
 using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Modeling.Quantization;
 using TorchSharp;
 using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
@@ -8,27 +9,47 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <summary>
 /// y = x Wᵀ + b with weights taken from a checkpoint (no random initialisation to throw away), optionally plus a
 /// LoRA update scaling · B(A(dropout(x))) as in PEFT. The factors are registered as <c>lora_A</c> / <c>lora_B</c>,
-/// so their parameter names are PEFT's saved keys without the <c>base_model.model.</c> prefix.
+/// so their parameter names are PEFT's saved keys without the <c>base_model.model.</c> prefix. The frozen weight is
+/// either dense (<see cref="weight"/>) or 4-bit (<see cref="Quantized"/>, QLoRA), dequantized when used.
 /// </summary>
 public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 {
-    public readonly TorchSharp.Modules.Parameter weight;
+    /// <summary>The dense weight (out, in); null when the weight is held in 4 bits.</summary>
+    public readonly TorchSharp.Modules.Parameter? weight;
     public readonly TorchSharp.Modules.Parameter? bias;
 
     private Scalar? _loraScaling;
 
-    public LinearLayer(Tensor weight, Tensor? bias) : base(nameof(LinearLayer))
+    public LinearLayer(Tensor weight, Tensor? bias) : this(weight.shape, bias)
     {
-        if (bias is not null && (bias.ndim != 1 || bias.shape[0] != weight.shape[0]))
-            throw new ArgumentException($"bias shape [{string.Join(", ", bias.shape)}] does not match weight [{string.Join(", ", weight.shape)}]");
         this.weight = new TorchSharp.Modules.Parameter(weight, requires_grad: false);
-        this.bias = bias is null ? null : new TorchSharp.Modules.Parameter(bias, requires_grad: false);
         RegisterComponents();
     }
 
-    public long InFeatures => weight.shape[1];
+    /// <summary>A layer whose frozen weight stays in 4 bits; it takes <paramref name="weight"/> over.</summary>
+    public LinearLayer(FourBitWeight weight, Tensor? bias) : this(weight.Shape, bias)
+    {
+        Quantized = weight;
+        RegisterComponents();
+    }
 
-    public long OutFeatures => weight.shape[0];
+    private LinearLayer(long[] shape, Tensor? bias) : base(nameof(LinearLayer))
+    {
+        if (bias is not null && (bias.ndim != 1 || bias.shape[0] != shape[0]))
+            throw new ArgumentException($"bias shape [{string.Join(", ", bias.shape)}] does not match weight [{string.Join(", ", shape)}]");
+        this.bias = bias is null ? null : new TorchSharp.Modules.Parameter(bias, requires_grad: false);
+        InFeatures = shape[1];
+        OutFeatures = shape[0];
+    }
+
+    /// <summary>The frozen weight in 4 bits (QLoRA), or null when it is dense.</summary>
+    public FourBitWeight? Quantized { get; }
+
+    public long InFeatures { get; }
+
+    public long OutFeatures { get; }
+
+    public Device Device => weight?.device ?? Quantized!.Device;
 
     /// <summary>A: (r, in), initialised by the caller.</summary>
     public LoraFactor? lora_A { get; private set; }
@@ -53,8 +74,8 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
             throw new InvalidOperationException("this layer already has a LoRA adapter");
         ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
         // Detached: a DisposeScope the caller happens to be in must not take the adapter's parameters.
-        lora_A = new LoraFactor(zeros([rank, InFeatures], ScalarType.Float32, weight.device).DetachFromDisposeScope());
-        lora_B = new LoraFactor(zeros([OutFeatures, rank], ScalarType.Float32, weight.device).DetachFromDisposeScope());
+        lora_A = new LoraFactor(zeros([rank, InFeatures], ScalarType.Float32, Device).DetachFromDisposeScope());
+        lora_B = new LoraFactor(zeros([OutFeatures, rank], ScalarType.Float32, Device).DetachFromDisposeScope());
         register_module("lora_A", lora_A);
         register_module("lora_B", lora_B);
         LoraScaling = scaling;
@@ -64,7 +85,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var output = Project(input, weight, bias);
+        var output = Quantized?.Project(input, bias) ?? Project(input, weight!, bias);
         if (lora_A is null || lora_B is null || !LoraEnabled)
             return output;
         using (NewDisposeScope())
@@ -82,11 +103,11 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     public static Tensor Project(Tensor input, Tensor weight, Tensor? bias = null) =>
         CpuMatVec.Applies(input, weight) ? CpuMatVec.Multiply(input, weight, bias) : nn.functional.linear(input, weight, bias);
 
-    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter).</summary>
+    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter; a 4-bit one dequantized).</summary>
     public Tensor MergedWeight()
     {
         using var scope = NewDisposeScope();
-        var merged = weight.detach().to(ScalarType.Float32);
+        var merged = Quantized?.Dequantize(ScalarType.Float32) ?? weight!.detach().to(ScalarType.Float32);
         if (lora_A is not null && lora_B is not null)
         {
             var delta = lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(_loraScaling!);
@@ -98,7 +119,10 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             _loraScaling?.Dispose();
+            Quantized?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

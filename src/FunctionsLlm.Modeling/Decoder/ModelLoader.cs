@@ -1,12 +1,16 @@
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>Where and in which precision to hold a model. Defaults: CUDA in bf16 when present, else CPU in fp32.</summary>
-public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType = null)
+/// <param name="Quantize">Quantize the dense linear weights (all but lm_head, as transformers does) to 4 bits at load
+/// (QLoRA on a full-precision base); weights a checkpoint already holds in 4 bits stay as they are.</param>
+/// <param name="DequantizeFourBit">Load a 4-bit checkpoint's weights dense, dequantized (to merge into them).</param>
+public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType = null, FourBitOptions? Quantize = null, bool DequantizeFourBit = false)
 {
     public Device ResolvedDevice => Device ?? (cuda.is_available() ? CUDA : CPU);
 
@@ -23,9 +27,11 @@ public static class ModelLoader
         options ??= new ModelLoadOptions();
         var config = ModelConfig.Load(modelDir);
         var generation = GenerationConfig.Load(modelDir);
+        if (config.Quantization is not null && config.Layout == CheckpointLayout.ChatGlm)
+            throw new CheckpointException(modelDir, "a 4-bit checkpoint in ChatGLM's remote-code layout is not supported; quantize its Hugging Face glm form (e.g. one written by flm merge)");
         using var checkpoint = CheckpointReader.Open(modelDir);
-        var weights = new WeightSource(checkpoint, config, modelDir, options.ResolvedDevice, options.ResolvedDType);
-        return Build(config, generation, weights.Take, options.ResolvedDevice, options.ResolvedDType);
+        var weights = new WeightSource(checkpoint, config, modelDir, options);
+        return Build(config, generation, weights.Take, weights.Linear, options.ResolvedDevice, options.ResolvedDType);
     }
 
     /// <summary>
@@ -45,29 +51,33 @@ public static class ModelLoader
                 : empty(shape, ScalarType.Float32).normal_(0, config.InitializerRange, generator);
             return created.to(options.ResolvedDType, options.ResolvedDevice).DetachFromDisposeScope();
         }
-        return Build(config, GenerationConfig.Load(modelDir), Take, options.ResolvedDevice, options.ResolvedDType);
+        LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable) =>
+            new(Take(name + ".weight", shape), bias ? Take(name + ".bias", [shape[0]]) : null);
+        return Build(config, GenerationConfig.Load(modelDir), Take, Linear, options.ResolvedDevice, options.ResolvedDType);
     }
 
-    private static CausalLM Build(ModelConfig c, GenerationConfig generation, Func<string, long[], Tensor> take, Device device, ScalarType dtype)
+    private static CausalLM Build(ModelConfig c, GenerationConfig generation, Func<string, long[], Tensor> take,
+        Func<string, long[], bool, bool, LinearLayer> linear, Device device, ScalarType dtype)
     {
+        LinearLayer Linear(string name, long[] shape, bool bias) => linear(name, shape, bias, true);
         long hidden = c.HiddenSize, heads = c.NumAttentionHeads, kvHeads = c.NumKeyValueHeads, headDim = c.HeadDim;
         var layers = new List<DecoderLayer>();
         for (int i = 0; i < c.NumHiddenLayers; i++)
         {
             string p = $"model.layers.{i}.";
             var attention = new Attention(c, i,
-                Linear(take, p + "self_attn.q_proj", [heads * headDim, hidden], c.QkvBias),
-                Linear(take, p + "self_attn.k_proj", [kvHeads * headDim, hidden], c.QkvBias),
-                Linear(take, p + "self_attn.v_proj", [kvHeads * headDim, hidden], c.QkvBias),
-                Linear(take, p + "self_attn.o_proj", [hidden, heads * headDim], c.OutputBias),
+                Linear(p + "self_attn.q_proj", [heads * headDim, hidden], c.QkvBias),
+                Linear(p + "self_attn.k_proj", [kvHeads * headDim, hidden], c.QkvBias),
+                Linear(p + "self_attn.v_proj", [kvHeads * headDim, hidden], c.QkvBias),
+                Linear(p + "self_attn.o_proj", [hidden, heads * headDim], c.OutputBias),
                 c.QkNorm ? new RmsNorm(take(p + "self_attn.q_norm.weight", [headDim]), c.RmsNormEps) : null,
                 c.QkNorm ? new RmsNorm(take(p + "self_attn.k_norm.weight", [headDim]), c.RmsNormEps) : null);
-            var down = Linear(take, p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias);
+            var down = Linear(p + "mlp.down_proj", [hidden, c.IntermediateSize], c.MlpBias);
             var mlp = c.FusedGateUp
-                ? Mlp.Fused(Linear(take, p + "mlp.gate_up_proj", [2L * c.IntermediateSize, hidden], c.MlpBias), down)
+                ? Mlp.Fused(Linear(p + "mlp.gate_up_proj", [2L * c.IntermediateSize, hidden], c.MlpBias), down)
                 : new Mlp(
-                    Linear(take, p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
-                    Linear(take, p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                    Linear(p + "mlp.gate_proj", [c.IntermediateSize, hidden], c.MlpBias),
+                    Linear(p + "mlp.up_proj", [c.IntermediateSize, hidden], c.MlpBias),
                     down);
             RmsNorm Norm(string name) => new(take(p + name + ".weight", [hidden]), c.RmsNormEps);
             layers.Add(new DecoderLayer(Norm("input_layernorm"), attention, Norm("post_attention_layernorm"), mlp,
@@ -78,22 +88,47 @@ public static class ModelLoader
             new Embedding(take("model.embed_tokens.weight", [c.VocabSize, hidden])),
             layers,
             new RmsNorm(take("model.norm.weight", [hidden]), c.RmsNormEps));
-        var head = c.TieWordEmbeddings ? null : Linear(take, "lm_head", [c.VocabSize, hidden], bias: false);
+        var head = c.TieWordEmbeddings ? null : linear("lm_head", [c.VocabSize, hidden], false, false);   // as transformers, lm_head stays dense
         var model = new CausalLM(c, generation, stack, head, device, dtype);
         model.eval();   // inference mode (no LoRA dropout) until a trainer asks for train()
         return model;
     }
 
-    private static LinearLayer Linear(Func<string, long[], Tensor> take, string name, long[] shape, bool bias) =>
-        new(take(name + ".weight", shape), bias ? take(name + ".bias", [shape[0]]) : null);
-
     /// <summary>
     /// Reads tensors by their Hugging Face names (found under their remote-code names in a ChatGLM checkpoint), checks
-    /// their shapes and converts them to the compute dtype and device.
+    /// their shapes and converts them to the compute dtype and device; linear weights stay in or go to 4 bits as asked.
     /// </summary>
-    private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, Device device, ScalarType dtype)
+    private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, ModelLoadOptions options)
     {
-        public Tensor Take(string name, long[] shape)
+        private readonly Device _device = options.ResolvedDevice;
+
+        public Tensor Take(string name, long[] shape) => Take(name, shape, options.ResolvedDType);
+
+        public LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable)
+        {
+            string weightName = name + ".weight";
+            Tensor? Bias() => bias ? Take(name + ".bias", [shape[0]]) : null;
+            using var fourBit = config.Layout == CheckpointLayout.HuggingFace ? Bnb4BitTensors.Read(checkpoint, weightName) : null;
+            if (fourBit is not null)
+            {
+                if (!fourBit.State.Shape.SequenceEqual(shape))
+                {
+                    throw new CheckpointException(modelDir, $"the 4-bit weight '{weightName}' has shape [{string.Join(", ", fourBit.State.Shape)}], " +
+                        $"config.json implies [{string.Join(", ", shape)}]");
+                }
+                if (!options.DequantizeFourBit)
+                    return new LinearLayer(fourBit.ToWeight(_device), Bias());
+                using var dense = fourBit.Dequantize(options.ResolvedDType);
+                return new LinearLayer(dense.to(_device).DetachFromDisposeScope(), Bias());
+            }
+            if (options.Quantize is null || !quantizable)
+                return new LinearLayer(Take(weightName, shape), Bias());
+            using var stored = Take(weightName, shape, dtype: null);   // quantized from the checkpoint's own values
+            return new LinearLayer(FourBitWeight.Quantize(stored, options.Quantize), Bias());
+        }
+
+        // In the compute dtype, or with dtype null in the checkpoint's own.
+        private Tensor Take(string name, long[] shape, ScalarType? dtype)
         {
             var (source, start, rows) = config.Layout == CheckpointLayout.ChatGlm
                 ? ChatGlmTensors.Locate(name, config) ?? throw new CheckpointException(modelDir, $"a ChatGLM checkpoint has no counterpart of '{name}'")
@@ -109,10 +144,8 @@ public static class ModelLoader
                     $"tensor '{source}'{part} has shape [{string.Join(", ", stored)}], config.json implies [{string.Join(", ", shape)}]");
             }
             using var whole = checkpoint.Read(source);
-            if (rows < 0)
-                return whole.to(dtype, device).DetachFromDisposeScope();
-            using var slice = whole.narrow(0, start, rows);
-            return slice.to(dtype, device).DetachFromDisposeScope();
+            using var slice = rows < 0 ? whole.alias() : whole.narrow(0, start, rows);
+            return slice.to(dtype ?? slice.dtype, _device).DetachFromDisposeScope();
         }
     }
 }

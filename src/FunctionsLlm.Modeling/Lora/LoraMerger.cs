@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Quantization;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Lora;
@@ -16,14 +17,17 @@ public sealed record LoraMergeOptions(IReadOnlyList<int[]>? ParityPrompts = null
 
 /// <param name="MaxLogitDifference">Written model vs base + adapter.</param>
 /// <param name="MaxLogitDifferenceFp32">fp32 merged weights (before storing) vs base + adapter: the merge arithmetic alone.</param>
+/// <param name="DequantizedBase">The base was a 4-bit checkpoint: its weights were dequantized (to the dtype they were
+/// quantized from) and the merged model is dense; the parity gate compared against the dequantized base + adapter.</param>
 public sealed record LoraMergeResult(string OutputDir, IReadOnlyList<string> MergedModules, double MaxLogitDifference, double Tolerance,
-    double MaxLogitDifferenceFp32);
+    double MaxLogitDifferenceFp32, bool DequantizedBase = false);
 
 /// <summary>
 /// Folds an adapter into its base model: W ← W + scaling·B·A in fp32, checked finite, cast back to the checkpoint's
 /// dtype; writes a complete Hugging Face model directory (weights, config, tokenizer, generation config, chat
 /// template) only if it passes the parity gate: the fp32 merged weights must reproduce base + adapter logits within
 /// 1e-3 (the arithmetic), and the model as written and reloaded within <see cref="LoraMergeOptions.Tolerance"/>.
+/// A 4-bit (bitsandbytes) base is dequantized first and the merged model written dense, without quantization_config.
 /// </summary>
 public static class LoraMerger
 {
@@ -36,7 +40,7 @@ public static class LoraMerger
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, "config.json")))
             throw new LoraException($"{outDir}: exists and is not a model directory; refusing to replace it");
 
-        var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32);
+        var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32, DequantizeFourBit: true);
         using var reference = ModelLoader.Load(baseDir, cpu32);
         using var scope = NewDisposeScope();   // the logits compared below
         PeftAdapter.Load(reference, adapterDir);
@@ -51,8 +55,11 @@ public static class LoraMerger
             Directory.CreateDirectory(staging);
             ScalarType storedType = WriteMergedWeights(baseDir, reference, adapted, staging, options.MaxShardBytes);
             ModelFolder.CopyAllButWeights(baseDir, staging);
+            bool dequantized = reference.Config.Quantization is not null;
             if (reference.Config.Layout == CheckpointLayout.ChatGlm)
                 WriteGlmConfig(baseDir, staging);
+            else if (dequantized)
+                WriteDenseConfig(baseDir, staging);
             if (!AllFinite(expected))
             {
                 throw new LoraParityException("parity gate: base + adapter gives NaN or infinite logits, so no merge can match it: the " +
@@ -73,9 +80,9 @@ public static class LoraMerger
                 throw new LoraParityException($"parity gate: merged logits differ from base + adapter by up to {difference:G4} " +
                     $"(tolerance {tolerance:G4}); nothing was written to {outDir}");
             }
-            Replace(outDir, staging);
+            ModelFolder.Replace(outDir, staging);
             return new LoraMergeResult(outDir, [.. adapted.Keys.Select(k => k[..^".weight".Length]).Order(StringComparer.Ordinal)],
-                difference, tolerance, arithmetic);
+                difference, tolerance, arithmetic, dequantized);
         }
         finally
         {
@@ -94,10 +101,10 @@ public static class LoraMerger
         bool chatGlm = model.Config.Layout == CheckpointLayout.ChatGlm;
         var names = chatGlm
             ? model.named_parameters().Select(p => p.name).Where(n => !n.Contains(".lora_", StringComparison.Ordinal))
-            : checkpoint.Names;
+            : checkpoint.Names.Where(n => !Bnb4BitTensors.IsAuxiliary(n));
         foreach (string name in names.Order(StringComparer.Ordinal))
         {
-            var stored = chatGlm ? ReadChatGlm(checkpoint, name, model.Config) : checkpoint.Read(name);
+            var stored = chatGlm ? ReadChatGlm(checkpoint, name, model.Config) : ReadDense(checkpoint, name);
             if (adapted.TryGetValue(name, out var layer))
             {
                 storedType = stored.dtype;
@@ -111,6 +118,21 @@ public static class LoraMerger
         }
         SafetensorsWriter.WriteCheckpoint(staging, tensors, maxShardBytes);
         return storedType;
+    }
+
+    // A tensor as stored, or a 4-bit weight dequantized to the dtype it was quantized from.
+    private static Tensor ReadDense(CheckpointReader checkpoint, string name)
+    {
+        using var fourBit = Bnb4BitTensors.Read(checkpoint, name);
+        return fourBit?.Dequantize() ?? checkpoint.Read(name);
+    }
+
+    // The merged model of a 4-bit base is dense: its config loses quantization_config.
+    private static void WriteDenseConfig(string baseDir, string staging)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDir, ModelConfig.FileName)))!.AsObject();
+        config.Remove("quantization_config");
+        File.WriteAllText(Path.Combine(staging, ModelConfig.FileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     // A glm tensor of a remote-code ChatGLM checkpoint, bit for bit (q, k and v are views of query_key_value's rows).
@@ -136,7 +158,7 @@ public static class LoraMerger
         foreach (var layer in layers)
         {
             using var merged = layer.MergedWeight();
-            layer.weight.copy_(merged);
+            layer.weight!.copy_(merged);   // dense: the merger loads a 4-bit base dequantized
             layer.LoraEnabled = false;
         }
     }
@@ -191,23 +213,5 @@ public static class LoraMerger
     {
         var random = new Random(20261128);
         return [.. Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 24).Select(_ => random.Next(vocabSize)).ToArray())];
-    }
-
-    // Moves the finished directory into place; an existing output is moved aside first and removed after.
-    private static void Replace(string outDir, string staging)
-    {
-        string? old = null;
-        if (Directory.Exists(outDir))
-        {
-            old = $"{outDir}.old-{Guid.NewGuid():N}";
-            Directory.Move(outDir, old);
-        }
-        else if (Path.GetDirectoryName(outDir) is { } parent)
-        {
-            Directory.CreateDirectory(parent);
-        }
-        Directory.Move(staging, outDir);
-        if (old is not null)
-            Directory.Delete(old, recursive: true);
     }
 }

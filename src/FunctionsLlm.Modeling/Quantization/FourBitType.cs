@@ -1,3 +1,6 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace FunctionsLlm.Modeling.Quantization;
 
 /// <summary>
@@ -45,14 +48,38 @@ public sealed class FourBitType
         _ => throw new ArgumentException($"4-bit type '{name}' is not supported; supported: nf4, fp4", nameof(name)),
     };
 
-    /// <summary>The code of <paramref name="x"/>, a value divided by its block's absmax (so in [−1, 1]).</summary>
-    public byte Encode(float x)
+    /// <summary>
+    /// The codes of <paramref name="scaled"/>, values already divided by their block's absmax, as a uint8 tensor of the
+    /// same shape: bitsandbytes' bucketize over the midpoints (FP4 over the magnitudes, the sign put in bit 3).
+    /// </summary>
+    public Tensor Encode(Tensor scaled)
     {
-        int sign = _signBit && x < 0 ? 0b1000 : 0;
-        float magnitude = _signBit ? MathF.Abs(x) : x;
-        int rank = 0;
-        while (rank < _thresholds.Length && magnitude > _thresholds[rank])
-            rank++;
-        return (byte)(_codesByValue[rank] | sign);
+        using var scope = NewDisposeScope();
+        using var thresholds = tensor(_thresholds, device: scaled.device);
+        using var codes = tensor(_codesByValue.Select(c => (long)c).ToArray(), device: scaled.device);
+        var magnitude = _signBit ? scaled.abs() : scaled;
+        var rank = searchsorted(thresholds, magnitude.contiguous());            // thresholds below each value
+        var code = codes.index_select(0, rank.reshape(-1)).reshape(scaled.shape);
+        if (_signBit)
+            {
+            using var zero = 0f.ToScalar();
+            using var eight = 8L.ToScalar();
+            code = code.bitwise_or(scaled.lt(zero).to(ScalarType.Int64).mul(eight));
+        }
+        return code.to(ScalarType.Byte).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(256, 2) fp32: the values of a packed byte's high and low codes, for dequantizing a byte at a time.</summary>
+    public static Tensor PairTable(IReadOnlyList<float> codeValues, Device device)
+    {
+        if (codeValues.Count != 16)
+            throw new ArgumentException($"a 4-bit code book has 16 values, got {codeValues.Count}", nameof(codeValues));
+        var pairs = new float[512];
+        for (int b = 0; b < 256; b++)
+        {
+            pairs[2 * b] = codeValues[b >> 4];
+            pairs[2 * b + 1] = codeValues[b & 0x0F];
+        }
+        return tensor(pairs, [256, 2], device: device);
     }
 }

@@ -86,11 +86,11 @@ public class LoraInjectorTests
         layer.lora_B!.weight.copy_(randn([32, 2], generator: new Generator(3)));
         using var x = randn([3, 64], generator: new Generator(4));
 
-        using var expected = x.matmul(layer.weight.t()) + x.matmul(layer.lora_A!.weight.t()).matmul(layer.lora_B.weight.t()) * 3.0;
+        using var expected = x.matmul(layer.weight!.t()) + x.matmul(layer.lora_A!.weight.t()).matmul(layer.lora_B.weight.t()) * 3.0;
         using var actual = layer.forward(x);
         TensorAssert.Close(expected, actual, 1e-5, "y = Wx + (α/r)·BAx");
         layer.LoraEnabled = false;
         using var baseOnly = layer.forward(x);
-        TensorAssert.Close(x.matmul(layer.weight.t()), baseOnly, 1e-6, "disabled");
+        TensorAssert.Close(x.matmul(layer.weight!.t()), baseOnly, 1e-6, "disabled");
     }
 }

@@ -67,7 +67,7 @@ public sealed class PeftAdapterTests : IDisposable
 
         using var model = Load("tiny-qwen2");
         var layer = LoraInjector.LinearLayers(model)["model.layers.1.self_attn.o_proj"];
-        using var expectedWeight = layer.weight.detach() + tensor(b, [64, 2]).matmul(tensor(a, [2, 64])) * 2.0;
+        using var expectedWeight = layer.weight!.detach() + tensor(b, [64, 2]).matmul(tensor(a, [2, 64])) * 2.0;
         var config = PeftAdapter.Load(model, _dir);
 
         Assert.Equal(2.0, config.Scaling);

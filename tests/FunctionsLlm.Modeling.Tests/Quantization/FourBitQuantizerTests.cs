@@ -44,11 +44,20 @@ public sealed class FourBitQuantizerTests
         for (int i = 0; i + 1 < levels.Count; i++)
         {
             float midpoint = (float)((levels[i].Value + levels[i + 1].Value) / 2);
-            Assert.Equal(levels[i].Code, type.Encode(midpoint));
-            Assert.Equal(levels[i + 1].Code, type.Encode(MathF.BitIncrement(midpoint)));
+            float above = MathF.BitIncrement(midpoint);
+            // a 1 in the block makes its absmax 1, so the values are quantized as they are
+            int[] codes = Codes([midpoint, above, -above, 1f], type);
+            Assert.Equal(levels[i].Code, codes[0]);
+            Assert.Equal(levels[i + 1].Code, codes[1]);
             if (name == "fp4" && midpoint > 0)
-                Assert.Equal(levels[i + 1].Code | 0b1000, type.Encode(-MathF.BitIncrement(midpoint)));
+                Assert.Equal(levels[i + 1].Code | 0b1000, codes[2]);
         }
+    }
+
+    private static int[] Codes(float[] values, FourBitType type)
+    {
+        var (packed, _) = FourBitQuantizer.Quantize(values, type);
+        return [.. packed.SelectMany(b => new[] { b >> 4, b & 0x0F }).Take(values.Length)];
     }
 
     private static readonly double[] Nf4Table =
@@ -83,9 +92,16 @@ public sealed class FourBitQuantizerTests
     [Fact]
     public void An_all_zero_block_stays_zero_and_bad_sizes_are_refused()
     {
+        // absmax 0 is clamped to 1e-38 for the division only, so every value takes the code of 0: NF4 7, FP4 0
         var (packed, absmax) = FourBitQuantizer.Quantize(new float[64], FourBitType.Nf4);
         Assert.Equal([0f], absmax);
+        Assert.All(packed, b => Assert.Equal(0x77, b));
         Assert.All(FourBitQuantizer.Dequantize(packed, absmax, 64, FourBitType.Nf4), v => Assert.Equal(0f, v));
+        Assert.All(FourBitQuantizer.Quantize(new float[64], FourBitType.Fp4).Packed, b => Assert.Equal(0x00, b));
+
+        // an odd count: the missing last value is padded with 0, whose NF4 code is 7 (1 → 15, 0.5 → 12, −1 → 0)
+        Assert.Equal(new byte[] { 0xFC, 0x07 }, FourBitQuantizer.Quantize([1f, 0.5f, -1f], FourBitType.Nf4).Packed);
+        Assert.Throws<ArgumentException>(() => FourBitQuantizer.Quantize([1f, float.NaN], FourBitType.Nf4));
 
         Assert.Throws<ArgumentOutOfRangeException>(() => FourBitQuantizer.Quantize(new float[8], FourBitType.Nf4, blockSize: 48));
         Assert.Throws<ArgumentException>(() => FourBitQuantizer.Dequantize(new byte[3], [1f], 8, FourBitType.Nf4));
