@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Modeling.Runtime;
 using FunctionsLlm.Training;
 using FunctionsLlm.Training.Optimization;
@@ -16,12 +17,16 @@ namespace FunctionsLlm.Bench;
 /// </summary>
 internal static class TrainBench
 {
-    public static void Run(string dir, int steps, int batch, int sequence, int threads)
+    /// <param name="quantize">Hold the frozen base in 4 bits (QLoRA), quantized at load.</param>
+    public static void Run(string dir, int steps, int batch, int sequence, int threads, FourBitOptions? quantize = null)
     {
         set_num_threads(threads);
         NativeRuntime.Configure();
         double peak = MatmulPeak();
-        using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
+        long rssBefore = ResidentBytes();
+        using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32, Quantize: quantize));
+        GC.Collect();
+        long rssLoaded = ResidentBytes() - rssBefore;
         LoraInjector.Inject(model, new LoraConfig { R = 16, LoraAlpha = 32, LoraDropout = 0.05 }, new Generator(1));
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
         using var optimizer = new AdamW(trainable, 0.9, 0.999, 1e-8, 0);
@@ -55,13 +60,23 @@ internal static class TrainBench
         double seconds = steady.Average();
         double tokensPerSecond = batch * sequence / seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            model      {dir}: {model.parameters().Sum(p => p.numel()) / 1e6:F1}M parameters ({LoraInjector.TrainableSummary(model)}), {threads} threads
+            model      {dir}: {(quantize is null ? "LoRA" : $"QLoRA ({quantize.Type.Name} base)")}, {LoraInjector.TrainableSummary(model)}, {threads} threads
+            base       {BaseBytes(model) / 1e6:F1} MB of tensors held ({BaseParameters(model) * 2 / 1e6:F1} MB in BF16, {BaseParameters(model) * 4 / 1e6:F1} MB in fp32); RSS +{rssLoaded >> 20} MB after loading
             batch      {batch} × {sequence} tokens, {steps} steps (first 2 not timed)
             step       {seconds * 1000:F0} ms (median {steady.Order().ElementAt(steady.Count / 2) * 1000:F0} ms) = {tokensPerSecond:F0} tokens/s
             FLOP/s     {tokensPerSecond * flopsPerToken / 1e9:F1} GFLOP/s achieved vs {peak / 1e9:F1} GFLOP/s fp32 matmul peak = {100 * tokensPerSecond * flopsPerToken / peak:F0}%
             RSS        {string.Join(", ", rss.Select(r => $"step {r.Step}: {r.Bytes >> 20} MB"))}
             """));
     }
+
+    // The frozen weights as held: dense tensors at their size, 4-bit ones as packed codes plus fp32 absmax.
+    private static long BaseBytes(CausalLM model) =>
+        model.parameters().Where(p => !p.requires_grad).Sum(p => p.numel() * p.element_size())
+        + LoraInjector.LinearLayers(model).Values.Select(l => l.Quantized).OfType<FourBitWeight>().Sum(w => w.Packed.numel() + (w.Absmax.numel() * 4));
+
+    private static long BaseParameters(CausalLM model) =>
+        model.parameters().Where(p => !p.requires_grad).Sum(p => p.numel())
+        + LoraInjector.LinearLayers(model).Values.Where(l => l.Quantized is not null).Sum(l => l.InFeatures * l.OutFeatures);
 
     private static double MatmulPeak()
     {

@@ -8,29 +8,13 @@ using static TorchSharp.torch;
 
 namespace FunctionsLlm.Training.Tests;
 
+[Collection(TrainingRuns.Name)]
 public sealed class TrainingLoopTests : IDisposable
 {
     private static readonly string Model = RepoPaths.Fixture("models", "tiny-qwen2");
     private readonly TempFolder _dir = new("flm-train-");
 
     public void Dispose() => _dir.Dispose();
-
-    /// <summary>Prompt → answer pairs with a rule to learn: the answer is the prompt's first tokens shifted by one id.</summary>
-    private static List<TrainingExample> Examples(int count, int seed)
-    {
-        var random = new Random(seed);
-        var examples = new List<TrainingExample>();
-        for (int i = 0; i < count; i++)
-        {
-            int promptLength = random.Next(4, 12);
-            int[] prompt = [.. Enumerable.Range(0, promptLength).Select(_ => random.Next(10, 400))];
-            int[] answer = [.. prompt.Take(4).Select(t => t + 1), 511];
-            int[] ids = [.. prompt, .. answer];
-            int[] labels = [.. Enumerable.Repeat(TrainingExample.IgnoreIndex, promptLength), .. answer];
-            examples.Add(new TrainingExample(ids, labels, i + 1));
-        }
-        return examples;
-    }
 
     private static CausalLM Load() => ModelLoader.Load(Model, new ModelLoadOptions(CPU, ScalarType.Float32));
 
@@ -43,8 +27,8 @@ public sealed class TrainingLoopTests : IDisposable
     [Fact]
     public void Lora_training_lowers_the_eval_loss_and_writes_a_peft_adapter_metrics_and_tensorboard()
     {
-        var train = Examples(40, 1);
-        var eval = Examples(8, 1).Select(e => e with { }).ToList();   // the same rule on the first 8 training records
+        var train = ShiftRuleExamples.Create(40, 1);
+        var eval = ShiftRuleExamples.Create(8, 1).Select(e => e with { }).ToList();   // the same rule on the first 8 training records
         using var model = Load();
         double before = CausalLmLoss.Mean(model, eval, 4, 509);
 
@@ -70,8 +54,8 @@ public sealed class TrainingLoopTests : IDisposable
     [Fact]
     public void A_run_cancelled_and_resumed_ends_with_the_same_adapter_bit_for_bit()
     {
-        var train = Examples(40, 2);
-        var eval = Examples(6, 3);
+        var train = ShiftRuleExamples.Create(40, 2);
+        var eval = ShiftRuleExamples.Create(6, 3);
         var options = Small with { LoadBestModelAtEnd = false };
         string straight = Path.Combine(_dir, "straight"), interrupted = Path.Combine(_dir, "interrupted");
         using (var model = Load())
@@ -95,7 +79,7 @@ public sealed class TrainingLoopTests : IDisposable
     [Fact]
     public void A_run_killed_after_a_periodic_checkpoint_resumes_from_it_to_the_same_adapter()
     {
-        var train = Examples(40, 4);
+        var train = ShiftRuleExamples.Create(40, 4);
         var options = Small with { LoadBestModelAtEnd = false, EvalSteps = 100 };
         string straight = Path.Combine(_dir, "straight"), killed = Path.Combine(_dir, "killed");
         using (var model = Load())
@@ -124,7 +108,7 @@ public sealed class TrainingLoopTests : IDisposable
         var options = Small with { LearningRate = 0.5, WarmupRatio = 0, EvalSteps = 1, SaveSteps = 1, SaveTotalLimit = 2, EarlyStoppingPatience = 2, Epochs = 5 };
         using var model = Load();
 
-        var result = new TrainingLoop(options).Run(model, Model, Examples(40, 5), Examples(6, 6), _dir);
+        var result = new TrainingLoop(options).Run(model, Model, ShiftRuleExamples.Create(40, 5), ShiftRuleExamples.Create(6, 6), _dir);
 
         Assert.True(result.StoppedEarly);
         Assert.Equal(result.BestStep + 2, result.Steps);
@@ -143,11 +127,11 @@ public sealed class TrainingLoopTests : IDisposable
         foreach (string file in Directory.GetFiles(Model, "*.json").Where(f => !f.EndsWith("expected.json", StringComparison.Ordinal)))
             File.Copy(file, Path.Combine(fresh, Path.GetFileName(file)));
         using var model = ModelLoader.Initialize(fresh, seed: 1, new ModelLoadOptions(CPU, ScalarType.Float32));
-        var eval = Examples(6, 7);
+        var eval = ShiftRuleExamples.Create(6, 7);
         double before = CausalLmLoss.Mean(model, eval, 4, 509);
 
         var result = new TrainingLoop(Small with { Full = true, LearningRate = 3e-3, Epochs = 4 })
-            .Run(model, fresh, Examples(60, 7), eval, Path.Combine(_dir, "run"));
+            .Run(model, fresh, ShiftRuleExamples.Create(60, 7), eval, Path.Combine(_dir, "run"));
 
         Assert.True(result.FinalEvalLoss < before, $"{before} → {result.FinalEvalLoss}");
         Assert.Equal(Path.Combine(_dir, "run", "model"), result.OutputDir);

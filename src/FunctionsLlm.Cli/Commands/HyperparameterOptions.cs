@@ -44,7 +44,9 @@ internal sealed class HyperparameterOptions
                 _ when property.PropertyType == typeof(bool) => Typed(name, (bool)value! ? $"{description} On by default ({name} false turns it off)." : description,
                     (bool)value!, v => JsonValue.Create(v)),
                 _ when property.PropertyType == typeof(SchedulerKind) => Typed(name, $"{description} One of {SnakeCaseEnumConverter<SchedulerKind>.AllowedNames}.",
-                    Enum((SchedulerKind)value!), v => JsonValue.Create(v)),
+                    Enum(value!), v => JsonValue.Create(v)),
+                _ when property.PropertyType == typeof(BaseQuantization) => Typed(name, $"{description} One of {SnakeCaseEnumConverter<BaseQuantization>.AllowedNames}.",
+                    Enum(value!), v => JsonValue.Create(v)),
                 IReadOnlyList<string> list => Typed(name, $"{description} Comma-separated.", string.Join(',', list),
                     v => new JsonArray([.. v!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(m => (JsonNode?)JsonValue.Create(m))])),
                 _ => throw new InvalidOperationException($"Hyperparameters.{property.Name}: no option for a {property.PropertyType.Name}"),
@@ -76,7 +78,7 @@ internal sealed class HyperparameterOptions
     public static string JsonName(PropertyInfo property) =>
         property.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.CamelCase.ConvertName(property.Name);
 
-    private static string Enum(SchedulerKind kind) => JsonSerializer.Serialize(kind).Trim('"');
+    private static string Enum(object kind) => JsonSerializer.Serialize(kind, kind.GetType()).Trim('"');
 
     private static Binding Typed<T>(string name, string description, T defaultValue, Func<T, JsonNode?> toJson)
     {

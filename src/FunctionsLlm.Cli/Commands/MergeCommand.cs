@@ -27,6 +27,8 @@ internal static class MergeCommand
                 output.WriteLine($"a fully fine-tuned model: copied as trained into {result.OutputDir}");
                 return FlmCli.Success;
             }
+            if (parity.DequantizedBase)
+                output.WriteLine("the base is a 4-bit checkpoint: its weights were dequantized and the merged model is written dense, without quantization_config");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"merged {result.MergedModules} layers into {result.OutputDir}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -46,6 +46,11 @@ public static class LoraInjector
             if (parameter.requires_grad)
                 trainable += parameter.numel();
         }
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is LinearLayer { Quantized: { } fourBit })
+                all += fourBit.Shape[0] * fourBit.Shape[1];   // 4-bit weights count as the weights they stand for
+        }
         return string.Create(CultureInfo.InvariantCulture,
             $"trainable params: {trainable:N0} || all params: {all:N0} || trainable%: {100.0 * trainable / all:F4}");
     }

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training.Data;
 using FunctionsLlm.Training.Evaluation;
@@ -22,6 +24,7 @@ public static class JobFailure
         LoraException => (JobErrorCode.MergeFailed, $"merge failed: {e.Message}"),
         ContractException => (JobErrorCode.InvalidJob, e.Message),
         ArgumentException => (JobErrorCode.InvalidJob, $"invalid job: {e.Message}"),
+        ModelConfigException or CheckpointException => (JobErrorCode.UnreadableInput, $"unusable model: {e.Message}"),
         InvalidDataException or FileNotFoundException or DirectoryNotFoundException => (JobErrorCode.UnreadableInput, $"unreadable input: {e.Message}"),
         _ => (JobErrorCode.Internal, $"{e.GetType().Name}: {e.Message}"),
     };

@@ -1,6 +1,9 @@
 using System.Globalization;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Training.Data;
 
 namespace FunctionsLlm.Training.Jobs;
@@ -20,12 +23,22 @@ public static class TrainJob
     {
         ArgumentNullException.ThrowIfNull(settings);
         bool fromScratch = settings.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
-        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir);
+        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir, new ModelLoadOptions(Quantize: FourBit(settings.Quantize)));
+        bool fourBitBase = LoraInjector.LinearLayers(model).Values.Any(l => l.Quantized is not null);
+        if (settings.Full && fourBitBase)
+            throw new ModelConfigException($"{baseDir}: the base is stored in 4 bits; full-parameter training needs dense weights (train LoRA on it, or train the original)");
         var train = TrainingData.Load(trainPath, settings.MaxSequenceLength, model.Config.VocabSize);
         var eval = evalPath is not null && File.Exists(evalPath) && new FileInfo(evalPath).Length > 0
             ? TrainingData.Load(evalPath, settings.MaxSequenceLength, model.Config.VocabSize) : [];
         started?.Invoke(string.Create(CultureInfo.InvariantCulture,
-            $"{(settings.Full ? "full-parameter" : "LoRA")} training of {baseDir}{(fromScratch ? " (from scratch)" : "")}: {train.Count} training and {eval.Count} eval records"));
+            $"{(settings.Full ? "full-parameter" : fourBitBase ? "QLoRA (4-bit base)" : "LoRA")} training of {baseDir}{(fromScratch ? " (from scratch)" : "")}: {train.Count} training and {eval.Count} eval records"));
         return new TrainingLoop(settings, console).Run(model, baseDir, train, eval, runDir, resumeFrom, progress, cancellationToken);
     }
+
+    private static FourBitOptions? FourBit(BaseQuantization quantize) => quantize switch
+    {
+        BaseQuantization.Nf4 => FourBitOptions.Nf4,
+        BaseQuantization.Fp4 => new FourBitOptions(FourBitType.Fp4),
+        _ => null,
+    };
 }

@@ -51,7 +51,7 @@ public class ServeCommandTests
         Assert.StartsWith("flm: ", missing.Error);
     }
 
-    private static async Task<Uri> AddressAsync(TextWriter synchronizedOutput, StringWriter output, Task<int> serve)
+    internal static async Task<Uri> AddressAsync(TextWriter synchronizedOutput, StringWriter output, Task<int> serve)
     {
         for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(60); await Task.Delay(20))
         {
