@@ -51,6 +51,10 @@ param trainerMaxReplicas int = 1
 @description('Seconds the trainer stays up without requests (the pipeline polls job status more often).')
 param trainerCooldownSeconds int = 900
 
+@description('Train jobs that leave hyperparameters.quantize unset train QLoRA (NF4 base) when the base has more parameters than this; 0: never (GPUs that hold the base in BF16).')
+@minValue(0)
+param trainerQuantizeAboveParameters int = 0
+
 @description('Whole vCPUs and memory per inference replica.')
 param inferenceCpu int = 8
 param inferenceMemory string = '56Gi'
@@ -256,6 +260,7 @@ module trainer 'modules/trainerApp.bicep' = {
     memory: trainerMemory
     maxReplicas: trainerMaxReplicas
     cooldownSeconds: trainerCooldownSeconds
+    quantizeAboveParameters: trainerQuantizeAboveParameters
     storageBlobUri: storage.outputs.blobEndpoint
     storageAccountName: storage.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString

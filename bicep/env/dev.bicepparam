@@ -23,6 +23,8 @@ param trainerCpu = 8
 param trainerMemory = '56Gi'
 param trainerMaxReplicas = 1
 param trainerCooldownSeconds = 600
+// A 16 GB T4 cannot LoRA-train a base above ~3B parameters in BF16: those train QLoRA (NF4 base) unless a job says otherwise.
+param trainerQuantizeAboveParameters = 3000000000
 param inferenceCpu = 8
 param inferenceMemory = '56Gi'
 param inferenceMinReplicas = 0

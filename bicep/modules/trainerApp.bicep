@@ -32,6 +32,9 @@ param maxReplicas int
 @description('Seconds without requests before scaling to zero; the pipeline polls job status more often than this.')
 param cooldownSeconds int
 
+@description('A train job that does not set hyperparameters.quantize gets an NF4 base (QLoRA) when its base has more parameters than this; 0: never.')
+param quantizeAboveParameters int
+
 @description('Blob service endpoint of the storage account (https://{account}.blob.core.windows.net/).')
 param storageBlobUri string
 
@@ -119,6 +122,7 @@ resource trainer 'Microsoft.App/containerApps@2025-07-01' = {
             { name: 'FLM_STORAGE_BLOB_URI', value: storageBlobUri }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
             { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+            { name: 'FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS', value: string(quantizeAboveParameters) }
           ], entraSettings, apiKeySettings)
           probes: [
             {

@@ -10,7 +10,8 @@ namespace FunctionsLlm.Trainer;
 /// (<c>FLM_TRAINER_AUTH_TENANT_ID</c> + <c>FLM_TRAINER_AUTH_AUDIENCE</c>, optionally only from
 /// <c>FLM_TRAINER_AUTH_ALLOWED_CALLERS</c>; signed by the keys of <c>FLM_TRAINER_AUTH_AUTHORITY</c>, by default the
 /// tenant's Entra ID v2.0 endpoint). Runner: <c>FLM_TRAINER_CACHE</c>,
-/// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>, <c>FLM_TRAINER_LEASE_SECONDS</c>; evaluate jobs:
+/// <c>FLM_TRAINER_MAX_CONCURRENT_JOBS</c>, <c>FLM_TRAINER_PROGRESS_SECONDS</c>, <c>FLM_TRAINER_LEASE_SECONDS</c>; train jobs:
+/// <c>FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS</c>; evaluate jobs:
 /// <c>FLM_EVAL_MAX_TOKENS</c>, <c>FLM_EVAL_BATCH_SIZE</c>, <c>FLM_EVAL_LIMIT</c>.
 /// </summary>
 public sealed record TrainerSettings
@@ -50,6 +51,12 @@ public sealed record TrainerSettings
     /// </summary>
     public TimeSpan JobLease { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// <c>FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS</c>: a train job that leaves <c>hyperparameters.quantize</c> unset holds its
+    /// base in NF4 (QLoRA) when the base has more parameters than this; 0 (the default): never. The dev (T4) deployment sets 3e9.
+    /// </summary>
+    public long QuantizeAboveParameters { get; init; }
+
     /// <summary>How often an idle runner looks for queued jobs and jobs whose owner died, and a running job's lease is renewed.</summary>
     public TimeSpan LeaseTick => JobLease / 3;
 
@@ -76,6 +83,17 @@ public sealed record TrainerSettings
             return fallback;
         }
 
+        long Count(string name)
+        {
+            if (Text(name) is not { } text)
+                return 0;
+            // 3000000000 or 3e9
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value >= 0 && value <= long.MaxValue && value == Math.Floor(value))
+                return (long)value;
+            problems.Add($"{name} must be a whole number of parameters ≥ 0 (e.g. 3000000000 or 3e9), got '{text}'");
+            return 0;
+        }
+
         var settings = new TrainerSettings
         {
             Storage = StorageSettings.Read(Text, problems),
@@ -91,6 +109,7 @@ public sealed record TrainerSettings
             EvalMaxTokens = Number("FLM_EVAL_MAX_TOKENS", 200, 1),
             EvalBatchSize = Number("FLM_EVAL_BATCH_SIZE", 8, 1),
             EvalLimit = Text("FLM_EVAL_LIMIT") is null ? null : Number("FLM_EVAL_LIMIT", 1, 1),
+            QuantizeAboveParameters = Count("FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS"),
         };
         if (settings.JobLease > ArtifactLease.MaxDuration)
             problems.Add($"FLM_TRAINER_LEASE_SECONDS must be at most {ArtifactLease.MaxDuration.TotalSeconds:0} (Blob Storage's longest lease), got '{Text("FLM_TRAINER_LEASE_SECONDS")}'");

@@ -66,6 +66,11 @@ public sealed class ContainerAppsTests
              jobs["metadata"]!.Text("activationBlobCount")));
         Assert.Equal(trainer["identity"]!["userAssignedIdentities"]!.AsObject().Single().Key, jobs.Text("identity"));
 
+        // dev's T4 trains bases above 3B parameters as QLoRA unless a job sets quantize; prod's A100 never needs to
+        var env = properties["template"]!["containers"]![0]!["env"]!.AsArray();
+        Assert.Equal(environment == "dev" ? "3000000000" : "0",
+            Assert.Single(env, e => e!.Text("name") == "FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS")!.Text("value"));
+
         var probes = properties["template"]!["containers"]![0]!["probes"]!.AsArray();
         Assert.Equal(["Liveness", "Readiness", "Startup"], probes.Select(p => p.Text("type")).Order());
         Assert.All(probes, p =>

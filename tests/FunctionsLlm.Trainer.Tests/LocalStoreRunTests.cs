@@ -30,5 +30,34 @@ public sealed class LocalStoreRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(store, "checkpoints", "local-1", "checkpoints", "checkpoint-2", "trainer_state.json")));
         Assert.Equal(JobState.Succeeded, JobStatus.Parse(JsonDocument.Parse(
             await File.ReadAllTextAsync(Path.Combine(store, "checkpoints", "local-1", "job.json"))).RootElement.GetProperty("status").GetRawText()).State);
+        Assert.False(status.Result.Metrics.ContainsKey("fourBitBase"));
+    }
+
+    [Fact]
+    public async Task A_trainer_set_to_quantize_large_bases_trains_qlora_unless_the_job_says_none()
+    {
+        string store = Path.Combine(_root, "store");
+        LocalStoreFixture.Create(store, records: 8);
+        var settings = TrainerApp.Local(_root, run: true);
+        settings["FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS"] = "1e4";   // tiny-qwen3 has more
+        using var app = new TrainerApp(settings);
+        var client = app.Client();
+        const string Spec = """
+            {"kind": "train", "baseModelPrefix": "base/tiny/", "datasetPrefixes": {"train": "d/train.jsonl"},
+             "hyperparameters": {"loraR": 2, "batchSize": 4, "gradAccum": 1, "epochs": 1, "targetModules": ["all-linear"]QUANTIZE}, "outputPrefix": "OUT/"}
+            """;
+        await TrainerApp.CreateAsync(client, "auto-nf4", Spec.Replace("QUANTIZE", "").Replace("OUT", "auto-nf4-out"));
+        var quantized = await TrainerApp.WaitAsync(client, "auto-nf4");
+        Assert.True(quantized.State == JobState.Succeeded, quantized.Error);
+        Assert.Equal(1, quantized.Result!.Metrics["fourBitBase"]);
+
+        await TrainerApp.CreateAsync(client, "explicit-none", Spec.Replace("QUANTIZE", ", \"quantize\": \"none\"").Replace("OUT", "explicit-none-out"));
+        var dense = await TrainerApp.WaitAsync(client, "explicit-none");
+        Assert.True(dense.State == JobState.Succeeded, dense.Error);
+        Assert.False(dense.Result!.Metrics.ContainsKey("fourBitBase"));
+        // the 4-bit run's adapter is a normal PEFT adapter of the same modules
+        Assert.Equal(
+            Directory.GetFiles(Path.Combine(store, "checkpoints", "explicit-none-out")).Select(Path.GetFileName).Order(),
+            Directory.GetFiles(Path.Combine(store, "checkpoints", "auto-nf4-out")).Select(Path.GetFileName).Order());
     }
 }

@@ -21,6 +21,9 @@ public sealed class TrainerSettingsTests
         Assert.Equal((TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10)), (settings.JobLease, settings.LeaseTick));
         Assert.Equal((200, 8, (int?)5), (settings.EvalMaxTokens, settings.EvalBatchSize, settings.EvalLimit));
         Assert.Equal(Path.Combine(Path.GetTempPath(), "flm-trainer"), settings.CacheFolder);
+        Assert.Equal(0, settings.QuantizeAboveParameters);
+        Assert.Equal(3_000_000_000, Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS", "3e9")).QuantizeAboveParameters);
+        Assert.Equal(7_000, Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS", "7000")).QuantizeAboveParameters);
     }
 
     [Fact]
@@ -35,6 +38,8 @@ public sealed class TrainerSettingsTests
             var lease = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_LEASE_SECONDS", seconds)));
             Assert.Contains(seconds == "14" ? "FLM_TRAINER_LEASE_SECONDS must be an integer ≥ 15, got '14'" : "FLM_TRAINER_LEASE_SECONDS must be at most 60", lease.Message);
         }
+        var size = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS", "3B")));
+        Assert.Contains("FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS must be a whole number of parameters ≥ 0 (e.g. 3000000000 or 3e9), got '3B'", size.Message);
         var two = Assert.Throws<InvalidOperationException>(() => Read(("FLM_STORAGE_FOLDER", "/x"), ("FLM_STORAGE_CONNECTION_STRING", "y")));
         Assert.Contains("set only one of", two.Message);
     }

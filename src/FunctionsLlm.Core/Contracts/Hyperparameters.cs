@@ -35,8 +35,8 @@ public sealed record Hyperparameters : IContract
     [Description("Train every parameter (small models, from scratch when the base has no weights) instead of a LoRA adapter.")]
     public bool Full { get; init; }
 
-    [Description("Hold the frozen base in 4 bits while LoRA trains (QLoRA): nf4 or fp4, bitsandbytes' formats, quantized at load; a base stored in 4 bits is used as it is.")]
-    public BaseQuantization Quantize { get; init; } = BaseQuantization.None;
+    [Description("Hold the frozen base in 4 bits while LoRA trains (QLoRA): nf4 or fp4, bitsandbytes' formats, quantized at load; none keeps it as stored (a base stored in 4 bits stays so). Unset: none, or nf4 on a trainer that quantizes bases above a size (FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS).")]
+    public BaseQuantization? Quantize { get; init; }
 
     [Description("Passes over the training data.")]
     public int Epochs { get; init; } = 3;
@@ -141,8 +141,9 @@ public sealed record Hyperparameters : IContract
             problems.Add($"'{at}targetModules' must name at least one module");
         else if (TargetModules.Any(string.IsNullOrWhiteSpace))
             problems.Add($"'{at}targetModules' must not contain empty names");
-        problems.RequireDefined($"{at}quantize", Quantize);
-        if (Full && Quantize != BaseQuantization.None)
+        if (Quantize is { } quantize)
+            problems.RequireDefined($"{at}quantize", quantize);
+        if (Full && Quantize is BaseQuantization.Nf4 or BaseQuantization.Fp4)
             problems.Add($"'{at}quantize' applies to LoRA training: full-parameter training updates the base weights, which 4 bits cannot hold");
         AtLeast("epochs", Epochs, 1);
         AtLeast("maxSteps", MaxSteps, 1);

@@ -94,7 +94,8 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         try
         {
             result = await OnOwnThread(() => TrainJob.Run(options, baseDir, trainPath, evalPath, runDir, resumeFrom, new StepObserver(OnStep),
-                started: message => logger.LogInformation("job {Id}: {Message}", job.Id, message), cancellationToken: cancellationToken));
+                started: message => logger.LogInformation("job {Id}: {Message}", job.Id, message), quantizeAboveParameters: settings.QuantizeAboveParameters,
+                cancellationToken: cancellationToken));
         }
         catch (OperationCanceledException)
         {
@@ -116,6 +117,8 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
             metrics["evalLoss"] = evalLoss;
         if (last?.Loss is { } trainLoss)
             metrics["trainLoss"] = trainLoss;
+        if (result.FourBitBase)
+            metrics["fourBitBase"] = 1;
         return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
@@ -17,13 +18,16 @@ namespace FunctionsLlm.Training.Jobs;
 public static class TrainJob
 {
     /// <param name="started">Told, before the first step, what is trained on what (one line).</param>
+    /// <param name="quantizeAboveParameters">With <see cref="Hyperparameters.Quantize"/> unset, a base with more parameters
+    /// than this is held in NF4 (QLoRA); 0: never.</param>
     public static TrainingResult Run(Hyperparameters settings, string baseDir, string trainPath, string? evalPath, string runDir,
         string? resumeFrom = null, IProgress<TrainingProgress>? progress = null, TextWriter? console = null, Action<string>? started = null,
-        CancellationToken cancellationToken = default)
+        long quantizeAboveParameters = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         bool fromScratch = settings.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
-        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir, new ModelLoadOptions(Quantize: FourBit(settings.Quantize)));
+        var quantize = fromScratch || settings.Full ? BaseQuantization.None : settings.Quantize ?? DefaultQuantization(baseDir, quantizeAboveParameters);
+        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir, new ModelLoadOptions(Quantize: FourBit(quantize)));
         bool fourBitBase = LoraInjector.LinearLayers(model).Values.Any(l => l.Quantized is not null);
         if (settings.Full && fourBitBase)
             throw new ModelConfigException($"{baseDir}: the base is stored in 4 bits; full-parameter training needs dense weights (train LoRA on it, or train the original)");
@@ -32,7 +36,17 @@ public static class TrainJob
             ? TrainingData.Load(evalPath, settings.MaxSequenceLength, model.Config.VocabSize) : [];
         started?.Invoke(string.Create(CultureInfo.InvariantCulture,
             $"{(settings.Full ? "full-parameter" : fourBitBase ? "QLoRA (4-bit base)" : "LoRA")} training of {baseDir}{(fromScratch ? " (from scratch)" : "")}: {train.Count} training and {eval.Count} eval records"));
-        return new TrainingLoop(settings, console).Run(model, baseDir, train, eval, runDir, resumeFrom, progress, cancellationToken);
+        return new TrainingLoop(settings, console).Run(model, baseDir, train, eval, runDir, resumeFrom, progress, cancellationToken) with { FourBitBase = fourBitBase };
+    }
+
+    // NF4 for a base larger than the threshold (its tensors' element count: the parameters, for a dense checkpoint).
+    private static BaseQuantization DefaultQuantization(string baseDir, long quantizeAboveParameters)
+    {
+        if (quantizeAboveParameters <= 0)
+            return BaseQuantization.None;
+        using var checkpoint = CheckpointReader.Open(baseDir);
+        long parameters = checkpoint.Names.Sum(n => checkpoint.Info(n).Shape.Aggregate(1L, (a, b) => a * b));
+        return parameters > quantizeAboveParameters ? BaseQuantization.Nf4 : BaseQuantization.None;
     }
 
     private static FourBitOptions? FourBit(BaseQuantization quantize) => quantize switch

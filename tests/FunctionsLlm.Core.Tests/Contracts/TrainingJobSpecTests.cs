@@ -17,7 +17,7 @@ public sealed class TrainingJobSpecTests
             "epochs": 2, "maxSteps": 900, "batchSize": 8, "gradAccum": 2, "lr": 1e-4,
             "warmupRatio": 0.1, "warmupSteps": 20, "scheduler": "linear", "maxSeqLen": 1024, "groupByLength": false,
             "loggingSteps": 5, "evalSteps": 100, "saveSteps": 200, "saveTotalLimit": 2, "earlyStoppingPatience": 3,
-            "seed": 7, "full": true
+            "seed": 7, "full": true, "quantize": "none"
           },
           "outputPrefix": "r1-c0/",
           "priority": "ignored: unknown fields are skipped"
@@ -135,7 +135,7 @@ public sealed class TrainingJobSpecTests
         Assert.Null(h.EarlyStoppingPatience);
         Assert.Equal(42, h.Seed);
         Assert.False(h.Full);
-        Assert.Equal(BaseQuantization.None, h.Quantize);
+        Assert.Null(h.Quantize);   // the trainer's default: none, or nf4 above FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS
         Assert.Null(spec.DatasetPrefixes!.Eval);
     }
 
@@ -145,6 +145,7 @@ public sealed class TrainingJobSpecTests
         const string Train = """{"kind": "train", "baseModelPrefix": "base/q/", "datasetPrefixes": {"train": "r1/train.jsonl"}, "outputPrefix": "r1-c0/", "hyperparameters": """;
         Assert.Equal(BaseQuantization.Nf4, TrainingJobSpec.Parse(Train + """{"quantize": "nf4"}}""").Hyperparameters.Quantize);
         Assert.Equal(BaseQuantization.Fp4, TrainingJobSpec.Parse(Train + """{"quantize": "fp4"}}""").Hyperparameters.Quantize);
+        Assert.Equal(BaseQuantization.None, TrainingJobSpec.Parse(Train + """{"quantize": "none", "full": true}}""").Hyperparameters.Quantize);
         Assert.Contains("'int4' is not one of none, nf4, fp4", Assert.ThrowsAny<Exception>(() => TrainingJobSpec.Parse(Train + """{"quantize": "int4"}}""")).Message, StringComparison.Ordinal);
         Assert.Equal(["'quantize' applies to LoRA training: full-parameter training updates the base weights, which 4 bits cannot hold"],
             new Hyperparameters { Full = true, Quantize = BaseQuantization.Nf4 }.Validate());
@@ -170,7 +171,7 @@ public sealed class TrainingJobSpecTests
 
         Assert.Equal(
             """
-            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"adamBeta1":0.9,"adamBeta2":0.999,"adamEpsilon":1E-08,"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"groupByLength":true,"loadBestModelAtEnd":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxGradNorm":1,"maxSeqLen":512,"quantize":"none","saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03,"weightDecay":0},"kind":"train","outputPrefix":"r1-c0/"}
+            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"adamBeta1":0.9,"adamBeta2":0.999,"adamEpsilon":1E-08,"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"groupByLength":true,"loadBestModelAtEnd":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxGradNorm":1,"maxSeqLen":512,"saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03,"weightDecay":0},"kind":"train","outputPrefix":"r1-c0/"}
             """,
             spec.ToCanonicalJson());
     }
