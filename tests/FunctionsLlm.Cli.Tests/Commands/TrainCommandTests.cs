@@ -103,7 +103,7 @@ public sealed class TrainCommandTests : IDisposable
     {
         // The contract's own JSON names (a job spec's) and defaults, read from its canonical document.
         var defaults = JsonNode.Parse(new Hyperparameters().ToCanonicalJson())!.AsObject();
-        Assert.Equal(typeof(Hyperparameters).GetProperties().Count(p => p.CanWrite), defaults.Count + 3);  // maxSteps, warmupSteps, earlyStoppingPatience: null
+        Assert.Equal(typeof(Hyperparameters).GetProperties().Count(p => p.CanWrite), defaults.Count + 4);  // maxSteps, warmupSteps, earlyStoppingPatience, quantize: null
 
         var help = await CliRun.Of("train", "--help");
         Assert.Equal(0, help.ExitCode);
