@@ -6,7 +6,7 @@ using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
-// dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [nf4|fp4|compare]
+// dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
@@ -24,10 +24,12 @@ if (args.Length > 0 && args[0] == "train")
     if (!File.Exists(Path.Combine(trainDir, "config.json")))
         RandomLlama.Create(trainDir);
     string mode = args.Length > 6 ? args[6] : "lora";
-    // compare: LoRA, then QLoRA (NF4 base), alternately twice, each on a freshly loaded model
-    string[] runs = mode == "compare" ? ["lora", "nf4", "lora", "nf4"] : [mode];
+    bool checkpointing = mode.EndsWith("-gc", StringComparison.Ordinal);   // gradient checkpointing
+    mode = checkpointing ? mode[..^3] : mode;
+    // compare: LoRA, then QLoRA (NF4 base), alternately three times, each on a freshly loaded model
+    string[] runs = mode == "compare" ? ["lora", "nf4", "lora", "nf4", "lora", "nf4"] : [mode];
     foreach (string run in runs)
-        TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2), run == "lora" ? null : FunctionsLlm.Modeling.Quantization.FourBitOptions.Parse(run));
+        TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2), run == "lora" ? null : FunctionsLlm.Modeling.Quantization.FourBitOptions.Parse(run), checkpointing);
     return;
 }
 string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];

@@ -18,7 +18,8 @@ namespace FunctionsLlm.Bench;
 internal static class TrainBench
 {
     /// <param name="quantize">Hold the frozen base in 4 bits (QLoRA), quantized at load.</param>
-    public static void Run(string dir, int steps, int batch, int sequence, int threads, FourBitOptions? quantize = null)
+    /// <param name="checkpointing">Recompute each layer in backward (gradient checkpointing).</param>
+    public static void Run(string dir, int steps, int batch, int sequence, int threads, FourBitOptions? quantize = null, bool checkpointing = false)
     {
         set_num_threads(threads);
         NativeRuntime.Configure();
@@ -37,6 +38,7 @@ internal static class TrainBench
         var generator = new Generator(7);
         using var ids = randint(3, c.VocabSize, [batch, sequence], generator: generator);
         model.train();
+        model.GradientCheckpointing = checkpointing;
         var rss = new List<(int Step, long Bytes)>();
         var times = new List<double>();
         var clock = new Stopwatch();
@@ -60,12 +62,12 @@ internal static class TrainBench
         double seconds = steady.Average();
         double tokensPerSecond = batch * sequence / seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            model      {dir}: {(quantize is null ? "LoRA" : $"QLoRA ({quantize.Type.Name} base)")}, {LoraInjector.TrainableSummary(model)}, {threads} threads
+            model      {dir}: {(quantize is null ? "LoRA" : $"QLoRA ({quantize.Type.Name} base)")}{(checkpointing ? " with gradient checkpointing" : "")}, {LoraInjector.TrainableSummary(model)}, {threads} threads
             base       {BaseBytes(model) / 1e6:F1} MB of tensors held ({BaseParameters(model) * 2 / 1e6:F1} MB in BF16, {BaseParameters(model) * 4 / 1e6:F1} MB in fp32); RSS +{rssLoaded >> 20} MB after loading
             batch      {batch} × {sequence} tokens, {steps} steps (first 2 not timed)
             step       {seconds * 1000:F0} ms (median {steady.Order().ElementAt(steady.Count / 2) * 1000:F0} ms) = {tokensPerSecond:F0} tokens/s
             FLOP/s     {tokensPerSecond * flopsPerToken / 1e9:F1} GFLOP/s achieved vs {peak / 1e9:F1} GFLOP/s fp32 matmul peak = {100 * tokensPerSecond * flopsPerToken / peak:F0}%
-            RSS        {string.Join(", ", rss.Select(r => $"step {r.Step}: {r.Bytes >> 20} MB"))}
+            RSS        {string.Join(", ", rss.Select(r => $"step {r.Step}: {r.Bytes >> 20} MB"))}; peak {PeakResidentBytes() >> 20} MB
             """));
     }
 
@@ -90,9 +92,13 @@ internal static class TrainBench
         return repeats * 2.0 * 2048 * 2048 * 2048 / clock.Elapsed.TotalSeconds;
     }
 
-    private static long ResidentBytes()
+    private static long ResidentBytes() => StatusBytes("VmRSS:");
+
+    private static long PeakResidentBytes() => StatusBytes("VmHWM:");
+
+    private static long StatusBytes(string field)
     {
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 }

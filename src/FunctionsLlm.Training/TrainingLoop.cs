@@ -54,6 +54,7 @@ public sealed class TrainingLoop(Hyperparameters options, TextWriter? console = 
         long tokensSeen = 0;
         double? lastEval = null;
         model.train();
+        model.GradientCheckpointing = options.GradientCheckpointing;
 
         while (state.GlobalStep < totalSteps && !state.StoppedEarly)
         {

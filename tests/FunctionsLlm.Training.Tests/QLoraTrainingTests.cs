@@ -96,6 +96,20 @@ public sealed class QLoraTrainingTests : IDisposable
             File.ReadAllBytes(Path.Combine(interrupted, "adapter", "adapter_model.safetensors")));
     }
 
+    [Fact]
+    public void Gradient_checkpointing_trains_the_same_adapter_bit_for_bit()
+    {
+        var train = ShiftRuleExamples.Create(24, 6);
+        var options = Small with { Epochs = 1, LoadBestModelAtEnd = false, EvalSteps = 100, LoraDropout = 0.1 };
+        using (var model = LoadFourBit())
+            new TrainingLoop(options).Run(model, Model, train, [], Path.Combine(_dir, "plain"));
+        using (var model = LoadFourBit())
+            new TrainingLoop(options with { GradientCheckpointing = true }).Run(model, Model, train, [], Path.Combine(_dir, "checkpointed"));
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "plain", "adapter", "adapter_model.safetensors")),
+            File.ReadAllBytes(Path.Combine(_dir, "checkpointed", "adapter", "adapter_model.safetensors")));
+    }
+
     private sealed class Progress(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => onReport(value);

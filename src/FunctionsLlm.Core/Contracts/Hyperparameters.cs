@@ -38,6 +38,9 @@ public sealed record Hyperparameters : IContract
     [Description("Hold the frozen base in 4 bits while LoRA trains (QLoRA): nf4 or fp4, bitsandbytes' formats, quantized at load; none keeps it as stored (a base stored in 4 bits stays so). Unset: none, or nf4 on a trainer that quantizes bases above a size (FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS).")]
     public BaseQuantization? Quantize { get; init; }
 
+    [Description("Keep only each layer's input in the forward pass and recompute the layer in backward: activation memory of one layer instead of all, for about a third more compute (large bases on small GPUs).")]
+    public bool GradientCheckpointing { get; init; }
+
     [Description("Passes over the training data.")]
     public int Epochs { get; init; } = 3;
 

@@ -45,6 +45,12 @@ public sealed class CausalLM : nn.Module
     /// <summary>End-of-sequence ids: generation_config.json first, config.json otherwise.</summary>
     public IReadOnlyList<int> EosTokenIds => GenerationConfig.EosTokenId ?? Config.EosTokenId ?? [];
 
+    /// <summary>
+    /// In training, keep only each layer's input and recompute the layer in backward (<see cref="LayerCheckpoint"/>):
+    /// activation memory of one layer instead of all, for about a third more compute.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     public KvCache CreateCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
 
     /// <summary>
@@ -83,8 +89,9 @@ public sealed class CausalLM : nn.Module
         var inputs = new AttentionInputs(cos, sin, mask, isCausal, cache);
 
         var x = model.embed_tokens.forward(ids).to(DType);
+        bool checkpoint = GradientCheckpointing && training && is_grad_enabled() && cache is null;
         foreach (var layer in model.layers)
-            x = layer.Forward(x, inputs);
+            x = checkpoint ? LayerCheckpoint.Apply(layer, x, inputs) : layer.Forward(x, inputs);
         x = model.norm.forward(lastPositionOnly ? x.narrow(1, t - 1, 1) : x);
         var logits = lm_head is null ? LinearLayer.Project(x, model.embed_tokens.weight) : lm_head.forward(x);
 

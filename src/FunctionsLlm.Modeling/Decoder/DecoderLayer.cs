@@ -29,6 +29,9 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>In training mode, some adapted linear layer draws a LoRA dropout mask.</summary>
+    internal bool HasLoraDropout => training && modules().OfType<LinearLayer>().Any(l => l.lora_A is not null && l.LoraDropout > 0);
+
     internal Tensor Forward(Tensor x, AttentionInputs inputs)
     {
         using var scope = NewDisposeScope();

@@ -17,7 +17,7 @@ public sealed class TrainingJobSpecTests
             "epochs": 2, "maxSteps": 900, "batchSize": 8, "gradAccum": 2, "lr": 1e-4,
             "warmupRatio": 0.1, "warmupSteps": 20, "scheduler": "linear", "maxSeqLen": 1024, "groupByLength": false,
             "loggingSteps": 5, "evalSteps": 100, "saveSteps": 200, "saveTotalLimit": 2, "earlyStoppingPatience": 3,
-            "seed": 7, "full": true, "quantize": "none"
+            "seed": 7, "full": true, "quantize": "none", "gradientCheckpointing": true
           },
           "outputPrefix": "r1-c0/",
           "priority": "ignored: unknown fields are skipped"
@@ -92,7 +92,7 @@ public sealed class TrainingJobSpecTests
         Assert.Equal(["train", "eval"], JsonNames.Of(json, "datasetPrefixes"));
         Assert.Equal(
         [
-            "loraR", "loraAlpha", "loraDropout", "useRsLora", "targetModules", "full", "quantize", "epochs", "maxSteps", "batchSize", "gradAccum",
+            "loraR", "loraAlpha", "loraDropout", "useRsLora", "targetModules", "full", "quantize", "gradientCheckpointing", "epochs", "maxSteps", "batchSize", "gradAccum",
             "lr", "warmupRatio", "warmupSteps", "scheduler", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm",
             "maxSeqLen", "groupByLength", "loggingSteps", "evalSteps", "saveSteps", "saveTotalLimit", "earlyStoppingPatience",
             "loadBestModelAtEnd", "seed",
@@ -171,7 +171,7 @@ public sealed class TrainingJobSpecTests
 
         Assert.Equal(
             """
-            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"adamBeta1":0.9,"adamBeta2":0.999,"adamEpsilon":1E-08,"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"groupByLength":true,"loadBestModelAtEnd":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxGradNorm":1,"maxSeqLen":512,"saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03,"weightDecay":0},"kind":"train","outputPrefix":"r1-c0/"}
+            {"baseModelPrefix":"base/qwen/","datasetPrefixes":{"eval":"r1/eval.jsonl","train":"r1/train.jsonl"},"hyperparameters":{"adamBeta1":0.9,"adamBeta2":0.999,"adamEpsilon":1E-08,"batchSize":4,"epochs":3,"evalSteps":500,"full":false,"gradAccum":4,"gradientCheckpointing":false,"groupByLength":true,"loadBestModelAtEnd":true,"loggingSteps":10,"loraAlpha":32,"loraDropout":0.05,"loraR":8,"lr":0.0001,"maxGradNorm":1,"maxSeqLen":512,"saveSteps":500,"saveTotalLimit":3,"scheduler":"cosine","seed":42,"targetModules":["q_proj","k_proj","v_proj","o_proj"],"useRsLora":false,"warmupRatio":0.03,"weightDecay":0},"kind":"train","outputPrefix":"r1-c0/"}
             """,
             spec.ToCanonicalJson());
     }
