@@ -10,6 +10,7 @@ namespace FunctionsLlm.Modeling.Quantization;
 public sealed class FourBitWeight : IDisposable
 {
     private readonly Tensor _pairTable;
+    private readonly ulong[] _pairBits;
 
     /// <param name="packed">uint8, (count + 1) / 2 bytes in any shape (bitsandbytes stores [bytes, 1]); taken over.</param>
     /// <param name="absmax">fp32, one per block; taken over.</param>
@@ -29,6 +30,7 @@ public sealed class FourBitWeight : IDisposable
         QuantMap = [.. quantMap];
         BlockSize = blockSize;
         _pairTable = FourBitType.PairTable(quantMap, packed.device).DetachFromDisposeScope();
+        _pairBits = CpuFourBitDequantizer.PairBits(quantMap);
     }
 
     /// <summary>Quantizes a dense (out, in) weight on its device.</summary>
@@ -57,6 +59,8 @@ public sealed class FourBitWeight : IDisposable
     /// <summary>The weight, (out, in), computed in fp32 and returned in <paramref name="dtype"/>.</summary>
     public Tensor Dequantize(ScalarType dtype)
     {
+        if (CpuFourBitDequantizer.Applies(Packed, dtype, Shape[0] * Shape[1], BlockSize))
+            return CpuFourBitDequantizer.Dequantize(Packed, Absmax, _pairBits, Shape, BlockSize);
         using var scope = NewDisposeScope();
         var values = FourBitQuantizer.Dequantize(Packed, Absmax, Shape[0] * Shape[1], _pairTable, BlockSize).view(Shape);
         return values.to(dtype).MoveToOuterDisposeScope();

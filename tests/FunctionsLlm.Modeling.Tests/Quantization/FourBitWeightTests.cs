@@ -1,3 +1,4 @@
+using TorchSharp;
 using FunctionsLlm.Modeling.Quantization;
 using static TorchSharp.torch;
 
@@ -30,6 +31,25 @@ public sealed class FourBitWeightTests
         // without a gradient the same product is taken directly
         using (no_grad())
             TensorAssert.Close(expected, weight.Project(x, bias), 1e-5, "no_grad forward");
+    }
+
+    [Theory]
+    [InlineData("nf4", 64)]
+    [InlineData("fp4", 32)]
+    [InlineData("nf4", 256)]
+    public void The_cpu_kernel_dequantizes_as_the_tensor_ops_bit_for_bit(string type, int blockSize)
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(7);
+        using var small = 0.02.ToScalar();
+        var dense = randn([96, 512], generator: generator).mul_(small);
+        var options = new FourBitOptions(FourBitType.Parse(type), blockSize);
+        using var weight = FourBitWeight.Quantize(dense, options);
+
+        var kernel = weight.Dequantize(ScalarType.Float32);
+        var ops = FourBitQuantizer.Dequantize(weight.Packed, weight.Absmax, dense.numel(), FourBitType.PairTable(options.Type.Values, CPU), blockSize);
+
+        TensorAssert.Equal(ops.view(96, 512), kernel, $"{type}, blocks of {blockSize}");
     }
 
     [Fact]
