@@ -2,6 +2,7 @@ using System.Text.Json;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Tests;
 using FunctionsLlm.Training.Data;
 using static TorchSharp.torch;
@@ -16,7 +17,8 @@ public sealed class TrainingLoopTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static CausalLM Load() => ModelLoader.Load(Model, new ModelLoadOptions(CPU, ScalarType.Float32));
+    private static CausalLM Load(bool fourBit = false) =>
+        ModelLoader.Load(Model, new ModelLoadOptions(CPU, ScalarType.Float32, Quantize: fourBit ? FourBitOptions.Nf4 : null));
 
     private static readonly Hyperparameters Small = new()
     {
@@ -51,25 +53,27 @@ public sealed class TrainingLoopTests : IDisposable
             File.ReadAllBytes(Path.Combine(_dir, "adapter", "adapter_model.safetensors")));
     }
 
-    [Fact]
-    public void A_run_cancelled_and_resumed_ends_with_the_same_adapter_bit_for_bit()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]   // QLoRA: an NF4 base
+    public void A_run_cancelled_and_resumed_ends_with_the_same_adapter_bit_for_bit(bool fourBit)
     {
         var train = ShiftRuleExamples.Create(40, 2);
         var eval = ShiftRuleExamples.Create(6, 3);
         var options = Small with { LoadBestModelAtEnd = false };
         string straight = Path.Combine(_dir, "straight"), interrupted = Path.Combine(_dir, "interrupted");
-        using (var model = Load())
+        using (var model = Load(fourBit))
             new TrainingLoop(options).Run(model, Model, train, eval, straight);
 
         using (var cancel = new CancellationTokenSource())
-        using (var model = Load())
+        using (var model = Load(fourBit))
         {
             var stopAfter6 = new Observer(p => { if (p.Step == 6) cancel.Cancel(); });
             Assert.Throws<OperationCanceledException>(() => new TrainingLoop(options).Run(model, Model, train, eval, interrupted, progress: stopAfter6, cancellationToken: cancel.Token));
         }
         string checkpoint = Path.Combine(interrupted, "checkpoints", "checkpoint-6");
         Assert.True(Directory.Exists(checkpoint), "cancellation writes a checkpoint first");
-        using (var model = Load())
+        using (var model = Load(fourBit))
             new TrainingLoop(options).Run(model, Model, train, eval, interrupted, resumeFrom: checkpoint);
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "adapter", "adapter_model.safetensors")),
