@@ -77,8 +77,12 @@ public static class LoraMerger
             double tolerance = options.Tolerance ?? (storedType == ScalarType.Float32 ? 1e-3 : Math.Max(0.05, 0.01 * largest));
             if (!(difference <= tolerance))
             {
+                // The fp32 merge passed: what is left is the stored dtype's rounding of W + ΔW (16 bits cannot hold the
+                // smallest updates), which only the caller can decide to accept.
+                string cause = storedType == ScalarType.Float32 ? "" : $"; the fp32 merge is within {arithmetic:G2}, so this is " +
+                    $"{storedType} storage of W + ΔW losing part of the update (accept it with a larger tolerance)";
                 throw new LoraParityException($"parity gate: merged logits differ from base + adapter by up to {difference:G4} " +
-                    $"(tolerance {tolerance:G4}); nothing was written to {outDir}");
+                    $"(tolerance {tolerance:G4}){cause}; nothing was written to {outDir}");
             }
             ModelFolder.Replace(outDir, staging);
             return new LoraMergeResult(outDir, [.. adapted.Keys.Select(k => k[..^".weight".Length]).Order(StringComparer.Ordinal)],
