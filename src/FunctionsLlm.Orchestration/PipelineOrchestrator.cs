@@ -131,6 +131,7 @@ public static class PipelineOrchestrator
                 BaseModelPrefix = opts.BaseModelPrefix,
                 AdapterPrefix = best.OutputPrefix,
                 OutputPrefix = mergedPrefix,
+                Hyperparameters = new Hyperparameters { Quantize = TrainedOn(best, jobs.Single(j => j.Id == best.JobId).Hyperparameters) },
             }, deadline, input.Timing);
             if (!merge.Succeeded)
                 throw await Fail("merge", DescribeMergeFailure(merge));
@@ -239,6 +240,16 @@ public static class PipelineOrchestrator
             new SubOrchestrationOptions { InstanceId = $"{runId}:{jobId}" });
 
     /// <summary>The succeeded candidate with the lowest eval loss (one without any loss only when none has one); ties go to the lower index.</summary>
+    /// <summary>
+    /// The 4-bit form a candidate trained on (its own <c>quantize</c>, or NF4 where the trainer chose it, as its
+    /// <c>fourBitBase</c> metric says): its merge folds the adapter into that base, dequantized, so the published model
+    /// is the one that trained and 16 bits can hold the update. Null for LoRA on the base as stored.
+    /// </summary>
+    internal static BaseQuantization? TrainedOn(JobOutcome best, Hyperparameters candidate) =>
+        candidate.Quantize is BaseQuantization.Nf4 or BaseQuantization.Fp4 ? candidate.Quantize
+        : best.Metrics?.GetValueOrDefault(JobResult.FourBitBaseMetric) == 1 ? BaseQuantization.Nf4
+        : null;
+
     internal static JobOutcome? ChooseBest(IReadOnlyList<JobOutcome> outcomes)
     {
         var succeeded = outcomes.Where(o => o.Succeeded && o.OutputPrefix is not null).ToList();

@@ -54,4 +54,17 @@ public sealed class DurableSerializationTests
         Assert.Equal("a", PipelineOrchestrator.ChooseBest([Ok("a", null), failed])!.JobId);
         Assert.Null(PipelineOrchestrator.ChooseBest([failed]));
     }
+
+    [Fact]
+    public void A_qlora_candidate_is_merged_into_the_base_quantized_as_it_trained()
+    {
+        var dense = new JobOutcome("c0", JobState.Succeeded, "c0/", new Dictionary<string, double> { ["evalLoss"] = 1 }, null);
+        var fourBit = dense with { Metrics = new Dictionary<string, double> { ["evalLoss"] = 1, [JobResult.FourBitBaseMetric] = 1 } };
+
+        Assert.Null(PipelineOrchestrator.TrainedOn(dense, new Hyperparameters()));
+        Assert.Null(PipelineOrchestrator.TrainedOn(dense, new Hyperparameters { Quantize = BaseQuantization.None }));
+        // the trainer chose NF4 (FLM_TRAINER_QUANTIZE_ABOVE_PARAMETERS), or the candidate asked for a type
+        Assert.Equal(BaseQuantization.Nf4, PipelineOrchestrator.TrainedOn(fourBit, new Hyperparameters()));
+        Assert.Equal(BaseQuantization.Fp4, PipelineOrchestrator.TrainedOn(fourBit, new Hyperparameters { Quantize = BaseQuantization.Fp4 }));
+    }
 }

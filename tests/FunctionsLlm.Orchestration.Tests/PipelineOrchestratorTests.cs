@@ -40,6 +40,7 @@ public sealed class PipelineOrchestratorTests
         // for its loss curve)
         var merge = h.Trainer.SpecOf(RunIds.Merge(runId))!;
         Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), merge.AdapterPrefix);
+        Assert.Null(merge.Hyperparameters.Quantize);   // LoRA on the base as stored merges into it
         var evaluate = h.Trainer.SpecOf(RunIds.Evaluate(runId))!;
         Assert.Equal(merge.OutputPrefix, evaluate.ModelPrefix);
         Assert.Equal(BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1)), evaluate.AdapterPrefix);
@@ -57,6 +58,20 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(3, summary.Candidates.Count);
         Assert.Equal(RunIds.Candidate(runId, 1), summary.BestCandidate);
         Assert.Equal(runId, summary.ModelVersion);
+    }
+
+    [Fact]
+    public async Task A_qlora_candidate_is_merged_into_its_base_quantized_as_it_trained()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples, """{"hyperparameters": {"quantize": "nf4"}}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(BaseQuantization.Nf4, h.Trainer.SpecOf(RunIds.Candidate(start.RunId, 0))!.Hyperparameters.Quantize);
+        Assert.Equal(BaseQuantization.Nf4, h.Trainer.SpecOf(RunIds.Merge(start.RunId))!.Hyperparameters.Quantize);
     }
 
     [Fact]

@@ -50,6 +50,16 @@ public sealed class LocalStoreRunTests : IDisposable
         var quantized = await TrainerApp.WaitAsync(client, "auto-nf4");
         Assert.True(quantized.State == JobState.Succeeded, quantized.Error);
         Assert.Equal(1, quantized.Result!.Metrics["fourBitBase"]);
+        // its merge folds the adapter into the base quantized as it trained, then dequantized
+        await TrainerApp.CreateAsync(client, "auto-nf4-merge", """
+            {"kind": "merge", "baseModelPrefix": "base/tiny/", "adapterPrefix": "auto-nf4-out/", "outputPrefix": "tiny-qlora/v1/",
+             "hyperparameters": {"quantize": "nf4"}}
+            """);
+        var merged = await TrainerApp.WaitAsync(client, "auto-nf4-merge");
+        Assert.True(merged.State == JobState.Succeeded, merged.Error);
+        Assert.Equal(1, merged.Result!.Metrics["fourBitBase"]);
+        Assert.True(merged.Result.Metrics["maxLogitDifference"] <= merged.Result.Metrics["tolerance"]);
+        Assert.True(File.Exists(Path.Combine(store, "models", "tiny-qlora", "v1", "model.safetensors")));
 
         await TrainerApp.CreateAsync(client, "explicit-none", Spec.Replace("QUANTIZE", ", \"quantize\": \"none\"").Replace("OUT", "explicit-none-out"));
         var dense = await TrainerApp.WaitAsync(client, "explicit-none");

@@ -11,6 +11,9 @@ public sealed record JobResult
 {
     public required string OutputPrefix { get; init; }
 
+    /// <summary>A train job's metric: 1 when the frozen base was held in 4 bits (QLoRA), which its merge must know.</summary>
+    public const string FourBitBaseMetric = "fourBitBase";
+
     /// <summary>Named numbers; names are kept as written (no camelCase conversion).</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = ReadOnlyDictionary<string, double>.Empty;
 

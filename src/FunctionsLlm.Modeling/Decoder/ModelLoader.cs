@@ -9,7 +9,8 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <summary>Where and in which precision to hold a model. Defaults: CUDA in bf16 when present, else CPU in fp32.</summary>
 /// <param name="Quantize">Quantize the dense linear weights (all but lm_head, as transformers does) to 4 bits at load
 /// (QLoRA on a full-precision base); weights a checkpoint already holds in 4 bits stay as they are.</param>
-/// <param name="DequantizeFourBit">Load a 4-bit checkpoint's weights dense, dequantized (to merge into them).</param>
+/// <param name="DequantizeFourBit">Load a 4-bit checkpoint's weights dense, dequantized (to merge into them); with
+/// <paramref name="Quantize"/>, the dense weights quantized and dequantized: the base as QLoRA trained on it, held dense.</param>
 public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType = null, FourBitOptions? Quantize = null, bool DequantizeFourBit = false)
 {
     public Device ResolvedDevice => Device ?? (cuda.is_available() ? CUDA : CPU);
@@ -124,7 +125,11 @@ public static class ModelLoader
             if (options.Quantize is null || !quantizable)
                 return new LinearLayer(Take(weightName, shape), Bias());
             using var stored = Take(weightName, shape, dtype: null);   // quantized from the checkpoint's own values
-            return new LinearLayer(FourBitWeight.Quantize(stored, options.Quantize), Bias());
+            if (!options.DequantizeFourBit)
+                return new LinearLayer(FourBitWeight.Quantize(stored, options.Quantize), Bias());
+            using var quantized = FourBitWeight.Quantize(stored, options.Quantize);
+            using var dequantized = quantized.Dequantize(options.ResolvedDType);
+            return new LinearLayer(dequantized.to(_device).DetachFromDisposeScope(), Bias());
         }
 
         // In the compute dtype, or with dtype null in the checkpoint's own.

@@ -13,12 +13,17 @@ namespace FunctionsLlm.Modeling.Lora;
 /// with F16/BF16 weights 1% of the largest |logit| (at least 0.05): storing W + ΔW in 16 bits rounds each weight by up
 /// to 2⁻⁸ of itself, which moves logits by about that share of their size.</param>
 /// <param name="MaxShardBytes">Shard size of the written checkpoint (transformers' default 5 GB).</param>
-public sealed record LoraMergeOptions(IReadOnlyList<int[]>? ParityPrompts = null, double? Tolerance = null, long MaxShardBytes = 5L << 30);
+/// <param name="QuantizedBase">The adapter was trained on the base quantized so (QLoRA): merge into that base, its linear
+/// weights quantized and dequantized, so the merged model is the one trained (and 16 bits can hold it, bench/README.md);
+/// null merges into the base as stored. Ignored for a base stored in 4 bits, which is merged into dequantized anyway.</param>
+public sealed record LoraMergeOptions(IReadOnlyList<int[]>? ParityPrompts = null, double? Tolerance = null, long MaxShardBytes = 5L << 30,
+    FourBitOptions? QuantizedBase = null);
 
 /// <param name="MaxLogitDifference">Written model vs base + adapter.</param>
 /// <param name="MaxLogitDifferenceFp32">fp32 merged weights (before storing) vs base + adapter: the merge arithmetic alone.</param>
-/// <param name="DequantizedBase">The base was a 4-bit checkpoint: its weights were dequantized (to the dtype they were
-/// quantized from) and the merged model is dense; the parity gate compared against the dequantized base + adapter.</param>
+/// <param name="DequantizedBase">The base was a 4-bit checkpoint, or was quantized as <see cref="LoraMergeOptions.QuantizedBase"/>
+/// says: its weights were dequantized (to the dtype they came in) and the merged model is dense; the parity gate compared
+/// against the dequantized base + adapter.</param>
 public sealed record LoraMergeResult(string OutputDir, IReadOnlyList<string> MergedModules, double MaxLogitDifference, double Tolerance,
     double MaxLogitDifferenceFp32, bool DequantizedBase = false);
 
@@ -40,8 +45,9 @@ public static class LoraMerger
         if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any() && !File.Exists(Path.Combine(outDir, "config.json")))
             throw new LoraException($"{outDir}: exists and is not a model directory; refusing to replace it");
 
-        var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32, DequantizeFourBit: true);
-        using var reference = ModelLoader.Load(baseDir, cpu32);
+        var cpu32 = new ModelLoadOptions(CPU, ScalarType.Float32);
+        var quantizeBase = ModelConfig.Load(baseDir).Quantization is null ? options.QuantizedBase : null;
+        using var reference = ModelLoader.Load(baseDir, cpu32 with { Quantize = quantizeBase, DequantizeFourBit = true });
         using var scope = NewDisposeScope();   // the logits compared below
         PeftAdapter.Load(reference, adapterDir);
         var adapted = LoraInjector.LinearLayers(reference).Where(p => p.Value.lora_A is not null)
@@ -53,12 +59,14 @@ public static class LoraMerger
         try
         {
             Directory.CreateDirectory(staging);
-            ScalarType storedType = WriteMergedWeights(baseDir, reference, adapted, staging, options.MaxShardBytes);
+            var quantized = quantizeBase is null ? null : LoraInjector.LinearLayers(reference).Where(p => p.Key != "lm_head")
+                .ToDictionary(p => p.Key + ".weight", p => p.Value, StringComparer.Ordinal);
+            ScalarType storedType = WriteMergedWeights(baseDir, reference, adapted, quantized, staging, options.MaxShardBytes);
             ModelFolder.CopyAllButWeights(baseDir, staging);
-            bool dequantized = reference.Config.Quantization is not null;
+            bool dequantized = reference.Config.Quantization is not null || quantizeBase is not null;
             if (reference.Config.Layout == CheckpointLayout.ChatGlm)
                 WriteGlmConfig(baseDir, staging);
-            else if (dequantized)
+            else if (reference.Config.Quantization is not null)
                 WriteDenseConfig(baseDir, staging);
             if (!AllFinite(expected))
             {
@@ -95,8 +103,10 @@ public static class LoraMerger
         }
     }
 
-    // Returns the dtype the adapted weights are stored in. A remote-code ChatGLM base is written in Hugging Face's glm layout.
-    private static ScalarType WriteMergedWeights(string baseDir, CausalLM model, Dictionary<string, LinearLayer> adapted, string staging, long maxShardBytes)
+    // Returns the dtype the adapted weights are stored in. A remote-code ChatGLM base is written in Hugging Face's glm
+    // layout. The linear weights of a base quantized for the merge (quantized) are written as the model holds them.
+    private static ScalarType WriteMergedWeights(string baseDir, CausalLM model, Dictionary<string, LinearLayer> adapted,
+        Dictionary<string, LinearLayer>? quantized, string staging, long maxShardBytes)
     {
         using var checkpoint = CheckpointReader.Open(baseDir);
         using var scope = NewDisposeScope();   // the views of the base weights and the merged copies, until written
@@ -117,6 +127,10 @@ public static class LoraMerger
                 if (!merged.isfinite().all().item<bool>())
                     throw new LoraException($"{name}: the merged weight has NaN or infinite values; the adapter is broken");
                 stored = merged.to(storedType).MoveToOuterDisposeScope();
+            }
+            else if (quantized is not null && quantized.TryGetValue(name, out var held))
+            {
+                stored = held.weight!.detach().to(stored.dtype);   // quantized and dequantized, as the adapter trained on it
             }
             tensors.Add((name, stored));
         }

@@ -4,6 +4,7 @@ using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training;
 using FunctionsLlm.Training.Evaluation;
 using FunctionsLlm.Training.Jobs;
@@ -118,7 +119,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         if (last?.Loss is { } trainLoss)
             metrics["trainLoss"] = trainLoss;
         if (result.FourBitBase)
-            metrics["fourBitBase"] = 1;
+            metrics[JobResult.FourBitBaseMetric] = 1;
         return new JobResult { OutputPrefix = spec.OutputPrefix, Metrics = new ReadOnlyDictionary<string, double>(metrics) };
     }
 
@@ -129,12 +130,15 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         string baseDir = await ModelAsync(spec.BaseModelPrefix, "base model", cancellationToken);
         string trained = await TrainedAsync(spec, cancellationToken);
         string merged = Path.Combine(work, "merged");
-        var result = await OnOwnThread(() => MergeJob.Run(baseDir, trained, merged));
+        var options = new LoraMergeOptions(QuantizedBase: BaseQuantizationOptions.For(spec.Hyperparameters.Quantize));
+        var result = await OnOwnThread(() => MergeJob.Run(baseDir, trained, merged, options));
         var metrics = new Dictionary<string, double> { ["mergedModules"] = result.MergedModules };
         if (result.Parity is { } parity)
         {
             metrics["maxLogitDifference"] = parity.MaxLogitDifference;
             metrics["tolerance"] = parity.Tolerance;
+            if (parity.DequantizedBase)
+                metrics[JobResult.FourBitBaseMetric] = 1;
         }
         cancellationToken.ThrowIfCancellationRequested();
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).

@@ -4,7 +4,6 @@ using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
-using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Training.Data;
 
 namespace FunctionsLlm.Training.Jobs;
@@ -27,7 +26,7 @@ public static class TrainJob
         ArgumentNullException.ThrowIfNull(settings);
         bool fromScratch = settings.Full && !Directory.EnumerateFiles(baseDir, "*.safetensors").Any();
         var quantize = fromScratch || settings.Full ? BaseQuantization.None : settings.Quantize ?? DefaultQuantization(baseDir, quantizeAboveParameters);
-        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir, new ModelLoadOptions(Quantize: FourBit(quantize)));
+        using var model = fromScratch ? ModelLoader.Initialize(baseDir, settings.Seed) : ModelLoader.Load(baseDir, new ModelLoadOptions(Quantize: BaseQuantizationOptions.For(quantize)));
         bool fourBitBase = LoraInjector.LinearLayers(model).Values.Any(l => l.Quantized is not null);
         if (settings.Full && fourBitBase)
             throw new ModelConfigException($"{baseDir}: the base is stored in 4 bits; full-parameter training needs dense weights (train LoRA on it, or train the original)");
@@ -49,10 +48,5 @@ public static class TrainJob
         return parameters > quantizeAboveParameters ? BaseQuantization.Nf4 : BaseQuantization.None;
     }
 
-    private static FourBitOptions? FourBit(BaseQuantization quantize) => quantize switch
-    {
-        BaseQuantization.Nf4 => FourBitOptions.Nf4,
-        BaseQuantization.Fp4 => new FourBitOptions(FourBitType.Fp4),
-        _ => null,
-    };
+
 }

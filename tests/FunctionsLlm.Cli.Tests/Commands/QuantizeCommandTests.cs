@@ -67,6 +67,12 @@ public sealed class QuantizeCommandTests : IDisposable
         var intoFourBit = await CliRun.Of("merge", "--model", quantized, "--adapter", Path.Combine(run, "adapter"), "--out", Path.Combine(_dir, "merged-nf4"));
         Assert.True(intoFourBit.ExitCode == 0, intoFourBit.Error + intoFourBit.Output);
         Assert.StartsWith("the base is a 4-bit checkpoint: its weights were dequantized and the merged model is written dense", intoFourBit.Output);
+
+        var asTrained = await CliRun.Of("merge", "--model", model, "--adapter", Path.Combine(run, "adapter"), "--out", Path.Combine(_dir, "merged-as-trained"), "--quantize", "nf4");
+        Assert.True(asTrained.ExitCode == 0, asTrained.Error + asTrained.Output);
+        Assert.StartsWith("merged into the base quantized to nf4 as the adapter trained on it, dequantized: the merged model is written dense", asTrained.Output);
+        // the same model as the merge into the quantized folder, file for file
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_dir, "merged-nf4", "model.safetensors")), File.ReadAllBytes(Path.Combine(_dir, "merged-as-trained", "model.safetensors")));
     }
 
     [Fact]

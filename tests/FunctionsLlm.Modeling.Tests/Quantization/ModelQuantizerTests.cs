@@ -170,6 +170,18 @@ public sealed class ModelQuantizerTests : IDisposable
         Assert.Equal(original.Names.Order(), merged.Names.Order());
         Assert.All(merged.Names, n => Assert.Equal(original.Info(n).DType, merged.Info(n).DType));
         Assert.All(merged.Names, n => Assert.Equal(original.Info(n).Shape, merged.Info(n).Shape));
+
+        // merging into the original base quantized at load (as the adapter trained on it) writes the same model
+        string asTrained = Path.Combine(_dir, "merged-as-trained");
+        var quantizedAtLoad = LoraMerger.Merge(fixture.Directory, adapter, asTrained, new LoraMergeOptions(QuantizedBase: FourBitOptions.Nf4));
+        Assert.True(quantizedAtLoad.DequantizedBase);
+        Assert.Equal(intoQuantized.MaxLogitDifference, quantizedAtLoad.MaxLogitDifference);
+        using var scope = NewDisposeScope();
+        using var atLoad = CheckpointReader.Open(asTrained);
+        Assert.Equal(merged.Names.Order(), atLoad.Names.Order());
+        foreach (string name in merged.Names)
+            TensorAssert.Equal(merged.Read(name), atLoad.Read(name), name);
+        Assert.Null(ModelConfig.Load(asTrained).Quantization);
     }
 
     [Fact]
