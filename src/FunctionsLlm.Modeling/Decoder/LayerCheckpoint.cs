@@ -5,7 +5,8 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <summary>
 /// Activation (gradient) checkpointing of one decoder layer, as torch.utils.checkpoint's reentrant form: forward runs
 /// without a graph and keeps only the layer's input (and the shared rotary tables and mask); backward runs the layer
-/// again with the random state it had (LoRA dropout draws the same masks) and back-propagates through that, which adds
+/// again with the random state it had (LoRA dropout draws the same masks, provided nothing else in the process draws
+/// from libtorch's global CPU generator meanwhile: a trainer runs one job) and back-propagates through that, which adds
 /// the LoRA factors' gradients and gives the input's. A layer's activations then live only while its backward runs.
 /// </summary>
 internal sealed class LayerCheckpoint : autograd.SingleTensorFunction<LayerCheckpoint>

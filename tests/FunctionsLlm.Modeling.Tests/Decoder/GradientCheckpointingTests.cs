@@ -5,10 +5,15 @@ using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Tests.Decoder;
 
+// LoRA dropout and the recompute's replay draw from libtorch's process-wide generator: nothing may draw from it meanwhile.
+[CollectionDefinition(nameof(GradientCheckpointingTests), DisableParallelization = true)]
+public sealed class GradientCheckpointingRuns;
+
 /// <summary>
 /// A checkpointed forward (each layer recomputed in backward) gives libtorch's own gradients of the plain forward:
 /// the same LoRA gradients, LoRA dropout masks included, and leaves the random state where the plain step leaves it.
 /// </summary>
+[Collection(nameof(GradientCheckpointingTests))]
 public sealed class GradientCheckpointingTests
 {
     private static readonly ModelLoadOptions Cpu32 = new(CPU, ScalarType.Float32);
