@@ -24,8 +24,8 @@ public sealed class TrainerProcessTests : IDisposable
     private static string Spec(string output) => $$"""
         {"kind": "train", "baseModelPrefix": "base/tiny/", "datasetPrefixes": {"train": "d/train.jsonl"},
          "hyperparameters": {"loraR": 4, "loraAlpha": 8, "targetModules": ["all-linear"], "batchSize": 2, "gradAccum": 1, "lr": 0.01,
-                             "warmupRatio": 0, "epochs": 2, "saveSteps": 5, "loggingSteps": 1}, "outputPrefix": "{{output}}"}
-        """;
+                             "warmupRatio": 0, "epochs": 8, "saveSteps": 5, "loggingSteps": 1}, "outputPrefix": "{{output}}"}
+        """;   // 96 steps of a few ms: the job must still be running when a 50 ms poll sees step 7 (24 steps were once too few)
 
     [Theory]
     [InlineData("TERM")]
