@@ -69,7 +69,8 @@ internal sealed class LayerCheckpoint : autograd.SingleTensorFunction<LayerCheck
                 y.backward([grad_output]);
             }
             random.set_rng_state(current);
-            _returned = x.grad!.detach().DetachFromDisposeScope();
+            using var grad = x.grad!;
+            _returned = grad.detach().DetachFromDisposeScope();
         }
         grad_output.Dispose();
         return [_returned, null!, null!, null!, null!, null!];

@@ -109,27 +109,33 @@ public static class ModelLoader
         {
             string weightName = name + ".weight";
             Tensor? Bias() => bias ? Take(name + ".bias", [shape[0]]) : null;
-            using var fourBit = config.Layout == CheckpointLayout.HuggingFace ? Bnb4BitTensors.Read(checkpoint, weightName) : null;
-            if (fourBit is not null)
+            var fourBit = FourBit(weightName, shape, quantizable);
+            if (fourBit is null)
+                return new LinearLayer(Take(weightName, shape), Bias());
+            if (!options.DequantizeFourBit)
+                return new LinearLayer(fourBit, Bias());
+            using (fourBit)
+                return new LinearLayer(fourBit.Dequantize(options.ResolvedDType).DetachFromDisposeScope(), Bias());
+        }
+
+        // The weight in 4 bits on the device: as the checkpoint stores it, or quantized from the checkpoint's own values
+        // as asked; null when it stays dense.
+        private FourBitWeight? FourBit(string weightName, long[] shape, bool quantizable)
+        {
+            using var stored = config.Layout == CheckpointLayout.HuggingFace ? Bnb4BitTensors.Read(checkpoint, weightName) : null;
+            if (stored is not null)
             {
-                if (!fourBit.State.Shape.SequenceEqual(shape))
+                if (!stored.State.Shape.SequenceEqual(shape))
                 {
-                    throw new CheckpointException(modelDir, $"the 4-bit weight '{weightName}' has shape [{string.Join(", ", fourBit.State.Shape)}], " +
+                    throw new CheckpointException(modelDir, $"the 4-bit weight '{weightName}' has shape [{string.Join(", ", stored.State.Shape)}], " +
                         $"config.json implies [{string.Join(", ", shape)}]");
                 }
-                if (!options.DequantizeFourBit)
-                    return new LinearLayer(fourBit.ToWeight(_device), Bias());
-                using var dense = fourBit.Dequantize(options.ResolvedDType);
-                return new LinearLayer(dense.to(_device).DetachFromDisposeScope(), Bias());
+                return stored.ToWeight(_device);
             }
             if (options.Quantize is null || !quantizable)
-                return new LinearLayer(Take(weightName, shape), Bias());
-            using var stored = Take(weightName, shape, dtype: null);   // quantized from the checkpoint's own values
-            if (!options.DequantizeFourBit)
-                return new LinearLayer(FourBitWeight.Quantize(stored, options.Quantize), Bias());
-            using var quantized = FourBitWeight.Quantize(stored, options.Quantize);
-            using var dequantized = quantized.Dequantize(options.ResolvedDType);
-            return new LinearLayer(dequantized.to(_device).DetachFromDisposeScope(), Bias());
+                return null;
+            using var dense = Take(weightName, shape, dtype: null);
+            return FourBitWeight.Quantize(dense, options.Quantize);
         }
 
         // In the compute dtype, or with dtype null in the checkpoint's own.

@@ -116,11 +116,8 @@ public sealed class Bnb4BitTensors : IDisposable
     /// <summary>The dense weight, (out, in), computed in fp32 and returned in <paramref name="dtype"/> (default: the dtype it was quantized from).</summary>
     public Tensor Dequantize(ScalarType? dtype = null)
     {
-        using var scope = NewDisposeScope();
-        long count = State.Shape.Aggregate(1L, (a, b) => a * b);
-        using var pairs = FourBitType.PairTable(QuantMap.to(ScalarType.Float32).data<float>().ToArray(), Packed.device);
-        var values = FourBitQuantizer.Dequantize(Packed, ResolvedAbsmax(), count, pairs, State.BlockSize);
-        return values.view(State.Shape).to(dtype ?? TorchDType(State.DType)).MoveToOuterDisposeScope();
+        using var weight = ToWeight(Packed.device);
+        return weight.Dequantize(dtype ?? TorchDType(State.DType));
     }
 
     public void Dispose()

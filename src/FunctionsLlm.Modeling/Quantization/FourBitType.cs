@@ -61,7 +61,7 @@ public sealed class FourBitType
         var rank = searchsorted(thresholds, magnitude.contiguous());            // thresholds below each value
         var code = codes.index_select(0, rank.reshape(-1)).reshape(scaled.shape);
         if (_signBit)
-            {
+        {
             using var zero = 0f.ToScalar();
             using var eight = 8L.ToScalar();
             code = code.bitwise_or(scaled.lt(zero).to(ScalarType.Int64).mul(eight));

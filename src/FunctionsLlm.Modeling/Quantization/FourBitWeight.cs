@@ -27,7 +27,6 @@ public sealed class FourBitWeight : IDisposable
         Packed = packed.reshape(-1).DetachFromDisposeScope();
         Absmax = absmax.to(ScalarType.Float32).DetachFromDisposeScope();
         Shape = shape;
-        QuantMap = [.. quantMap];
         BlockSize = blockSize;
         _pairTable = FourBitType.PairTable(quantMap, packed.device).DetachFromDisposeScope();
         _pairBits = CpuFourBitDequantizer.PairBits(quantMap);
@@ -49,8 +48,6 @@ public sealed class FourBitWeight : IDisposable
 
     /// <summary>(out, in).</summary>
     public long[] Shape { get; }
-
-    public IReadOnlyList<float> QuantMap { get; }
 
     public int BlockSize { get; }
 
