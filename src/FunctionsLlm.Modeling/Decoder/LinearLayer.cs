@@ -61,6 +61,9 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public double LoraDropout { get; private set; }
 
+    /// <summary>The factors of the adapters served unmerged in <see cref="LoraSlots"/>, owned there; null when none adapts this layer.</summary>
+    internal LoraBank? Bank { get; set; }
+
     /// <summary>Switches the adapter off (base model behaviour) without removing it.</summary>
     public bool LoraEnabled { get; set; } = true;
 
@@ -86,6 +89,12 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         var output = Quantized?.Project(input, bias) ?? Project(input, weight!, bias);
+        if (Bank is not null)
+        {
+            using var scope = NewDisposeScope();
+            if (Bank.Delta(input) is { } delta)
+                output.add_(delta.to(output.dtype), One);
+        }
         if (lora_A is null || lora_B is null || !LoraEnabled)
             return output;
         using (NewDisposeScope())

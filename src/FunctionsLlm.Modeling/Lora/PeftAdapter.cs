@@ -37,6 +37,52 @@ public static class PeftAdapter
     /// <summary>Attaches the adapter in <paramref name="adapterDir"/> to the model; returns its config.</summary>
     public static LoraConfig Load(CausalLM model, string adapterDir)
     {
+        using var noGrad = no_grad();
+        var config = Read(adapterDir, LoraInjector.LinearLayers(model), (_, layer, a, b, config) =>
+        {
+            layer.AttachLora(config.R, config.Scaling, config.LoraDropout);
+            layer.lora_A!.weight.copy_(a);
+            layer.lora_B!.weight.copy_(b);
+        });
+        foreach (var parameter in model.parameters())
+            parameter.requires_grad = false;
+        return config;
+    }
+
+    /// <summary>
+    /// Checks the adapter in <paramref name="adapterDir"/> against <paramref name="layers"/> (every factor names a layer
+    /// and has the shape r and the layer imply) before reading any weight, then hands each module's factors, as stored,
+    /// to <paramref name="use"/> in module order; they are disposed when it returns.
+    /// </summary>
+    public static LoraConfig Read(string adapterDir, IReadOnlyDictionary<string, LinearLayer> layers, FactorHandler use)
+    {
+        var (config, file, modules) = Check(adapterDir, layers);
+        using (file)
+        {
+            foreach (var (module, a, b) in modules)
+            {
+                using var storedA = file.Read(a);
+                using var storedB = file.Read(b);
+                use(module, layers[module], storedA, storedB, config);
+            }
+        }
+        return config;
+    }
+
+    /// <summary>Receives one module's factors A (r, in) and B (out, r).</summary>
+    public delegate void FactorHandler(string module, LinearLayer layer, Tensor a, Tensor b, LoraConfig config);
+
+    /// <summary>The adapter's config and rank after checking it against <paramref name="layers"/>, reading no weight.</summary>
+    public static LoraConfig Inspect(string adapterDir, IReadOnlyDictionary<string, LinearLayer> layers)
+    {
+        var (config, file, _) = Check(adapterDir, layers);
+        file.Dispose();
+        return config;
+    }
+
+    private static (LoraConfig Config, SafetensorsFile File, List<(string Module, string A, string B)> Modules) Check(
+        string adapterDir, IReadOnlyDictionary<string, LinearLayer> layers)
+    {
         var config = LoraConfig.Load(adapterDir);
         string path = Path.Combine(adapterDir, WeightsFileName);
         if (!File.Exists(path))
@@ -44,33 +90,33 @@ public static class PeftAdapter
             string hint = File.Exists(Path.Combine(adapterDir, "adapter_model.bin")) ? " (adapter_model.bin is a pickle: save it with safe_serialization=True)" : "";
             throw new LoraException($"{path}: not found{hint}");
         }
-        using var file = SafetensorsFile.Open(path);
-        var factors = ReadFactors(file, path);
-        using var noGrad = no_grad();
-        var layers = LoraInjector.LinearLayers(model);
-        foreach (var (module, (a, b)) in factors.OrderBy(f => f.Key, StringComparer.Ordinal))
+        var file = SafetensorsFile.Open(path);
+        try
         {
-            if (!layers.TryGetValue(module, out var layer))
-                throw new LoraException($"{path}: the adapter has weights for '{module}', which is not a linear layer of this model");
-            if (a is null || b is null)
-                throw new LoraException($"{path}: '{module}' has lora_{(a is null ? 'A' : 'B')} missing");
-            var infoA = file.Tensors[a];
-            var infoB = file.Tensors[b];
-            long[] expectedA = [config.R, layer.InFeatures], expectedB = [layer.OutFeatures, config.R];
-            if (!infoA.Shape.SequenceEqual(expectedA) || !infoB.Shape.SequenceEqual(expectedB))
+            var modules = new List<(string, string, string)>();
+            foreach (var (module, (a, b)) in ReadFactors(file, path).OrderBy(f => f.Key, StringComparer.Ordinal))
             {
-                throw new LoraException($"{path}: '{module}' has A [{string.Join(", ", infoA.Shape)}] and B [{string.Join(", ", infoB.Shape)}]; " +
-                    $"r = {config.R} and the layer imply A [{string.Join(", ", expectedA)}] and B [{string.Join(", ", expectedB)}]");
+                if (!layers.TryGetValue(module, out var layer))
+                    throw new LoraException($"{path}: the adapter has weights for '{module}', which is not a linear layer of this model");
+                if (a is null || b is null)
+                    throw new LoraException($"{path}: '{module}' has lora_{(a is null ? 'A' : 'B')} missing");
+                var infoA = file.Tensors[a];
+                var infoB = file.Tensors[b];
+                long[] expectedA = [config.R, layer.InFeatures], expectedB = [layer.OutFeatures, config.R];
+                if (!infoA.Shape.SequenceEqual(expectedA) || !infoB.Shape.SequenceEqual(expectedB))
+                {
+                    throw new LoraException($"{path}: '{module}' has A [{string.Join(", ", infoA.Shape)}] and B [{string.Join(", ", infoB.Shape)}]; " +
+                        $"r = {config.R} and the layer imply A [{string.Join(", ", expectedA)}] and B [{string.Join(", ", expectedB)}]");
+                }
+                modules.Add((module, a, b));
             }
-            using var storedA = file.Read(a);
-            using var storedB = file.Read(b);
-            layer.AttachLora(config.R, config.Scaling, config.LoraDropout);
-            layer.lora_A!.weight.copy_(storedA);
-            layer.lora_B!.weight.copy_(storedB);
+            return (config, file, modules);
         }
-        foreach (var parameter in model.parameters())
-            parameter.requires_grad = false;
-        return config;
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     // module path → (key of A, key of B); accepts PEFT's in-memory ".default" adapter name too.

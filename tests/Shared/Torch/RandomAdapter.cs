@@ -1,3 +1,5 @@
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Tests;
@@ -15,5 +17,16 @@ internal static class RandomAdapter
         using var scope = NewDisposeScope();
         foreach (var (_, parameter) in model.named_parameters().Where(p => p.parameter.requires_grad).OrderBy(p => p.name, StringComparer.Ordinal))
             parameter.add_(randn(parameter.shape, generator: generator).mul_(scale));
+    }
+
+    /// <summary>Writes a PEFT adapter for the model in <paramref name="baseDir"/> with PEFT's initialisation plus scale · N(0, 1).</summary>
+    public static LoraConfig Write(string baseDir, string adapterDir, LoraConfig config, int seed, double scale = 0.05)
+    {
+        using var model = ModelLoader.Load(baseDir, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var generator = new Generator((ulong)seed);
+        LoraInjector.Inject(model, config, generator);
+        Perturb(model, scale, generator);
+        PeftAdapter.Save(model, config, adapterDir);
+        return config;
     }
 }
