@@ -33,6 +33,15 @@ public sealed class InferenceFunctions(EngineSlot engines)
     public Task<IActionResult> Generate([HttpTrigger(AuthorizationLevel.Function, "post", Route = "generate")] HttpRequest request) =>
         Handle(OpenAiHandlers.GenerateAsync(request.HttpContext, engines));
 
+    /// <summary>vLLM's runtime adapter loading; the host's admin (master) key only, as it makes the app read a folder.</summary>
+    [Function(nameof(LoadLoraAdapter))]
+    public Task<IActionResult> LoadLoraAdapter([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "v1/load_lora_adapter")] HttpRequest request) =>
+        Handle(OpenAiHandlers.LoadLoraAdapterAsync(request.HttpContext, engines));
+
+    [Function(nameof(UnloadLoraAdapter))]
+    public Task<IActionResult> UnloadLoraAdapter([HttpTrigger(AuthorizationLevel.Admin, "post", Route = "v1/unload_lora_adapter")] HttpRequest request) =>
+        Handle(OpenAiHandlers.UnloadLoraAdapterAsync(request.HttpContext, engines));
+
     [Function(nameof(Metrics))]
     public Task<IActionResult> Metrics([HttpTrigger(AuthorizationLevel.Function, "get", Route = "metrics")] HttpRequest request) =>
         Handle(OpenAiHandlers.MetricsAsync(request.HttpContext, engines));

@@ -108,19 +108,21 @@ public sealed class InferenceFunctionsTests : IDisposable
             .ToArray();
 
         Assert.Equal(served, functionRoutes);
-        Assert.Equal(7, served.Length);
+        Assert.Equal(9, served.Length);
     }
 
     [Fact]
-    public void Every_function_but_health_needs_a_function_key()
+    public void Every_function_but_health_needs_a_function_key_and_adapter_loading_the_admin_key()
     {
         var levels = typeof(InferenceFunctions).GetMethods()
             .Select(m => (m.Name, Trigger: m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).OfType<HttpTriggerAttribute>().SingleOrDefault()))
             .Where(f => f.Trigger is not null)
             .ToDictionary(f => f.Name, f => f.Trigger!.AuthLevel);
 
+        string[] admin = [nameof(InferenceFunctions.LoadLoraAdapter), nameof(InferenceFunctions.UnloadLoraAdapter)];
         Assert.Equal(AuthorizationLevel.Anonymous, levels[nameof(InferenceFunctions.Health)]);
-        Assert.All(levels.Where(l => l.Key != nameof(InferenceFunctions.Health)), l => Assert.Equal(AuthorizationLevel.Function, l.Value));
+        Assert.All(admin, name => Assert.Equal(AuthorizationLevel.Admin, levels[name]));
+        Assert.All(levels.Where(l => l.Key != nameof(InferenceFunctions.Health) && !admin.Contains(l.Key)), l => Assert.Equal(AuthorizationLevel.Function, l.Value));
     }
 
     private static DefaultHttpContext Request(string? json)

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
+using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Serving.Engine;
 using FunctionsLlm.Serving.Hosting;
 
 namespace FunctionsLlm.Cli.Commands;
 
 /// <summary>
-/// <c>flm serve --model MODEL_DIR [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--max-concurrency N]</c>: the
-/// OpenAI-compatible API (and the tutorial's /generate) on Kestrel until Ctrl+C.
+/// <c>flm serve --model MODEL_DIR [--lora NAME=ADAPTER_DIR …] [--host 127.0.0.1] [--port 8080] [--api-key KEY]
+/// [--max-concurrency N] [--max-loras 4] [--max-lora-rank 64]</c>: the OpenAI-compatible API (and the tutorial's /generate)
+/// on Kestrel until Ctrl+C; each <c>--lora</c> adapter is served unmerged over the model as <c>model: NAME</c>.
 /// </summary>
 internal static class ServeCommand
 {
@@ -23,9 +25,17 @@ internal static class ServeCommand
         var queue = new Option<int>("--max-queue") { Description = "Requests that may wait for a free slot; beyond them the answer is 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
         var context = new Option<int?>("--context-length") { Description = "Tokens per sequence, prompt plus completion (default: the model's, at most 4096)." };
         var maxTokens = new Option<int>("--max-tokens-cap") { Description = "The most completion tokens one request may ask for.", DefaultValueFactory = _ => defaults.MaxTokensCap };
+        var loras = new Option<string[]>("--lora")
+        {
+            Description = "NAME=ADAPTER_DIR: serve the PEFT adapter over the model as 'model: NAME' (or MODEL:NAME); repeatable.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var maxLoras = new Option<int>("--max-loras") { Description = "Adapters resident at once; others load when asked for, evicting the least recently used.", DefaultValueFactory = _ => defaults.MaxLoras };
+        var maxLoraRank = new Option<int>("--max-lora-rank") { Description = "The largest adapter rank served.", DefaultValueFactory = _ => defaults.MaxLoraRank };
+        var allowLoading = new Option<bool>("--allow-runtime-lora-updating") { Description = "Allow /v1/load_lora_adapter without an API key." };
         var command = new Command("serve", "Serve a model over HTTP: OpenAI-compatible /v1 routes, /generate and /health.")
         {
-            model, name, host, port, apiKey, concurrency, queue, context, maxTokens,
+            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, loras, maxLoras, maxLoraRank, allowLoading,
         };
         command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
@@ -35,16 +45,33 @@ internal static class ServeCommand
                 MaxQueuedRequests = parse.GetValue(queue),
                 ContextLength = parse.GetValue(context),
                 MaxTokensCap = parse.GetValue(maxTokens),
+                MaxLoras = parse.GetValue(maxLoras),
+                MaxLoraRank = parse.GetValue(maxLoraRank),
             };
             UsageException.Check(options.Validate);
+            var adapters = (parse.GetValue(loras) ?? []).Select(ParseLora).ToArray();
             using var stop = new Termination(cancellationToken);
             var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
             var engines = new EngineSlot();
-            engines.Swap(new InferenceEngine(served, options));
+            var engine = new InferenceEngine(served, options);
+            engines.Swap(engine);
+            foreach (var (loraName, loraDir) in adapters)
+            {
+                try
+                {
+                    engine.AddAdapter(loraName, Path.GetFullPath(loraDir));
+                }
+                catch (EngineRejectedException e)
+                {
+                    engines.Dispose();
+                    throw new LoraException($"--lora {loraName}={loraDir}: {e.Message}");
+                }
+            }
             await using var server = await ServingServer.StartAsync(engines,
-                new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey)), cancellationToken: stop.Token);
+                new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey), parse.GetValue(allowLoading)), cancellationToken: stop.Token);
+            string adapterNames = adapters.Length == 0 ? "" : $" and adapters {string.Join(", ", adapters.Select(a => $"'{a.Name}'"))}";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"serving '{served.Name}' on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
+                $"serving '{served.Name}'{adapterNames} on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
             output.Flush();
             try
             {
@@ -57,5 +84,13 @@ internal static class ServeCommand
             return FlmCli.Success;
         }));
         return command;
+    }
+
+    private static (string Name, string Directory) ParseLora(string value)
+    {
+        int equals = value.IndexOf('=', StringComparison.Ordinal);
+        if (equals <= 0 || equals == value.Length - 1)
+            throw new UsageException($"--lora {value}: expected NAME=ADAPTER_DIR");
+        return (value[..equals], value[(equals + 1)..]);
     }
 }

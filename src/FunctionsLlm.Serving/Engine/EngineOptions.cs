@@ -15,6 +15,15 @@ public sealed record EngineOptions
     /// <summary>The most completion tokens one request may ask for.</summary>
     public int MaxTokensCap { get; init; } = 2048;
 
+    /// <summary>Adapters resident at once for unmerged multi-LoRA serving (vLLM's --max-loras); 0 serves the base only.</summary>
+    public int MaxLoras { get; init; } = 4;
+
+    /// <summary>
+    /// The largest adapter rank served (vLLM's --max-lora-rank). Each adapted layer holds MaxLoras × MaxLoraRank × (in + out)
+    /// fp32 values, allocated when an adapter first adapts it.
+    /// </summary>
+    public int MaxLoraRank { get; init; } = 64;
+
     /// <summary>Seconds a refused client is told to wait (Retry-After).</summary>
     public int RetryAfterSeconds { get; init; } = 1;
 
@@ -26,6 +35,10 @@ public sealed record EngineOptions
             throw new ArgumentException($"max queued requests must be at least 0, got {MaxQueuedRequests}");
         if (ContextLength is < 2)
             throw new ArgumentException($"context length must be at least 2, got {ContextLength}");
+        if (MaxLoras < 0)
+            throw new ArgumentException($"max loras must be at least 0, got {MaxLoras}");
+        if (MaxLoraRank < 1)
+            throw new ArgumentException($"max lora rank must be at least 1, got {MaxLoraRank}");
         if (MaxTokensCap < 1)
             throw new ArgumentException($"max tokens cap must be at least 1, got {MaxTokensCap}");
     }

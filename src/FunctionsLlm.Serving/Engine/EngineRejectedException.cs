@@ -9,6 +9,9 @@ public enum EngineRejection
     /// <summary>Prompt plus completion do not fit the context, or the prompt alone is over the limit (400).</summary>
     ContextLengthExceeded,
 
+    /// <summary>The <c>model</c> asked for is neither the base nor one of its adapters (404).</summary>
+    ModelNotFound,
+
     /// <summary>Every row is decoding and the queue is full (429, retry later).</summary>
     Busy,
 

@@ -1,5 +1,6 @@
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Modeling.Lora;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Serving.Engine;
@@ -9,7 +10,10 @@ namespace FunctionsLlm.Serving.Engine;
 /// thread: it admits queued requests into free rows of a shared KV cache (each prompt prefilled alone), then decodes
 /// one token for every live row per step, so a request that arrives mid-generation joins at the next step. Each
 /// request keeps its own sampling settings, seed and stop conditions, and gets what it would get alone. Limits are
-/// enforced at <see cref="Submit"/> with <see cref="EngineRejectedException"/>, never by queueing without bound.
+/// enforced at <see cref="Submit(IReadOnlyList{int}, SamplingOptions, ServedAdapter?, CancellationToken)"/> with
+/// <see cref="EngineRejectedException"/>, never by queueing without bound. Requests may name one of the
+/// <see cref="Adapters"/>: adapters are served unmerged (<see cref="LoraSlots"/>), up to <see cref="EngineOptions.MaxLoras"/>
+/// resident and loaded on demand, so rows for different adapters and for the base decode in the same batch.
 /// </summary>
 public sealed class InferenceEngine : IDisposable
 {
@@ -18,6 +22,8 @@ public sealed class InferenceEngine : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly List<SequenceRequest> _rows = [];
     private readonly KvCache _cache;
+    private readonly LoraSlots? _slots;
+    private readonly AdapterResidency? _residency;
     private readonly Thread _loop;
     private volatile bool _stopping;
     private long _generatedTokens;
@@ -31,6 +37,11 @@ public sealed class InferenceEngine : IDisposable
         ContextLength = Math.Min(_options.ContextLength ?? Math.Min(model.Model.Config.MaxPositionEmbeddings, 4096),
             model.Model.Config.MaxPositionEmbeddings);
         _cache = model.Model.CreateCache(_options.MaxConcurrentSequences, ContextLength);
+        if (_options.MaxLoras > 0)
+        {
+            _slots = new LoraSlots(model.Model, _options.MaxLoras, _options.MaxLoraRank);
+            _residency = new AdapterResidency(_options.MaxLoras);
+        }
         _loop = new Thread(Run) { IsBackground = true, Name = $"flm-decode-{model.Name}" };
         _loop.Start();
     }
@@ -49,6 +60,62 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>The completion budget when a request sets none: what fits the context, at most the cap.</summary>
     public int DefaultMaxTokens(int promptTokens) => Math.Max(1, Math.Min(_options.MaxTokensCap, ContextLength - promptTokens));
 
+    /// <summary>The adapters requests may name, resident or not.</summary>
+    public AdapterCatalog Adapters { get; } = new();
+
+    /// <summary>Adapters resident in the slots now.</summary>
+    public int ResidentAdapters => _residency?.Resident ?? 0;
+
+    /// <summary>Adapter loads into a slot since start (first loads and reloads after eviction).</summary>
+    public int AdapterLoads => _residency?.Loads ?? 0;
+
+    /// <summary>
+    /// Makes the PEFT adapter in <paramref name="directory"/> servable as <paramref name="name"/>, after checking it fits
+    /// the base and the slots (no weight is read: it loads when first used). With <paramref name="replace"/> it replaces
+    /// an adapter of the same name; requests already running on that one finish on it.
+    /// </summary>
+    /// <exception cref="EngineRejectedException">Bad name, name taken, adapters switched off, or the adapter does not fit.</exception>
+    public ServedAdapter AddAdapter(string name, string directory, string? source = null, string? version = null, bool replace = false)
+    {
+        if (_slots is null)
+            throw new EngineRejectedException(EngineRejection.InvalidRequest, "this server serves no adapters (max loras is 0)");
+        if (!AdapterCatalog.IsValidName(name) || name == Model.Name)
+        {
+            throw new EngineRejectedException(EngineRejection.InvalidRequest,
+                $"'{name}' is not a valid adapter name: use letters, digits and ._- (at most 128), other than the base's name", "lora_name");
+        }
+        LoraConfig config;
+        try
+        {
+            config = _slots.Check(directory);
+        }
+        catch (Exception e) when (e is LoraException or IOException or UnauthorizedAccessException or Modeling.Checkpoints.CheckpointException)
+        {
+            throw new EngineRejectedException(EngineRejection.InvalidRequest, $"adapter '{name}': {e.Message}", "lora_path");
+        }
+        var adapter = new ServedAdapter(name, directory, config.R, source ?? directory, version);
+        if (!Adapters.Add(adapter, replace))
+            throw new EngineRejectedException(EngineRejection.InvalidRequest, $"the adapter '{name}' has already been loaded", "lora_name");
+        return adapter;
+    }
+
+    /// <summary>
+    /// The adapter a request's <c>model</c> names: null for the base (or no model given), the adapter for
+    /// <c>BASE:ADAPTER</c> or the adapter's own name.
+    /// </summary>
+    /// <exception cref="EngineRejectedException">Neither the base nor a known adapter (<see cref="EngineRejection.ModelNotFound"/>).</exception>
+    public ServedAdapter? Resolve(string? model)
+    {
+        if (model is null || model == Model.Name)
+            return null;
+        string name = model.StartsWith(Model.Name + ":", StringComparison.Ordinal) ? model[(Model.Name.Length + 1)..] : model;
+        if (Adapters.Find(name) is { } adapter)
+            return adapter;
+        var known = Adapters.All;
+        string served = known.Count == 0 ? $"'{Model.Name}'" : $"'{Model.Name}' and its adapters {string.Join(", ", known.Select(a => $"'{a.Name}'"))}";
+        throw new EngineRejectedException(EngineRejection.ModelNotFound, $"The model '{model}' does not exist; this server serves {served}", "model");
+    }
+
     /// <summary>Tokens generated since start, over all requests.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
 
@@ -60,10 +127,17 @@ public sealed class InferenceEngine : IDisposable
     /// Cancelling <paramref name="cancellationToken"/> (e.g. the client disconnected) frees its row at the next step.
     /// </summary>
     /// <exception cref="EngineRejectedException">Invalid, too long, or no room in the queue.</exception>
-    public GenerationStream Submit(IReadOnlyList<int> promptIds, SamplingOptions options, CancellationToken cancellationToken = default)
+    public GenerationStream Submit(IReadOnlyList<int> promptIds, SamplingOptions options, CancellationToken cancellationToken = default) =>
+        Submit(promptIds, options, null, cancellationToken);
+
+    /// <summary>As <see cref="Submit(IReadOnlyList{int}, SamplingOptions, CancellationToken)"/>, with <paramref name="adapter"/>
+    /// (from <see cref="Resolve"/>) over the base; a request for an adapter not resident waits for its load.</summary>
+    public GenerationStream Submit(IReadOnlyList<int> promptIds, SamplingOptions options, ServedAdapter? adapter, CancellationToken cancellationToken = default)
     {
         Check(promptIds, options);
-        var request = new SequenceRequest(promptIds, options, options.Seed ?? Random.Shared.Next(), cancellationToken, Events);
+        if (adapter is not null && _slots is null)
+            throw new EngineRejectedException(EngineRejection.InvalidRequest, "this server serves no adapters (max loras is 0)", "model");
+        var request = new SequenceRequest(promptIds, options, options.Seed ?? Random.Shared.Next(), adapter, cancellationToken, Events);
         LinkedListNode<SequenceRequest> node;
         lock (_queue)
         {
@@ -144,7 +218,10 @@ public sealed class InferenceEngine : IDisposable
             {
                 // A failed step (e.g. out of memory) fails the sequences in it, not the server.
                 foreach (var row in _rows)
+                {
                     row.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
+                    Release(row);
+                }
                 lock (_queue)
                     _rows.Clear();
                 _cache.Reset();
@@ -162,27 +239,37 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
-    /// <summary>Moves waiting requests into free rows and prefills them, several prompts per forward pass.</summary>
+    /// <summary>
+    /// Moves waiting requests into free rows and prefills them, several prompts per forward pass. A request whose adapter
+    /// cannot get a slot (every slot in use by running rows) keeps its place while later ones go ahead.
+    /// </summary>
     private void Admit()
     {
         while (true)
         {
             var group = new List<SequenceRequest>();
+            var loads = new List<int>();
             int first;
             lock (_queue)
             {
                 first = _rows.Count;
-                while (_rows.Count < _options.MaxConcurrentSequences && _queue.First is { } next && FitsGroup(group, next.Value))
+                for (var node = _queue.First; node is not null && _rows.Count < _options.MaxConcurrentSequences && FitsGroup(group, node.Value);)
                 {
-                    group.Add(next.Value);
-                    _queue.RemoveFirst();
-                    _rows.Add(next.Value);
+                    var next = node.Next;
+                    if (Place(node.Value, loads))
+                    {
+                        group.Add(node.Value);
+                        _queue.Remove(node);
+                        _rows.Add(node.Value);
+                    }
+                    node = next;
                 }
             }
             if (group.Count == 0)
                 return;
             try
             {
+                LoadAdapters(group, loads);
                 Prefill(group, first);
             }
             catch (Exception e)
@@ -191,6 +278,41 @@ public sealed class InferenceEngine : IDisposable
                     request.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
             }
             Retire();
+        }
+    }
+
+    /// <summary>Gives the request its adapter's slot (noting a slot to load in <paramref name="loads"/>); false when none is free.</summary>
+    private bool Place(SequenceRequest request, List<int> loads)
+    {
+        if (request.Adapter is not { } adapter)
+            return true;
+        if (_residency!.Reserve(adapter, out bool mustLoad) is not { } slot)
+            return false;
+        request.Slot = slot;
+        if (mustLoad)
+            loads.Add(slot);
+        return true;
+    }
+
+    /// <summary>Loads the adapters the group reserved slots for; the requests of one that fails to load fail with it.</summary>
+    private void LoadAdapters(List<SequenceRequest> group, List<int> loads)
+    {
+        foreach (int slot in loads)
+        {
+            var adapter = group.First(r => r.Slot == slot).Adapter!;
+            try
+            {
+                _slots!.Load(slot, adapter.Directory);
+            }
+            catch (Exception e)
+            {
+                _residency!.Failed(slot);
+                foreach (var request in group.Where(r => r.Slot == slot))
+                {
+                    request.Slot = -1;
+                    request.Fail(new InvalidOperationException($"the adapter '{adapter.Name}' failed to load: {e.Message}", e));
+                }
+            }
         }
     }
 
@@ -226,14 +348,16 @@ public sealed class InferenceEngine : IDisposable
                 real[(g * longest) + padding + i] = true;
             }
             _cache.ResetRow(first + g);
-            if (!group[g].IsCancelled)
+            if (!group[g].IsDone)
                 group[g].Sequence = new GenerationSequence(model, Model.Tokenizer, group[g].Options, group[g].Seed, prompt, group[g].Options.MaxTokens);
         }
         using var scope = NewDisposeScope();
         using var rows = _cache.Rows(first, group.Count);
         var input = tensor(ids, [group.Count, longest], ScalarType.Int64);
         var mask = tensor(real, [group.Count, longest]);
-        var logits = model.Forward(input, rows, mask, lastPositionOnly: true);
+        Tensor logits;
+        using (_slots?.Select([.. group.Select(r => r.Slot)]))
+            logits = model.Forward(input, rows, mask, lastPositionOnly: true);
         for (int g = 0; g < group.Count; g++)
         {
             if (group[g].Sequence is null)
@@ -249,7 +373,9 @@ public sealed class InferenceEngine : IDisposable
         int n = _rows.Count;
         using var live = _cache.Rows(0, n);
         var input = tensor(_rows.Select(r => r.NextToken).ToArray(), [n, 1], ScalarType.Int64);
-        var logits = Model.Model.Forward(input, live, lastPositionOnly: true);
+        Tensor logits;
+        using (_slots?.Select([.. _rows.Select(r => r.Slot)]))
+            logits = Model.Model.Forward(input, live, lastPositionOnly: true);
         for (int row = 0; row < n; row++)
         {
             if (_rows[row].IsDone)
@@ -269,6 +395,7 @@ public sealed class InferenceEngine : IDisposable
                 continue;
             if (request.IsCancelled)
                 request.EndCancelled();
+            Release(request);
             int last = _rows.Count - 1;
             if (row != last)
                 _cache.MoveRow(last, row);
@@ -280,6 +407,13 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
+    private void Release(SequenceRequest request)
+    {
+        if (request.Slot >= 0)
+            _residency!.Release(request.Slot);
+        request.Slot = -1;
+    }
+
     /// <summary>Stops the decode thread; waiting and running requests end with <see cref="EngineRejection.Unavailable"/>.</summary>
     public void Dispose()
     {
@@ -289,6 +423,7 @@ public sealed class InferenceEngine : IDisposable
         _wake.Release();
         _loop.Join();
         _cache.Dispose();
+        _slots?.Dispose();
         Model.Dispose();
     }
 }

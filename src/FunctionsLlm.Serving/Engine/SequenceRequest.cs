@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Serving.Engine;
 
 /// <summary>One request inside the engine: queued, then owning a cache row until it finishes or is cancelled.</summary>
-internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOptions options, int seed, CancellationToken cancellationToken,
-    IEngineEvents? events = null)
+internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOptions options, int seed, ServedAdapter? adapter,
+    CancellationToken cancellationToken, IEngineEvents? events = null)
 {
     private readonly long _submittedAt = Stopwatch.GetTimestamp();
     private long _lastTokenAt;
@@ -23,6 +23,12 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
     public SamplingOptions Options { get; } = options;
 
     public int Seed { get; } = seed;
+
+    /// <summary>The adapter it runs with; null for the bare base.</summary>
+    public ServedAdapter? Adapter { get; } = adapter;
+
+    /// <summary>The adapter slot its row uses once admitted, −1 for the base.</summary>
+    public int Slot { get; set; } = -1;
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 

@@ -18,6 +18,8 @@ public static class ServingEndpoints
         routes.MapGet("/v1/models/{id}", (RequestDelegate)(http =>
             OpenAiHandlers.ModelAsync(http, Host(http), (string)http.Request.RouteValues["id"]!)));
         routes.MapPost("/generate", With(OpenAiHandlers.GenerateAsync));
+        routes.MapPost(LoadLoraAdapter, With(OpenAiHandlers.LoadLoraAdapterAsync));
+        routes.MapPost(UnloadLoraAdapter, With(OpenAiHandlers.UnloadLoraAdapterAsync));
         routes.MapGet("/health", With(OpenAiHandlers.HealthAsync));
         routes.MapGet("/metrics", With(OpenAiHandlers.MetricsAsync));
         return routes;
@@ -40,6 +42,24 @@ public static class ServingEndpoints
                 "invalid_request_error", null, "invalid_api_key");
         });
     }
+
+    /// <summary>
+    /// Answers 403 on the adapter loading routes: a server without an API key must not let anyone make it read its folders.
+    /// </summary>
+    public static IApplicationBuilder RefuseRuntimeLoraUpdating(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        if (!http.Request.Path.Equals(LoadLoraAdapter, StringComparison.OrdinalIgnoreCase) && !http.Request.Path.Equals(UnloadLoraAdapter, StringComparison.OrdinalIgnoreCase))
+        {
+            await next(http);
+            return;
+        }
+        await OpenAiHandlers.WriteErrorAsync(http, 403,
+            "loading adapters at run time needs the server to be started with an API key (or --allow-runtime-lora-updating)",
+            "invalid_request_error", null, "runtime_lora_updating_disabled");
+    });
+
+    private const string LoadLoraAdapter = "/v1/load_lora_adapter";
+    private const string UnloadLoraAdapter = "/v1/unload_lora_adapter";
 
     private static RequestDelegate With(Func<HttpContext, EngineSlot, Task> handler) => http => handler(http, Host(http));
 

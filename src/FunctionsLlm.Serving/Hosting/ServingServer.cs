@@ -11,7 +11,9 @@ namespace FunctionsLlm.Serving.Hosting;
 
 /// <summary>Where and how <c>flm serve</c> listens.</summary>
 /// <param name="Port">0 picks a free port (see <see cref="ServingServer.Address"/>).</param>
-public sealed record ServeOptions(string Host = "127.0.0.1", int Port = 8080, string? ApiKey = null);
+/// <param name="AllowRuntimeLoraUpdating">Whether <c>/v1/load_lora_adapter</c> and <c>/v1/unload_lora_adapter</c> work without
+/// an API key (they read folders on this machine; vLLM's VLLM_ALLOW_RUNTIME_LORA_UPDATING). With a key they always work.</param>
+public sealed record ServeOptions(string Host = "127.0.0.1", int Port = 8080, string? ApiKey = null, bool AllowRuntimeLoraUpdating = false);
 
 /// <summary>The API on Kestrel: what <c>flm serve</c> runs, and what the tests talk to over real HTTP.</summary>
 public sealed class ServingServer : IAsyncDisposable
@@ -41,6 +43,8 @@ public sealed class ServingServer : IAsyncDisposable
         var app = builder.Build();
         if (options.ApiKey is { Length: > 0 } key)
             app.UseBearerApiKey(key);
+        else if (!options.AllowRuntimeLoraUpdating)
+            app.RefuseRuntimeLoraUpdating();
         app.MapServingApi();
         await app.StartAsync(cancellationToken);
         return new ServingServer(app, engines);

@@ -7,7 +7,8 @@ namespace FunctionsLlm.Serving.InProcess;
 
 /// <summary>
 /// <see cref="IChatClient"/> (Microsoft.Extensions.AI) over the engine for in-process callers: the same chat template,
-/// batching and limits as the HTTP API, without HTTP. Text content only.
+/// batching and limits as the HTTP API, without HTTP. Text content only. <see cref="ChatOptions.ModelId"/> may name one of
+/// the engine's adapters (or <c>BASE:ADAPTER</c>), as the <c>model</c> of a request does.
 /// </summary>
 public sealed class EngineChatClient(EngineSlot engines) : IChatClient
 {
@@ -15,11 +16,11 @@ public sealed class EngineChatClient(EngineSlot engines) : IChatClient
         CancellationToken cancellationToken = default)
     {
         using var lease = engines.Acquire();
-        var (stream, _) = Submit(lease.Engine, messages, options, cancellationToken);
+        var (stream, _, model) = Submit(lease.Engine, messages, options, cancellationToken);
         var result = await stream.Completion;
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text))
         {
-            ModelId = lease.Engine.Model.Name,
+            ModelId = model,
             FinishReason = Finish(result.FinishReason),
             Usage = new UsageDetails
             {
@@ -34,13 +35,13 @@ public sealed class EngineChatClient(EngineSlot engines) : IChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var lease = engines.Acquire();
-        var (stream, id) = Submit(lease.Engine, messages, options, cancellationToken);
+        var (stream, id, model) = Submit(lease.Engine, messages, options, cancellationToken);
         await foreach (var update in stream.ReadAllAsync(cancellationToken))
         {
             yield return new ChatResponseUpdate(ChatRole.Assistant, update.Text)
             {
                 ResponseId = id,
-                ModelId = lease.Engine.Model.Name,
+                ModelId = model,
                 FinishReason = update.FinishReason is { } reason ? Finish(reason) : null,
             };
         }
@@ -58,9 +59,10 @@ public sealed class EngineChatClient(EngineSlot engines) : IChatClient
     {
     }
 
-    private static (GenerationStream Stream, string Id) Submit(InferenceEngine engine, IEnumerable<ChatMessage> messages, ChatOptions? options,
-        CancellationToken cancellationToken)
+    private static (GenerationStream Stream, string Id, string Model) Submit(InferenceEngine engine, IEnumerable<ChatMessage> messages,
+        ChatOptions? options, CancellationToken cancellationToken)
     {
+        var adapter = engine.Resolve(options?.ModelId);
         var ids = engine.Model.ChatPromptIds(messages.Select(m => (m.Role.Value, m.Text)));
         var defaults = engine.Model.DefaultSampling;
         var sampling = defaults with
@@ -72,7 +74,7 @@ public sealed class EngineChatClient(EngineSlot engines) : IChatClient
             StopStrings = [.. options?.StopSequences ?? []],
             Seed = options?.Seed is { } seed ? unchecked((int)seed) : null,
         };
-        return (engine.Submit(ids, sampling, cancellationToken), $"chatcmpl-{Guid.NewGuid():N}");
+        return (engine.Submit(ids, sampling, adapter, cancellationToken), $"chatcmpl-{Guid.NewGuid():N}", adapter?.Name ?? engine.Model.Name);
     }
 
     private static ChatFinishReason Finish(FinishReason reason) =>

@@ -5,11 +5,11 @@ using FunctionsLlm.Serving.Engine;
 namespace FunctionsLlm.Serving.OpenAi;
 
 /// <summary>Turns one chat generation into a <c>chat.completion</c> object or a stream of <c>chat.completion.chunk</c>s.</summary>
-internal sealed class ChatResponder(InferenceEngine engine, string id, int promptTokens, bool logprobs)
+internal sealed class ChatResponder(InferenceEngine engine, string modelId, string id, int promptTokens, bool logprobs)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    public ChatCompletion Completion(GenerationResult result) => new(id, "chat.completion", _created, engine.Model.Name,
+    public ChatCompletion Completion(GenerationResult result) => new(id, "chat.completion", _created, modelId,
         [new ChatChoice(0, new AssistantMessage("assistant", result.Text), Logprobs(result.Logprobs),
             FinishReasons.Name(result.FinishReason))],
         Usage.Of(result.PromptTokens, result.TokenIds.Count));
@@ -28,10 +28,10 @@ internal sealed class ChatResponder(InferenceEngine engine, string id, int promp
                 yield return Chunk(new ChunkChoice(0, new ChunkDelta(null, null), null, FinishReasons.Name(reason)));
         }
         if (includeUsage)
-            yield return new ChatCompletionChunk(id, "chat.completion.chunk", _created, engine.Model.Name, [], Usage.Of(promptTokens, completionTokens));
+            yield return new ChatCompletionChunk(id, "chat.completion.chunk", _created, modelId, [], Usage.Of(promptTokens, completionTokens));
     }
 
-    private ChatCompletionChunk Chunk(ChunkChoice choice) => new(id, "chat.completion.chunk", _created, engine.Model.Name, [choice], null);
+    private ChatCompletionChunk Chunk(ChunkChoice choice) => new(id, "chat.completion.chunk", _created, modelId, [choice], null);
 
     private ChatLogprobs? Logprobs(IReadOnlyList<TokenLogprob> tokens) => logprobs
         ? new ChatLogprobs([.. tokens.Select(t => new LogprobEntry(t.Token, t.Logprob, Bytes(t.TokenId),

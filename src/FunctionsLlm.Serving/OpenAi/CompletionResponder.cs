@@ -5,11 +5,11 @@ using FunctionsLlm.Serving.Engine;
 namespace FunctionsLlm.Serving.OpenAi;
 
 /// <summary>Turns text-completion generations into a <c>text_completion</c> object (one choice per prompt) or a stream.</summary>
-internal sealed class CompletionResponder(InferenceEngine engine, string id, bool logprobs)
+internal sealed class CompletionResponder(string modelId, string id, bool logprobs)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
-    public Completion Completion(IReadOnlyList<GenerationResult> results) => new(id, "text_completion", _created, engine.Model.Name,
+    public Completion Completion(IReadOnlyList<GenerationResult> results) => new(id, "text_completion", _created, modelId,
         [.. results.Select((r, i) => new CompletionChoice(r.Text, i, Logprobs(r.Logprobs, 0), FinishReasons.Name(r.FinishReason)))],
         Usage.Of(results.Sum(r => r.PromptTokens), results.Sum(r => r.TokenIds.Count)));
 
@@ -21,12 +21,12 @@ internal sealed class CompletionResponder(InferenceEngine engine, string id, boo
         {
             completionTokens = update.CompletionTokens;
             string? finish = update.FinishReason is { } reason ? FinishReasons.Name(reason) : null;
-            yield return new Completion(id, "text_completion", _created, engine.Model.Name,
+            yield return new Completion(id, "text_completion", _created, modelId,
                 [new CompletionChoice(update.Text, 0, Logprobs(update.Logprobs, offset), finish)], null);
             offset += update.Text.Length;
         }
         if (includeUsage)
-            yield return new Completion(id, "text_completion", _created, engine.Model.Name, [], Usage.Of(stream.PromptTokens, completionTokens));
+            yield return new Completion(id, "text_completion", _created, modelId, [], Usage.Of(stream.PromptTokens, completionTokens));
     }
 
     /// <summary>The legacy logprobs object; <paramref name="offset"/> is where this text starts in the whole completion.</summary>

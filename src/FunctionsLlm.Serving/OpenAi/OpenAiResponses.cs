@@ -37,7 +37,8 @@ internal sealed record CompletionChoice(string Text, int Index, CompletionLogpro
 
 internal sealed record Completion(string Id, string Object, long Created, string Model, IReadOnlyList<CompletionChoice> Choices, Usage? Usage);
 
-internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy);
+/// <summary>OpenAI's model object plus vLLM's <c>root</c> (where it came from), <c>parent</c> (an adapter's base) and <c>max_model_len</c>.</summary>
+internal sealed record ModelCard(string Id, string Object, long Created, string OwnedBy, string Root, string? Parent, int MaxModelLen);
 
 internal sealed record ModelList(string Object, IReadOnlyList<ModelCard> Data);
 

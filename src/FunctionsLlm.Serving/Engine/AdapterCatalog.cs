@@ -1,0 +1,53 @@
+using System.Text.RegularExpressions;
+
+namespace FunctionsLlm.Serving.Engine;
+
+/// <summary>
+/// The adapters an engine can serve, by name; safe to use from any thread. Whether one is resident in the engine's
+/// slots is the engine's business: this only knows what exists.
+/// </summary>
+public sealed partial class AdapterCatalog
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, ServedAdapter> _adapters = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<ServedAdapter> All
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _adapters.Values.OrderBy(a => a.Name, StringComparer.Ordinal)];
+        }
+    }
+
+    public ServedAdapter? Find(string name)
+    {
+        lock (_lock)
+            return _adapters.GetValueOrDefault(name);
+    }
+
+    /// <summary>Adds <paramref name="adapter"/>; with <paramref name="replace"/> it may replace one of the same name.</summary>
+    /// <returns>False when the name is taken and <paramref name="replace"/> is false.</returns>
+    public bool Add(ServedAdapter adapter, bool replace)
+    {
+        lock (_lock)
+        {
+            if (!replace && _adapters.ContainsKey(adapter.Name))
+                return false;
+            _adapters[adapter.Name] = adapter;
+            return true;
+        }
+    }
+
+    public bool Remove(string name)
+    {
+        lock (_lock)
+            return _adapters.Remove(name);
+    }
+
+    /// <summary>Letters, digits and <c>._-</c>, at most 128: it is a path segment in blob and the <c>model</c> after <c>BASE:</c>.</summary>
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,78 @@
+using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Serving.Engine;
+
+namespace FunctionsLlm.Serving.Tests.Engine;
+
+public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<AdapterModels>
+{
+    private static readonly SamplingOptions Greedy = SamplingOptions.Greedy with { StopTokenIds = [] };
+
+    /// <summary>The base and the three adapters, round robin.</summary>
+    private static string? ModelOf(int request) => request % 4 == 0 ? null : AdapterModels.Names[(request % 4) - 1];
+
+    [Fact]
+    public async Task Sixteen_concurrent_requests_over_the_base_and_three_adapters_each_get_what_its_merged_model_gives_alone()
+    {
+        var prompts = TestModels.Prompts(16);
+        // Two slots for three adapters and eight rows: requests wait for a slot, and adapters are evicted and reloaded.
+        using var engine = models.Engine(new EngineOptions { MaxConcurrentSequences = 8, MaxLoras = 2, MaxLoraRank = 8 });
+
+        var results = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() =>
+            engine.Submit(p, Greedy with { MaxTokens = 8 + (i % 5) }, engine.Resolve(ModelOf(i) is { } name ? $"{TestModels.Name}:{name}" : null)).Completion)));
+
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var alone = models.Alone(ModelOf(i), prompts[i], Greedy with { MaxTokens = 8 + (i % 5) });
+            Assert.Equal(alone.TokenIds, results[i].TokenIds);
+            Assert.Equal(alone.Text, results[i].Text);
+        }
+        // Not vacuous: each adapter changes what the base would say for some prompt.
+        foreach (string name in AdapterModels.Names)
+        {
+            Assert.Contains(Enumerable.Range(0, 16).Where(i => ModelOf(i) == name),
+                i => !models.Alone(null, prompts[i], Greedy with { MaxTokens = 8 + (i % 5) }).TokenIds.SequenceEqual(results[i].TokenIds));
+        }
+        // Three adapters went through two slots: one was evicted for another.
+        Assert.True(engine.AdapterLoads >= 3, $"{engine.AdapterLoads} loads");
+        Assert.Equal(2, engine.ResidentAdapters);
+        Assert.Equal(0, engine.ActiveSequences);
+    }
+
+    [Fact]
+    public async Task A_replaced_adapter_finishes_running_requests_on_the_old_version_and_new_ones_get_the_new()
+    {
+        string name = AdapterModels.Names[0];
+        int[] prompt = [31, 7, 99, 4, 250];
+        using var engine = models.Engine(new EngineOptions { MaxLoras = 2, MaxLoraRank = 8, ContextLength = 256 });
+        var running = engine.Submit(prompt, Greedy with { MaxTokens = 200 }, engine.Resolve(name));
+        await foreach (var _ in running.ReadAllAsync())
+            break;
+
+        engine.AddAdapter(name, models.AdapterDirectory(AdapterModels.Names[2]), replace: true);
+        var after = await engine.Submit(prompt, Greedy with { MaxTokens = 12 }, engine.Resolve(name)).Completion;
+
+        Assert.Equal(models.Alone(name, prompt, Greedy with { MaxTokens = 200 }).TokenIds, (await running.Completion).TokenIds);
+        Assert.Equal(models.Alone(AdapterModels.Names[2], prompt, Greedy with { MaxTokens = 12 }).TokenIds, after.TokenIds);
+    }
+
+    [Fact]
+    public void Unknown_models_and_adapters_that_do_not_fit_are_refused_with_the_reason()
+    {
+        using var engine = models.Engine(new EngineOptions { MaxLoras = 1, MaxLoraRank = 4 }, "support", "returns");
+
+        var unknown = Assert.Throws<EngineRejectedException>(() => engine.Resolve($"{TestModels.Name}:nope"));
+        Assert.Equal(EngineRejection.ModelNotFound, unknown.Reason);
+        Assert.Contains("'support'", unknown.Message);
+        Assert.Null(engine.Resolve(TestModels.Name));
+        Assert.Equal("support", engine.Resolve("support")!.Name);
+
+        var tooLarge = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("big", models.AdapterDirectory("billing")));
+        Assert.Contains("rank 8 is above the largest rank served, 4", tooLarge.Message);
+        var taken = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("support", models.AdapterDirectory("returns")));
+        Assert.Contains("already been loaded", taken.Message);
+        var badName = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("a/b", models.AdapterDirectory("returns")));
+        Assert.Contains("not a valid adapter name", badName.Message);
+        var missing = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("gone", Path.Combine(models.BaseDirectory, "nowhere")));
+        Assert.Contains("adapter_config.json", missing.Message);
+    }
+}
