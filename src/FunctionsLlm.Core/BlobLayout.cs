@@ -40,6 +40,21 @@ public static class BlobLayout
         /// <summary>The ModelManifest the inference app follows.</summary>
         public static string Current(string model) => $"{model}/current.json";
         public static string VersionPrefix(string model, string version) => $"{model}/{version}/";
+
+        /// <summary>
+        /// The folder under a base model's prefix that holds adapters published for it: <c>{base}adapters/</c>. Not part of
+        /// the base: downloads of a model folder skip it (<see cref="Storage.StoreFolders.DownloadFolderAsync"/>), so
+        /// publishing an adapter never changes the base's files or fingerprint.
+        /// </summary>
+        public const string AdaptersFolder = "adapters/";
+
+        /// <summary>Adapters of the base at <paramref name="basePrefix"/> (ending with '/'): <c>{base}adapters/</c>.</summary>
+        public static string AdaptersPrefix(string basePrefix) => basePrefix + AdaptersFolder;
+
+        /// <summary>The AdapterManifest inference apps serving that base follow: <c>{base}adapters/{name}/current.json</c>.</summary>
+        public static string AdapterCurrent(string basePrefix, string name) => $"{AdaptersPrefix(basePrefix)}{name}/current.json";
+
+        public static string AdapterVersionPrefix(string basePrefix, string name, string version) => $"{AdaptersPrefix(basePrefix)}{name}/{version}/";
     }
 
     /// <summary>Names in the <see cref="Runs"/> container.</summary>

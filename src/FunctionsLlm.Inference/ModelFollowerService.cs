@@ -8,3 +8,9 @@ internal sealed class ModelFollowerService(ModelFollower follower) : BackgroundS
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => follower.RunAsync(stoppingToken);
 }
+
+/// <summary>Runs the <see cref="AdapterFollower"/> for the app's lifetime when it serves a base with its adapters.</summary>
+internal sealed class AdapterFollowerService(AdapterFollower follower) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => follower.RunAsync(stoppingToken);
+}

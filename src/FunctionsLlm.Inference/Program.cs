@@ -10,9 +10,18 @@ NativeRuntime.Configure();
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 var settings = InferenceSettings.Read(builder.Configuration);
-builder.Services.AddSingleton(settings.Follower);
 builder.Services.AddSingleton(_ => settings.CreateStore());
 builder.Services.AddSingleton<EngineSlot>();
-builder.Services.AddSingleton<ModelFollower>();
-builder.Services.AddHostedService<ModelFollowerService>();
+if (settings.Adapters is { } adapters)
+{
+    builder.Services.AddSingleton(adapters);
+    builder.Services.AddSingleton<AdapterFollower>();
+    builder.Services.AddHostedService<AdapterFollowerService>();
+}
+else
+{
+    builder.Services.AddSingleton(settings.Follower);
+    builder.Services.AddSingleton<ModelFollower>();
+    builder.Services.AddHostedService<ModelFollowerService>();
+}
 builder.Build().Run();

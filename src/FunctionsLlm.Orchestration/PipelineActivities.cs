@@ -156,6 +156,42 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
         return $"{BlobLayout.Models}/{name}";
     }
 
+    /// <summary>
+    /// Copies the best candidate's PEFT adapter (adapter_config.json, adapter_model.safetensors) to
+    /// <c>models/{base}adapters/{name}/{version}/</c>, then writes the <see cref="AdapterManifest"/>
+    /// <c>models/{base}adapters/{name}/current.json</c> that inference apps serving that base follow.
+    /// </summary>
+    public async Task<string> PublishAdapter(PublishAdapterInput input, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        string target = BlobLayout.Model.AdapterVersionPrefix(input.BaseModelPrefix, input.AdapterName, input.Version);
+        foreach (string file in AdapterFiles)
+        {
+            string source = input.CheckpointPrefix + file;
+            if (!await store.ExistsAsync(BlobLayout.Checkpoints, source, cancellationToken).ConfigureAwait(false))
+                throw new InvalidOperationException($"the adapter {BlobLayout.Checkpoints}/{input.CheckpointPrefix} is incomplete: {file} missing");
+            await using var content = await store.OpenReadAsync(BlobLayout.Checkpoints, source, cancellationToken).ConfigureAwait(false);
+            await store.WriteAsync(BlobLayout.Models, target + file, content, cancellationToken).ConfigureAwait(false);
+        }
+        var manifest = new AdapterManifest
+        {
+            Version = input.Version,
+            AdapterPrefix = target,
+            BaseModel = input.BaseModelPrefix,
+            BaseSha256 = input.BaseSha256,
+            CreatedAt = DateTimeOffset.UtcNow,
+            EvalLoss = input.EvalLoss,
+        };
+        var problems = manifest.Validate();
+        if (problems.Count > 0)
+            throw new InvalidOperationException($"the adapter manifest would be invalid: {string.Join("; ", problems)}");
+        var name = BlobLayout.Model.AdapterCurrent(input.BaseModelPrefix, input.AdapterName);
+        await store.WriteJsonAsync(BlobLayout.Models, name, manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return $"{BlobLayout.Models}/{name}";
+    }
+
+    private static readonly string[] AdapterFiles = ["adapter_config.json", "adapter_model.safetensors"];
+
     /// <summary>Rewrites <c>runs/{run}/summary.json</c> (the orchestrator builds the RunManifest; this only stores it).</summary>
     public async Task<bool> WriteSummary(SummaryInput input, CancellationToken cancellationToken = default)
     {
@@ -191,8 +227,9 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
 }
 
 /// <summary>
-/// The sidecar <c>{name}.pipeline.json</c>: <c>{"baseModelPrefix", "template", "modelName", "hyperparameters",
-/// "candidates": [hyperparameters…], "sweep": {"lr": [...], "loraR": [...]}}</c>. <c>candidates</c> lists the
+/// The sidecar <c>{name}.pipeline.json</c>: <c>{"baseModelPrefix", "template", "modelName", "publish", "hyperparameters",
+/// "candidates": [hyperparameters…], "sweep": {"lr": [...], "loraR": [...]}}</c>; <c>publish</c> is
+/// <c>merged</c> | <c>adapter</c> | <c>both</c> (<see cref="PublishMode"/>). <c>candidates</c> lists the
 /// settings to try; otherwise <c>sweep</c> tries every combination of its values over <c>hyperparameters</c>; with
 /// neither, one candidate with <c>hyperparameters</c> (the seed's defaults when left out).
 /// </summary>
@@ -205,6 +242,8 @@ internal static class RunOptionsFile
         public string? Template { get; init; }
 
         public string? ModelName { get; init; }
+
+        public string? Publish { get; init; }
 
         public Hyperparameters? Hyperparameters { get; init; }
 
@@ -257,8 +296,16 @@ internal static class RunOptionsFile
         var modelName = document.ModelName ?? defaults.ModelName;
         if ((ArtifactName.SegmentProblem(modelName) ?? ArtifactName.NameProblem(modelName)) is { } nameProblem)
             problems.Add($"'modelName' {ArtifactName.Quote(modelName)} cannot name a model: {nameProblem}");
+        var publish = defaults.Publish;
+        if (document.Publish is { } publishText && !PublishModes.TryParse(publishText, out publish))
+            problems.Add($"'publish' must be merged, adapter or both (got {ArtifactName.Quote(publishText)})");
+        if (publish != PublishMode.Merged)
+        {
+            problems.AddRange(candidates.Select((c, i) => (c, i)).Where(p => p.c?.Full == true)
+                .Select(p => $"candidate {p.i}: 'publish' {publish.ToString().ToLowerInvariant()} needs a LoRA adapter, and it trains every parameter (full)"));
+        }
         if (problems.Count > 0)
             return new RunOptionsResult(null, $"{origin} is not valid run options: {string.Join("; ", problems)}");
-        return new RunOptionsResult(new RunOptions(prefix, template, modelName, candidates), null);
+        return new RunOptionsResult(new RunOptions(prefix, template, modelName, candidates, publish), null);
     }
 }

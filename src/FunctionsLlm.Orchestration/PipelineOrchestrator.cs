@@ -157,14 +157,27 @@ public static class PipelineOrchestrator
                     $"not the merged {BlobLayout.Models}/{publishedPrefix} ({mergedSha256})");
             await Done("evaluate", $"{BlobLayout.Runs}/{reportPrefix}report.html");
 
-            // publish
+            // publish: the merged version, the adapter (served unmerged over its base), or both
             await Begin("publish");
-            var published = await context.CallActivityAsync<string>(nameof(PipelineActivities.Publish),
-                new PublishInput(opts.ModelName, version, publishedPrefix, opts.BaseModelPrefix, best.EvalLoss, merge.BaseSha256, merge.ModelSha256), storage);
+            var published = new List<string>();
+            if (opts.Publish != PublishMode.Adapter)
+            {
+                published.Add(await context.CallActivityAsync<string>(nameof(PipelineActivities.Publish),
+                    new PublishInput(opts.ModelName, version, publishedPrefix, opts.BaseModelPrefix, best.EvalLoss, merge.BaseSha256, merge.ModelSha256), storage));
+            }
+            string? adapterPrefix = null;
+            if (opts.Publish != PublishMode.Merged)
+            {
+                if (merge.BaseSha256 is not { } baseSha256)
+                    throw await Fail("publish", $"merge job {merge.JobId} reported no base fingerprint, which an adapter manifest needs");
+                published.Add(await context.CallActivityAsync<string>(nameof(PipelineActivities.PublishAdapter),
+                    new PublishAdapterInput(opts.ModelName, version, best.OutputPrefix!, opts.BaseModelPrefix, baseSha256, best.EvalLoss), storage));
+                adapterPrefix = BlobLayout.Model.AdapterVersionPrefix(opts.BaseModelPrefix, opts.ModelName, version);
+            }
             run.SetVersion(version);
-            await Done("publish", $"{published} → {version}");
+            await Done("publish", $"{string.Join(" and ", published)} → {version}");
             context.SetCustomStatus("succeeded");
-            return new RunResult(runId, opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, best.JobId, best.EvalLoss, reportPrefix);
+            return new RunResult(runId, opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, best.JobId, best.EvalLoss, reportPrefix, adapterPrefix);
         }
         catch (TaskFailedException e)
         {

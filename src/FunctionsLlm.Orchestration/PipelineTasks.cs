@@ -22,6 +22,7 @@ public static class PipelineTasks
         tasks.AddActivityFunc<string, JobSnapshot>(nameof(PipelineActivities.GetJob), (_, input) => activities.GetJob(input!));
         tasks.AddActivityFunc<string, bool>(nameof(PipelineActivities.CancelJob), (_, input) => activities.CancelJob(input!));
         tasks.AddActivityFunc<PublishInput, string>(nameof(PipelineActivities.Publish), (_, input) => activities.Publish(input!));
+        tasks.AddActivityFunc<PublishAdapterInput, string>(nameof(PipelineActivities.PublishAdapter), (_, input) => activities.PublishAdapter(input!));
         tasks.AddActivityFunc<SummaryInput, bool>(nameof(PipelineActivities.WriteSummary), (_, input) => activities.WriteSummary(input!));
         return tasks;
     }

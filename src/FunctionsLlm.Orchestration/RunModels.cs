@@ -26,14 +26,44 @@ public sealed record RunTiming
 /// <summary>The orchestrator's input: the run id (also the instance id), the upload, and the pacing.</summary>
 public sealed record RunInput(string RunId, RunSource Source, RunTiming Timing);
 
-/// <summary>What a run uses when its upload has no sidecar: the app's settings (or <c>flm pipeline</c>'s), one candidate with the seed's hyperparameters.</summary>
-public sealed record RunDefaults(string BaseModelPrefix, string ModelName, string Template = "chat")
+/// <summary>
+/// What a run publishes: <c>merged</c> (a merged model version at <c>models/{model}/{version}/</c>, the default),
+/// <c>adapter</c> (the best adapter at <c>models/{base}adapters/{model}/{version}/</c>, served unmerged over its base by
+/// any inference app serving that base), or <c>both</c>. The merge and evaluation run either way: the parity gate and the
+/// report are what vouch for the adapter too.
+/// </summary>
+public enum PublishMode
 {
-    public RunOptions ToOptions() => new(BaseModelPrefix, Template, ModelName, [new Hyperparameters()]);
+    Merged,
+    Adapter,
+    Both,
+}
+
+/// <summary>The names of <see cref="PublishMode"/> in sidecars and settings.</summary>
+public static class PublishModes
+{
+    public static bool TryParse(string text, out PublishMode mode)
+    {
+        (bool known, mode) = text switch
+        {
+            "merged" => (true, PublishMode.Merged),
+            "adapter" => (true, PublishMode.Adapter),
+            "both" => (true, PublishMode.Both),
+            _ => (false, PublishMode.Merged),
+        };
+        return known;
+    }
+}
+
+/// <summary>What a run uses when its upload has no sidecar: the app's settings (or <c>flm pipeline</c>'s), one candidate with the seed's hyperparameters.</summary>
+public sealed record RunDefaults(string BaseModelPrefix, string ModelName, string Template = "chat", PublishMode Publish = PublishMode.Merged)
+{
+    public RunOptions ToOptions() => new(BaseModelPrefix, Template, ModelName, [new Hyperparameters()], Publish);
 }
 
 /// <summary>What a run uses, from the upload's sidecar <c>{name}.pipeline.json</c> or the app's defaults.</summary>
-public sealed record RunOptions(string BaseModelPrefix, string Template, string ModelName, IReadOnlyList<Hyperparameters> Candidates);
+public sealed record RunOptions(string BaseModelPrefix, string Template, string ModelName, IReadOnlyList<Hyperparameters> Candidates,
+    PublishMode Publish = PublishMode.Merged);
 
 /// <summary><see cref="RunOptions"/>, or why the sidecar cannot be used.</summary>
 public sealed record RunOptionsResult(RunOptions? Options, string? Error);
@@ -82,8 +112,12 @@ public sealed record JobOutcome(string JobId, JobState State, string? OutputPref
 public sealed record PublishInput(string ModelName, string Version, string MergedPrefix, string BaseModelPrefix, double? EvalLoss,
     string? BaseSha256 = null, string? MergedSha256 = null);
 
+/// <summary>The best candidate's adapter (<c>checkpoints/{CheckpointPrefix}</c>) to publish for the base at <c>models/{BaseModelPrefix}</c>.</summary>
+public sealed record PublishAdapterInput(string AdapterName, string Version, string CheckpointPrefix, string BaseModelPrefix, string BaseSha256,
+    double? EvalLoss);
+
 public sealed record SummaryInput(string RunId, string Json);
 
-/// <summary>A run that succeeded: what it published.</summary>
+/// <summary>A run that succeeded: what it published (<see cref="AdapterPrefix"/> when it published the adapter).</summary>
 public sealed record RunResult(string RunId, string ModelName, string ModelVersion, string MergedPrefix, string BestCandidate,
-    double? EvalLoss, string ReportPrefix);
+    double? EvalLoss, string ReportPrefix, string? AdapterPrefix = null);

@@ -157,6 +157,10 @@ public sealed class PipelineFunctions(PipelineActivities activities, IArtifactSt
     public Task<string> Publish([ActivityTrigger] PublishInput input, CancellationToken cancellationToken) =>
         activities.Publish(input, cancellationToken);
 
+    [Function(nameof(PipelineActivities.PublishAdapter))]
+    public Task<string> PublishAdapter([ActivityTrigger] PublishAdapterInput input, CancellationToken cancellationToken) =>
+        activities.PublishAdapter(input, cancellationToken);
+
     [Function(nameof(PipelineActivities.WriteSummary))]
     public Task<bool> WriteSummary([ActivityTrigger] SummaryInput input, CancellationToken cancellationToken) =>
         activities.WriteSummary(input, cancellationToken);

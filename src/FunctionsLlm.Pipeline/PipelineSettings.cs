@@ -36,6 +36,9 @@ public sealed record PipelineSettings
     /// <summary><c>chat</c> (the model's chat template) or <c>seed</c>.</summary>
     public string Template { get; init; } = "chat";
 
+    /// <summary>What a run publishes when its sidecar does not say (<c>FLM_PUBLISH</c>: merged, adapter or both).</summary>
+    public PublishMode Publish { get; init; } = PublishMode.Merged;
+
     public RunTiming Timing { get; init; } = new();
 
     public StorageSettings Storage { get; init; } = new();
@@ -75,6 +78,9 @@ public sealed record PipelineSettings
             Timeout = TimeSpan.FromHours(Number("FLM_RUN_TIMEOUT_HOURS", 24, 1)),
             TrainerAttempts = Number("FLM_TRAINER_ATTEMPTS", 6, 1),
         };
+        var publish = PublishMode.Merged;
+        if (configuration["FLM_PUBLISH"] is { Length: > 0 } publishText && !PublishModes.TryParse(publishText, out publish))
+            problems.Add($"FLM_PUBLISH must be merged, adapter or both, got '{publishText}'");
         var basePrefix = configuration["FLM_BASE_MODEL_PREFIX"] is { Length: > 0 } b ? (b.EndsWith('/') ? b : b + "/") : "base/";
         if (problems.Count > 0)
             throw new InvalidOperationException($"the pipeline app is not configured: {string.Join("; ", problems)}");
@@ -86,20 +92,21 @@ public sealed record PipelineSettings
             ModelName = model!,
             BaseModelPrefix = basePrefix,
             Template = configuration["FLM_TEMPLATE"] is { Length: > 0 } t ? t : "chat",
+            Publish = publish,
             Timing = timing,
             Storage = storage,
         };
     }
 
     /// <summary>What a run uses when its upload has no sidecar.</summary>
-    public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template);
+    public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template, Publish);
 
     public IArtifactStore CreateStore() => Storage.CreateStore();
 
     /// <summary>Everything but the API key's value: the generated record ToString would print it.</summary>
     public override string ToString() =>
         $"PipelineSettings {{ TrainerUrl = {TrainerUrl}, TrainerAuth = {(TrainerAuthAudience is { } a ? $"Entra ID ({a})" : TrainerApiKey is null ? "none" : "API key")}, " +
-        $"ModelName = {ModelName}, BaseModelPrefix = {BaseModelPrefix}, Template = {Template}, Timing = {Timing}, Storage = {Storage} }}";
+        $"ModelName = {ModelName}, BaseModelPrefix = {BaseModelPrefix}, Template = {Template}, Publish = {Publish}, Timing = {Timing}, Storage = {Storage} }}";
 
     private static bool IsAudience(string audience) =>
         !audience.TrimEnd('/').EndsWith("/.default", StringComparison.OrdinalIgnoreCase)

@@ -36,13 +36,17 @@ public static class StoreFolders
     /// <summary>
     /// Makes <paramref name="folder"/> hold exactly the artifacts under <paramref name="prefix"/>, downloading them through
     /// <paramref name="partialFolder"/> (default: <c>{folder}.partial</c>) unless the folder's marker already lists the same
-    /// versions. Returns false, changing nothing, when nothing is stored under the prefix.
+    /// versions. Returns false, changing nothing, when nothing is stored under the prefix. In <see cref="BlobLayout.Models"/>
+    /// a model folder's <see cref="BlobLayout.Model.AdaptersFolder"/> is left out: adapters published for a base are not
+    /// part of it.
     /// </summary>
     public static async Task<bool> DownloadFolderAsync(this IArtifactStore store, string container, string prefix, string folder,
         string? partialFolder = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         var items = await store.ListFolderAsync(container, prefix, cancellationToken).ConfigureAwait(false);
+        if (container == BlobLayout.Models)
+            items.RemoveAll(i => i.Name.AsSpan(prefix.Length).StartsWith(BlobLayout.Model.AdaptersFolder, StringComparison.Ordinal));
         if (items.Count == 0)
             return false;
         string listing = string.Join('\n', items.Select(i => $"{i.Name}\t{i.ETag}\t{i.Length}"));
