@@ -111,6 +111,12 @@ internal sealed class FakeTrainer : IAsyncDisposable
             foreach (var file in new[] { "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json" })
                 await Store.WriteTextAsync(BlobLayout.Models, job.Spec.OutputPrefix + file, "{}");
         }
+        if (!before.IsTerminal() && status.State == JobState.Succeeded && job.Spec.Kind == JobKind.Train)
+        {
+            // What a LoRA train job leaves: the adapter (stand-in bytes naming the job) beside other files.
+            foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors", "metrics.jsonl" })
+                await Store.WriteTextAsync(BlobLayout.Checkpoints, job.Spec.OutputPrefix + file, $"{file} of {id}");
+        }
         return Results.Text(JsonSerializer.Serialize(status, JsonDefaults.Compact), "application/json");
     }
 

@@ -60,6 +60,58 @@ public sealed class PipelineOrchestratorTests
         Assert.Equal(runId, summary.ModelVersion);
     }
 
+    [Theory]
+    [InlineData("adapter", false, true)]
+    [InlineData("both", true, true)]
+    [InlineData("merged", true, false)]
+    public async Task Publish_writes_the_merged_version_the_adapter_for_its_base_or_both(string publish, bool merged, bool adapter)
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        h.Trainer.Script = (id, spec) => spec.Kind == JobKind.Train
+            ? new JobScript(JobState.Succeeded, EvalLoss: id.EndsWith("-c1", StringComparison.Ordinal) ? 0.9 : 1.5)
+            : new JobScript();
+        await h.UploadAsync("faq.jsonl", Samples, $$$"""{"publish": "{{{publish}}}", "sweep": {"lr": [0.0001, 0.0002]}}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        string runId = start.RunId, best = BlobLayout.Checkpoint.Prefix(RunIds.Candidate(runId, 1));
+        Assert.Equal(merged, await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(PipelineHarness.ModelName)));
+        var result = done.ReadOutputAs<RunResult>()!;
+        Assert.Equal(adapter, await h.Store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.AdapterCurrent("base/", PipelineHarness.ModelName)));
+        if (!adapter)
+        {
+            Assert.Null(result.AdapterPrefix);
+            return;
+        }
+        var manifest = AdapterManifest.Parse(await h.Store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.AdapterCurrent("base/", PipelineHarness.ModelName)));
+        Assert.Equal((runId, $"base/adapters/{PipelineHarness.ModelName}/{runId}/", "base/", FakeTrainer.BaseSha256, 0.9),
+            (manifest.Version, manifest.AdapterPrefix, manifest.BaseModel, manifest.BaseSha256, manifest.EvalLoss));
+        Assert.Equal(manifest.AdapterPrefix, result.AdapterPrefix);
+        // The best candidate's adapter files, byte for byte, and nothing else of its checkpoint folder.
+        var copied = await h.Store.ListFolderAsync(BlobLayout.Models, manifest.AdapterPrefix);
+        Assert.Equal(["adapter_config.json", "adapter_model.safetensors"], copied.Select(c => c.Name[manifest.AdapterPrefix.Length..]).Order(StringComparer.Ordinal));
+        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors" })
+            Assert.Equal(await h.Store.ReadTextAsync(BlobLayout.Checkpoints, best + file), await h.Store.ReadTextAsync(BlobLayout.Models, manifest.AdapterPrefix + file));
+        Assert.Contains("base/adapters/", (await h.SummaryAsync(runId)).Stages["publish"].Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"publish": "lora"}""", "'publish' must be merged, adapter or both (got 'lora')")]
+    [InlineData("""{"publish": "adapter", "hyperparameters": {"full": true}}""", "candidate 0: 'publish' adapter needs a LoRA adapter")]
+    public async Task A_publish_setting_that_cannot_be_honoured_fails_the_run_before_any_training(string options, string reason)
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples, options);
+
+        var done = await h.WaitAsync((await h.TriggerAsync("faq.jsonl")).RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains(reason, done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Empty(h.Trainer.Calls);
+    }
+
     [Fact]
     public async Task A_qlora_candidate_is_merged_into_its_base_quantized_as_it_trained()
     {

@@ -47,6 +47,30 @@ public sealed class StoreFoldersTests : IDisposable
     }
 
     [Fact]
+    public async Task A_model_folder_comes_down_without_the_adapters_published_for_it_and_is_not_changed_by_a_new_one()
+    {
+        await _store.WriteTextAsync("models", "base/config.json", "{}");
+        await _store.WriteTextAsync("models", "base/model.safetensors", "weights");
+        await _store.WriteTextAsync("models", BlobLayout.Model.AdapterCurrent("base/", "bot"), "{}");
+        await _store.WriteTextAsync("models", BlobLayout.Model.AdapterVersionPrefix("base/", "bot", "v1") + "adapter_model.safetensors", "a");
+
+        string target = Local("base");
+        Assert.True(await _store.DownloadFolderAsync("models", "base/", target));
+        Assert.Equal(["config.json", "model.safetensors"], Directory.GetFiles(target).Select(Path.GetFileName).Where(n => n != StoreFolders.CompleteMarker).Order(StringComparer.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(target, "adapters")));
+
+        int opens = _store.Opens;
+        await _store.WriteTextAsync("models", BlobLayout.Model.AdapterVersionPrefix("base/", "bot", "v2") + "adapter_model.safetensors", "b");
+        Assert.True(await _store.DownloadFolderAsync("models", "base/", target));
+        Assert.Equal(opens, _store.Opens);   // still complete: adapters are not part of the base
+
+        // Other containers keep every file: a checkpoint's adapters/ folder is its own.
+        await _store.WriteTextAsync("checkpoints", "job/adapters/x.bin", "x");
+        Assert.True(await _store.DownloadFolderAsync("checkpoints", "job/", Local("job")));
+        Assert.True(File.Exists(Path.Combine(Local("job"), "adapters", "x.bin")));
+    }
+
+    [Fact]
     public async Task Nothing_stored_changes_nothing_and_a_failed_download_leaves_no_complete_folder()
     {
         Assert.False(await _store.DownloadFolderAsync("models", "missing/", Local("missing")));
