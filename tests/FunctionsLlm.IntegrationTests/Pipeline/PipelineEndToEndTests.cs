@@ -136,6 +136,52 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_run_that_publishes_its_adapter_is_served_by_the_inference_app_already_running_on_the_base()
+    {
+        // The inference app serving the base is up before the run, with no adapter yet.
+        using var engines = new EngineSlot();
+        var follower = new AdapterFollower(_store, engines, new AdapterFollowerOptions(BasePrefix, Path.Combine(_work, "adapter-serving")),
+            NullLogger<AdapterFollower>.Instance);
+        Assert.Equal(0, await follower.CheckOnceAsync());
+        await using var server = await ServingServer.StartAsync(engines, new ServeOptions("127.0.0.1", 0));
+        using var client = new HttpClient { BaseAddress = server.Address };
+        const string question = "How do I return an item?";
+        object Chat(string model) => new { model, messages = new[] { new { role = "user", content = question } }, temperature = 0, max_tokens = 24 };
+        using (var before = await client.PostAsJsonAsync("/v1/chat/completions", Chat(Model)))
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, before.StatusCode);
+
+        var name = $"adapter-{_id}.jsonl";
+        await UploadAsync(name, records: 24, """
+            "publish": "adapter",
+            "hyperparameters": {"maxSteps": 4, "batchSize": 4, "gradAccum": 1, "evalSteps": 2, "saveSteps": 2, "loggingSteps": 1, "lr": 0.01}
+            """);
+        using var http = TrainerHttp();
+        await using var engine = await StartEngineAsync(http);
+        var start = await RunStarter.StartForBlobAsync(engine.Client, _store, name, Timing);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var run = await engine.Client.WaitForInstanceCompletionAsync(start!.RunId, getInputsAndOutputs: true, timeout.Token);
+        Assert.True(run.RuntimeStatus == OrchestrationRuntimeStatus.Completed, run.FailureDetails?.ErrorMessage);
+
+        // Only the adapter was published: for this base, with its fingerprint, the best candidate's files.
+        Assert.False(await _store.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current(Model)));
+        var manifest = AdapterManifest.Parse(await _store.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.AdapterCurrent(BasePrefix, Model)));
+        Assert.Equal((start.RunId, BasePrefix), (manifest.Version, manifest.BaseModel));
+        Assert.Equal(await DirectoryFingerprint.ComputeSha256Async(Path.Combine(RepoPaths.Samples, "base-model")), manifest.BaseSha256);
+        var summary = RunManifest.Parse(await _store.ReadTextAsync(BlobLayout.Runs, BlobLayout.Run.Summary(start.RunId)));
+        Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, BlobLayout.Checkpoint.Prefix(summary.BestCandidate!) + "adapter_model.safetensors"),
+            await _store.ReadBytesAsync(BlobLayout.Models, manifest.AdapterPrefix + "adapter_model.safetensors"));
+
+        // The running app picks it up at its next poll and answers for it as the base with this adapter alone does.
+        Assert.Equal(1, await follower.CheckOnceAsync());
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat(Model));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(Model, answer.RootElement.GetProperty("model").GetString());
+        Assert.Equal(await GreedyAnswerAsync(BasePrefix, question, 24, manifest.AdapterPrefix),
+            answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+    }
+
+    [Fact]
     public async Task A_merge_the_parity_gate_refuses_fails_the_run_at_merge_and_publishes_nothing()
     {
         // One LoRA candidate of two steps; the merge job reads its adapter blown up, as a run that diverged leaves it.
@@ -188,15 +234,27 @@ public sealed class PipelineEndToEndTests : IAsyncLifetime
         return DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities), new DurableTaskTestHostOptions { Port = LoopbackPort.Free() });
     }
 
-    /// <summary>The reference: the published folder downloaded on its own and decoded greedily, one sequence, no server.</summary>
-    private async Task<string> GreedyAnswerAsync(string prefix, string question, int tokens)
+    /// <summary>
+    /// The reference: the published folder downloaded on its own (with the adapter at <paramref name="adapterPrefix"/>
+    /// attached alone, as PEFT does, when given) and decoded greedily, one sequence, no server.
+    /// </summary>
+    private async Task<string> GreedyAnswerAsync(string prefix, string question, int tokens, string? adapterPrefix = null)
     {
         var dir = Path.Combine(_work, "reference");
         await foreach (var item in _store.ListAsync(BlobLayout.Models, prefix))
-            await _store.DownloadFileAsync(BlobLayout.Models, item.Name, Path.Combine(dir, item.Name[prefix.Length..]));
+        {
+            if (!item.Name[prefix.Length..].StartsWith(BlobLayout.Model.AdaptersFolder, StringComparison.Ordinal))
+                await _store.DownloadFileAsync(BlobLayout.Models, item.Name, Path.Combine(dir, item.Name[prefix.Length..]));
+        }
         using var served = ServedModel.Load(dir);
         var prompt = served.ChatPromptIds([("user", question)]);
         using var model = ModelLoader.Load(dir);
+        if (adapterPrefix is not null)
+        {
+            var adapterDir = Path.Combine(_work, "reference-adapter");
+            await _store.DownloadFolderAsync(BlobLayout.Models, adapterPrefix, adapterDir);
+            FunctionsLlm.Modeling.Lora.PeftAdapter.Load(model, adapterDir);
+        }
         var tokenizer = HfTokenizer.Load(dir);
         var ids = new TextGenerator(model, tokenizer).Generate(prompt, served.DefaultSampling with { Temperature = 0, MaxTokens = tokens }).TokenIds;
         var stops = served.DefaultSampling.StopTokenIds ?? [];
