@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
+// dotnet run --project bench/ModelBench -c Release -- multilora [model dir] [streams] [adapters] [prompt tokens] [decode tokens] [threads] [rank]
 NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 if (args.Length > 0 && args[0] == "serve")
@@ -16,6 +17,14 @@ if (args.Length > 0 && args[0] == "serve")
     if (!File.Exists(Path.Combine(serveDir, "config.json")))
         RandomLlama.Create(serveDir);
     await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
+    return;
+}
+if (args.Length > 0 && args[0] == "multilora")
+{
+    string loraDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
+    if (!File.Exists(Path.Combine(loraDir, "config.json")))
+        RandomLlama.Create(loraDir);
+    await MultiLoraBench.RunAsync(loraDir, Arg(2, 8), Arg(3, 4), Arg(4, 64), Arg(5, 128), Arg(6, 2), Arg(7, 16));
     return;
 }
 if (args.Length > 0 && args[0] == "train")

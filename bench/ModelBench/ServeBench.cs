@@ -15,13 +15,7 @@ internal static class ServeBench
 {
     public static async Task RunAsync(string dir, int streams, int promptTokens, int decodeTokens, int threads)
     {
-        if (!File.Exists(Path.Combine(dir, "tokenizer.json")))
-        {
-            // Random weights have no tokenizer; any one will do, since only token ids are timed (unknown ids decode to nothing).
-            string fixture = Path.Combine("..", "shared", "fixtures", "models", "tiny-llama");
-            foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
-                File.Copy(Path.Combine(fixture, file), Path.Combine(dir, file));
-        }
+        BorrowTokenizer(dir);
         set_num_threads(threads);
         var options = new EngineOptions { MaxConcurrentSequences = streams, ContextLength = promptTokens + decodeTokens + 8, MaxTokensCap = decodeTokens };
         var greedy = SamplingOptions.Greedy with { StopTokenIds = [] };
@@ -44,8 +38,19 @@ internal static class ServeBench
             """));
     }
 
-    private static async Task<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)> Measure(
-        InferenceEngine engine, int streams, int promptTokens, int decodeTokens, SamplingOptions greedy)
+    /// <summary>Random weights have no tokenizer; any one will do, since only token ids are timed (unknown ids decode to nothing).</summary>
+    internal static void BorrowTokenizer(string dir)
+    {
+        if (File.Exists(Path.Combine(dir, "tokenizer.json")))
+            return;
+        string fixture = Path.Combine("..", "shared", "fixtures", "models", "tiny-llama");
+        foreach (string file in new[] { "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(fixture, file), Path.Combine(dir, file));
+    }
+
+    /// <summary>Stream i runs with <paramref name="adapterOf"/>(i) (the base when null or when it returns null).</summary>
+    internal static async Task<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)> Measure(
+        InferenceEngine engine, int streams, int promptTokens, int decodeTokens, SamplingOptions greedy, Func<int, ServedAdapter?>? adapterOf = null)
     {
         var clock = Stopwatch.StartNew();
         var firsts = new double[streams];
@@ -54,7 +59,7 @@ internal static class ServeBench
         var runs = Enumerable.Range(0, streams).Select(async i =>
         {
             // TopLogprobs 0: an update per token (the random model's ids decode to no text with the borrowed tokenizer).
-            var stream = engine.Submit(Prompt(i + 1, promptTokens, engine), greedy with { MaxTokens = decodeTokens, TopLogprobs = 0 });
+            var stream = engine.Submit(Prompt(i + 1, promptTokens, engine), greedy with { MaxTokens = decodeTokens, TopLogprobs = 0 }, adapterOf?.Invoke(i));
             int updates = 0;
             await foreach (var update in stream.ReadAllAsync())
             {
@@ -76,7 +81,7 @@ internal static class ServeBench
         return (firsts.Average(), decodeRate, total / wall, wall, steady);
     }
 
-    private static int[] Prompt(int seed, int tokens, InferenceEngine engine)
+    internal static int[] Prompt(int seed, int tokens, InferenceEngine engine)
     {
         var random = new Random(seed);
         return [.. Enumerable.Range(0, tokens).Select(_ => random.Next(3, (int)engine.Model.Model.Config.VocabSize))];

@@ -57,9 +57,10 @@ internal sealed class LoraBank : IDisposable
         if (_owner.Selection is not { } selection || !selection.Slots.Any(s => s >= 0 && _holds[s]))
             return null;
         using var scope = NewDisposeScope();
-        var h = nn.functional.linear(input.to(ScalarType.Float32), _a);   // (B, T, slots · rank)
+        // Project: the CPU matrix-vector kernel when decoding (as for the base weights), so a row's bits do not depend on its batch.
+        var h = LinearLayer.Project(input.to(ScalarType.Float32), _a);   // (B, T, slots · rank)
         h.mul_(selection.Scales);                                         // (B, 1, slots · rank)
-        return nn.functional.linear(h, _b).MoveToOuterDisposeScope();    // (B, T, out)
+        return LinearLayer.Project(h, _b).MoveToOuterDisposeScope();     // (B, T, out)
     }
 
     public void Dispose()

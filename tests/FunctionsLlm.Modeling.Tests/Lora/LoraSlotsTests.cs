@@ -71,6 +71,29 @@ public sealed class LoraSlotsTests : IDisposable
     }
 
     [Fact]
+    public void A_decoding_row_gets_the_same_bits_in_a_batch_as_alone()
+    {
+        string[] adapters = WriteAdapters("tiny-llama");
+        int[] slotPerRow = [0, -1, 1, 2, 2, 0, -1, 1];
+        using var model = Load("tiny-llama");
+        using var slots = new LoraSlots(model, count: 3, maxRank: 8);
+        for (int slot = 0; slot < adapters.Length; slot++)
+            slots.Load(slot, adapters[slot]);
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long[] tokens = [.. slotPerRow.Select((_, row) => (long)(11 + (row * 53)))];
+        Tensor batched;
+        using (slots.Select(slotPerRow))
+            batched = model.Forward(tensor(tokens, [tokens.Length, 1]));
+        for (int row = 0; row < tokens.Length; row++)
+        {
+            using (slots.Select([slotPerRow[row]]))
+                TensorAssert.Equal(model.Forward(tensor(new[] { tokens[row] }, [1, 1]))[0], batched[row], $"row {row}");
+        }
+    }
+
+    [Fact]
     public void A_slot_reloaded_with_another_adapter_serves_only_the_new_one_and_a_cleared_slot_the_base()
     {
         string[] adapters = WriteAdapters("tiny-qwen2");
