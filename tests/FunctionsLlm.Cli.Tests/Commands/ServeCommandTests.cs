@@ -1,7 +1,13 @@
 using System.ClientModel;
 using System.Text.RegularExpressions;
+using FunctionsLlm.Data.Tokenization;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Generation;
+using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Serving.Engine;
 using OpenAI;
 using OpenAI.Chat;
+using static TorchSharp.torch;
 
 namespace FunctionsLlm.Cli.Tests.Commands;
 
@@ -40,6 +46,55 @@ public class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_with_lora_answers_for_each_adapter_as_the_base_with_that_adapter_alone()
+    {
+        string model = RepoPaths.Fixture("models", "tiny-qwen2");
+        using var adapters = new TempFolder("flm-serve-lora-");
+        string support = adapters.File("support"), billing = adapters.File("billing");
+        RandomAdapter.Write(model, support, new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = ["q_proj", "v_proj"] }, seed: 1, scale: 0.08);
+        RandomAdapter.Write(model, billing, new LoraConfig { R = 8, LoraAlpha = 16, TargetModules = [LoraConfig.AllLinear] }, seed: 2, scale: 0.08);
+
+        using var output = new StringWriter { NewLine = "\n" };
+        using var error = new StringWriter { NewLine = "\n" };
+        var synchronizedOutput = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource();
+        var serve = Task.Run(() => FlmCli.RunAsync(
+            ["serve", "--model", model, "--port", "0", "--lora", $"support={support}", "--lora", $"billing={billing}", "--max-loras", "1", "--max-lora-rank", "8"],
+            synchronizedOutput, error, stop.Token));
+        var address = await AddressAsync(synchronizedOutput, output, serve);
+        Assert.Contains("and adapters 'support', 'billing'", output.ToString());
+
+        foreach (var (id, adapter) in new[] { ("support", support), ("tiny-qwen2:billing", billing), ("tiny-qwen2", null) })
+        {
+            var chat = new ChatClient(id, new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
+            ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("您好，这款产品")],
+                new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 });
+            Assert.Equal(AnswerAlone(model, adapter, "您好，这款产品", 12), completion.Content[0].Text);
+        }
+        stop.Cancel();
+        Assert.Equal(0, await serve);
+
+        var bad = await CliRun.Of("serve", "--model", model, "--lora", $"big={billing}", "--max-lora-rank", "4");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--lora big=", bad.Error);
+        Assert.Contains("rank 8 is above the largest rank served, 4", bad.Error);
+        var malformed = await CliRun.Of("serve", "--model", model, "--lora", billing);
+        Assert.Equal(2, malformed.ExitCode);
+        Assert.Contains("expected NAME=ADAPTER_DIR", malformed.Error);
+    }
+
+    /// <summary>The base with the adapter attached alone (PEFT's forward), greedy under the chat template, stopping at end of sequence.</summary>
+    private static string AnswerAlone(string model, string? adapter, string question, int tokens)
+    {
+        using var served = ServedModel.Load(model);
+        var prompt = served.ChatPromptIds([("user", question)]);
+        using var lm = ModelLoader.Load(model, new ModelLoadOptions(CPU, ScalarType.Float32));
+        if (adapter is not null)
+            PeftAdapter.Load(lm, adapter);
+        return new TextGenerator(lm, HfTokenizer.Load(model)).Generate(prompt, served.DefaultSampling with { Temperature = 0, MaxTokens = tokens }).Text;
+    }
+
+    [Fact]
     public async Task Serve_refuses_bad_limits_and_missing_models()
     {
         var limits = await CliRun.Of("serve", "--model", RepoPaths.Fixture("models", "tiny-qwen2"), "--max-concurrency", "0");
@@ -58,7 +113,7 @@ public class ServeCommandTests
             string text;
             lock (synchronizedOutput)
                 text = output.ToString();
-            if (Regex.Match(text, @"serving '[^']+' on (http://\S+) ") is { Success: true } match)
+            if (Regex.Match(text, @"serving '[^']+'.*? on (http://\S+) ") is { Success: true } match)
                 return new Uri(match.Groups[1].Value);
             if (serve.IsCompleted)
                 Assert.Fail($"serve exited with {await serve}: {text}");

@@ -1,5 +1,7 @@
 using FunctionsLlm.Modeling.Generation;
 using FunctionsLlm.Serving.Engine;
+using FunctionsLlm.Serving.InProcess;
+using Microsoft.Extensions.AI;
 
 namespace FunctionsLlm.Serving.Tests.Engine;
 
@@ -53,6 +55,23 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
 
         Assert.Equal(models.Alone(name, prompt, Greedy with { MaxTokens = 200 }).TokenIds, (await running.Completion).TokenIds);
         Assert.Equal(models.Alone(AdapterModels.Names[2], prompt, Greedy with { MaxTokens = 12 }).TokenIds, after.TokenIds);
+    }
+
+    [Fact]
+    public async Task The_in_process_chat_client_targets_an_adapter_by_model_id()
+    {
+        using var engines = new EngineSlot();
+        engines.Swap(models.Engine(new EngineOptions { MaxLoras = 2, MaxLoraRank = 8 }));
+        IChatClient client = new EngineChatClient(engines);
+        using var served = ServedModel.Load(models.BaseDirectory);
+        var prompt = served.ChatPromptIds([("user", "可以开发票吗？")]);
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "可以开发票吗？")],
+            new ChatOptions { ModelId = "billing", Temperature = 0, MaxOutputTokens = 9 });
+
+        Assert.Equal("billing", response.ModelId);
+        Assert.Equal(models.Alone("billing", prompt, served.DefaultSampling with { Temperature = 0, MaxTokens = 9 }).Text, response.Text);
+        await Assert.ThrowsAsync<EngineRejectedException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], new ChatOptions { ModelId = "nope" }));
     }
 
     [Fact]
