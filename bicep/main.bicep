@@ -55,6 +55,10 @@ param trainerCooldownSeconds int = 900
 @minValue(0)
 param trainerQuantizeAboveParameters int = 0
 
+@description('What a pipeline run publishes (FLM_PUBLISH): merged (models/{modelName}/current.json), adapter (models/base/adapters/{modelName}/current.json, served unmerged over the base) or both. With adapter the inference app serves the base and every adapter published for it (model "base" or "base:{name}" / "{name}"); otherwise it serves the merged model.')
+@allowed(['merged', 'adapter', 'both'])
+param publish string = 'merged'
+
 @description('Whole vCPUs and memory per inference replica.')
 param inferenceCpu int = 8
 param inferenceMemory string = '56Gi'
@@ -289,7 +293,9 @@ module inference 'modules/inferenceApp.bicep' = {
     memory: inferenceMemory
     minReplicas: inferenceMinReplicas
     maxReplicas: inferenceMaxReplicas
-    modelName: modelName
+    // The pipeline's default base prefix: the adapters it publishes are under models/base/adapters/.
+    modelName: publish == 'adapter' ? '' : modelName
+    baseModelPrefix: publish == 'adapter' ? 'base/' : ''
     storageBlobUri: storage.outputs.blobEndpoint
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
   }
@@ -311,6 +317,7 @@ module pipeline 'modules/pipelineApp.bicep' = {
     maximumInstanceCount: pipelineMaxInstances
     instanceMemoryMB: pipelineInstanceMemoryMB
     modelName: modelName
+    publish: publish
     storageBlobUri: storage.outputs.blobEndpoint
     // Resolves to the trainer environment's private IP through trainerDns, over the VNet integration subnet.
     trainerUrl: trainer.outputs.url

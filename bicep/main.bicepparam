@@ -8,6 +8,8 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'dev')
 param location = readEnvironmentVariable('AZURE_LOCATION', 'westus3')
 param gpuProfileType = readEnvironmentVariable('FLM_GPU_PROFILE', 'Consumption-GPU-NC8as-T4')
 param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
+// merged, adapter (the inference app then serves the base with every adapter published for it) or both.
+param publish = readEnvironmentVariable('FLM_PUBLISH', 'merged')
 
 // Keep the images azd deployed last time when it provisions again; empty on the first `azd up`.
 param trainerImage = readEnvironmentVariable('SERVICE_TRAINER_IMAGE_NAME', '')

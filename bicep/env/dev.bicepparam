@@ -5,6 +5,8 @@ using '../main.bicep'
 param environmentName = 'dev'
 param gpuProfileType = 'Consumption-GPU-NC8as-T4'
 param modelName = readEnvironmentVariable('FLM_MODEL_NAME', 'customer-service')
+// merged, adapter (the inference app then serves the base with every adapter published for it) or both.
+param publish = readEnvironmentVariable('FLM_PUBLISH', 'merged')
 
 // Images and the blob-event subscription come from deploy.sh's later passes; empty/false on the first one.
 param trainerImage = readEnvironmentVariable('FLM_TRAINER_IMAGE', '')

@@ -1,6 +1,7 @@
 // The inference function app (src/FunctionsLlm.Inference, Functions .NET isolated worker with CUDA TorchSharp),
 // hosted natively on Container Apps (kind functionapp) on the environment's GPU profile. It serves
-// models/{FLM_MODEL_NAME}/current.json over HTTP; the Functions host keeps its keys and locks in the storage
+// models/{FLM_MODEL_NAME}/current.json, or the base at models/{FLM_BASE_MODEL_PREFIX} with the adapters published
+// for it, over HTTP; the Functions host keeps its keys and locks in the storage
 // account through the identity-based AzureWebJobsStorage__* settings.
 
 param location string
@@ -29,8 +30,11 @@ param minReplicas int
 @minValue(1)
 param maxReplicas int
 
-@description('Model served: the app reads models/{modelName}/current.json.')
+@description('Merged model served: the app reads models/{modelName}/current.json. Empty when baseModelPrefix is set.')
 param modelName string
+
+@description('Base served with its adapters (models/{prefix}, models/{prefix}adapters/*/current.json); empty serves modelName.')
+param baseModelPrefix string = ''
 
 @description('Blob service endpoint of the storage account (https://{account}.blob.core.windows.net/).')
 param storageBlobUri string
@@ -80,18 +84,19 @@ resource inference 'Microsoft.App/containerApps@2025-07-01' = {
             cpu: cpu
             memory: memory
           }
-          env: [
+          env: concat([
             { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
             // The Functions host's own storage (keys, locks), identity-based: no connection string.
             { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
             { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
             { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
             { name: 'AZURE_CLIENT_ID', value: identityClientId }
-            { name: 'FLM_MODEL_NAME', value: modelName }
             { name: 'FLM_STORAGE_BLOB_URI', value: storageBlobUri }
             { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
             { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
-          ]
+          ], empty(baseModelPrefix)
+            ? [{ name: 'FLM_MODEL_NAME', value: modelName }]
+            : [{ name: 'FLM_BASE_MODEL_PREFIX', value: baseModelPrefix }])
         }
       ]
       // Functions on Container Apps derives the scale rules from the app's triggers; only the bounds are set here.

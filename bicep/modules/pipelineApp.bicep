@@ -28,6 +28,10 @@ param instanceMemoryMB int
 @description('Model the Publish activity writes to models/{modelName}/current.json.')
 param modelName string
 
+@description('What a run publishes when its sidecar does not say: merged, adapter or both (FLM_PUBLISH).')
+@allowed(['merged', 'adapter', 'both'])
+param publish string = 'merged'
+
 @description('Blob service endpoint of the storage account (https://{account}.blob.core.windows.net/).')
 param storageBlobUri string
 
@@ -93,6 +97,7 @@ resource pipeline 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         { name: 'FLM_MODEL_NAME', value: modelName }
+        { name: 'FLM_PUBLISH', value: publish }
         { name: 'FLM_STORAGE_BLOB_URI', value: storageBlobUri }
         { name: 'FLM_TRAINER_URL', value: trainerUrl }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }

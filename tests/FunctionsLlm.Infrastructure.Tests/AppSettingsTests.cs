@@ -55,6 +55,22 @@ public sealed partial class AppSettingsTests
     }
 
     [Fact]
+    public async Task Publishing_adapters_makes_the_inference_app_serve_the_base_the_pipeline_publishes_them_for()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["publish"] = "adapter" });
+
+        var pipeline = FunctionsLlm.Pipeline.PipelineSettings.Read(new RecordingConfiguration(
+            Settings(deployment, "pipeline").ToDictionary(s => s.Key, s => Sample(s.Key, s.Value))).Root);
+        var inference = Settings(deployment, "inference");
+        var served = FunctionsLlm.Inference.InferenceSettings.Read(new RecordingConfiguration(inference.ToDictionary(s => s.Key, s => Sample(s.Key, s.Value))).Root);
+
+        Assert.Equal(FunctionsLlm.Orchestration.PublishMode.Adapter, pipeline.Publish);
+        Assert.Equal(pipeline.BaseModelPrefix, served.Adapters!.BaseModelPrefix);
+        Assert.False(inference.ContainsKey("FLM_MODEL_NAME"));   // it would name the base as the adapter is named
+        Assert.Equal("merged", Settings((await CompiledBicep.GetAsync()).Deploy("dev"), "pipeline")["FLM_PUBLISH"]);
+    }
+
+    [Fact]
     public async Task A_setting_renamed_in_the_template_is_caught()
     {
         // The check above on a broken copy: the pipeline without FLM_TRAINER_URL, and with an extra FLM_ setting.
