@@ -16,6 +16,9 @@ public sealed class EngineMetrics : IEngineEvents
     private readonly Gauge _waiting;
     private readonly Gauge _cacheUsage;
     private readonly Gauge _model;
+    private readonly Gauge _adapters;
+    private readonly Gauge _residentAdapters;
+    private readonly Gauge _adapterLoads;
     private readonly Counter _promptTokens;
     private readonly Counter _generationTokens;
     private readonly Counter _finished;
@@ -31,6 +34,9 @@ public sealed class EngineMetrics : IEngineEvents
         _waiting = metrics.CreateGauge("flm_num_requests_waiting", "Requests queued for a row.");
         _cacheUsage = metrics.CreateGauge("flm_kv_cache_usage_perc", "Share of KV-cache rows in use, 0 to 1.");
         _model = metrics.CreateGauge("flm_model_info", "The model being served (1 for the loaded one).", "model_name");
+        _adapters = metrics.CreateGauge("flm_lora_adapters", "Adapters that requests may name (multi-LoRA).");
+        _residentAdapters = metrics.CreateGauge("flm_lora_resident_adapters", "Adapters resident in the engine's slots.");
+        _adapterLoads = metrics.CreateGauge("flm_lora_loads", "Adapter loads into a slot by the current engine (first loads and reloads after eviction).");
         _promptTokens = metrics.CreateCounter("flm_prompt_tokens_total", "Prompt tokens of accepted requests.");
         _generationTokens = metrics.CreateCounter("flm_generation_tokens_total", "Tokens generated.");
         _finished = metrics.CreateCounter("flm_request_success_total", "Requests ended, by reason: stop, length, abort, error.", "finished_reason");
@@ -70,6 +76,9 @@ public sealed class EngineMetrics : IEngineEvents
         _running.Set(running);
         _waiting.Set(engine?.QueuedRequests ?? 0);
         _cacheUsage.Set(engine is null ? 0 : (double)running / engine.Options.MaxConcurrentSequences);
+        _adapters.Set(engine?.Adapters.All.Count ?? 0);
+        _residentAdapters.Set(engine?.ResidentAdapters ?? 0);
+        _adapterLoads.Set(engine?.AdapterLoads ?? 0);
         string? shown = engine?.Model.Name;
         if (shown != _modelShown)
         {

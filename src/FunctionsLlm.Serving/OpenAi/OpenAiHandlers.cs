@@ -126,6 +126,8 @@ public static class OpenAiHandlers
             active_sequences = engine.ActiveSequences,
             queued_requests = engine.QueuedRequests,
             generated_tokens = engine.GeneratedTokens,
+            adapters = engine.Adapters.All.Select(a => a.Name).ToArray(),
+            resident_adapters = engine.ResidentAdapters,
         });
     }
 

@@ -41,7 +41,7 @@ public sealed partial class MetricsTests
     }
 
     /// <summary>Sample lines of the text exposition format: <c>name{labels} value</c>, comments skipped.</summary>
-    private static Dictionary<string, double> Parse(string text) =>
+    internal static Dictionary<string, double> Parse(string text) =>
         text.Split('\n').Where(line => line.Length > 0 && line[0] != '#')
             .Select(line => SampleLine().Match(line))
             .Where(m => m.Success)

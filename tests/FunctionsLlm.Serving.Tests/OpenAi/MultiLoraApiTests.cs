@@ -44,6 +44,14 @@ public sealed class MultiLoraApiTests(AdapterModels models) : IClassFixture<Adap
             var alone = models.Alone(adapterOf[i % 8], prompts[i], Greedy with { MaxTokens = 10 });
             Assert.Equal(alone.Text, body.GetProperty("choices")[0].GetProperty("text").GetString());
         }
+
+        // Two slots for three adapters: all three were loaded, two are resident; /health and /metrics say so.
+        var health = await server.GetAsync("/health");
+        Assert.Equal(["billing", "returns", "support"], health.GetProperty("adapters").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(2, health.GetProperty("resident_adapters").GetInt32());
+        var metrics = MetricsTests.Parse(await server.Http.GetStringAsync("/metrics"));
+        Assert.Equal((3, 2), (metrics["flm_lora_adapters"], metrics["flm_lora_resident_adapters"]));
+        Assert.True(metrics["flm_lora_loads"] >= 3);
     }
 
     [Fact]
