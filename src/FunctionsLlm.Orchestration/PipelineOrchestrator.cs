@@ -177,7 +177,7 @@ public static class PipelineOrchestrator
             run.SetVersion(version);
             await Done("publish", $"{string.Join(" and ", published)} → {version}");
             context.SetCustomStatus("succeeded");
-            return new RunResult(runId, opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, best.JobId, best.EvalLoss, reportPrefix, adapterPrefix);
+            return new RunResult(runId, opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, best.JobId, best.EvalLoss, reportPrefix, adapterPrefix, opts.Publish);
         }
         catch (TaskFailedException e)
         {

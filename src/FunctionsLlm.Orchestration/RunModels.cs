@@ -118,6 +118,9 @@ public sealed record PublishAdapterInput(string AdapterName, string Version, str
 
 public sealed record SummaryInput(string RunId, string Json);
 
-/// <summary>A run that succeeded: what it published (<see cref="AdapterPrefix"/> when it published the adapter).</summary>
+/// <summary>
+/// A run that succeeded: what it published (<see cref="Published"/>): the merged folder at <see cref="MergedPrefix"/>
+/// (written either way), the adapter at <see cref="AdapterPrefix"/> when it published the adapter.
+/// </summary>
 public sealed record RunResult(string RunId, string ModelName, string ModelVersion, string MergedPrefix, string BestCandidate,
-    double? EvalLoss, string ReportPrefix, string? AdapterPrefix = null);
+    double? EvalLoss, string ReportPrefix, string? AdapterPrefix = null, PublishMode Published = PublishMode.Merged);

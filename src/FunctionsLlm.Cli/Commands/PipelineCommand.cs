@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using FunctionsLlm.Cli.Pipeline;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Orchestration;
 
 namespace FunctionsLlm.Cli.Commands;
 
@@ -68,10 +69,16 @@ internal static class PipelineCommand
             }
             var loss = result.EvalLoss is { } l ? string.Create(CultureInfo.InvariantCulture, $", eval loss {l:F4}") : "";
             output.WriteLine($"published {result.ModelName} version {result.ModelVersion} (best candidate {result.BestCandidate}{loss})");
-            output.WriteLine($"  model:   {outcome.ModelFolder}");
+            bool merged = result.Published != PublishMode.Adapter;
+            if (merged)
+                output.WriteLine($"  model:   {outcome.ModelFolder}");
+            if (outcome.AdapterFolder is { } adapter)
+                output.WriteLine($"  adapter: {adapter}");
             output.WriteLine($"  report:  {outcome.Report}");
             output.WriteLine($"  summary: {outcome.SummaryPath}");
-            output.WriteLine($"try it:   ./flm serve --model {Relative(outcome.ModelFolder!)} --name {result.ModelName}");
+            output.WriteLine(merged
+                ? $"try it:   ./flm serve --model {Relative(outcome.ModelFolder!)} --name {result.ModelName}"
+                : $"try it:   ./flm serve --model {Relative(outcome.BaseFolder!)} --lora {result.ModelName}={Relative(outcome.AdapterFolder!)}");
             return FlmCli.Success;
         }));
         return command;

@@ -93,6 +93,8 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         return new EmbeddedRunOutcome(start.RunId, result, summary, null)
         {
             ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
+            AdapterFolder = result.AdapterPrefix is { } adapter ? store.PathOf(BlobLayout.Models, adapter.TrimEnd('/')) : null,
+            BaseFolder = request.BaseModel,
             Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
         };
     }
@@ -101,7 +103,13 @@ internal sealed class EmbeddedPipeline(TextWriter output)
 /// <summary>How an embedded run ended: <see cref="Result"/> when it published, else <see cref="Failure"/>.</summary>
 internal sealed record EmbeddedRunOutcome(string RunId, RunResult? Result, string SummaryPath, string? Failure)
 {
+    /// <summary>The merged folder (published unless the run published only its adapter).</summary>
     public string? ModelFolder { get; init; }
+
+    /// <summary>The published adapter's folder, when the run published it.</summary>
+    public string? AdapterFolder { get; init; }
+
+    public string? BaseFolder { get; init; }
 
     public string? Report { get; init; }
 }

@@ -92,6 +92,30 @@ public sealed partial class PipelineCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_that_publishes_its_adapter_prints_how_to_serve_it_over_the_base()
+    {
+        var data = Path.Combine(_dir, "faq.jsonl");
+        File.WriteAllLines(data, File.ReadLines(Path.Combine(RepoPaths.Samples, "customer-service.jsonl")).Take(24));
+        File.WriteAllText(data + ".pipeline.json", """
+            {"publish": "adapter", "hyperparameters": {"loraR": 4, "lr": 0.01, "maxSteps": 2, "batchSize": 4, "gradAccum": 1, "evalSteps": 1, "saveSteps": 1, "loggingSteps": 1}}
+            """);
+        var store = Path.Combine(_dir, "out");
+        string model = RepoPaths.Fixture("models", "tiny-qwen2");
+
+        var run = await CliRun.Of("pipeline", data, "--model", model, "--out", store, "--candidates", "1");
+
+        Assert.True(run.ExitCode == 0, run.Error + run.Output);
+        var local = new LocalFolderStore(store);
+        Assert.False(await local.ExistsAsync(BlobLayout.Models, BlobLayout.Model.Current("faq")));
+        var manifest = AdapterManifest.Parse(await local.ReadTextAsync(BlobLayout.Models, BlobLayout.Model.AdapterCurrent("base/tiny-qwen2/", "faq")));
+        var adapterDir = local.PathOf(BlobLayout.Models, manifest.AdapterPrefix.TrimEnd('/'));
+        Assert.True(File.Exists(Path.Combine(adapterDir, "adapter_model.safetensors")));
+        Assert.Contains($"  adapter: {adapterDir}\n", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("  model:", run.Output, StringComparison.Ordinal);
+        Assert.Contains($"./flm serve --model {model} --lora faq={adapterDir}", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_run_without_usable_records_fails_naming_the_stage_and_the_report()
     {
         var data = Path.Combine(_dir, "empty-turns.jsonl");
