@@ -75,7 +75,7 @@ public sealed class PipelineFunctionsTests
 
         Assert.Equal(
             ["CancelJob", "CancelRun", "Clean", "Format", "GetJob", "GetRun", "LoadOptions", "PipelineOrchestrator", "Publish",
-             "StartRun", "SubmitJob", "TrainerJobMonitor", "TrainingDataUploaded", "WriteSummary"],
+             "PublishAdapter", "StartRun", "SubmitJob", "TrainerJobMonitor", "TrainingDataUploaded", "WriteSummary"],
             functions.Keys.Order(StringComparer.Ordinal));
         var trigger = functions["TrainingDataUploaded"][0];
         Assert.Equal("blobTrigger", trigger.GetProperty("type").GetString());

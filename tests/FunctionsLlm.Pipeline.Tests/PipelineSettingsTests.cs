@@ -41,6 +41,15 @@ public sealed class PipelineSettingsTests : IDisposable
     }
 
     [Fact]
+    public void Flm_publish_sets_what_a_run_publishes_by_default_and_a_bad_value_is_named()
+    {
+        Assert.Equal(PublishMode.Merged, Read().Defaults.Publish);
+        Assert.Equal(PublishMode.Both, Read(("FLM_PUBLISH", "both")).Defaults.Publish);
+        var bad = Assert.Throws<InvalidOperationException>(() => Read(("FLM_PUBLISH", "lora")));
+        Assert.Contains("FLM_PUBLISH must be merged, adapter or both, got 'lora'", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_trainer_auth_audience_is_read_and_asks_for_its_default_scope()
     {
         var entra = Read(("FLM_TRAINER_AUTH_AUDIENCE", $" {Audience} "));
