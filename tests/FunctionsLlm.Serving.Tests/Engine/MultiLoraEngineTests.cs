@@ -93,5 +93,15 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
         Assert.Contains("not a valid adapter name", badName.Message);
         var missing = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("gone", Path.Combine(models.BaseDirectory, "nowhere")));
         Assert.Contains("adapter_config.json", missing.Message);
+
+        // An adapter that also saved trained copies of the embeddings (modules_to_save) is refused, as vLLM refuses it.
+        using var copy = new TempFolder("flm-modules-to-save-");
+        foreach (string file in Directory.GetFiles(models.AdapterDirectory("support")))
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "adapter_config.json")))!;
+        config["modules_to_save"] = new System.Text.Json.Nodes.JsonArray("embed_tokens", "lm_head");
+        File.WriteAllText(Path.Combine(copy, "adapter_config.json"), config.ToJsonString());
+        var modulesToSave = Assert.Throws<EngineRejectedException>(() => engine.AddAdapter("saved", copy));
+        Assert.Contains("modules_to_save is not supported", modulesToSave.Message);
     }
 }

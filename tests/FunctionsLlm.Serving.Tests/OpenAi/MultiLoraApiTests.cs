@@ -73,6 +73,15 @@ public sealed class MultiLoraApiTests(AdapterModels models) : IClassFixture<Adap
         Assert.Equal("model", error.GetProperty("param").GetString());
         Assert.Contains("'refunds' does not exist", error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
+        // The tutorial's /generate takes the same model names.
+        var (generated, answer) = await server.PostAsync("/generate", new { prompt = "Where is my parcel?", model = $"{TestModels.Name}:support", max_tokens = 8, temperature = 0 });
+        Assert.Equal(200, generated);
+        using (var forGenerate = ServedModel.Load(models.BaseDirectory))
+        {
+            var generateIds = forGenerate.ChatPromptIds([("user", "Where is my parcel?")]);
+            Assert.Equal(models.Alone("support", generateIds, new SamplingOptions { Temperature = 0, MaxTokens = 8 }).Text, answer.GetProperty("response").GetString());
+        }
+
         // The official SDK, aimed at an adapter: the answer is the merged model's chat answer and names the adapter.
         var chat = new ChatClient("returns", new System.ClientModel.ApiKeyCredential("unused"),
             new OpenAI.OpenAIClientOptions { Endpoint = new Uri(server.Http.BaseAddress!, "/v1") });
