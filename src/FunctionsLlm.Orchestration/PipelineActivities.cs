@@ -148,12 +148,7 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
             CreatedAt = DateTimeOffset.UtcNow,
             EvalLoss = input.EvalLoss,
         };
-        var problems = manifest.Validate();
-        if (problems.Count > 0)
-            throw new InvalidOperationException($"the model manifest would be invalid: {string.Join("; ", problems)}");
-        var name = BlobLayout.Model.Current(input.ModelName);
-        await store.WriteJsonAsync(BlobLayout.Models, name, manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return $"{BlobLayout.Models}/{name}";
+        return await WriteManifestAsync(manifest, BlobLayout.Model.Current(input.ModelName), "model", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -182,10 +177,16 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
             CreatedAt = DateTimeOffset.UtcNow,
             EvalLoss = input.EvalLoss,
         };
+        return await WriteManifestAsync(manifest, BlobLayout.Model.AdapterCurrent(input.BaseModelPrefix, input.AdapterName), "adapter", cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a manifest to <c>models/{name}</c> once it is valid; returns where.</summary>
+    private async Task<string> WriteManifestAsync<T>(T manifest, string name, string what, CancellationToken cancellationToken) where T : IContract
+    {
         var problems = manifest.Validate();
         if (problems.Count > 0)
-            throw new InvalidOperationException($"the adapter manifest would be invalid: {string.Join("; ", problems)}");
-        var name = BlobLayout.Model.AdapterCurrent(input.BaseModelPrefix, input.AdapterName);
+            throw new InvalidOperationException($"the {what} manifest would be invalid: {string.Join("; ", problems)}");
         await store.WriteJsonAsync(BlobLayout.Models, name, manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
         return $"{BlobLayout.Models}/{name}";
     }

@@ -44,21 +44,8 @@ public sealed class AdapterFollower(IArtifactStore store, EngineSlot engines, Ad
     public IReadOnlyDictionary<string, string> Problems => new Dictionary<string, string>(_problems, StringComparer.Ordinal);
 
     /// <summary>Polls until cancelled; each failure is logged and retried at the next poll.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await CheckOnceAsync(cancellationToken);
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-            {
-                logger.LogError(e, "Following the adapters of models/{Base} failed", options.BaseModelPrefix);
-            }
-            await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Polling.RunAsync(CheckOnceAsync, options.PollInterval, logger, $"Following the adapters of models/{options.BaseModelPrefix}", cancellationToken);
 
     /// <summary>Loads the base if it is not yet, then reads the adapter manifests once; returns the adapters added or replaced.</summary>
     public async Task<int> CheckOnceAsync(CancellationToken cancellationToken = default)

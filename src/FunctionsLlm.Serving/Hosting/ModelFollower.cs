@@ -36,21 +36,8 @@ public sealed class ModelFollower(IArtifactStore store, EngineSlot engines, Mode
     public string? LastError { get; private set; }
 
     /// <summary>Polls until cancelled; each failure is logged and retried at the next poll.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await CheckOnceAsync(cancellationToken);
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-            {
-                logger.LogError(e, "Checking models/{Model}/current.json failed", options.Model);
-            }
-            await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Polling.RunAsync(CheckOnceAsync, options.PollInterval, logger, $"Checking models/{options.Model}/current.json", cancellationToken);
 
     /// <summary>Reads the manifest once; returns true when a new version was swapped in.</summary>
     public async Task<bool> CheckOnceAsync(CancellationToken cancellationToken = default)
