@@ -25,6 +25,7 @@ internal static class ServeCommand
         var queue = new Option<int>("--max-queue") { Description = "Requests that may wait for a free slot; beyond them the answer is 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
         var context = new Option<int?>("--context-length") { Description = "Tokens per sequence, prompt plus completion (default: the model's, at most 4096)." };
         var maxTokens = new Option<int>("--max-tokens-cap") { Description = "The most completion tokens one request may ask for.", DefaultValueFactory = _ => defaults.MaxTokensCap };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompts longer than this are prefilled in chunks of it between decode steps.", DefaultValueFactory = _ => defaults.PrefillChunkTokens };
         var loras = new Option<string[]>("--lora")
         {
             Description = "NAME=ADAPTER_DIR: serve the PEFT adapter over the model as 'model: NAME' (or MODEL:NAME); repeatable.",
@@ -35,7 +36,7 @@ internal static class ServeCommand
         var allowLoading = new Option<bool>("--allow-runtime-lora-updating") { Description = "Allow /v1/load_lora_adapter without an API key." };
         var command = new Command("serve", "Serve a model over HTTP: OpenAI-compatible /v1 routes, /generate and /health.")
         {
-            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, loras, maxLoras, maxLoraRank, allowLoading,
+            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, prefillChunk, loras, maxLoras, maxLoraRank, allowLoading,
         };
         command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
@@ -45,6 +46,7 @@ internal static class ServeCommand
                 MaxQueuedRequests = parse.GetValue(queue),
                 ContextLength = parse.GetValue(context),
                 MaxTokensCap = parse.GetValue(maxTokens),
+                PrefillChunkTokens = parse.GetValue(prefillChunk),
                 MaxLoras = parse.GetValue(maxLoras),
                 MaxLoraRank = parse.GetValue(maxLoraRank),
             };

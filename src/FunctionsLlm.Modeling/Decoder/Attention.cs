@@ -68,6 +68,15 @@ public sealed class Attention : nn.Module
             attended = nn.functional.scaled_dot_product_attention(folded, k, v, inputs.Mask)
                 .reshape(b, _heads, 1, _headDim);
         }
+        else if (groups > 1 && inputs.Mask is { } mask)
+        {
+            // Queries after cached keys (a prefill chunk) or padded prompts: fold each group's queries into the row axis
+            // as for one token, each copy of the mask rows serving its group, rather than copying K and V per query head.
+            var folded = q.reshape(b, _kvHeads, groups * t, _headDim);           // (B, nkv, g·T, hd)
+            using var foldedMask = mask.repeat(1, 1, groups, 1);                 // (B, 1, g·T, S)
+            attended = nn.functional.scaled_dot_product_attention(folded, k, v, foldedMask)
+                .reshape(b, _heads, t, _headDim);
+        }
         else
         {
             if (groups > 1)

@@ -15,6 +15,14 @@ public sealed record EngineOptions
     /// <summary>The most completion tokens one request may ask for.</summary>
     public int MaxTokensCap { get; init; } = 2048;
 
+    /// <summary>
+    /// A prompt longer than this is prefilled in chunks of this many tokens, one chunk between two decode steps, so the
+    /// sequences decoding meanwhile are not stalled for the whole prompt (chunked prefill; once none is decoding, the rest
+    /// goes in one pass). Shorter prompts are prefilled in one pass, several together. Smaller chunks stall the others
+    /// less and make the long prompt's first token later (bench/README.md, "Chunked prefill").
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 128;
+
     /// <summary>Adapters resident at once for unmerged multi-LoRA serving (vLLM's --max-loras); 0 serves the base only.</summary>
     public int MaxLoras { get; init; } = 4;
 
@@ -35,6 +43,8 @@ public sealed record EngineOptions
             throw new ArgumentException($"max queued requests must be at least 0, got {MaxQueuedRequests}");
         if (ContextLength is < 2)
             throw new ArgumentException($"context length must be at least 2, got {ContextLength}");
+        if (PrefillChunkTokens < 16)
+            throw new ArgumentException($"prefill chunk tokens must be at least 16, got {PrefillChunkTokens}");
         if (MaxLoras < 0)
             throw new ArgumentException($"max loras must be at least 0, got {MaxLoras}");
         if (MaxLoraRank < 1)

@@ -7,8 +7,9 @@ namespace FunctionsLlm.Serving.Engine;
 
 /// <summary>
 /// Serves one loaded model to many callers with continuous batching. Every torch operation runs on one decode
-/// thread: it admits queued requests into free rows of a shared KV cache (each prompt prefilled alone), then decodes
-/// one token for every live row per step, so a request that arrives mid-generation joins at the next step. Each
+/// thread: it admits queued requests into free rows of a shared KV cache (short prompts prefilled several per pass, a
+/// long one in chunks between decode steps), then decodes one token for every live row per step, so a request that
+/// arrives mid-generation joins at the next step. Each
 /// request keeps its own sampling settings, seed and stop conditions, and gets what it would get alone. Limits are
 /// enforced at <see cref="Submit(IReadOnlyList{int}, SamplingOptions, ServedAdapter?, CancellationToken)"/> with
 /// <see cref="EngineRejectedException"/>, never by queueing without bound. Requests may name one of the
@@ -24,6 +25,9 @@ public sealed class InferenceEngine : IDisposable
     private readonly KvCache _cache;
     private readonly LoraSlots? _slots;
     private readonly AdapterResidency? _residency;
+    private SequenceRequest? _chunked;   // a long prompt being prefilled chunk by chunk, in the row after the live ones
+    private int _chunkedRow;
+    private int _chunkedDone;
     private readonly Thread _loop;
     private volatile bool _stopping;
     private long _generatedTokens;
@@ -53,7 +57,10 @@ public sealed class InferenceEngine : IDisposable
     /// <summary>Positions per sequence: prompt plus completion.</summary>
     public int ContextLength { get; }
 
-    public int ActiveSequences { get { lock (_queue) return _rows.Count; } }
+    public int ActiveSequences { get { lock (_queue) return Occupied; } }
+
+    /// <summary>Cache rows in use: the live rows and the one being prefilled in chunks. Under the queue's lock.</summary>
+    private int Occupied => _rows.Count + (_chunked is null ? 0 : 1);
 
     public int QueuedRequests { get { lock (_queue) return _queue.Count; } }
 
@@ -143,10 +150,10 @@ public sealed class InferenceEngine : IDisposable
         {
             if (_stopping)
                 throw new EngineRejectedException(EngineRejection.Unavailable, "the model is being unloaded; retry");
-            if (_rows.Count + _queue.Count >= _options.MaxConcurrentSequences + _options.MaxQueuedRequests)
+            if (Occupied + _queue.Count >= _options.MaxConcurrentSequences + _options.MaxQueuedRequests)
             {
                 throw new EngineRejectedException(EngineRejection.Busy,
-                    $"the server is busy ({_rows.Count} sequences decoding, {_queue.Count} waiting); retry after {_options.RetryAfterSeconds} s");
+                    $"the server is busy ({Occupied} sequences decoding, {_queue.Count} waiting); retry after {_options.RetryAfterSeconds} s");
             }
             node = _queue.AddLast(request);
         }
@@ -205,30 +212,36 @@ public sealed class InferenceEngine : IDisposable
         while (!_stopping)
         {
             Admit();
-            if (_rows.Count == 0)
+            if (_rows.Count == 0 && _chunked is null)
             {
                 _wake.Wait();
                 continue;
             }
             try
             {
-                Step();
+                if (_rows.Count > 0)
+                    Step();
+                if (_chunked is not null)
+                    PrefillChunk();
             }
             catch (Exception e)
             {
                 // A failed step (e.g. out of memory) fails the sequences in it, not the server.
-                foreach (var row in _rows)
+                foreach (var row in _chunked is null ? _rows : [.. _rows, _chunked])
                 {
                     row.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
                     Release(row);
                 }
                 lock (_queue)
+                {
                     _rows.Clear();
+                    _chunked = null;
+                }
                 _cache.Reset();
             }
             Retire();
         }
-        foreach (var row in _rows)
+        foreach (var row in _chunked is null ? _rows : [.. _rows, _chunked])
             row.Fail(new EngineRejectedException(EngineRejection.Unavailable, "the model was unloaded; retry"));
         lock (_queue)
         {
@@ -236,6 +249,7 @@ public sealed class InferenceEngine : IDisposable
                 queued.Fail(new EngineRejectedException(EngineRejection.Unavailable, "the model was unloaded; retry"));
             _queue.Clear();
             _rows.Clear();
+            _chunked = null;
         }
     }
 
@@ -245,7 +259,7 @@ public sealed class InferenceEngine : IDisposable
     /// </summary>
     private void Admit()
     {
-        while (true)
+        while (_chunked is null)
         {
             var group = new List<SequenceRequest>();
             var loads = new List<int>();
@@ -256,14 +270,29 @@ public sealed class InferenceEngine : IDisposable
                 for (var node = _queue.First; node is not null && _rows.Count < _options.MaxConcurrentSequences && FitsGroup(group, node.Value);)
                 {
                     var next = node.Next;
+                    bool chunked = node.Value.PromptIds.Count > _options.PrefillChunkTokens;
+                    if (chunked && group.Count > 0)
+                        break;   // the group first; the long prompt at the next look
                     if (Place(node.Value, loads))
                     {
-                        group.Add(node.Value);
                         _queue.Remove(node);
+                        if (chunked)
+                        {
+                            // Its own row after the live ones; no other request is admitted until it is prefilled.
+                            (_chunked, _chunkedRow, _chunkedDone) = (node.Value, _rows.Count, 0);
+                            group.Add(node.Value);
+                            break;
+                        }
+                        group.Add(node.Value);
                         _rows.Add(node.Value);
                     }
                     node = next;
                 }
+            }
+            if (_chunked is not null)
+            {
+                LoadAdapters(group, loads);
+                return;
             }
             if (group.Count == 0)
                 return;
@@ -364,6 +393,54 @@ public sealed class InferenceEngine : IDisposable
                 continue;
             group[g].Consume(logits[g, 0]);
             Interlocked.Increment(ref _generatedTokens);
+        }
+    }
+
+    /// <summary>
+    /// Prefills the next chunk of the long prompt in <see cref="_chunked"/>'s row (all that is left when no other row is
+    /// decoding); after the last chunk its first token is chosen and it joins the live rows (moved next to them if rows
+    /// retired meanwhile).
+    /// </summary>
+    private void PrefillChunk()
+    {
+        var request = _chunked!;
+        if (request.IsDone)
+        {
+            if (request.IsCancelled)
+                request.EndCancelled();
+            Release(request);
+            lock (_queue)
+                _chunked = null;
+            return;
+        }
+        var prompt = request.PromptIds;
+        if (_chunkedDone == 0)
+        {
+            _cache.ResetRow(_chunkedRow);
+            request.Sequence = new GenerationSequence(Model.Model, Model.Tokenizer, request.Options, request.Seed, prompt, request.Options.MaxTokens);
+        }
+        // With no sequence decoding there is no one to keep waiting: the rest of the prompt in one pass.
+        int rest = prompt.Count - _chunkedDone;
+        int count = _rows.Count == 0 ? rest : Math.Min(_options.PrefillChunkTokens, rest);
+        using (var scope = NewDisposeScope())
+        {
+            using var row = _cache.Rows(_chunkedRow, 1);
+            var input = tensor(prompt.Skip(_chunkedDone).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
+            Tensor logits;
+            using (_slots?.Select([request.Slot]))
+                logits = Model.Model.Forward(input, row, lastPositionOnly: true);
+            _chunkedDone += count;
+            if (_chunkedDone < prompt.Count)
+                return;
+            request.Consume(logits[0, 0]);
+            Interlocked.Increment(ref _generatedTokens);
+        }
+        lock (_queue)
+        {
+            if (_chunkedRow != _rows.Count)
+                _cache.MoveRow(_chunkedRow, _rows.Count);
+            _rows.Add(request);
+            _chunked = null;
         }
     }
 

@@ -45,6 +45,39 @@ public class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Long_prompts_prefilled_in_chunks_between_decode_steps_get_their_sequential_answer()
+    {
+        // Chunks of 16: prompts of 17 to 90 tokens take 2 to 6 chunks while the short ones decode.
+        var prompts = Enumerable.Range(0, 10).Select(i => Enumerable.Range(0, i % 2 == 0 ? 17 + (8 * i) : 5 + i).Select(j => 20 + ((i * 31) + (j * 13)) % 480).ToArray()).ToArray();
+        var options = prompts.Select((_, i) => i % 3 == 2
+            ? new SamplingOptions { Temperature = 0.8, TopK = 30, Seed = 7 + i, MaxTokens = 10, StopTokenIds = [] }
+            : Greedy with { MaxTokens = 8 + i }).ToArray();
+        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 4, MaxQueuedRequests = 16, PrefillChunkTokens = 16 });
+
+        var results = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => engine.Submit(p, options[i]).Completion)));
+
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var alone = TestModels.Alone(prompts[i], options[i]);
+            Assert.Equal(alone.TokenIds, results[i].TokenIds);
+        }
+        Assert.Equal(0, engine.ActiveSequences);
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_its_prompt_is_prefilled_in_chunks_frees_its_row()
+    {
+        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 1, PrefillChunkTokens = 16 });
+        using var cancel = new CancellationTokenSource();
+        var running = engine.Submit([.. Enumerable.Range(1, 200)], Greedy with { MaxTokens = 4 }, cancel.Token);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Completion);
+
+        var next = await SubmitWhenFree(engine, [4, 5], Greedy with { MaxTokens = 2 });
+        Assert.Equal(2, (await next.Completion).TokenIds.Count);
+    }
+
+    [Fact]
     public async Task Updates_stream_the_text_and_logprobs_of_the_final_result()
     {
         using var engine = TestModels.Engine();
