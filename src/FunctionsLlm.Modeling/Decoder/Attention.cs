@@ -68,10 +68,11 @@ public sealed class Attention : nn.Module
             attended = nn.functional.scaled_dot_product_attention(folded, k, v, inputs.Mask)
                 .reshape(b, _heads, 1, _headDim);
         }
-        else if (groups > 1 && inputs.Mask is { } mask)
+        else if (groups > 1 && inputs.Mask is { } mask && inputs.Cache is not null)
         {
-            // Queries after cached keys (a prefill chunk) or padded prompts: fold each group's queries into the row axis
-            // as for one token, each copy of the mask rows serving its group, rather than copying K and V per query head.
+            // Serving, queries under an explicit mask (a prefill chunk after cached keys, padded prompts): fold each group's
+            // queries into the row axis as for one token, each copy of the mask rows serving its group, rather than copying
+            // the whole cache's K and V per query head. Training (no cache) keeps the path its results were measured with.
             var folded = q.reshape(b, _kvHeads, groups * t, _headDim);           // (B, nkv, g·T, hd)
             using var foldedMask = mask.repeat(1, 1, groups, 1);                 // (B, 1, g·T, S)
             attended = nn.functional.scaled_dot_product_attention(folded, k, v, foldedMask)
