@@ -255,7 +255,8 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>
     /// Moves waiting requests into free rows and prefills them, several prompts per forward pass. A request whose adapter
-    /// cannot get a slot (every slot in use by running rows) keeps its place while later ones go ahead.
+    /// cannot get a slot (every slot in use by running rows) keeps its place; later requests for the base go ahead, later
+    /// adapter requests wait behind it, so the slots drain and it gets one.
     /// </summary>
     private void Admit()
     {
@@ -267,13 +268,18 @@ public sealed class InferenceEngine : IDisposable
             lock (_queue)
             {
                 first = _rows.Count;
+                bool slotWanted = false;
                 for (var node = _queue.First; node is not null && _rows.Count < _options.MaxConcurrentSequences && FitsGroup(group, node.Value);)
                 {
                     var next = node.Next;
                     bool chunked = node.Value.PromptIds.Count > _options.PrefillChunkTokens;
                     if (chunked && group.Count > 0)
                         break;   // the group first; the long prompt at the next look
-                    if (Place(node.Value, loads))
+                    // Once a request waits for a slot, later adapter requests wait behind it: admitting them would keep
+                    // their slots busy and could starve it. Requests for the base still go ahead.
+                    bool placed = (node.Value.Adapter is null || !slotWanted) && Place(node.Value, loads);
+                    slotWanted |= !placed;
+                    if (placed)
                     {
                         _queue.Remove(node);
                         if (chunked)

@@ -41,6 +41,34 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
     }
 
     [Fact]
+    public async Task A_request_waiting_for_a_slot_is_not_starved_by_later_requests_for_the_resident_adapter()
+    {
+        // One slot, three rows: "support" holds the slot with a long request; "billing" must wait for it. A later
+        // "support" request could take a free row at once and keep the slot busy; it waits behind "billing" instead,
+        // while a later request for the base goes ahead.
+        using var engine = models.Engine(new EngineOptions { MaxConcurrentSequences = 3, MaxLoras = 1, MaxLoraRank = 8, ContextLength = 256 });
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        async Task Run(string label, string? adapter, int tokens)
+        {
+            await engine.Submit([3, 4, 5], Greedy with { MaxTokens = tokens }, engine.Resolve(adapter)).Completion;
+            order.Enqueue(label);
+        }
+        var first = engine.Submit([3, 4, 5], Greedy with { MaxTokens = 200 }, engine.Resolve("support"));
+        await foreach (var _ in first.ReadAllAsync())
+            break;
+        var waiting = Run("billing", "billing", 4);
+        await Task.Delay(20);
+        var later = Run("support again", "support", 4);
+        var baseRequest = Run("base", null, 4);
+
+        await Task.WhenAll(waiting, later, baseRequest, first.Completion);
+
+        string[] finished = [.. order];
+        Assert.True(Array.IndexOf(finished, "base") < Array.IndexOf(finished, "billing"), string.Join(", ", finished));   // not held up
+        Assert.True(Array.IndexOf(finished, "billing") < Array.IndexOf(finished, "support again"), string.Join(", ", finished));
+    }
+
+    [Fact]
     public async Task A_replaced_adapter_finishes_running_requests_on_the_old_version_and_new_ones_get_the_new()
     {
         string name = AdapterModels.Names[0];
