@@ -6,8 +6,8 @@ namespace FunctionsLlm.Core.Models;
 
 /// <summary>
 /// Local copies of published model versions: <c>{root}/{model}/{version}/</c> holds every artifact under the
-/// manifest's <see cref="ModelManifest.MergedPrefix"/> in the <see cref="BlobLayout.Models"/> container, relative paths
-/// kept, downloaded by <see cref="StoreFolders.DownloadFolderAsync"/> through <c>{root}/{model}/.partial/{version}/</c>
+/// manifest's <see cref="ModelManifest.MergedPrefix"/> (or an adapter version's prefix) in the <see cref="BlobLayout.Models"/>
+/// container, relative paths kept, downloaded by <see cref="StoreFolders.DownloadFolderAsync"/> through <c>{root}/{model}/.partial/{version}/</c>
 /// (a crash mid-download never leaves a folder that looks complete: one without the marker is downloaded again).
 /// Versions are immutable, so a complete folder is served without asking the store. Concurrent calls for one version
 /// download it once. One instance should own a root (the locks are in-process).
@@ -45,22 +45,32 @@ public sealed class ModelCache
     /// </summary>
     /// <exception cref="ArgumentException">The model name or the manifest is invalid.</exception>
     /// <exception cref="ArtifactNotFoundException">Nothing is stored under the manifest's merged prefix.</exception>
-    public async Task<string> GetLocalPathAsync(string model, ModelManifest manifest, CancellationToken cancellationToken = default)
+    public Task<string> GetLocalPathAsync(string model, ModelManifest manifest, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         RequireSegment(model, nameof(model));
         if (manifest.Validate() is { Count: > 0 } problems)
             throw new ArgumentException($"Invalid ModelManifest for model '{model}': {string.Join("; ", problems)}", nameof(manifest));
+        return GetLocalPathAsync(model, manifest.Version, manifest.MergedPrefix, cancellationToken);
+    }
 
-        var folder = PathOf(model, manifest.Version);
-        if (IsCached(model, manifest.Version))
+    /// <summary>
+    /// The local folder of an immutable version stored under <paramref name="prefix"/> in <see cref="BlobLayout.Models"/>
+    /// (a merged model, or an adapter), downloading it first unless it is cached.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model name or version is not one path segment.</exception>
+    /// <exception cref="ArtifactNotFoundException">Nothing is stored under the prefix.</exception>
+    public async Task<string> GetLocalPathAsync(string model, string version, string prefix, CancellationToken cancellationToken = default)
+    {
+        var folder = PathOf(model, version);
+        if (IsCached(model, version))
             return folder;
-        var gate = Gate(model, manifest.Version);
+        var gate = Gate(model, version);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!IsCached(model, manifest.Version))
-                await DownloadAsync(model, manifest, folder, cancellationToken).ConfigureAwait(false);
+            if (!IsCached(model, version))
+                await DownloadAsync(model, version, prefix, folder, cancellationToken).ConfigureAwait(false);
             return folder;
         }
         finally
@@ -101,12 +111,12 @@ public sealed class ModelCache
         return deleted;
     }
 
-    private async Task DownloadAsync(string model, ModelManifest manifest, string folder, CancellationToken cancellationToken)
+    private async Task DownloadAsync(string model, string version, string prefix, string folder, CancellationToken cancellationToken)
     {
-        var partial = Path.Combine(Root, model, PartialFolder, manifest.Version);
-        if (!await _store.DownloadFolderAsync(BlobLayout.Models, manifest.MergedPrefix, folder, partial, cancellationToken).ConfigureAwait(false))
-            throw new ArtifactNotFoundException(BlobLayout.Models, manifest.MergedPrefix,
-                $"{_store.GetType().Name} (model '{model}' version '{manifest.Version}': no artifact has that prefix)");
+        var partial = Path.Combine(Root, model, PartialFolder, version);
+        if (!await _store.DownloadFolderAsync(BlobLayout.Models, prefix, folder, partial, cancellationToken).ConfigureAwait(false))
+            throw new ArtifactNotFoundException(BlobLayout.Models, prefix,
+                $"{_store.GetType().Name} (model '{model}' version '{version}': no artifact has that prefix)");
     }
 
     private SemaphoreSlim Gate(string model, string version) =>

@@ -30,6 +30,7 @@ public sealed record AdapterFollowerOptions(string BaseModelPrefix, string Cache
 /// </summary>
 public sealed class AdapterFollower(IArtifactStore store, EngineSlot engines, AdapterFollowerOptions options, ILogger<AdapterFollower> logger)
 {
+    private readonly ModelCache _cache = new(store, Path.Combine(options.CacheRoot, "adapters"));
     private readonly Dictionary<string, string> _seenETags = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _versions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _problems = new(StringComparer.Ordinal);
@@ -100,9 +101,19 @@ public sealed class AdapterFollower(IArtifactStore store, EngineSlot engines, Ad
             return false;
         if (manifest.BaseSha256 != BaseSha256)
             return Refuse(name, $"version {manifest.Version} was trained on base {manifest.BaseSha256}; this app serves base {BaseSha256}");
-        string folder = Path.Combine(options.CacheRoot, "adapters", name, manifest.Version);
-        if (!await store.DownloadFolderAsync(BlobLayout.Models, manifest.AdapterPrefix, folder, cancellationToken: cancellationToken))
+        string folder;
+        try
+        {
+            folder = await _cache.GetLocalPathAsync(name, manifest.Version, manifest.AdapterPrefix, cancellationToken);
+        }
+        catch (ArtifactNotFoundException)
+        {
             return Refuse(name, $"version {manifest.Version}: {BlobLayout.Models}/{manifest.AdapterPrefix} holds nothing");
+        }
+        catch (ArgumentException e)
+        {
+            return Refuse(name, $"version {manifest.Version}: {e.Message}");   // a name no folder can have
+        }
         try
         {
             engine.AddAdapter(name, folder, $"{BlobLayout.Models}/{manifest.AdapterPrefix}", manifest.Version, replace: true);
@@ -115,8 +126,8 @@ public sealed class AdapterFollower(IArtifactStore store, EngineSlot engines, Ad
         _versions[name] = manifest.Version;
         _problems.Remove(name);
         logger.LogInformation("Serving adapter {Adapter} version {Version}", name, manifest.Version);
-        if (previous is not null)
-            DeleteQuietly(Path.Combine(options.CacheRoot, "adapters", name), keep: [manifest.Version, previous]);
+        // The previous version stays: requests queued for it reload it from there if it was evicted.
+        _cache.Prune(name, previous is null ? [manifest.Version] : [manifest.Version, previous]);
         return true;
     }
 
@@ -125,21 +136,5 @@ public sealed class AdapterFollower(IArtifactStore store, EngineSlot engines, Ad
         _problems[name] = problem;
         logger.LogError("Not serving the new version of adapter {Adapter}: {Problem}", name, problem);
         return false;
-    }
-
-    // Versions older than the two newest: requests still running on the previous one may read nothing more from disk
-    // (its weights are in memory once loaded), but a reload after eviction needs the files, so the previous stays.
-    private static void DeleteQuietly(string folder, string[] keep)
-    {
-        foreach (string version in Directory.EnumerateDirectories(folder).Where(d => !keep.Contains(Path.GetFileName(d))))
-        {
-            try
-            {
-                Directory.Delete(version, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
     }
 }
