@@ -41,8 +41,7 @@ public sealed class LoraSlots : IDisposable
     public LoraConfig Check(string adapterDir)
     {
         var config = PeftAdapter.Inspect(adapterDir, _layers);
-        if (config.R > MaxRank)
-            throw new LoraException($"{adapterDir}: the adapter's rank {config.R} is above the largest rank served, {MaxRank} (--max-lora-rank)");
+        CheckRank(config, adapterDir);
         return config;
     }
 
@@ -51,12 +50,14 @@ public sealed class LoraSlots : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(slot, Count);
-        var config = Check(adapterDir);
         Clear(slot);
         using var noGrad = no_grad();
+        LoraConfig config;
         try
         {
-            PeftAdapter.Read(adapterDir, _layers, (module, layer, a, b, _) => BankOf(module, layer).Load(slot, a, b));
+            // One read of the file: PeftAdapter's checks, then the rank, then the factors.
+            config = PeftAdapter.Read(adapterDir, _layers, (module, layer, a, b, _) => BankOf(module, layer).Load(slot, a, b),
+                accept: c => CheckRank(c, adapterDir));
         }
         catch
         {
@@ -65,6 +66,12 @@ public sealed class LoraSlots : IDisposable
         }
         _adapters[slot] = (config.Scaling, config.R);
         return config;
+    }
+
+    private void CheckRank(LoraConfig config, string adapterDir)
+    {
+        if (config.R > MaxRank)
+            throw new LoraException($"{adapterDir}: the adapter's rank {config.R} is above the largest rank served, {MaxRank} (--max-lora-rank)");
     }
 
     /// <summary>Empties <paramref name="slot"/>.</summary>

@@ -52,13 +52,16 @@ public static class PeftAdapter
     /// <summary>
     /// Checks the adapter in <paramref name="adapterDir"/> against <paramref name="layers"/> (every factor names a layer
     /// and has the shape r and the layer imply) before reading any weight, then hands each module's factors, as stored,
-    /// to <paramref name="use"/> in module order; they are disposed when it returns.
+    /// to <paramref name="use"/> in module order; they are disposed when it returns. <paramref name="accept"/> sees the
+    /// config after those checks and before any weight is read, and may refuse it by throwing.
     /// </summary>
-    public static LoraConfig Read(string adapterDir, IReadOnlyDictionary<string, LinearLayer> layers, FactorHandler use)
+    public static LoraConfig Read(string adapterDir, IReadOnlyDictionary<string, LinearLayer> layers, FactorHandler use,
+        Action<LoraConfig>? accept = null)
     {
         var (config, file, modules) = Check(adapterDir, layers);
         using (file)
         {
+            accept?.Invoke(config);
             foreach (var (module, a, b) in modules)
             {
                 using var storedA = file.Read(a);
