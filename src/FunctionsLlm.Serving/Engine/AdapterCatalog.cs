@@ -45,6 +45,21 @@ public sealed partial class AdapterCatalog
             return _adapters.Remove(name);
     }
 
+    /// <summary>The adapter <paramref name="model"/> names over the base <paramref name="baseName"/>: null for the base
+    /// (or no model), the adapter for <c>BASE:ADAPTER</c> or its own name.</summary>
+    /// <exception cref="EngineRejectedException">Neither (<see cref="EngineRejection.ModelNotFound"/>), listing what is served.</exception>
+    public ServedAdapter? Resolve(string baseName, string? model)
+    {
+        if (model is null || model == baseName)
+            return null;
+        string name = model.StartsWith(baseName + ":", StringComparison.Ordinal) ? model[(baseName.Length + 1)..] : model;
+        if (Find(name) is { } adapter)
+            return adapter;
+        var known = All;
+        string served = known.Count == 0 ? $"'{baseName}'" : $"'{baseName}' and its adapters {string.Join(", ", known.Select(a => $"'{a.Name}'"))}";
+        throw new EngineRejectedException(EngineRejection.ModelNotFound, $"The model '{model}' does not exist; this server serves {served}", "model");
+    }
+
     /// <summary>Letters, digits and <c>._-</c>, at most 128: it is a path segment in blob and the <c>model</c> after <c>BASE:</c>.</summary>
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 

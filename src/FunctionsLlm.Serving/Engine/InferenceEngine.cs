@@ -23,8 +23,7 @@ public sealed class InferenceEngine : IDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly List<SequenceRequest> _rows = [];
     private readonly KvCache _cache;
-    private readonly LoraSlots? _slots;
-    private readonly AdapterResidency? _residency;
+    private readonly AdapterResidency? _residency;   // the adapter slots; null when MaxLoras is 0
     private SequenceRequest? _chunked;   // a long prompt being prefilled chunk by chunk, in the row after the live ones
     private int _chunkedRow;
     private int _chunkedDone;
@@ -42,10 +41,7 @@ public sealed class InferenceEngine : IDisposable
             model.Model.Config.MaxPositionEmbeddings);
         _cache = model.Model.CreateCache(_options.MaxConcurrentSequences, ContextLength);
         if (_options.MaxLoras > 0)
-        {
-            _slots = new LoraSlots(model.Model, _options.MaxLoras, _options.MaxLoraRank);
-            _residency = new AdapterResidency(_options.MaxLoras);
-        }
+            _residency = new AdapterResidency(new LoraSlots(model.Model, _options.MaxLoras, _options.MaxLoraRank));
         _loop = new Thread(Run) { IsBackground = true, Name = $"flm-decode-{model.Name}" };
         _loop.Start();
     }
@@ -84,23 +80,22 @@ public sealed class InferenceEngine : IDisposable
     /// <exception cref="EngineRejectedException">Bad name, name taken, adapters switched off, or the adapter does not fit.</exception>
     public ServedAdapter AddAdapter(string name, string directory, string? source = null, string? version = null, bool replace = false)
     {
-        if (_slots is null)
+        if (_residency is null)
             throw new EngineRejectedException(EngineRejection.InvalidRequest, "this server serves no adapters (max loras is 0)");
         if (!AdapterCatalog.IsValidName(name) || name == Model.Name)
         {
             throw new EngineRejectedException(EngineRejection.InvalidRequest,
                 $"'{name}' is not a valid adapter name: use letters, digits and ._- (at most 128), other than the base's name", "lora_name");
         }
-        LoraConfig config;
         try
         {
-            config = _slots.Check(directory);
+            _residency.Check(directory);
         }
         catch (Exception e) when (e is LoraException or IOException or UnauthorizedAccessException or Modeling.Checkpoints.CheckpointException)
         {
             throw new EngineRejectedException(EngineRejection.InvalidRequest, $"adapter '{name}': {e.Message}", "lora_path");
         }
-        var adapter = new ServedAdapter(name, directory, config.R, source ?? directory, version);
+        var adapter = new ServedAdapter(name, directory, source ?? directory, version);
         if (!Adapters.Add(adapter, replace))
             throw new EngineRejectedException(EngineRejection.InvalidRequest, $"the adapter '{name}' has already been loaded", "lora_name");
         return adapter;
@@ -111,17 +106,7 @@ public sealed class InferenceEngine : IDisposable
     /// <c>BASE:ADAPTER</c> or the adapter's own name.
     /// </summary>
     /// <exception cref="EngineRejectedException">Neither the base nor a known adapter (<see cref="EngineRejection.ModelNotFound"/>).</exception>
-    public ServedAdapter? Resolve(string? model)
-    {
-        if (model is null || model == Model.Name)
-            return null;
-        string name = model.StartsWith(Model.Name + ":", StringComparison.Ordinal) ? model[(Model.Name.Length + 1)..] : model;
-        if (Adapters.Find(name) is { } adapter)
-            return adapter;
-        var known = Adapters.All;
-        string served = known.Count == 0 ? $"'{Model.Name}'" : $"'{Model.Name}' and its adapters {string.Join(", ", known.Select(a => $"'{a.Name}'"))}";
-        throw new EngineRejectedException(EngineRejection.ModelNotFound, $"The model '{model}' does not exist; this server serves {served}", "model");
-    }
+    public ServedAdapter? Resolve(string? model) => Adapters.Resolve(Model.Name, model);
 
     /// <summary>Tokens generated since start, over all requests.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
@@ -142,7 +127,7 @@ public sealed class InferenceEngine : IDisposable
     public GenerationStream Submit(IReadOnlyList<int> promptIds, SamplingOptions options, ServedAdapter? adapter, CancellationToken cancellationToken = default)
     {
         Check(promptIds, options);
-        if (adapter is not null && _slots is null)
+        if (adapter is not null && _residency is null)
             throw new EngineRejectedException(EngineRejection.InvalidRequest, "this server serves no adapters (max loras is 0)", "model");
         var request = new SequenceRequest(promptIds, options, options.Seed ?? Random.Shared.Next(), adapter, cancellationToken, Events);
         LinkedListNode<SequenceRequest> node;
@@ -227,7 +212,7 @@ public sealed class InferenceEngine : IDisposable
             catch (Exception e)
             {
                 // A failed step (e.g. out of memory) fails the sequences in it, not the server.
-                foreach (var row in _chunked is null ? _rows : [.. _rows, _chunked])
+                foreach (var row in Occupants)
                 {
                     row.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
                     Release(row);
@@ -241,7 +226,7 @@ public sealed class InferenceEngine : IDisposable
             }
             Retire();
         }
-        foreach (var row in _chunked is null ? _rows : [.. _rows, _chunked])
+        foreach (var row in Occupants)
             row.Fail(new EngineRejectedException(EngineRejection.Unavailable, "the model was unloaded; retry"));
         lock (_queue)
         {
@@ -277,7 +262,7 @@ public sealed class InferenceEngine : IDisposable
                         break;   // the group first; the long prompt at the next look
                     // Once a request waits for a slot, later adapter requests wait behind it: admitting them would keep
                     // their slots busy and could starve it. Requests for the base still go ahead.
-                    bool placed = (node.Value.Adapter is null || !slotWanted) && Place(node.Value, loads);
+                    bool placed = node.Value.Adapter is null || (!slotWanted && _residency!.Place(node.Value, loads));
                     slotWanted |= !placed;
                     if (placed)
                     {
@@ -297,14 +282,14 @@ public sealed class InferenceEngine : IDisposable
             }
             if (_chunked is not null)
             {
-                LoadAdapters(group, loads);
+                _residency?.Load(group, loads);
                 return;
             }
             if (group.Count == 0)
                 return;
             try
             {
-                LoadAdapters(group, loads);
+                _residency?.Load(group, loads);
                 Prefill(group, first);
             }
             catch (Exception e)
@@ -313,41 +298,6 @@ public sealed class InferenceEngine : IDisposable
                     request.Fail(new InvalidOperationException($"generation failed: {e.Message}", e));
             }
             Retire();
-        }
-    }
-
-    /// <summary>Gives the request its adapter's slot (noting a slot to load in <paramref name="loads"/>); false when none is free.</summary>
-    private bool Place(SequenceRequest request, List<int> loads)
-    {
-        if (request.Adapter is not { } adapter)
-            return true;
-        if (_residency!.Reserve(adapter, out bool mustLoad) is not { } slot)
-            return false;
-        request.Slot = slot;
-        if (mustLoad)
-            loads.Add(slot);
-        return true;
-    }
-
-    /// <summary>Loads the adapters the group reserved slots for; the requests of one that fails to load fail with it.</summary>
-    private void LoadAdapters(List<SequenceRequest> group, List<int> loads)
-    {
-        foreach (int slot in loads)
-        {
-            var adapter = group.First(r => r.Slot == slot).Adapter!;
-            try
-            {
-                _slots!.Load(slot, adapter.Directory);
-            }
-            catch (Exception e)
-            {
-                _residency!.Failed(slot);
-                foreach (var request in group.Where(r => r.Slot == slot))
-                {
-                    request.Slot = -1;
-                    request.Fail(new InvalidOperationException($"the adapter '{adapter.Name}' failed to load: {e.Message}", e));
-                }
-            }
         }
     }
 
@@ -384,14 +334,14 @@ public sealed class InferenceEngine : IDisposable
             }
             _cache.ResetRow(first + g);
             if (!group[g].IsDone)
-                group[g].Sequence = new GenerationSequence(model, Model.Tokenizer, group[g].Options, group[g].Seed, prompt, group[g].Options.MaxTokens);
+                group[g].Start(Model);
         }
         using var scope = NewDisposeScope();
         using var rows = _cache.Rows(first, group.Count);
         var input = tensor(ids, [group.Count, longest], ScalarType.Int64);
         var mask = tensor(real, [group.Count, longest]);
         Tensor logits;
-        using (_slots?.Select([.. group.Select(r => r.Slot)]))
+        using (_residency?.Select(group))
             logits = model.Forward(input, rows, mask, lastPositionOnly: true);
         for (int g = 0; g < group.Count; g++)
         {
@@ -423,7 +373,7 @@ public sealed class InferenceEngine : IDisposable
         if (_chunkedDone == 0)
         {
             _cache.ResetRow(_chunkedRow);
-            request.Sequence = new GenerationSequence(Model.Model, Model.Tokenizer, request.Options, request.Seed, prompt, request.Options.MaxTokens);
+            request.Start(Model);
         }
         // With no sequence decoding there is no one to keep waiting: the rest of the prompt in one pass.
         int rest = prompt.Count - _chunkedDone;
@@ -433,7 +383,7 @@ public sealed class InferenceEngine : IDisposable
             using var row = _cache.Rows(_chunkedRow, 1);
             var input = tensor(prompt.Skip(_chunkedDone).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
             Tensor logits;
-            using (_slots?.Select([request.Slot]))
+            using (_residency?.Select([request]))
                 logits = Model.Model.Forward(input, row, lastPositionOnly: true);
             _chunkedDone += count;
             if (_chunkedDone < prompt.Count)
@@ -457,7 +407,7 @@ public sealed class InferenceEngine : IDisposable
         using var live = _cache.Rows(0, n);
         var input = tensor(_rows.Select(r => r.NextToken).ToArray(), [n, 1], ScalarType.Int64);
         Tensor logits;
-        using (_slots?.Select([.. _rows.Select(r => r.Slot)]))
+        using (_residency?.Select(_rows))
             logits = Model.Model.Forward(input, live, lastPositionOnly: true);
         for (int row = 0; row < n; row++)
         {
@@ -490,12 +440,10 @@ public sealed class InferenceEngine : IDisposable
         }
     }
 
-    private void Release(SequenceRequest request)
-    {
-        if (request.Slot >= 0)
-            _residency!.Release(request.Slot);
-        request.Slot = -1;
-    }
+    private void Release(SequenceRequest request) => _residency?.Release(request);
+
+    /// <summary>The requests holding a cache row: the live ones and the one prefilled in chunks.</summary>
+    private List<SequenceRequest> Occupants => _chunked is null ? _rows : [.. _rows, _chunked];
 
     /// <summary>Stops the decode thread; waiting and running requests end with <see cref="EngineRejection.Unavailable"/>.</summary>
     public void Dispose()
@@ -506,7 +454,7 @@ public sealed class InferenceEngine : IDisposable
         _wake.Release();
         _loop.Join();
         _cache.Dispose();
-        _slots?.Dispose();
+        _residency?.Dispose();
         Model.Dispose();
     }
 }

@@ -44,8 +44,12 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
         }
     }
 
-    /// <summary>Created on the decode thread at prefill.</summary>
-    public GenerationSequence? Sequence { get; set; }
+    /// <summary>Created on the decode thread at prefill (<see cref="Start"/>).</summary>
+    public GenerationSequence? Sequence { get; private set; }
+
+    /// <summary>Begins generating: the sampler, stops and budget for this request's prompt, on the decode thread.</summary>
+    public void Start(ServedModel model) =>
+        Sequence = new GenerationSequence(model.Model, model.Tokenizer, Options, Seed, PromptIds, Options.MaxTokens);
 
     /// <summary>The token this row feeds at the next decode step.</summary>
     public long NextToken { get; private set; }
