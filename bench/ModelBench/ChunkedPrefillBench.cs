@@ -14,16 +14,23 @@ namespace FunctionsLlm.Bench;
 /// </summary>
 internal static class ChunkedPrefillBench
 {
-    public static async Task RunAsync(string dir, int streams, int longPrompt, int threads, int[] chunks)
+    public static async Task RunAsync(string dir, int streams, int longPrompt, int threads, string[] configurations)
     {
         ServeBench.BorrowTokenizer(dir);
         set_num_threads(threads);
         var greedy = SamplingOptions.Greedy with { StopTokenIds = [] };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"model {dir}: {threads} threads, {streams} streams decoding (prompts of 32 ids), a prompt of {longPrompt} ids arriving"));
-        foreach (int chunk in chunks)
+        foreach (string configuration in configurations)
         {
-            var options = new EngineOptions { MaxConcurrentSequences = streams + 1, ContextLength = longPrompt + 16, MaxTokensCap = 1024, PrefillChunkTokens = chunk };
+            // CHUNK or CHUNK:STALL (EngineOptions.PrefillChunkTokens and PrefillChunkStall; 0 stall = fixed chunks)
+            string[] parts = configuration.Split(':');
+            int chunk = int.Parse(parts[0], CultureInfo.InvariantCulture);
+            double stall = parts.Length > 1 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : new EngineOptions().PrefillChunkStall;
+            var options = new EngineOptions
+            {
+                MaxConcurrentSequences = streams + 1, ContextLength = longPrompt + 16, MaxTokensCap = 1024, PrefillChunkTokens = chunk, PrefillChunkStall = stall,
+            };
             using var engine = new InferenceEngine(ServedModel.Load(dir, "bench", new ModelLoadOptions(CPU, ScalarType.Float32)), options);
             await engine.Submit(ServeBench.Prompt(99, 32, engine), greedy with { MaxTokens = 4 }).Completion;   // warm-up
             var clock = Stopwatch.StartNew();
@@ -49,13 +56,20 @@ internal static class ChunkedPrefillBench
             await Task.WhenAll(decoding);
 
             var gaps = times.SelectMany(t => t.Zip(t.Skip(1), (a, b) => (At: b, Gap: b - a))).ToList();
-            double median = Percentile(gaps.Where(g => g.At < submitted || g.At > firstToken + 0.5).Select(g => g.Gap), 0.5);
+            var outside = gaps.Where(g => g.At < submitted || g.At > firstToken + 0.5).Select(g => g.Gap).ToList();
+            double median = Percentile(outside, 0.5);
+            double outsideP99 = Percentile(outside, 0.99);
             // Gaps that overlap the prefill: they end after the long prompt arrived and began before its first token.
             var during = gaps.Where(g => g.At > submitted && g.At - g.Gap < firstToken).Select(g => g.Gap).ToList();
             double p99 = during.Count == 0 ? double.NaN : Percentile(during, 0.99);
+            double p95 = during.Count == 0 ? double.NaN : Percentile(during, 0.95);
+            int over = during.Count(g => g > 3 * median);
             double longest = during.Count == 0 ? double.NaN : during.Max();
+            var worst = gaps.Where(g => g.At > submitted && g.At - g.Gap < firstToken).OrderByDescending(g => g.Gap).Take(6)
+                .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Gap * 1000:F0} ms at {(g.At - submitted) * 1000:F0}"));
+            Console.WriteLine($"  longest gaps (ms after the prompt arrived): {string.Join(", ", worst)}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"chunk {chunk,5}: prefill of {longPrompt} tokens {prefill:F2} s; inter-token median {median * 1000:F0} ms, during the prefill p99 {p99 * 1000:F0} ms = {p99 / median:F1}× (longest {longest * 1000:F0} ms, {during.Count} gaps)"));
+                $"chunk {chunk,5}, stall {stall,3}: prefill of {longPrompt} tokens {prefill:F2} s; inter-token median {median * 1000:F0} ms (p99 {outsideP99 * 1000:F0} ms) outside the prefill; during the prefill median {Percentile(during, 0.5) * 1000:F0} ms, p95 {p95 * 1000:F0} ms = {p95 / median:F1}×, p99 {p99 * 1000:F0} ms = {p99 / median:F1}× (longest {longest * 1000:F0} ms; {over} of {during.Count} gaps over 3× the median)"));
         }
     }
 

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
-// dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [chunk sizes, comma-separated]
+// dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [CHUNK or CHUNK:STALL, comma-separated]
 // dotnet run --project bench/ModelBench -c Release -- multilora [model dir] [streams] [adapters] [prompt tokens] [decode tokens] [threads] [rank]
 NativeRuntime.Configure();   // before libtorch loads, as ModelLoader would
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
@@ -20,13 +20,19 @@ if (args.Length > 0 && args[0] == "serve")
     await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
     return;
 }
+if (args.Length > 0 && args[0] == "chunkprofile")
+{
+    ChunkProfile.Run(args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m"), Arg(2, 2000), Arg(3, 2),
+        args.Length > 4 ? [.. args[4].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : [2000, 128, 32, 16], Arg(5, 1));
+    return;
+}
 if (args.Length > 0 && args[0] == "chunked")
 {
     string chunkedDir = args.Length > 1 ? args[1] : Path.Combine("bench", "data", "llama-100m");
     if (!File.Exists(Path.Combine(chunkedDir, "config.json")))
         RandomLlama.Create(chunkedDir);
-    int[] chunks = args.Length > 5 ? [.. args[5].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : [4096, 256, 128, 64];
-    await ChunkedPrefillBench.RunAsync(chunkedDir, Arg(2, 4), Arg(3, 2000), Arg(4, 2), chunks);
+    string[] configurations = args.Length > 5 ? args[5].Split(',') : ["4096:0", "128:0", "128"];
+    await ChunkedPrefillBench.RunAsync(chunkedDir, Arg(2, 4), Arg(3, 2000), Arg(4, 2), configurations);
     return;
 }
 if (args.Length > 0 && args[0] == "multilora")

@@ -25,7 +25,8 @@ internal static class ServeCommand
         var queue = new Option<int>("--max-queue") { Description = "Requests that may wait for a free slot; beyond them the answer is 429.", DefaultValueFactory = _ => defaults.MaxQueuedRequests };
         var context = new Option<int?>("--context-length") { Description = "Tokens per sequence, prompt plus completion (default: the model's, at most 4096)." };
         var maxTokens = new Option<int>("--max-tokens-cap") { Description = "The most completion tokens one request may ask for.", DefaultValueFactory = _ => defaults.MaxTokensCap };
-        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompts longer than this are prefilled in chunks of it between decode steps.", DefaultValueFactory = _ => defaults.PrefillChunkTokens };
+        var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompts longer than this are prefilled in chunks of at most this many tokens between decode steps.", DefaultValueFactory = _ => defaults.PrefillChunkTokens };
+        var prefillStall = new Option<double>("--prefill-stall") { Description = "How long one chunk may take, in decode steps of the running streams (chunks sized from measured times); 0: every chunk --prefill-chunk tokens.", DefaultValueFactory = _ => defaults.PrefillChunkStall };
         var loras = new Option<string[]>("--lora")
         {
             Description = "NAME=ADAPTER_DIR: serve the PEFT adapter over the model as 'model: NAME' (or MODEL:NAME); repeatable.",
@@ -36,7 +37,7 @@ internal static class ServeCommand
         var allowLoading = new Option<bool>("--allow-runtime-lora-updating") { Description = "Allow /v1/load_lora_adapter without an API key." };
         var command = new Command("serve", "Serve a model over HTTP: OpenAI-compatible /v1 routes, /generate and /health.")
         {
-            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, prefillChunk, loras, maxLoras, maxLoraRank, allowLoading,
+            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, prefillChunk, prefillStall, loras, maxLoras, maxLoraRank, allowLoading,
         };
         command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
@@ -47,6 +48,7 @@ internal static class ServeCommand
                 ContextLength = parse.GetValue(context),
                 MaxTokensCap = parse.GetValue(maxTokens),
                 PrefillChunkTokens = parse.GetValue(prefillChunk),
+                PrefillChunkStall = parse.GetValue(prefillStall),
                 MaxLoras = parse.GetValue(maxLoras),
                 MaxLoraRank = parse.GetValue(maxLoraRank),
             };

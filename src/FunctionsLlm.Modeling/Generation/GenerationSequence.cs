@@ -7,10 +7,10 @@ namespace FunctionsLlm.Modeling.Generation;
 
 /// <summary>
 /// One sequence being generated: its sampler, streaming decoder, stop conditions, token budget and output.
-/// A decoding loop hands it each step's logits (<see cref="Choose"/>) and the chosen id (<see cref="Accept"/>);
-/// batched loops keep one per row, so every sequence gets the result it would get alone.
+/// A decoding loop hands it each step's logits (<see cref="Choose"/>, or <see cref="ChooseAll"/> for a batch) and the
+/// chosen id (<see cref="Accept"/>); batched loops keep one per row, so every sequence gets the result it would get alone.
 /// </summary>
-public sealed class GenerationSequence : IDisposable
+public sealed class GenerationSequence
 {
     private readonly SamplingOptions _options;
     private readonly HfTokenizer _tokenizer;
@@ -34,7 +34,7 @@ public sealed class GenerationSequence : IDisposable
         options.Validate();
         _options = options;
         _tokenizer = tokenizer;
-        _sampler = new TokenSampler(options, seed, model.Config.VocabSize, model.Device, prompt);
+        _sampler = new TokenSampler(options, seed, model.Config.VocabSize, prompt);
         _decoder = new StreamingDecoder(tokenizer, skipSpecialTokens: true);
         _stops = new StopStringFilter(options.StopStrings);
         _stopIds = (options.StopTokenIds ?? model.EosTokenIds).ToHashSet();
@@ -57,10 +57,25 @@ public sealed class GenerationSequence : IDisposable
     /// <summary>Picks the next id from this sequence's fp32 logits (vocab) and records its log-probabilities if asked.</summary>
     public int Choose(Tensor logits)
     {
-        int id = _sampler.Next(logits);
-        if (_options.TopLogprobs is { } top)
-            _logprobs.Add(LogprobsOf(logits, id, top));
-        return id;
+        using var row = logits.unsqueeze(0);
+        return ChooseAll(row, [this])[0];
+    }
+
+    /// <summary>
+    /// Picks the next id of each sequence from its row of fp32 logits (sequences, vocab) with batched ops, and records
+    /// log-probabilities for those that asked; each gets what <see cref="Choose"/> gives it alone.
+    /// </summary>
+    public static int[] ChooseAll(Tensor logits, IReadOnlyList<GenerationSequence> sequences)
+    {
+        int[] ids = BatchSampler.Next(logits, [.. sequences.Select(s => s._sampler)]);
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            if (sequences[i]._options.TopLogprobs is not { } top)
+                continue;
+            using var row = logits[i];
+            sequences[i]._logprobs.Add(sequences[i].LogprobsOf(row, ids[i], top));
+        }
+        return ids;
     }
 
     /// <summary>Records the chosen id; returns the text it makes safe to emit (possibly empty).</summary>
@@ -115,6 +130,4 @@ public sealed class GenerationSequence : IDisposable
     }
 
     private string TokenText(int id) => _tokenizer.Decode([id]);
-
-    public void Dispose() => _sampler.Dispose();
 }

@@ -39,40 +39,47 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
 
         int seed = options.Seed ?? Random.Shared.Next();
         var sequences = prompts.Select((p, i) => new GenerationSequence(Model, Tokenizer, options, seed + i, p, budget)).ToArray();
+        using var noGrad = no_grad();
+        using var cache = Model.CreateCache(prompts.Count, longest + budget);
+        var logits = Prefill(prompts, longest, cache);
         try
         {
-            using var noGrad = no_grad();
-            using var cache = Model.CreateCache(prompts.Count, longest + budget);
-            var logits = Prefill(prompts, longest, cache);
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                int[] running = [.. Enumerable.Range(0, sequences.Length).Where(b => !sequences[b].Finished)];
+                int[] ids = Choose(logits, running, sequences);
                 var next = new long[prompts.Count];
-                for (int b = 0; b < sequences.Length; b++)
+                for (int i = 0; i < running.Length; i++)
                 {
-                    var sequence = sequences[b];
-                    if (sequence.Finished)
-                        continue;
-                    using var row = logits[b, 0];
-                    int id = sequence.Choose(row);
-                    next[b] = id;
-                    string text = sequence.Accept(id);
+                    int b = running[i];
+                    next[b] = ids[i];
+                    string text = sequences[b].Accept(ids[i]);
                     if (text.Length > 0)
                         onText?.Invoke(b, text);
                 }
-                logits.Dispose();
                 if (sequences.All(s => s.Finished))
                     break;
                 using var input = tensor(next, [prompts.Count, 1], ScalarType.Int64);
+                logits.Dispose();
                 logits = Model.Forward(input, cache, lastPositionOnly: true);
             }
         }
         finally
         {
-            foreach (var sequence in sequences)
-                sequence.Dispose();
+            logits.Dispose();
         }
         return [.. sequences.Select(s => s.Result)];
+    }
+
+    /// <summary>The next ids of the running sequences, from their rows of the last logits (batch, 1, vocab).</summary>
+    private static int[] Choose(Tensor logits, int[] running, GenerationSequence[] sequences)
+    {
+        using var scope = NewDisposeScope();
+        var rows = logits.select(1, 0);
+        if (running.Length < sequences.Length)
+            rows = rows.index_select(0, tensor(running.Select(b => (long)b).ToArray(), [running.Length], ScalarType.Int64, rows.device));
+        return GenerationSequence.ChooseAll(rows, [.. running.Select(b => sequences[b])]);
     }
 
     private Tensor Prefill(IReadOnlyList<IReadOnlyList<int>> prompts, int longest, KvCache cache)

@@ -1,71 +1,45 @@
-using TorchSharp;
-using static FunctionsLlm.Modeling.Runtime.Scalars;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Generation;
 
-/// <summary>Picks next tokens for one sequence from fp32 logits (vocab), remembering what it has seen.</summary>
-internal sealed class TokenSampler : IDisposable
+/// <summary>
+/// One sequence's sampling state: its options, its seeded generator and the ids it has seen (for the repetition
+/// penalty). <see cref="BatchSampler"/> picks the next ids of many sequences at once; <see cref="Next"/> is one alone.
+/// </summary>
+internal sealed class TokenSampler
 {
-    private readonly SamplingOptions _options;
-    private readonly Random _random;
-    private readonly Tensor? _seen; // (vocab) bool, only with a repetition penalty
+    private readonly HashSet<int> _seen = [];
+    private readonly long _vocabSize;
 
-    public TokenSampler(SamplingOptions options, int seed, long vocabSize, Device device, IEnumerable<int> promptIds)
+    public TokenSampler(SamplingOptions options, int seed, long vocabSize, IEnumerable<int> promptIds)
     {
-        _options = options;
-        _random = new Random(seed);
-        if (options.RepetitionPenalty != 1.0)
-        {
-            _seen = zeros(vocabSize, ScalarType.Bool, device).DetachFromDisposeScope();
-            foreach (int id in promptIds)
-                Remember(id);
-        }
+        Options = options;
+        Random = new Random(seed);
+        _vocabSize = vocabSize;
+        foreach (int id in promptIds)
+            Remember(id);
     }
 
+    public SamplingOptions Options { get; }
+
+    /// <summary>Drawn from only when this sequence samples (not when greedy), once per token.</summary>
+    public Random Random { get; }
+
+    /// <summary>Ids in the prompt and output so far, when a repetition penalty needs them.</summary>
+    public IReadOnlyCollection<int> Seen => _seen;
+
+    public bool Penalises => Options.RepetitionPenalty != 1.0;
+
+    /// <summary>The next id from this sequence's fp32 logits (vocab).</summary>
     public int Next(Tensor logits)
     {
-        using var scope = NewDisposeScope();
-        if (_seen is not null)
-        {
-            using var penalty = ((float)_options.RepetitionPenalty).ToScalar();
-            var penalised = where(logits.gt(Zero), logits.div(penalty), logits.mul(penalty));
-            logits = where(_seen, penalised, logits);
-        }
-        if (_options.IsGreedy)
-            return (int)logits.argmax().item<long>();
-
-        using var temperature = _options.Temperature.ToScalar();
-        var scaled = logits.div(temperature);
-        var (values, indices) = _options.TopK > 0 && _options.TopK < scaled.shape[0]
-            ? scaled.topk(_options.TopK)
-            : scaled.sort(descending: true, stable: true);
-        var probabilities = values.softmax(0);
-        long kept = probabilities.shape[0];
-        if (_options.TopP < 1)
-        {
-            // Keep a token while the mass before it is below top-p: the smallest set reaching top-p, at least one.
-            using var topP = _options.TopP.ToScalar();
-            var before = probabilities.cumsum(0) - probabilities;
-            kept = Math.Max(1, before.lt(topP).sum().item<long>());
-        }
-        float[] mass = probabilities.narrow(0, 0, kept).cpu().data<float>().ToArray();
-        double draw = _random.NextDouble() * mass.Sum(m => (double)m);
-        int pick = 0;
-        for (double cumulative = mass[0]; cumulative <= draw && pick < mass.Length - 1; cumulative += mass[++pick])
-        {
-        }
-        return (int)indices[pick].item<long>();
+        using var row = logits.unsqueeze(0);
+        return BatchSampler.Next(row, [this])[0];
     }
 
     public void Remember(int id)
     {
-        if (_seen is not null && id >= 0 && id < _seen.shape[0])
-        {
-            using var seen = _seen[id];
-            seen.fill_(True);
-        }
+        if (Penalises && id >= 0 && id < _vocabSize)
+            _seen.Add(id);
     }
-
-    public void Dispose() => _seen?.Dispose();
 }

@@ -16,12 +16,19 @@ public sealed record EngineOptions
     public int MaxTokensCap { get; init; } = 2048;
 
     /// <summary>
-    /// A prompt longer than this is prefilled in chunks of this many tokens, one chunk between two decode steps, so the
-    /// sequences decoding meanwhile are not stalled for the whole prompt (chunked prefill; once none is decoding, the rest
-    /// goes in one pass). Shorter prompts are prefilled in one pass, several together. Smaller chunks stall the others
-    /// less and make the long prompt's first token later (bench/README.md, "Chunked prefill").
+    /// A prompt longer than this is prefilled in chunks of at most this many tokens, one chunk between two decode steps,
+    /// so the sequences decoding meanwhile are not stalled for the whole prompt (chunked prefill; once none is decoding,
+    /// the rest goes in one pass). Shorter prompts are prefilled in one pass, several together. Smaller chunks stall the
+    /// others less and make the long prompt's first token later (bench/README.md, "Chunked prefill").
     /// </summary>
     public int PrefillChunkTokens { get; init; } = 128;
+
+    /// <summary>
+    /// How long one chunk may take, in decode steps of the running sequences: chunks are sized from measured times so
+    /// their inter-token gaps stay within about 1 + this many steps (at least 8 tokens a chunk). 0 gives every chunk
+    /// <see cref="PrefillChunkTokens"/>.
+    /// </summary>
+    public double PrefillChunkStall { get; init; } = 1.0;
 
     /// <summary>Adapters resident at once for unmerged multi-LoRA serving (vLLM's --max-loras); 0 serves the base only.</summary>
     public int MaxLoras { get; init; } = 4;
@@ -45,6 +52,8 @@ public sealed record EngineOptions
             throw new ArgumentException($"context length must be at least 2, got {ContextLength}");
         if (PrefillChunkTokens < 16)
             throw new ArgumentException($"prefill chunk tokens must be at least 16, got {PrefillChunkTokens}");
+        if (!(PrefillChunkStall >= 0) || double.IsInfinity(PrefillChunkStall))
+            throw new ArgumentException($"prefill chunk stall must be ≥ 0, got {PrefillChunkStall}");
         if (MaxLoras < 0)
             throw new ArgumentException($"max loras must be at least 0, got {MaxLoras}");
         if (MaxLoraRank < 1)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Generation;
 using FunctionsLlm.Modeling.Lora;
@@ -27,6 +28,7 @@ public sealed class InferenceEngine : IDisposable
     private SequenceRequest? _chunked;   // a long prompt being prefilled chunk by chunk, in the row after the live ones
     private int _chunkedRow;
     private int _chunkedDone;
+    private readonly ChunkPacer _pacer;
     private readonly Thread _loop;
     private volatile bool _stopping;
     private long _generatedTokens;
@@ -36,6 +38,7 @@ public sealed class InferenceEngine : IDisposable
     {
         _options = options ?? new EngineOptions();
         _options.Validate();
+        _pacer = new ChunkPacer(_options);
         Model = model;
         ContextLength = Math.Min(_options.ContextLength ?? Math.Min(model.Model.Config.MaxPositionEmbeddings, 4096),
             model.Model.Config.MaxPositionEmbeddings);
@@ -341,15 +344,11 @@ public sealed class InferenceEngine : IDisposable
         var input = tensor(ids, [group.Count, longest], ScalarType.Int64);
         var mask = tensor(real, [group.Count, longest]);
         Tensor logits;
+        long started = Stopwatch.GetTimestamp();
         using (_residency?.Select(group))
             logits = model.Forward(input, rows, mask, lastPositionOnly: true);
-        for (int g = 0; g < group.Count; g++)
-        {
-            if (group[g].Sequence is null)
-                continue;
-            group[g].Consume(logits[g, 0]);
-            Interlocked.Increment(ref _generatedTokens);
-        }
+        _pacer.Prefilled(group.Count * longest, Stopwatch.GetElapsedTime(started));
+        ConsumeRows(logits, group);
     }
 
     /// <summary>
@@ -377,19 +376,22 @@ public sealed class InferenceEngine : IDisposable
         }
         // With no sequence decoding there is no one to keep waiting: the rest of the prompt in one pass.
         int rest = prompt.Count - _chunkedDone;
-        int count = _rows.Count == 0 ? rest : Math.Min(_options.PrefillChunkTokens, rest);
+        int count = _pacer.NextChunk(rest, othersDecoding: _rows.Count > 0);
         using (var scope = NewDisposeScope())
         {
             using var row = _cache.Rows(_chunkedRow, 1);
             var input = tensor(prompt.Skip(_chunkedDone).Take(count).Select(id => (long)id).ToArray(), [1, count], ScalarType.Int64);
             Tensor logits;
+            long started = Stopwatch.GetTimestamp();
             using (_residency?.Select([request]))
                 logits = Model.Model.Forward(input, row, lastPositionOnly: true);
+            if (logits.device_type == TorchSharp.DeviceType.CUDA)
+                cuda.synchronize();   // the chunk's time, not its launch's
+            _pacer.Prefilled(count, Stopwatch.GetElapsedTime(started));
             _chunkedDone += count;
             if (_chunkedDone < prompt.Count)
                 return;
-            request.Consume(logits[0, 0]);
-            Interlocked.Increment(ref _generatedTokens);
+            ConsumeRows(logits, [request]);
         }
         lock (_queue)
         {
@@ -407,15 +409,25 @@ public sealed class InferenceEngine : IDisposable
         using var live = _cache.Rows(0, n);
         var input = tensor(_rows.Select(r => r.NextToken).ToArray(), [n, 1], ScalarType.Int64);
         Tensor logits;
+        long started = Stopwatch.GetTimestamp();
         using (_residency?.Select(_rows))
             logits = Model.Model.Forward(input, live, lastPositionOnly: true);
-        for (int row = 0; row < n; row++)
-        {
-            if (_rows[row].IsDone)
-                continue;
-            _rows[row].Consume(logits[row, 0]);
-            Interlocked.Increment(ref _generatedTokens);
-        }
+        ConsumeRows(logits, _rows);
+        _pacer.Stepped(Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Samples the next token of each running request together, from its row of the logits (rows, 1, vocab).</summary>
+    private void ConsumeRows(Tensor logits, IReadOnlyList<SequenceRequest> requests)
+    {
+        long[] running = [.. Enumerable.Range(0, requests.Count).Where(i => requests[i].Sequence is not null && !requests[i].IsDone).Select(i => (long)i)];
+        if (running.Length == 0)
+            return;
+        using var scope = NewDisposeScope();
+        var rows = logits.select(1, 0);
+        if (running.Length < requests.Count)
+            rows = rows.index_select(0, tensor(running, [running.Length], ScalarType.Int64, rows.device));
+        SequenceRequest.ConsumeAll(rows, [.. running.Select(i => requests[(int)i])]);
+        Interlocked.Add(ref _generatedTokens, running.Length);
     }
 
     /// <summary>Ends finished and cancelled rows and moves the last live row into each freed one.</summary>

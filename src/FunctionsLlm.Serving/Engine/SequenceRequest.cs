@@ -61,11 +61,20 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
 
     public GenerationStream Stream => new(_updates.Reader, _completion.Task, PromptIds.Count);
 
-    /// <summary>Chooses and records the next token from this row's logits (vocab) and publishes what it adds.</summary>
-    public void Consume(Tensor logits)
+    /// <summary>
+    /// Chooses the next token of each request from its row of fp32 logits (requests, vocab), all rows sampled together,
+    /// then records each and publishes what it adds.
+    /// </summary>
+    public static void ConsumeAll(Tensor logits, IReadOnlyList<SequenceRequest> requests)
+    {
+        int[] ids = GenerationSequence.ChooseAll(logits, [.. requests.Select(r => r.Sequence!)]);
+        for (int i = 0; i < requests.Count; i++)
+            requests[i].Consume(ids[i]);
+    }
+
+    private void Consume(int id)
     {
         var sequence = Sequence!;
-        int id = sequence.Choose(logits);
         string text = sequence.Accept(id);
         NextToken = id;
         if (events is not null)
@@ -94,7 +103,6 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
         if (Interlocked.Exchange(ref _ended, 1) != 0)
             return;
         events?.Finished(reason);
-        Sequence?.Dispose();
         CancellationRegistration.Dispose();
         _updates.Writer.TryComplete(error);
         complete();

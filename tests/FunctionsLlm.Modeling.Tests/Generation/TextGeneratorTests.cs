@@ -145,7 +145,7 @@ public class TextGeneratorTests
     {
         using var logits = tensor(new float[] { 2.0f, 1.0f, 0.0f, -1.0f });
         var options = new SamplingOptions { Temperature = 0.5, TopP = 1 };
-        using var sampler = new TokenSampler(options, seed: 5, vocabSize: 4, CPU, []);
+        var sampler = new TokenSampler(options, seed: 5, vocabSize: 4, []);
         var counts = new int[4];
         const int draws = 20000;
         for (int i = 0; i < draws; i++)
@@ -173,7 +173,7 @@ public class TextGeneratorTests
     {
         // Seen tokens 0 (logit 2 → 1) and 2 (logit −1 → −2); greedy then prefers the unseen token 1 (logit 1.5).
         using var logits = tensor(new float[] { 2.0f, 1.5f, -1.0f, -1.8f });
-        using var sampler = new TokenSampler(SamplingOptions.Greedy with { RepetitionPenalty = 2.0 }, 0, 4, CPU, [0]);
+        var sampler = new TokenSampler(SamplingOptions.Greedy with { RepetitionPenalty = 2.0 }, 0, 4, [0]);
         Assert.Equal(1, sampler.Next(logits));
         sampler.Remember(1);
         Assert.Equal(0, sampler.Next(logits));   // 1 vs 0.75
@@ -184,7 +184,7 @@ public class TextGeneratorTests
 
     private static void AssertSupport(SamplingOptions options, Tensor logits, int[] expected)
     {
-        using var sampler = new TokenSampler(options with { Seed = 1 }, 1, 4, CPU, []);
+        var sampler = new TokenSampler(options with { Seed = 1 }, 1, 4, []);
         var seen = Enumerable.Range(0, 3000).Select(_ => sampler.Next(logits)).ToHashSet();
         Assert.Equal(expected, seen.Order());
     }

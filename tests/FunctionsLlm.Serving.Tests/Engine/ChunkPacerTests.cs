@@ -1,0 +1,40 @@
+using FunctionsLlm.Serving.Engine;
+
+namespace FunctionsLlm.Serving.Tests.Engine;
+
+public class ChunkPacerTests
+{
+    [Fact]
+    public void A_chunk_is_sized_to_take_the_allowed_number_of_decode_steps()
+    {
+        var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 128, PrefillChunkStall = 1.5 });
+        Assert.Equal(ChunkPacer.MinimumTokens, pacer.NextChunk(2000, othersDecoding: true));   // nothing measured yet
+
+        pacer.Stepped(TimeSpan.FromMilliseconds(40));
+        pacer.Prefilled(16, TimeSpan.FromMilliseconds(32));
+        Assert.Equal(30, pacer.NextChunk(2000, othersDecoding: true));   // 1.5 × 40 ms at 2 ms a token
+        Assert.Equal(7, pacer.NextChunk(7, othersDecoding: true));
+        Assert.Equal(2000, pacer.NextChunk(2000, othersDecoding: false));
+
+        pacer.Prefilled(64, TimeSpan.FromMilliseconds(6.4));   // 0.1 ms a token moves the average to 1.43 ms
+        Assert.Equal(41, pacer.NextChunk(2000, othersDecoding: true));
+        for (int i = 0; i < 30; i++)
+            pacer.Stepped(TimeSpan.FromSeconds(1));
+        Assert.Equal(128, pacer.NextChunk(2000, othersDecoding: true));   // at most PrefillChunkTokens
+        for (int i = 0; i < 30; i++)
+            pacer.Prefilled(10, TimeSpan.FromSeconds(10));
+        Assert.Equal(ChunkPacer.MinimumTokens, pacer.NextChunk(2000, othersDecoding: true));
+    }
+
+    [Fact]
+    public void Without_a_stall_every_chunk_has_the_configured_size_and_a_negative_stall_is_refused()
+    {
+        var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 64, PrefillChunkStall = 0 });
+        pacer.Stepped(TimeSpan.FromMilliseconds(40));
+        pacer.Prefilled(16, TimeSpan.FromMilliseconds(320));
+        Assert.Equal(64, pacer.NextChunk(2000, othersDecoding: true));
+
+        var error = Assert.Throws<ArgumentException>(() => new EngineOptions { PrefillChunkStall = -1 }.Validate());
+        Assert.Contains("prefill chunk stall", error.Message);
+    }
+}
