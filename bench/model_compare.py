@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Model benchmark: our decoder (bench/ModelBench) against llama.cpp (bench/LlamaCppBench) on the same F32 model.
 
-usage: bench/model_compare.py [REPEATS] [-- extra LlamaCppBench options, e.g. --flash-attention on]
+usage: bench/model_compare.py [REPEATS] [-- extra LlamaCppBench options, e.g. --flash-attention on, --weights q8_0]
 Builds both (one after the other), then runs them alternately REPEATS times each. The machine is shared: before each
 run it waits (up to 10 minutes) for 3 seconds of idle CPUs, and it measures how much CPU other
 processes took during the run (busy time from /proc/stat minus the child's own rusage); runs where others took more
@@ -60,6 +60,12 @@ def run(name, extra):
     return values, others / wall, output
 
 
+def ours_options(extra):
+    """The options ModelBench takes too: the weight type (--weights q8_0)."""
+    at = extra.index("--weights") if "--weights" in extra else -1
+    return extra[at:at + 2] if at >= 0 else []
+
+
 def main():
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -71,14 +77,15 @@ def main():
     for i in range(repeats):
         for name in BENCHES:
             for attempt in range(3):
-                values, others, output = run(name, extra if name == "llama.cpp" else [])
+                values, others, output = run(name, extra if name == "llama.cpp" else ours_options(extra))
                 row = "  ".join(f"{metric} {value:.2f}" for metric, value in values.items())
                 print(f"{name:10} run {i + 1}: {row}  (others' CPU {others:.0%} of a core)", flush=True)
                 if others <= 0.10:
                     results[name].append(values)
                     break
-            if name == "llama.cpp" and (m := re.search(r"^logits.*$", output, re.M)):
-                print(f"           {m.group(0)}")
+            if name == "llama.cpp":
+                for m in re.finditer(r"^(logits|greedy).*$", output, re.M):
+                    print(f"           {m.group(0)}")
     print(f"\nmedians over {repeats} runs each:")
     print("| | " + " | ".join(METRICS) + " |")
     print("| --- |" + " --- |" * len(METRICS))

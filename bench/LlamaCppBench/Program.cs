@@ -9,9 +9,11 @@ using LLama.Native;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/LlamaCppBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
-//     [--flash-attention off|on|auto] [--kv f32|f16]
+//     [--flash-attention off|on|auto] [--kv f32|f16] [--weights f32|q8_0]
 // The same model, prompt and procedure as bench/ModelBench, run by llama.cpp (LLamaSharp's CPU build) from an F32
-// GGUF converted here; then llama.cpp's logits are checked against ours on the first prompt tokens.
+// GGUF converted here (with --weights q8_0 quantized by llama.cpp itself, output tensor included); then llama.cpp's logits
+// are checked against ours (ours with ModelLoadOptions.Q8Weights for q8_0) on the first prompt tokens, and so are 32
+// greedy tokens after them.
 var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
@@ -19,7 +21,9 @@ int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.
 int threads = positional.Length > 3 ? int.Parse(positional[3], CultureInfo.InvariantCulture) : 2;
 string flashAttention = Option("--flash-attention", "off");
 string kv = Option("--kv", "f32");
+string weightType = Option("--weights", "f32");
 const int CheckTokens = 16;
+const int GreedyTokens = 32;
 
 if (!File.Exists(Path.Combine(dir, "config.json")))
     RandomLlama.Create(dir);
@@ -39,6 +43,13 @@ NativeLibraryConfig.All.WithLogCallback((level, message) =>
         warnings.Add(message.TrimEnd());
 });
 NativeApi.llama_empty_call(); // load the native libraries before timing, as ModelBench initialises torch first
+if (weightType == "q8_0")
+{
+    string quantized = ggufPath[..^".gguf".Length] + "-q8_0.gguf";
+    if (!File.Exists(quantized))
+        LLamaQuantizer.Quantize(ggufPath, quantized, LLamaFtype.MOSTLY_Q8_0, threads, allowRequantize: true, quantizeOutputTensor: true);
+    ggufPath = quantized;
+}
 PeakRss.Reset();              // the conversion above (torch, the HF weights) is not llama.cpp's memory
 
 var parameters = new ModelParams(ggufPath)
@@ -96,15 +107,18 @@ float[][] ours = OurLogits();
 var (referenceDiff, agree) = Compare(ours, reference);
 var (benchDiff, _) = Compare(ours, bench);
 float maxLogit = ours.Max(row => row.Max(x => Math.Abs(x)));
+int[] theirGreedy = GreedyIds(), ourGreedy = OurGreedy();
+int sameGreedy = theirGreedy.Zip(ourGreedy).TakeWhile(p => p.First == p.Second).Count();
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-    model      {ggufPath}: {weights.ParameterCount / 1e6:F1}M parameters, F32 weights, llama.cpp via LLamaSharp 0.30.0, {threads} threads, KV cache {kv}, flash attention {flashAttention}
+    model      {ggufPath}: {weights.ParameterCount / 1e6:F1}M parameters, {weightType} weights, llama.cpp via LLamaSharp 0.30.0, {threads} threads, KV cache {kv}, flash attention {flashAttention}
     load       {loadSeconds:F2} s (memory-mapped; creating the context {contextSeconds:F2} s more)
     prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
     decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
     peak RSS   {peak}
     llama.cpp  {System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info())?.Trim()}
     logits     first {CheckTokens} prompt ids, every position, max |llama.cpp − ours|: {referenceDiff:E2} (F32 KV, no flash attention), {benchDiff:E2} (bench settings); max |logit| {maxLogit:F3}; argmax agrees at {agree}/{CheckTokens}
+    greedy     {GreedyTokens} tokens after the first {CheckTokens} prompt ids: the first {sameGreedy} equal (llama.cpp {string.Join(' ', theirGreedy.Take(8))} …, ours {string.Join(' ', ourGreedy.Take(8))} …)
     """));
 foreach (var warning in warnings.Distinct())
     Console.WriteLine($"llama.cpp: {warning}");
@@ -132,10 +146,43 @@ float[][] Logits(LLamaContext target)
     return [.. Enumerable.Range(0, CheckTokens).Select(i => target.NativeHandle.GetLogitsIth(i).ToArray())];
 }
 
+int[] GreedyIds()
+{
+    using var exact = weights.CreateContext(parameters with { FlashAttention = false, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 });
+    Decode(exact, prompt.AsSpan(0, CheckTokens), 0, allLogits: false);
+    var ids = new List<int> { ArgMax(exact.NativeHandle.GetLogitsIth(CheckTokens - 1)) };
+    while (ids.Count < GreedyTokens)
+    {
+        Decode(exact, [ids[^1]], CheckTokens + ids.Count - 1, allLogits: false);
+        ids.Add(ArgMax(exact.NativeHandle.GetLogitsIth(0)));
+    }
+    return [.. ids];
+}
+
+int[] OurGreedy()
+{
+    set_num_threads(threads);
+    using var model = ModelLoader.Load(dir, OurOptions());
+    using var noGrad = no_grad();
+    using var cache = model.CreateCache(1, CheckTokens + GreedyTokens);
+    var ids = new List<int>();
+    long[] next = [.. prompt.Take(CheckTokens).Select(id => (long)id)];
+    while (ids.Count < GreedyTokens)
+    {
+        using var input = tensor(next, [1, next.Length]);
+        using var logits = model.Forward(input, cache, lastPositionOnly: true);
+        ids.Add((int)logits.argmax().item<long>());
+        next = [ids[^1]];
+    }
+    return [.. ids];
+}
+
+ModelLoadOptions OurOptions() => new(CPU, ScalarType.Float32) { Q8Weights = weightType == "q8_0" };
+
 float[][] OurLogits()
 {
     set_num_threads(threads);
-    using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
+    using var model = ModelLoader.Load(dir, OurOptions());
     using var noGrad = no_grad();
     using var ids = tensor(prompt.Take(CheckTokens).Select(id => (long)id).ToArray(), [1, CheckTokens]);
     using var logits = model.Forward(ids);

@@ -57,7 +57,10 @@ if (args.Length > 0 && args[0] == "train")
         TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2), run == "lora" ? null : FunctionsLlm.Modeling.Quantization.FourBitOptions.Parse(run), checkpointing);
     return;
 }
-string[] positional = [.. args.Where(a => !a.StartsWith("--", StringComparison.Ordinal))];
+// --weights q8_0: every linear weight and the output head in Q8_0, as llama.cpp's Q8_0 model (ModelLoadOptions.Q8Weights)
+int weightsAt = Array.IndexOf(args, "--weights");
+bool q8 = weightsAt >= 0 && weightsAt + 1 < args.Length && args[weightsAt + 1] == "q8_0";
+string[] positional = [.. args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !(weightsAt >= 0 && i == weightsAt + 1))];
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
 int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 128;
@@ -68,7 +71,7 @@ if (!File.Exists(Path.Combine(dir, "config.json")))
 set_num_threads(threads);
 
 var clock = Stopwatch.StartNew();
-using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32));
+using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
 double loadSeconds = clock.Elapsed.TotalSeconds;
 long parameters = model.parameters().Sum(p => p.numel());
 if (args.Contains("--profile"))
@@ -111,7 +114,7 @@ Array.Sort(steps);
 
 string peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-    model      {dir}: {parameters / 1e6:F1}M parameters, F32, {threads} threads
+    model      {dir}: {parameters / 1e6:F1}M parameters held dense, {(q8 ? "Q8_0 weights" : "F32")}, {threads} threads
     load       {loadSeconds:F2} s
     prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
     decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)

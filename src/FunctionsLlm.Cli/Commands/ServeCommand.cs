@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Serving.Engine;
 using FunctionsLlm.Serving.Hosting;
@@ -27,6 +28,12 @@ internal static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens-cap") { Description = "The most completion tokens one request may ask for.", DefaultValueFactory = _ => defaults.MaxTokensCap };
         var prefillChunk = new Option<int>("--prefill-chunk") { Description = "Prompts longer than this are prefilled in chunks of at most this many tokens between decode steps.", DefaultValueFactory = _ => defaults.PrefillChunkTokens };
         var prefillStall = new Option<double>("--prefill-stall") { Description = "How long one chunk may take, in decode steps of the running streams (chunks sized from measured times); 0: every chunk --prefill-chunk tokens.", DefaultValueFactory = _ => defaults.PrefillChunkStall };
+        var weights = new Option<string>("--weights")
+        {
+            Description = "f32: the checkpoint's weights in the compute dtype; q8_0: every linear weight and the output head in Q8_0 blocks (CPU, as llama.cpp's Q8_0 model).",
+            DefaultValueFactory = _ => "f32",
+        };
+        weights.AcceptOnlyFromAmong("f32", "q8_0");
         var loras = new Option<string[]>("--lora")
         {
             Description = "NAME=ADAPTER_DIR: serve the PEFT adapter over the model as 'model: NAME' (or MODEL:NAME); repeatable.",
@@ -37,7 +44,7 @@ internal static class ServeCommand
         var allowLoading = new Option<bool>("--allow-runtime-lora-updating") { Description = "Allow /v1/load_lora_adapter without an API key." };
         var command = new Command("serve", "Serve a model over HTTP: OpenAI-compatible /v1 routes, /generate and /health.")
         {
-            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, prefillChunk, prefillStall, loras, maxLoras, maxLoraRank, allowLoading,
+            model, name, host, port, apiKey, concurrency, queue, context, maxTokens, prefillChunk, prefillStall, weights, loras, maxLoras, maxLoraRank, allowLoading,
         };
         command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
@@ -55,7 +62,8 @@ internal static class ServeCommand
             UsageException.Check(options.Validate);
             var adapters = (parse.GetValue(loras) ?? []).Select(ParseLora).ToArray();
             using var stop = new Termination(cancellationToken);
-            var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name));
+            var load = parse.GetValue(weights) == "q8_0" ? new ModelLoadOptions(TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.Float32) { Q8Weights = true } : null;
+            var served = ServedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(name), load);
             var engines = new EngineSlot();
             var engine = new InferenceEngine(served, options);
             engines.Swap(engine);

@@ -10,7 +10,8 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// y = x Wᵀ + b with weights taken from a checkpoint (no random initialisation to throw away), optionally plus a
 /// LoRA update scaling · B(A(dropout(x))) as in PEFT. The factors are registered as <c>lora_A</c> / <c>lora_B</c>,
 /// so their parameter names are PEFT's saved keys without the <c>base_model.model.</c> prefix. The frozen weight is
-/// either dense (<see cref="weight"/>) or 4-bit (<see cref="Quantized"/>, QLoRA), dequantized when used.
+/// dense (<see cref="weight"/>), 4-bit (<see cref="Quantized"/>, QLoRA, dequantized when used) or Q8_0 for CPU
+/// inference (<see cref="Q8"/>, multiplied as llama.cpp does).
 /// </summary>
 public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 {
@@ -33,6 +34,13 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>A layer whose frozen weight is held in Q8_0 on the CPU; it takes <paramref name="weight"/> over.</summary>
+    public LinearLayer(Q8Weight weight, Tensor? bias) : this(weight.Shape, bias)
+    {
+        Q8 = weight;
+        RegisterComponents();
+    }
+
     private LinearLayer(long[] shape, Tensor? bias) : base(nameof(LinearLayer))
     {
         if (bias is not null && (bias.ndim != 1 || bias.shape[0] != shape[0]))
@@ -45,11 +53,14 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     /// <summary>The frozen weight in 4 bits (QLoRA), or null when it is dense.</summary>
     public FourBitWeight? Quantized { get; }
 
+    /// <summary>The frozen weight in Q8_0 (CPU inference), or null.</summary>
+    public Q8Weight? Q8 { get; }
+
     public long InFeatures { get; }
 
     public long OutFeatures { get; }
 
-    public Device Device => weight?.device ?? Quantized!.Device;
+    public Device Device => weight?.device ?? Quantized?.Device ?? CPU;
 
     /// <summary>A: (r, in), initialised by the caller.</summary>
     public LoraFactor? lora_A { get; private set; }
@@ -88,7 +99,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var output = Quantized?.Project(input, bias) ?? Project(input, weight!, bias);
+        var output = Quantized?.Project(input, bias) ?? Q8?.Project(input, bias) ?? Project(input, weight!, bias);
         if (Bank is not null)
         {
             using var scope = NewDisposeScope();
@@ -112,11 +123,11 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     public static Tensor Project(Tensor input, Tensor weight, Tensor? bias = null) =>
         CpuMatVec.Applies(input, weight) ? CpuMatVec.Multiply(input, weight, bias) : nn.functional.linear(input, weight, bias);
 
-    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter; a 4-bit one dequantized).</summary>
+    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter; a quantized one dequantized).</summary>
     public Tensor MergedWeight()
     {
         using var scope = NewDisposeScope();
-        var merged = Quantized?.Dequantize(ScalarType.Float32) ?? weight!.detach().to(ScalarType.Float32);
+        var merged = Quantized?.Dequantize(ScalarType.Float32) ?? Q8?.Dequantize(ScalarType.Float32) ?? weight!.detach().to(ScalarType.Float32);
         if (lora_A is not null && lora_B is not null)
         {
             var delta = lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(_loraScaling!);
@@ -131,6 +142,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         {
             _loraScaling?.Dispose();
             Quantized?.Dispose();
+            Q8?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -13,6 +13,13 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <paramref name="Quantize"/>, the dense weights quantized and dequantized: the base as QLoRA trained on it, held dense.</param>
 public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType = null, FourBitOptions? Quantize = null, bool DequantizeFourBit = false)
 {
+    /// <summary>
+    /// Hold the weights as llama.cpp's Q8_0 model does, for CPU inference in fp32: every linear weight and the output head
+    /// in Q8_0 blocks (<see cref="Q8Weight"/>), the embedding table as the values of its Q8_0 blocks. A linear layer whose
+    /// rows are not a multiple of 32 values stays dense.
+    /// </summary>
+    public bool Q8Weights { get; init; }
+
     public Device ResolvedDevice => Device ?? (cuda.is_available() ? CUDA : CPU);
 
     /// <summary>bf16 matmuls are far slower than fp32 on CPU (bench/README.md), so CPU computes in fp32 whatever the checkpoint holds.</summary>
@@ -30,10 +37,25 @@ public static class ModelLoader
         var generation = GenerationConfig.Load(modelDir);
         if (config.Quantization is not null && config.Layout == CheckpointLayout.ChatGlm)
             throw new CheckpointException(modelDir, "a 4-bit checkpoint in ChatGLM's remote-code layout is not supported; quantize its Hugging Face glm form (e.g. one written by flm merge)");
+        if (options.Q8Weights)
+            CheckQ8(modelDir, config, options);
         using var checkpoint = CheckpointReader.Open(modelDir);
         var weights = new WeightSource(checkpoint, config, modelDir, options);
-        return Build(config, generation, weights.Take, weights.Linear, options.ResolvedDevice, options.ResolvedDType);
+        return Build(config, generation, weights.Take, weights.Linear, options.ResolvedDevice, options.ResolvedDType,
+            options.Q8Weights ? TiedQ8Head : null);
     }
+
+    private static void CheckQ8(string modelDir, ModelConfig config, ModelLoadOptions options)
+    {
+        if (options.ResolvedDevice.type != TorchSharp.DeviceType.CPU || options.ResolvedDType != ScalarType.Float32)
+            throw new ArgumentException("Q8_0 weights are for CPU inference in fp32");
+        if (options.Quantize is not null || options.DequantizeFourBit || config.Quantization is not null)
+            throw new CheckpointException(modelDir, "Q8_0 weights are made from a full-precision checkpoint, not with 4-bit quantization");
+    }
+
+    // Tied embeddings: the output head multiplies by the table in Q8_0, as llama.cpp's output does with token_embd.
+    private static LinearLayer? TiedQ8Head(Tensor embeddings) =>
+        embeddings.shape[1] % Q8Blocks.Size == 0 ? new LinearLayer(Q8Weight.Quantize(embeddings), null) : null;
 
     /// <summary>
     /// A new model from config.json alone, initialised as HF does for training from scratch: weights
@@ -58,7 +80,7 @@ public static class ModelLoader
     }
 
     private static CausalLM Build(ModelConfig c, GenerationConfig generation, Func<string, long[], Tensor> take,
-        Func<string, long[], bool, bool, LinearLayer> linear, Device device, ScalarType dtype)
+        Func<string, long[], bool, bool, LinearLayer> linear, Device device, ScalarType dtype, Func<Tensor, LinearLayer?>? tiedHead = null)
     {
         LinearLayer Linear(string name, long[] shape, bool bias) => linear(name, shape, bias, true);
         long hidden = c.HiddenSize, heads = c.NumAttentionHeads, kvHeads = c.NumKeyValueHeads, headDim = c.HeadDim;
@@ -89,7 +111,8 @@ public static class ModelLoader
             new Embedding(take("model.embed_tokens.weight", [c.VocabSize, hidden])),
             layers,
             new RmsNorm(take("model.norm.weight", [hidden]), c.RmsNormEps));
-        var head = c.TieWordEmbeddings ? null : linear("lm_head", [c.VocabSize, hidden], false, false);   // as transformers, lm_head stays dense
+        var head = c.TieWordEmbeddings ? tiedHead?.Invoke(stack.embed_tokens.weight)
+            : linear("lm_head", [c.VocabSize, hidden], false, false);   // as transformers, lm_head stays dense (but for Q8_0)
         var model = new CausalLM(c, generation, stack, head, device, dtype);
         model.eval();   // inference mode (no LoRA dropout) until a trainer asks for train()
         return model;
@@ -103,12 +126,25 @@ public static class ModelLoader
     {
         private readonly Device _device = options.ResolvedDevice;
 
-        public Tensor Take(string name, long[] shape) => Take(name, shape, options.ResolvedDType);
+        public Tensor Take(string name, long[] shape)
+        {
+            var tensor = Take(name, shape, options.ResolvedDType);
+            if (!options.Q8Weights || name != "model.embed_tokens.weight" || shape[1] % Q8Blocks.Size != 0)
+                return tensor;
+            using (tensor)
+            using (var blocks = Q8Weight.Quantize(tensor))
+                return blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
+        }
 
         public LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable)
         {
             string weightName = name + ".weight";
             Tensor? Bias() => bias ? Take(name + ".bias", [shape[0]]) : null;
+            if (options.Q8Weights && shape[1] % Q8Blocks.Size == 0)
+            {
+                using var dense = Take(weightName, shape);
+                return new LinearLayer(Q8Weight.Quantize(dense), Bias());
+            }
             var fourBit = FourBit(weightName, shape, quantizable);
             if (fourBit is null)
                 return new LinearLayer(Take(weightName, shape), Bias());

@@ -1,0 +1,93 @@
+using System.Runtime.Intrinsics;
+
+namespace FunctionsLlm.Modeling.Quantization;
+
+/// <summary>
+/// GGUF's Q8_0: blocks of 32 values, each an int8 times the block's fp16 scale. Weights are quantized as llama.cpp's
+/// reference quantizer writes model files (scale amax / 127 rounded to fp16, values rounded half away from zero with the
+/// fp32 inverse scale); activations as its CPU backend quantizes the other operand of a product (inverse scale
+/// 127 / amax, values rounded half to even). Scales are kept as the fp32 value of their fp16.
+/// </summary>
+public static class Q8Blocks
+{
+    public const int Size = 32;
+
+    /// <summary>One row of weights (a multiple of 32 values) into <paramref name="quants"/> and one scale per block.</summary>
+    public static void QuantizeWeights(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)
+    {
+        Check(row, quants, scales);
+        for (int b = 0; b < scales.Length; b++)
+        {
+            var block = row.Slice(b * Size, Size);
+            float amax = 0;
+            foreach (float v in block)
+                amax = MathF.Max(amax, MathF.Abs(v));
+            float d = amax / 127f;
+            float inverse = d != 0 ? 1f / d : 0f;
+            scales[b] = (float)(Half)d;
+            for (int j = 0; j < Size; j++)
+                quants[(b * Size) + j] = (sbyte)MathF.Round(block[j] * inverse, MidpointRounding.AwayFromZero);
+        }
+    }
+
+    /// <summary>One row of activations, as llama.cpp quantizes the input of a Q8_0 product.</summary>
+    public static void QuantizeActivations(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)
+    {
+        Check(row, quants, scales);
+        for (int b = 0; b < scales.Length; b++)
+        {
+            var block = row.Slice(b * Size, Size);
+            float amax = 0;
+            foreach (float v in block)
+                amax = MathF.Max(amax, MathF.Abs(v));
+            scales[b] = (float)(Half)(amax / 127f);
+            float inverse = amax != 0 ? 127f / amax : 0f;
+            for (int j = 0; j < Size; j++)
+                quants[(b * Size) + j] = (sbyte)MathF.Round(block[j] * inverse, MidpointRounding.ToEven);
+        }
+    }
+
+    /// <summary>The values a row of blocks stands for.</summary>
+    public static void Dequantize(ReadOnlySpan<sbyte> quants, ReadOnlySpan<float> scales, Span<float> row)
+    {
+        for (int i = 0; i < row.Length; i++)
+            row[i] = quants[i] * scales[i / Size];
+    }
+
+    /// <summary>
+    /// The dot product of two rows of blocks summed as llama.cpp's AVX2 kernels sum it: per block, 8 lanes of 4 exact
+    /// int8 products each, converted to fp32 and accumulated lane by lane with a fused multiply-add by the product of the
+    /// two scales; then the lanes summed as (l0 + l4 + l2 + l6) + (l1 + l5 + l3 + l7).
+    /// </summary>
+    public static float Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<float> aScales, ReadOnlySpan<sbyte> b, ReadOnlySpan<float> bScales)
+    {
+        Span<float> lanes = stackalloc float[8];
+        lanes.Clear();
+        for (int block = 0; block < aScales.Length; block++)
+        {
+            float d = aScales[block] * bScales[block];
+            for (int lane = 0; lane < 8; lane++)
+            {
+                int at = (block * Size) + (lane * 4), sum = 0;
+                for (int k = 0; k < 4; k++)
+                    sum += a[at + k] * b[at + k];
+                lanes[lane] = MathF.FusedMultiplyAdd(d, sum, lanes[lane]);
+            }
+        }
+        return HorizontalSum(Vector256.Create<float>(lanes));
+    }
+
+    /// <summary>llama.cpp's hsum_float_8: high half plus low half, then pairs, then the two left.</summary>
+    internal static float HorizontalSum(Vector256<float> lanes)
+    {
+        var half = lanes.GetUpper() + lanes.GetLower();
+        float even = half[0] + half[2], odd = half[1] + half[3];
+        return even + odd;
+    }
+
+    private static void Check(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)
+    {
+        if (row.Length % Size != 0 || quants.Length != row.Length || scales.Length != row.Length / Size)
+            throw new ArgumentException($"Q8_0 needs rows of a multiple of {Size} values, as many quants and one scale per block; got {row.Length}, {quants.Length}, {scales.Length}");
+    }
+}

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Quantization;
+
+/// <summary>
+/// A frozen linear weight held in GGUF's Q8_0 on the CPU (<see cref="Q8Blocks"/>): int8 values and one scale per block
+/// of 32. Every product runs on <see cref="CpuQ8MatVec"/>, computed as llama.cpp computes it, for decode and prefill
+/// alike. Owns its tensors.
+/// </summary>
+public sealed class Q8Weight : IDisposable
+{
+    private Q8Weight(Tensor quants, Tensor scales)
+    {
+        Quants = quants.DetachFromDisposeScope();
+        Scales = scales.DetachFromDisposeScope();
+    }
+
+    /// <summary>int8, (out, in).</summary>
+    public Tensor Quants { get; }
+
+    /// <summary>fp32 (the values of fp16 scales), (out, in / 32).</summary>
+    public Tensor Scales { get; }
+
+    public long[] Shape => Quants.shape;
+
+    /// <summary>Quantizes a dense (out, in) weight whose rows are a multiple of 32 values, as llama.cpp's quantizer does.</summary>
+    public static Q8Weight Quantize(Tensor weight)
+    {
+        if (weight.ndim != 2 || weight.shape[1] % Q8Blocks.Size != 0)
+            throw new ArgumentException($"Q8_0 needs a 2-D weight with rows of a multiple of {Q8Blocks.Size} values; got [{string.Join(", ", weight.shape)}]");
+        using var scope = NewDisposeScope();
+        var dense = weight.detach().to(ScalarType.Float32, CPU).contiguous();
+        long rows = weight.shape[0], columns = weight.shape[1], blocks = columns / Q8Blocks.Size;
+        var quants = empty([rows, columns], ScalarType.Int8);
+        var scales = empty([rows, blocks], ScalarType.Float32);
+        unsafe
+        {
+            fixed (byte* source = dense.bytes, q = quants.bytes, d = scales.bytes)
+            {
+                nint sp = (nint)source, qp = (nint)q, dp = (nint)d;
+                Parallel.For(0, rows, r => Q8Blocks.QuantizeWeights(
+                    new ReadOnlySpan<float>((float*)sp + (r * columns), (int)columns),
+                    new Span<sbyte>((sbyte*)qp + (r * columns), (int)columns),
+                    new Span<float>((float*)dp + (r * blocks), (int)blocks)));
+            }
+        }
+        return new Q8Weight(quants, scales);
+    }
+
+    /// <summary>The weight's values, (out, in), in <paramref name="dtype"/>.</summary>
+    public Tensor Dequantize(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var scales = Scales.repeat_interleave(Q8Blocks.Size, 1);
+        return Quants.to(ScalarType.Float32).mul_(scales).to(dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>x Wᵀ + b for fp32 CPU inputs.</summary>
+    public Tensor Project(Tensor input, Tensor? bias)
+    {
+        using var scope = NewDisposeScope();
+        var output = CpuQ8MatVec.Multiply(input, this);
+        if (bias is not null)
+            output = output.add_(bias, Runtime.Scalars.One);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Quants.Dispose();
+        Scales.Dispose();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+using FunctionsLlm.Modeling.Quantization;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Tests.Quantization;
+
+/// <summary>
+/// Q8_0 blocks worked out by hand from GGUF's definition (scale amax / 127 stored in fp16; weights rounded half away from
+/// zero as llama.cpp's reference quantizer writes model files, activations half to even as its AVX2 path quantizes
+/// them), and the kernel against the exact integer sums.
+/// </summary>
+public class Q8BlocksTests
+{
+    // Block 0: amax 127, so the scale is exactly 1 and every value is its own quant before rounding.
+    // Block 1: amax 1, scale 1/127 = 1.00787… × 2⁻⁷, whose fp16 has mantissa 8/1024: 1.0078125 / 128 = 0.00787353515625.
+    private static readonly float[] Row =
+    [
+        127f, -127f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, 2.49f, 126.5f, -126.5f, 0f, 3f, .. new float[20],
+        1f, -1f, 0.25f, 0f, .. new float[28],
+    ];
+
+    [Fact]
+    public void Weights_round_half_away_from_zero_with_an_fp16_scale_as_llama_cpp_writes_model_files()
+    {
+        var quants = new sbyte[64];
+        var scales = new float[2];
+        Q8Blocks.QuantizeWeights(Row, quants, scales);
+
+        Assert.Equal([1f, 0.00787353515625f], scales);
+        Assert.Equal(new sbyte[] { 127, -127, 1, -1, 2, -2, 3, 2, 127, -127, 0, 3 }, quants[..12]);
+        Assert.All(quants[12..32], q => Assert.Equal(0, q));
+        // 1 / fp32(1/127) rounds to 127 in fp32, so 0.25 gives 31.75 → 32.
+        Assert.Equal(new sbyte[] { 127, -127, 32, 0 }, quants[32..36]);
+    }
+
+    [Fact]
+    public void Activations_round_half_to_even_as_llama_cpps_cpu_backend_quantizes_them()
+    {
+        var quants = new sbyte[64];
+        var scales = new float[2];
+        Q8Blocks.QuantizeActivations(Row, quants, scales);
+
+        Assert.Equal([1f, 0.00787353515625f], scales);
+        Assert.Equal(new sbyte[] { 127, -127, 0, 0, 2, -2, 2, 2, 126, -126, 0, 3 }, quants[..12]);
+        Assert.Equal(new sbyte[] { 127, -127, 32, 0 }, quants[32..36]);
+    }
+
+    [Fact]
+    public void A_block_of_zeros_has_scale_zero_and_dequantizes_to_the_quants_times_their_scale()
+    {
+        var quants = new sbyte[32];
+        var scales = new float[1];
+        Q8Blocks.QuantizeWeights(new float[32], quants, scales);
+        Assert.Equal(0f, scales[0]);
+        Assert.All(quants, q => Assert.Equal(0, q));
+
+        var values = new float[64];
+        var q2 = new sbyte[64];
+        var s2 = new float[2];
+        Q8Blocks.QuantizeWeights(Row, q2, s2);
+        Q8Blocks.Dequantize(q2, s2, values);
+        Assert.Equal(0.25f, values[34], 0.5f * s2[1]);   // within half a step
+        Assert.Equal(127f, values[8]);
+    }
+
+    [Fact]
+    public void The_kernel_gives_the_reference_sum_bit_for_bit_and_the_exact_dot_product_to_fp32_rounding()
+    {
+        const int rows = 70, columns = 96, inputs = 5;
+        manual_seed(7);
+        using var weight = randn(rows, columns);
+        using var input = randn(inputs, columns);
+        using var q8 = Q8Weight.Quantize(weight);
+        using var output = q8.Project(input, null);
+
+        var wq = MemoryMarshal.Cast<byte, sbyte>(q8.Quants.bytes).ToArray();
+        var wd = MemoryMarshal.Cast<byte, float>(q8.Scales.bytes).ToArray();
+        var x = MemoryMarshal.Cast<byte, float>(input.bytes).ToArray();
+        var y = MemoryMarshal.Cast<byte, float>(output.bytes).ToArray();
+        for (int i = 0; i < inputs; i++)
+        {
+            var xq = new sbyte[columns];
+            var xd = new float[columns / 32];
+            Q8Blocks.QuantizeActivations(x.AsSpan(i * columns, columns), xq, xd);
+            for (int r = 0; r < rows; r++)
+            {
+                var wRow = wq.AsSpan(r * columns, columns);
+                var wScales = wd.AsSpan(r * (columns / 32), columns / 32);
+                Assert.Equal(Q8Blocks.Dot(wRow, wScales, xq, xd), y[(i * rows) + r]);
+                double exact = 0;
+                for (int b = 0; b < columns / 32; b++)
+                {
+                    long sum = 0;
+                    for (int j = 0; j < 32; j++)
+                        sum += wRow[(b * 32) + j] * xq[(b * 32) + j];
+                    exact += (double)wScales[b] * xd[b] * sum;
+                }
+                Assert.Equal(exact, y[(i * rows) + r], Math.Abs(exact) * 1e-5 + 1e-5);
+            }
+        }
+    }
+}
