@@ -83,7 +83,7 @@ internal static class ServeCommand
                 new ServeOptions(parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(apiKey), parse.GetValue(allowLoading)), cancellationToken: stop.Token);
             string adapterNames = adapters.Length == 0 ? "" : $" and adapters {string.Join(", ", adapters.Select(a => $"'{a.Name}'"))}";
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"serving '{served.Name}'{adapterNames} on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
+                $"serving '{served.Name}'{(load is null ? "" : " (Q8_0 weights)")}{adapterNames} on {server.Address} (OpenAI API at {new Uri(server.Address, "/v1")}; {options.MaxConcurrentSequences} concurrent sequences); Ctrl+C stops"));
             output.Flush();
             try
             {

@@ -77,6 +77,12 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>As <see cref="SafetensorsFile.Read"/>, from the file that holds <paramref name="name"/>.</summary>
     public torch.Tensor Read(string name) => FileOf(name).Read(name);
 
+    /// <summary>
+    /// Gives the memory of tensor <paramref name="name"/>'s mapped pages back (they are read again from the file if used
+    /// again): a loader that converts each tensor (e.g. to Q8_0) keeps one tensor resident at a time, not the file.
+    /// </summary>
+    public void Release(string name) => FileOf(name).Release(name);
+
     private SafetensorsFile FileOf(string name) =>
         _fileOf.TryGetValue(name, out var file) ? file : throw new CheckpointException(Directory, $"no tensor named '{name}' in the checkpoint");
 

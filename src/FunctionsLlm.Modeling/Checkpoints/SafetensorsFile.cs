@@ -90,6 +90,41 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>Drops the resident pages wholly inside tensor <paramref name="name"/>'s bytes (MADV_DONTNEED on the private, unwritten mapping).</summary>
+    public void Release(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!OperatingSystem.IsLinux() || !_header.Tensors.TryGetValue(name, out var info))
+            return;
+        const long Page = 4096;
+        lock (_lock)
+        {
+            foreach (var (dtype, mapping) in _mappings)   // each maps the whole file from its start
+            {
+                long size = dtype.ElementSize(), at = _header.DataStart + info.Begin;
+                long firstElement = at / size, elements = Math.Min(((at + info.ByteLength + size - 1) / size) - firstElement, mapping.shape[0] - firstElement);
+                if (elements <= 0 || elements * size > int.MaxValue)
+                    continue;   // the pages stay until the mapping goes; only memory, never correctness
+                using var view = mapping.narrow(0, firstElement, elements);
+                unsafe
+                {
+                    fixed (byte* pointer = view.bytes)
+                    {
+                        long start = (long)pointer + (at - (firstElement * size));
+                        long first = (start + Page - 1) / Page * Page, end = (start + info.ByteLength) / Page * Page;
+                        if (end > first)
+                            Madvise((nint)first, (nuint)(end - first), DontNeed);
+                    }
+                }
+            }
+        }
+    }
+
+    private const int DontNeed = 4;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static extern int Madvise(nint address, nuint length, int advice);
+
     /// <summary>Elements [start, start + length) of the whole file read as <paramref name="dtype"/>: a view the caller owns.</summary>
     private torch.Tensor MappedRange(SafetensorsDType dtype, long start, long length)
     {

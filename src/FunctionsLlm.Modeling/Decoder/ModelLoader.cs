@@ -131,9 +131,19 @@ public static class ModelLoader
             var tensor = Take(name, shape, options.ResolvedDType);
             if (!options.Q8Weights || name != "model.embed_tokens.weight" || shape[1] % Q8Blocks.Size != 0)
                 return tensor;
+            Tensor values;
             using (tensor)
             using (var blocks = Q8Weight.Quantize(tensor))
-                return blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
+                values = blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
+            Release(name);
+            return values;
+        }
+
+        // The checkpoint's pages of a tensor converted to Q8_0 (a dense copy was not kept) go back to the system.
+        private void Release(string name)
+        {
+            if (config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name))
+                checkpoint.Release(name);
         }
 
         public LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable)
@@ -142,8 +152,11 @@ public static class ModelLoader
             Tensor? Bias() => bias ? Take(name + ".bias", [shape[0]]) : null;
             if (options.Q8Weights && shape[1] % Q8Blocks.Size == 0)
             {
-                using var dense = Take(weightName, shape);
-                return new LinearLayer(Q8Weight.Quantize(dense), Bias());
+                Q8Weight blocks;
+                using (var dense = Take(weightName, shape))
+                    blocks = Q8Weight.Quantize(dense);
+                Release(weightName);
+                return new LinearLayer(blocks, Bias());
             }
             var fourBit = FourBit(weightName, shape, quantizable);
             if (fourBit is null)

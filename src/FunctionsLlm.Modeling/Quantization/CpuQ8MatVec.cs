@@ -13,6 +13,8 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// </summary>
 internal static class CpuQ8MatVec
 {
+    private const int InputChunk = 16;
+
     public static unsafe Tensor Multiply(Tensor input, Q8Weight weight)
     {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
@@ -34,16 +36,30 @@ internal static class CpuQ8MatVec
             int perThread = (rows + threads - 1) / threads;
             void Slice(int begin, int end)
             {
-                for (int r = begin; r < end; r++)
+                // A chunk of input rows stays in cache while the slice's weight rows stream past it; four input rows
+                // share each loaded weight block. Every output is summed as Q8Blocks.Dot sums it, in any grouping.
+                for (int first = 0; first < inputRows; first += InputChunk)
                 {
-                    var wRow = (sbyte*)wp + ((long)r * columns);
-                    var wScales = (float*)wdp + ((long)r * blocks);
-                    for (int i = 0; i < inputRows; i++)
+                    int last = Math.Min(inputRows, first + InputChunk);
+                    for (int r = begin; r < end; r++)
                     {
-                        ((float*)yp)[((long)i * rows) + r] = Avx2.IsSupported && Fma.IsSupported
-                            ? DotAvx2(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), blocks)
-                            : Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
-                                new ReadOnlySpan<sbyte>((sbyte*)xp + ((long)i * columns), columns), new ReadOnlySpan<float>((float*)xdpp + ((long)i * blocks), blocks));
+                        var wRow = (sbyte*)wp + ((long)r * columns);
+                        var wScales = (float*)wdp + ((long)r * blocks);
+                        int i = first;
+                        if (Avx2.IsSupported && Fma.IsSupported)
+                        {
+                            for (; i + 4 <= last; i += 4)
+                                Dot4Avx2(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, (float*)yp + ((long)i * rows) + r, rows);
+                        }
+                        for (; i < last; i++)
+                        {
+                            var xRow = (sbyte*)xp + ((long)i * columns);
+                            var xScales = (float*)xdpp + ((long)i * blocks);
+                            ((float*)yp)[((long)i * rows) + r] = Avx2.IsSupported && Fma.IsSupported
+                                ? DotAvx2(wRow, wScales, xRow, xScales, blocks)
+                                : Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
+                                    new ReadOnlySpan<sbyte>(xRow, columns), new ReadOnlySpan<float>(xScales, blocks));
+                        }
                     }
                 }
             }
@@ -54,6 +70,32 @@ internal static class CpuQ8MatVec
         }
         return y;
     }
+
+    /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>
+    private static unsafe void Dot4Avx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
+    {
+        var ones = Vector256.Create((short)1);
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            int at = b * Q8Blocks.Size;
+            var wv = Avx.LoadVector256(w + at);
+            var magnitude = Avx2.Sign(wv, wv).AsByte();
+            float scale = wScales[b];
+            s0 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[b]), Sum(magnitude, wv, Avx.LoadVector256(x + at), ones), s0);
+            s1 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[blocks + b]), Sum(magnitude, wv, Avx.LoadVector256(x + columns + at), ones), s1);
+            s2 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(2 * blocks) + b]), Sum(magnitude, wv, Avx.LoadVector256(x + (2 * columns) + at), ones), s2);
+            s3 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(3 * blocks) + b]), Sum(magnitude, wv, Avx.LoadVector256(x + (3 * columns) + at), ones), s3);
+        }
+        y[0] = Q8Blocks.HorizontalSum(s0);
+        y[rows] = Q8Blocks.HorizontalSum(s1);
+        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+    }
+
+    /// <summary>The 8 lane sums (4 exact int8 products each) of one block, as fp32.</summary>
+    private static Vector256<float> Sum(Vector256<byte> wMagnitude, Vector256<sbyte> w, Vector256<sbyte> x, Vector256<short> ones) =>
+        Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(wMagnitude, Avx2.Sign(x, w)), ones));
 
     private static unsafe float DotAvx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int blocks)
     {

@@ -6,7 +6,7 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// <summary>
 /// A frozen linear weight held in GGUF's Q8_0 on the CPU (<see cref="Q8Blocks"/>): int8 values and one scale per block
 /// of 32. Every product runs on <see cref="CpuQ8MatVec"/>, computed as llama.cpp computes it, for decode and prefill
-/// alike. Owns its tensors.
+/// alike (dequantizing for libtorch's GEMM was measured no faster for prefill, bench/README.md). Owns its tensors.
 /// </summary>
 public sealed class Q8Weight : IDisposable
 {
@@ -51,9 +51,21 @@ public sealed class Q8Weight : IDisposable
     /// <summary>The weight's values, (out, in), in <paramref name="dtype"/>.</summary>
     public Tensor Dequantize(ScalarType dtype)
     {
+        long rows = Shape[0], columns = Shape[1], blocks = columns / Q8Blocks.Size;
         using var scope = NewDisposeScope();
-        var scales = Scales.repeat_interleave(Q8Blocks.Size, 1);
-        return Quants.to(ScalarType.Float32).mul_(scales).to(dtype).MoveToOuterDisposeScope();
+        var values = empty([rows, columns], ScalarType.Float32);
+        unsafe
+        {
+            fixed (byte* q = Quants.bytes, d = Scales.bytes, v = values.bytes)
+            {
+                nint qp = (nint)q, dp = (nint)d, vp = (nint)v;
+                Parallel.For(0, rows, r => Q8Blocks.Dequantize(
+                    new ReadOnlySpan<sbyte>((sbyte*)qp + (r * columns), (int)columns),
+                    new ReadOnlySpan<float>((float*)dp + (r * blocks), (int)blocks),
+                    new Span<float>((float*)vp + (r * columns), (int)columns)));
+            }
+        }
+        return (dtype == ScalarType.Float32 ? values : values.to(dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>x Wᵀ + b for fp32 CPU inputs.</summary>

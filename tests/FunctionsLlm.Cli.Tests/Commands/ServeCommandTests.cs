@@ -84,11 +84,35 @@ public class ServeCommandTests
     }
 
     /// <summary>The base with the adapter attached alone (PEFT's forward), greedy under the chat template, stopping at end of sequence.</summary>
-    private static string AnswerAlone(string model, string? adapter, string question, int tokens)
+    [Fact]
+    public async Task Serve_with_q8_0_weights_answers_as_the_model_loaded_in_q8_0_alone()
+    {
+        string model = RepoPaths.Fixture("models", "tiny-llama");
+        using var output = new StringWriter { NewLine = "\n" };
+        using var error = new StringWriter { NewLine = "\n" };
+        var synchronizedOutput = TextWriter.Synchronized(output);
+        using var stop = new CancellationTokenSource();
+        var serve = Task.Run(() => FlmCli.RunAsync(["serve", "--model", model, "--port", "0", "--weights", "q8_0"], synchronizedOutput, error, stop.Token));
+        var address = await AddressAsync(synchronizedOutput, output, serve);
+        Assert.Contains("serving 'tiny-llama' (Q8_0 weights)", output.ToString());
+
+        var chat = new ChatClient("tiny-llama", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(address, "/v1") });
+        ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("您好，这款产品")],
+            new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 });
+        Assert.Equal(AnswerAlone(model, null, "您好，这款产品", 12, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = true }), completion.Content[0].Text);
+        stop.Cancel();
+        Assert.Equal(0, await serve);
+
+        var unknown = await CliRun.Of("serve", "--model", model, "--weights", "q4_0");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("q4_0", unknown.Error);
+    }
+
+    private static string AnswerAlone(string model, string? adapter, string question, int tokens, ModelLoadOptions? load = null)
     {
         using var served = ServedModel.Load(model);
         var prompt = served.ChatPromptIds([("user", question)]);
-        using var lm = ModelLoader.Load(model, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var lm = ModelLoader.Load(model, load ?? new ModelLoadOptions(CPU, ScalarType.Float32));
         if (adapter is not null)
             PeftAdapter.Load(lm, adapter);
         return new TextGenerator(lm, HfTokenizer.Load(model)).Generate(prompt, served.DefaultSampling with { Temperature = 0, MaxTokens = tokens }).Text;

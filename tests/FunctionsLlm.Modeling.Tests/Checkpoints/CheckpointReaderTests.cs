@@ -27,6 +27,23 @@ public sealed class CheckpointReaderTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_released_tensor_reads_the_files_bytes_again()
+    {
+        var directory = RepoPaths.Fixture("models", "tiny-qwen3");
+        var bytes = File.ReadAllBytes(Path.Combine(directory, "model.safetensors"));
+        var entries = SafetensorsSpec.Entries(bytes);
+        using var reader = CheckpointReader.Open(directory);
+        foreach (var entry in entries)
+        {
+            using (var first = reader.Read(entry.Name))
+                Assert.Equal(SafetensorsSpec.Data(bytes, entry), SafetensorsSpec.RawBytes(first));
+            reader.Release(entry.Name);
+            using var again = reader.Read(entry.Name);
+            Assert.Equal(SafetensorsSpec.Data(bytes, entry), SafetensorsSpec.RawBytes(again));
+        }
+    }
+
     /// <summary>Two shards and an index, all written by hand.</summary>
     private void HandShards(string weightMap)
     {
