@@ -16,6 +16,7 @@ public sealed class CausalLM : nn.Module
     public readonly nn.Module<Tensor, Tensor>? lm_head;
 
     private readonly RotaryEmbedding _rotary;
+    private readonly CpuDecodeStep? _decodeStep;
 
     internal CausalLM(ModelConfig config, GenerationConfig generation, DecoderStack model, nn.Module<Tensor, Tensor>? lm_head,
         Device device, ScalarType dtype)
@@ -31,6 +32,7 @@ public sealed class CausalLM : nn.Module
         DType = dtype;
         _rotary = new RotaryEmbedding(config, device, dtype);
         RegisterComponents();
+        _decodeStep = CpuDecodeStep.For(this);
     }
 
     public ModelConfig Config { get; }
@@ -51,6 +53,12 @@ public sealed class CausalLM : nn.Module
     /// </summary>
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>
+    /// CPU fp32 decoding (one token per row, up to 16 rows) of plain llama/mistral/qwen2/qwen3 layers runs in managed
+    /// code (<see cref="CpuDecodeStep"/>) instead of libtorch's small ops; false always takes the libtorch path.
+    /// </summary>
+    public bool ManagedDecode { get; set; } = true;
+
     public KvCache CreateCache(int batch, int capacity) => new(Config, batch, capacity, Device, DType);
 
     /// <summary>
@@ -69,6 +77,10 @@ public sealed class CausalLM : nn.Module
         bool ragged = cache is { IsRagged: true };
         if (ragged && (t != 1 || attentionMask is not null))
             throw new ArgumentException($"the cache's rows differ in length: only one new token per row, without a mask, is accepted; got {batch} × {t}");
+
+        if (ManagedDecode && _decodeStep is not null && _decodeStep.Applies(inputIds, cache, attentionMask)
+            && inputIds.data<long>().ToArray() is var tokens && tokens.All(t => t >= 0 && t < Config.VocabSize))
+            return _decodeStep.Step(tokens, cache!, _rotary);
 
         using var scope = NewDisposeScope();
         var ids = inputIds.to(ScalarType.Int64, Device);

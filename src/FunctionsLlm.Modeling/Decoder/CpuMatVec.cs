@@ -31,27 +31,31 @@ internal static class CpuMatVec
         long[] shape = [.. input.shape[..^1], rows];
         using var x = input.contiguous();
         var y = empty(shape, ScalarType.Float32);
-        // Below ~256 KB of weights a second thread costs more to wake than it saves.
-        int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
         fixed (byte* w = weight.bytes, xs = x.bytes, ys = y.bytes)
-        {
-            nint wp = (nint)w, xp = (nint)xs, yp = (nint)ys;
-            int perThread = ((rows / threads) + 3) / 4 * 4;
-            void Slice(int begin, int end)
-            {
-                if (inputRows == 1)
-                    Rows((float*)wp, (float*)xp, (float*)yp, columns, begin, end);
-                else
-                    RowsTimesInputs((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
-            }
-            if (threads == 1)
-                Slice(0, rows);
-            else
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
-        }
+            Multiply((float*)xs, inputRows, (float*)w, rows, columns, (float*)ys);
         if (bias is not null)
             y.add_(bias, One);
         return y;
+    }
+
+    /// <summary>y (inputRows, rows) = x (inputRows, columns) Wᵀ for W (rows, columns), all fp32 in memory that stays put.</summary>
+    public static unsafe void Multiply(float* x, int inputRows, float* w, int rows, int columns, float* y)
+    {
+        // Below ~256 KB of weights a second thread costs more to wake than it saves.
+        int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
+        nint wp = (nint)w, xp = (nint)x, yp = (nint)y;
+        int perThread = ((rows / threads) + 3) / 4 * 4;
+        void Slice(int begin, int end)
+        {
+            if (inputRows == 1)
+                Rows((float*)wp, (float*)xp, (float*)yp, columns, begin, end);
+            else
+                RowsTimesInputs((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
+        }
+        if (threads == 1)
+            Slice(0, rows);
+        else
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
     }
 
     private static unsafe void Rows(float* w, float* x, float* y, int columns, int begin, int end)

@@ -75,6 +75,12 @@ public sealed class KvCache : IDisposable
     /// <summary>(B): the position id the next real token of each sequence gets.</summary>
     internal Tensor NextPosition { get; }
 
+    /// <summary>Each layer's keys, (B, kv_heads, capacity, head_dim), of this cache's rows; owned here.</summary>
+    internal IReadOnlyList<Tensor> Keys => _keys;
+
+    /// <summary>Each layer's values, laid out as <see cref="Keys"/>; owned here.</summary>
+    internal IReadOnlyList<Tensor> Values => _values;
+
     /// <summary>A cache over rows [first, first + count) that shares this one's memory and row lengths.</summary>
     public KvCache Rows(int first, int count)
     {
@@ -184,6 +190,17 @@ public sealed class KvCache : IDisposable
             _rows.Lengths[r] += t;
             _rows.Padded[r] |= newHasPadding;
         }
+    }
+
+    /// <summary>
+    /// Records one new real position in every row, after its own last one (each row's slot already written and marked
+    /// valid by the caller): what <see cref="BeginRaggedStep"/> and <see cref="Advance"/> do for one token, rows of any length.
+    /// </summary>
+    internal void AdvanceEachRow()
+    {
+        NextPosition.add_(One, One);
+        for (int r = _first; r < _first + Batch; r++)
+            _rows.Lengths[r] += 1;
     }
 
     /// <summary>Forgets everything, keeping the memory, so the cache can serve another request.</summary>

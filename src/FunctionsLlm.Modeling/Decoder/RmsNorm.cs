@@ -20,6 +20,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal double Eps => _eps;
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();

@@ -105,6 +105,15 @@ public sealed class RotaryEmbedding : IDisposable
         return embedded.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Makes <see cref="CosTable"/> and <see cref="SinTable"/> cover <paramref name="position"/>.</summary>
+    internal void Cover(int position) => EnsureLength(position + 1);
+
+    /// <summary>cos of every (position, rotary dim) covered so far; owned here.</summary>
+    internal Tensor CosTable => _cos!;
+
+    /// <summary>sin, laid out as <see cref="CosTable"/>.</summary>
+    internal Tensor SinTable => _sin!;
+
     private void EnsureLength(int length)
     {
         if (length > _maxPositions)

@@ -17,22 +17,31 @@ internal static class CpuQ8MatVec
 
     public static unsafe Tensor Multiply(Tensor input, Q8Weight weight)
     {
-        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
+        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1];
         int inputRows = (int)(input.numel() / columns);
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32).contiguous();
+        var y = empty([.. input.shape[..^1], rows], ScalarType.Float32).MoveToOuterDisposeScope();
+        fixed (byte* xs = x.bytes, ys = y.bytes)
+            Multiply((float*)xs, inputRows, weight, (float*)ys);
+        return y;
+    }
+
+    /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>
+    public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y)
+    {
+        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
         var xq = new sbyte[(long)inputRows * columns];
         var xd = new float[(long)inputRows * blocks];
-        var xs = MemoryMarshal.Cast<byte, float>(x.bytes);
+        var xs = new ReadOnlySpan<float>(x, inputRows * columns);
         for (int i = 0; i < inputRows; i++)
             Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
-        var y = empty([.. input.shape[..^1], rows], ScalarType.Float32).MoveToOuterDisposeScope();
         int threads = (long)rows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
-        fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes, ys = y.bytes)
+        fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes)
         fixed (sbyte* xqp = xq)
         fixed (float* xdp = xd)
         {
-            nint wp = (nint)w, wdp = (nint)wd, yp = (nint)ys, xp = (nint)xqp, xdpp = (nint)xdp;
+            nint wp = (nint)w, wdp = (nint)wd, yp = (nint)y, xp = (nint)xqp, xdpp = (nint)xdp;
             int perThread = (rows + threads - 1) / threads;
             void Slice(int begin, int end)
             {
@@ -68,7 +77,6 @@ internal static class CpuQ8MatVec
             else
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
         }
-        return y;
     }
 
     /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>

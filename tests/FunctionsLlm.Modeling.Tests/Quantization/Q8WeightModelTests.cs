@@ -43,6 +43,8 @@ public class Q8WeightModelTests
     {
         var fixture = FixtureModel.Get(name);
         using var model = ModelLoader.Load(fixture.Directory, Q8);
+        // libtorch's path both ways: the managed decode step rounds a few activations differently (CpuDecodeStepTests).
+        model.ManagedDecode = false;
         int[] ids = fixture.LogitCases.MaxBy(c => c.InputIds.Length).InputIds;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -1,0 +1,338 @@
+using System.Runtime.Intrinsics;
+using FunctionsLlm.Modeling.Quantization;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Decoder;
+
+/// <summary>
+/// One new token for each of up to <see cref="CpuMatVec.MaxInputRows"/> sequences through the whole model in managed
+/// SIMD code: decoding on the CPU in fp32, where libtorch spent about as long dispatching ~600 small ops (norms, rotary,
+/// single-query attention, residuals) as the products take (bench/README.md). The products run on
+/// <see cref="CpuMatVec"/> / <see cref="CpuQ8MatVec"/> (and an adapter bank's on its own kernel) as before; everything
+/// between them is done row by row in scratch buffers, so a row gets the same bits alone and in any batch. Rows may
+/// differ in length and hold padding (the cache's valid positions are attended). Logits agree with the libtorch path to
+/// fp32 rounding. Only plain llama / mistral / qwen2 / qwen3 layers qualify (<see cref="For"/>, <see cref="Applies"/>);
+/// everything else takes the libtorch path.
+/// </summary>
+internal sealed class CpuDecodeStep
+{
+    private readonly CausalLM _model;
+    private readonly int _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab;
+    private int _rows;
+    private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
+    private readonly float[][] _scores;   // one buffer per KV head: groups of query heads are attended in parallel
+
+    private CpuDecodeStep(CausalLM model)
+    {
+        var c = model.Config;
+        _model = model;
+        _hidden = (int)c.HiddenSize;
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.NumKeyValueHeads;
+        _headDim = c.HeadDim;
+        _intermediate = (int)c.IntermediateSize;
+        _vocab = (int)c.VocabSize;
+        _scores = [.. Enumerable.Range(0, _kvHeads).Select(_ => new float[256])];
+    }
+
+    /// <summary>A step for <paramref name="model"/> when its architecture qualifies, else null.</summary>
+    public static CpuDecodeStep? For(CausalLM model)
+    {
+        var c = model.Config;
+        bool plain = model.Device.type == TorchSharp.DeviceType.CPU && model.DType == ScalarType.Float32
+            && Vector256.IsHardwareAccelerated && !c.InterleavedRotary && c.RotaryDim == c.HeadDim && !c.SublayerOutputNorms
+            && c.HeadDim % 8 == 0;
+        return plain ? new CpuDecodeStep(model) : null;
+    }
+
+    /// <summary>One int64 token per row for at most 16 rows, no mask, no gradient, no training adapter.</summary>
+    public bool Applies(Tensor inputIds, KvCache? cache, Tensor? attentionMask) =>
+        cache is not null && attentionMask is null && inputIds.shape[1] == 1 && inputIds.shape[0] == cache.Batch
+        && cache.Batch <= CpuMatVec.MaxInputRows && inputIds.dtype == ScalarType.Int64
+        && inputIds.device_type == TorchSharp.DeviceType.CPU && !_model.training && !is_grad_enabled()
+        && (_model.Config.AttentionWindow is not { } window || cache.Length + 1 <= window)
+        && _model.modules().OfType<LinearLayer>().All(Plain);
+
+    // Adapters served from banks are fine (their update runs on the matrix-vector kernel too); a trained adapter is not.
+    private static bool Plain(LinearLayer layer) =>
+        layer.lora_A is null && layer.Quantized is null
+        && (layer.Q8 is not null || layer.weight is { } w && w.dtype == ScalarType.Float32 && w.is_contiguous());
+
+    /// <summary>Logits (rows, 1, vocab) of each row's next token, and the cache advanced by one position per row.</summary>
+    public Tensor Step(long[] tokens, KvCache cache, RotaryEmbedding rotary)
+    {
+        lock (this)
+            return StepLocked(tokens, cache, rotary);
+    }
+
+    private unsafe Tensor StepLocked(long[] tokens, KvCache cache, RotaryEmbedding rotary)
+    {
+        Size(tokens.Length);
+        var stack = _model.model;
+        fixed (byte* embeddings = stack.embed_tokens.weight.bytes)
+        {
+            for (int r = 0; r < _rows; r++)
+                new ReadOnlySpan<float>((float*)embeddings + (tokens[r] * _hidden), _hidden).CopyTo(_x.AsSpan(r * _hidden, _hidden));
+        }
+        // Each row writes its new key and value after its own last position and reads every valid one up to it.
+        var slots = new int[_rows];
+        var positions = new long[_rows];
+        fixed (byte* next = cache.NextPosition.bytes, valid = cache.Valid.bytes)
+        {
+            for (int r = 0; r < _rows; r++)
+            {
+                slots[r] = cache.RowLength(r);
+                positions[r] = ((long*)next)[r];
+                ((bool*)valid)[((long)r * cache.Capacity) + slots[r]] = true;
+            }
+            rotary.Cover((int)positions.Max());
+            fixed (byte* cos = rotary.CosTable.bytes, sin = rotary.SinTable.bytes)
+            {
+                for (int i = 0; i < stack.layers.Count; i++)
+                    Layer(stack.layers[i], i, cache, slots, positions, (float*)cos, (float*)sin, (bool*)valid);
+            }
+        }
+        for (int r = 0; r < _rows; r++)
+            Norm(_x.AsSpan(r * _hidden, _hidden), stack.norm, _h.AsSpan(r * _hidden, _hidden));
+        if (_model.lm_head is LinearLayer head)
+        {
+            Project(head, _h, _out);
+        }
+        else
+        {
+            fixed (byte* table = stack.embed_tokens.weight.bytes)
+            fixed (float* h = _h, o = _out)
+                CpuMatVec.Multiply(h, _rows, (float*)table, _vocab, _hidden, o);
+        }
+        cache.AdvanceEachRow();
+        return tensor(_out.AsSpan(0, _rows * _vocab).ToArray(), [_rows, 1, _vocab], ScalarType.Float32, CPU);
+    }
+
+    private void Size(int rows)
+    {
+        _rows = rows;
+        if (_x.Length >= rows * _hidden)
+            return;
+        _x = new float[rows * _hidden];
+        _h = new float[rows * _hidden];
+        _q = new float[rows * _heads * _headDim];
+        _k = new float[rows * _kvHeads * _headDim];
+        _v = new float[rows * _kvHeads * _headDim];
+        _attended = new float[rows * _heads * _headDim];
+        _out = new float[rows * Math.Max(_hidden, _vocab)];
+        _gate = new float[rows * 2 * _intermediate];
+        _up = new float[rows * _intermediate];
+    }
+
+    private unsafe void Layer(DecoderLayer layer, int index, KvCache cache, int[] slots, long[] positions, float* cos, float* sin, bool* valid)
+    {
+        var attention = layer.self_attn;
+        int qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
+        for (int r = 0; r < _rows; r++)
+            Norm(_x.AsSpan(r * _hidden, _hidden), layer.input_layernorm, _h.AsSpan(r * _hidden, _hidden));
+        Project((LinearLayer)attention.q_proj, _h, _q);
+        Project((LinearLayer)attention.k_proj, _h, _k);
+        Project((LinearLayer)attention.v_proj, _h, _v);
+        for (int r = 0; r < _rows; r++)
+        {
+            float* rowCos = cos + (positions[r] * _headDim), rowSin = sin + (positions[r] * _headDim);
+            for (int head = 0; head < _heads; head++)
+            {
+                var q = _q.AsSpan((r * qWidth) + (head * _headDim), _headDim);
+                if (attention.q_norm is { } qNorm)
+                    Norm(q, qNorm, q);
+                Rotate(q, rowCos, rowSin);
+            }
+            for (int head = 0; head < _kvHeads; head++)
+            {
+                var k = _k.AsSpan((r * kvWidth) + (head * _headDim), _headDim);
+                if (attention.k_norm is { } kNorm)
+                    Norm(k, kNorm, k);
+                Rotate(k, rowCos, rowSin);
+            }
+        }
+        int capacity = cache.Capacity, groups = _heads / _kvHeads;
+        float scale = 1f / MathF.Sqrt(_headDim);
+        fixed (byte* keyBytes = cache.Keys[index].bytes, valueBytes = cache.Values[index].bytes)
+        {
+            nint keyBase = (nint)keyBytes, valueBase = (nint)valueBytes, validBase = (nint)valid;
+            for (int r = 0; r < _rows; r++)
+            {
+                for (int kv = 0; kv < _kvHeads; kv++)
+                {
+                    long slot = (((((long)r * _kvHeads) + kv) * capacity) + slots[r]) * _headDim;
+                    _k.AsSpan((r * kvWidth) + (kv * _headDim), _headDim).CopyTo(new Span<float>((float*)keyBase + slot, _headDim));
+                    _v.AsSpan((r * kvWidth) + (kv * _headDim), _headDim).CopyTo(new Span<float>((float*)valueBase + slot, _headDim));
+                }
+            }
+            // Each (row, KV head) with its group of query heads, reading those keys and values while they are in cache;
+            // the pairs spread over torch's threads. A row's arithmetic is the same however the pairs are spread.
+            void Group(int pair)
+            {
+                int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
+                if (_scores[kv].Length < length)
+                    _scores[kv] = new float[Math.Max(length, _scores[kv].Length * 2)];
+                long at = (((long)r * _kvHeads) + kv) * capacity * _headDim;
+                bool* rowValid = (bool*)validBase + ((long)r * capacity);
+                for (int head = kv * groups; head < (kv + 1) * groups; head++)
+                {
+                    Attend(_q.AsSpan((r * qWidth) + (head * _headDim), _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid,
+                        length, scale, _scores[kv], _attended.AsSpan((r * qWidth) + (head * _headDim), _headDim));
+                }
+            }
+            // One buffer per KV head: pairs of the same KV head never run at once (rows are done one after another).
+            for (int r = 0; r < _rows; r++)
+            {
+                int row = r;
+                if (get_num_threads() > 1 && slots[r] >= 64)
+                    Parallel.For(0, _kvHeads, new ParallelOptions { MaxDegreeOfParallelism = get_num_threads() }, kv => Group((row * _kvHeads) + kv));
+                else
+                    for (int kv = 0; kv < _kvHeads; kv++)
+                        Group((row * _kvHeads) + kv);
+            }
+        }
+        Project((LinearLayer)attention.o_proj, _attended, _out);
+        Add(_x.AsSpan(0, _rows * _hidden), _out.AsSpan(0, _rows * _hidden));
+
+        for (int r = 0; r < _rows; r++)
+            Norm(_x.AsSpan(r * _hidden, _hidden), layer.post_attention_layernorm, _h.AsSpan(r * _hidden, _hidden));
+        var mlp = layer.mlp;
+        if (mlp.gate_up_proj is LinearLayer fused)
+        {
+            Project(fused, _h, _gate);
+            for (int r = 0; r < _rows; r++)
+            {
+                var both = _gate.AsSpan(r * 2 * _intermediate, 2 * _intermediate);
+                Swiglu(both[.._intermediate], both[_intermediate..], _up.AsSpan(r * _intermediate, _intermediate));
+            }
+        }
+        else
+        {
+            Project((LinearLayer)mlp.gate_proj!, _h, _gate);
+            Project((LinearLayer)mlp.up_proj!, _h, _up);
+            Swiglu(_gate.AsSpan(0, _rows * _intermediate), _up.AsSpan(0, _rows * _intermediate), _up.AsSpan(0, _rows * _intermediate));
+        }
+        Project((LinearLayer)mlp.down_proj, _up, _out);
+        Add(_x.AsSpan(0, _rows * _hidden), _out.AsSpan(0, _rows * _hidden));
+    }
+
+    /// <summary>silu(gate) · up, into <paramref name="output"/> (which may be <paramref name="up"/>).</summary>
+    private static void Swiglu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
+    {
+        for (int i = 0; i < gate.Length; i++)
+            output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
+    }
+
+    /// <summary>softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head.</summary>
+    private unsafe void Attend(ReadOnlySpan<float> q, float* keys, float* values, bool* valid, int length, float scale, float[] buffer,
+        Span<float> output)
+    {
+        var scores = buffer.AsSpan(0, length);
+        float max = float.NegativeInfinity;
+        for (int s = 0; s < length; s++)
+        {
+            scores[s] = valid[s] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)s * _headDim), _headDim)) * scale : float.NegativeInfinity;
+            max = MathF.Max(max, scores[s]);
+        }
+        float sum = 0;
+        for (int s = 0; s < length; s++)
+        {
+            scores[s] = valid[s] ? MathF.Exp(scores[s] - max) : 0f;
+            sum += scores[s];
+        }
+        output.Clear();
+        for (int s = 0; s < length; s++)
+        {
+            if (!valid[s])
+                continue;
+            var weight = Vector256.Create(scores[s] / sum);
+            var value = new ReadOnlySpan<float>(values + ((long)s * _headDim), _headDim);
+            for (int d = 0; d < _headDim; d += 8)
+            {
+                var acc = Vector256.Create<float>(output.Slice(d, 8));
+                Vector256.FusedMultiplyAdd(weight, Vector256.Create<float>(value.Slice(d, 8)), acc).CopyTo(output.Slice(d, 8));
+            }
+        }
+    }
+
+    /// <summary>HF's rotate-half rotary: (x₁cos − x₂sin, x₂cos + x₁sin) for element i and i + d/2.</summary>
+    private unsafe void Rotate(Span<float> x, float* cos, float* sin)
+    {
+        int half = _headDim / 2;
+        for (int i = 0; i < half; i++)
+        {
+            float first = x[i], second = x[i + half];
+            x[i] = (first * cos[i]) - (second * sin[i]);
+            x[i + half] = (second * cos[i + half]) + (first * sin[i + half]);
+        }
+    }
+
+    private static unsafe void Norm(ReadOnlySpan<float> x, RmsNorm norm, Span<float> output)
+    {
+        float squares = 0;
+        foreach (float v in x)
+            squares += v * v;
+        float inverse = 1f / MathF.Sqrt((squares / x.Length) + (float)norm.Eps);
+        fixed (byte* weightBytes = norm.weight.bytes)
+        {
+            float* weight = (float*)weightBytes;
+            for (int i = 0; i < x.Length; i++)
+                output[i] = weight[i] * (x[i] * inverse);
+        }
+    }
+
+    /// <summary>The <see cref="_rows"/> rows of <paramref name="input"/> through <paramref name="layer"/> into <paramref name="output"/>.</summary>
+    private unsafe void Project(LinearLayer layer, ReadOnlySpan<float> input, Span<float> output)
+    {
+        int rows = (int)layer.OutFeatures, columns = (int)layer.InFeatures;
+        fixed (float* x = input, y = output)
+        {
+            if (layer.Q8 is { } q8)
+            {
+                CpuQ8MatVec.Multiply(x, _rows, q8, y);
+            }
+            else
+            {
+                fixed (byte* w = layer.weight!.bytes)
+                    CpuMatVec.Multiply(x, _rows, (float*)w, rows, columns, y);
+            }
+            if (layer.bias is { } bias)
+            {
+                fixed (byte* b = bias.bytes)
+                {
+                    for (int r = 0; r < _rows; r++)
+                        Add(new Span<float>(y + ((long)r * rows), rows), new ReadOnlySpan<float>((float*)b, rows));
+                }
+            }
+        }
+        if (layer.Bank is { } bank)
+            AddBankDelta(bank, input[..(_rows * columns)], output[..(_rows * rows)], columns);
+    }
+
+    /// <summary>The served adapters' per-row update (rows without one add nothing), as the libtorch path adds it.</summary>
+    private void AddBankDelta(Lora.LoraBank bank, ReadOnlySpan<float> input, Span<float> output, int columns)
+    {
+        using var scope = NewDisposeScope();
+        var x = tensor(input.ToArray(), [_rows, 1, columns], ScalarType.Float32, CPU);
+        if (bank.Delta(x) is { } delta)
+            Add(output, delta.contiguous().data<float>().ToArray());
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var sum = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= a.Length; i += 8)
+            sum = Vector256.FusedMultiplyAdd(Vector256.Create<float>(a.Slice(i, 8)), Vector256.Create<float>(b.Slice(i, 8)), sum);
+        float total = Vector256.Sum(sum);
+        for (; i < a.Length; i++)
+            total += a[i] * b[i];
+        return total;
+    }
+
+    private static void Add(Span<float> x, ReadOnlySpan<float> y)
+    {
+        for (int i = 0; i < x.Length; i++)
+            x[i] += y[i];
+    }
+}

@@ -1,0 +1,177 @@
+using FunctionsLlm.Modeling.Checkpoints;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Lora;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Tests.Decoder;
+
+/// <summary>
+/// The managed batch-1 decode step against llama.cpp's logits of the fixtures (every position, decoded one token at a
+/// time after a short prefill) and against libtorch's path on the same model; models or states it does not handle take
+/// libtorch's path.
+/// </summary>
+public class CpuDecodeStepTests
+{
+    public static TheoryData<string> Plain => new(["tiny-llama", "tiny-qwen2", "tiny-qwen3"]);
+
+    [Theory]
+    [MemberData(nameof(Plain))]
+    public void Decoding_one_token_at_a_time_gives_llama_cpps_logits(string name)
+    {
+        var fixture = FixtureModel.Get(name);
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var expected = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
+        using var noGrad = no_grad();
+        foreach (var (ids, tensorName) in fixture.LogitCases)
+        {
+            using var scope = NewDisposeScope();
+            var stepwise = Stepwise(model, ids, prefill: 2, expectManaged: true);
+            TensorAssert.Close(expected.Read(tensorName), stepwise, fixture.Tolerance, $"{name} {tensorName}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Plain))]
+    public void The_managed_step_agrees_with_libtorchs_to_fp32_rounding(string name)
+    {
+        var fixture = FixtureModel.Get(name);
+        int[] ids = fixture.LogitCases.MaxBy(c => c.InputIds.Length).InputIds;
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var managed = Stepwise(model, ids, prefill: 3, expectManaged: true);
+        model.ManagedDecode = false;
+        var libtorch = Stepwise(model, ids, prefill: 3, expectManaged: false);
+        TensorAssert.Close(libtorch, managed, 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), name);
+    }
+
+    /// <summary>
+    /// With Q8_0 weights each product quantizes its input, so the two paths' fp32 differences of a few ulps move some
+    /// int8 roundings: the managed step is held to llama.cpp's F32 logits within the quantization error instead, as the
+    /// whole Q8_0 model is (Q8WeightModelTests).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Plain))]
+    public void With_q8_0_weights_the_managed_step_is_within_the_quantization_error_of_llama_cpps_f32_logits(string name)
+    {
+        var fixture = FixtureModel.Get(name);
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = true });
+        using var expected = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
+        using var noGrad = no_grad();
+        foreach (var (ids, tensorName) in fixture.LogitCases)
+        {
+            using var scope = NewDisposeScope();
+            var stepwise = Stepwise(model, ids, prefill: 2, expectManaged: ids.Length > 2);
+            var reference = expected.Read(tensorName);
+            Assert.True((stepwise - reference).abs().max().item<float>() <= 0.05 * reference.abs().max().item<float>(), $"{name} {tensorName}");
+        }
+    }
+
+    [Theory]
+    [InlineData("tiny-qwen2", false)]
+    [InlineData("tiny-qwen3", true)]
+    public void Rows_of_different_lengths_and_padding_decode_together_to_the_bits_they_get_alone(string name, bool q8)
+    {
+        using var model = ModelLoader.Load(FixtureModel.Get(name).Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
+        int[][] prompts = [[5, 17, 300, 42, 9, 88], [7, 3], [401, 22, 19, 250]];
+        long[][] next = [[11, 12, 13, 14], [21, 22, 23, 24], [31, 32, 33, 34]];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+
+        // Together: each row prefilled on its own (row 2 with two positions of left padding), then four steps of all rows.
+        using var cache = model.CreateCache(3, 16);
+        for (int r = 0; r < 3; r++)
+        {
+            using var row = cache.Rows(r, 1);
+            int padding = r == 2 ? 2 : 0;
+            var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
+            var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
+            model.Forward(ids, row, padding > 0 ? mask : null, lastPositionOnly: true);
+        }
+        var step = CpuDecodeStep.For(model)!;
+        var together = new List<Tensor>();
+        for (int t = 0; t < 4; t++)
+        {
+            var input = tensor(next.Select(n => n[t]).ToArray(), [3, 1]);
+            Assert.True(step.Applies(input, cache, null));
+            together.Add(model.Forward(input, cache));
+        }
+
+        for (int r = 0; r < 3; r++)
+        {
+            using var alone = model.CreateCache(1, 16);
+            int padding = r == 2 ? 2 : 0;
+            var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
+            var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
+            model.Forward(ids, alone, padding > 0 ? mask : null, lastPositionOnly: true);
+            for (int t = 0; t < 4; t++)
+            {
+                var logits = model.Forward(tensor(new[] { next[r][t] }, [1, 1]), alone);
+                Assert.True(logits[0].eq(together[t][r]).all().item<bool>(), $"{name} row {r} step {t}");
+            }
+        }
+
+        // And the libtorch path on the same batch, to fp32 rounding (dense weights only: Q8_0 roundings may move).
+        if (!q8)
+        {
+            model.ManagedDecode = false;
+            using var again = model.CreateCache(3, 16);
+            for (int r = 0; r < 3; r++)
+            {
+                using var row = again.Rows(r, 1);
+                int padding = r == 2 ? 2 : 0;
+                var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
+                var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
+                model.Forward(ids, row, padding > 0 ? mask : null, lastPositionOnly: true);
+            }
+            for (int t = 0; t < 4; t++)
+            {
+                var libtorch = model.Forward(tensor(next.Select(n => n[t]).ToArray(), [3, 1]), again);
+                TensorAssert.Close(libtorch, together[t], 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), $"{name} step {t}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Trained_adapters_masks_glm_layouts_and_bf16_take_libtorchs_path()
+    {
+        using var glm = ModelLoader.Load(FixtureModel.Get("tiny-glm").Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        Assert.Null(CpuDecodeStep.For(glm));
+        using var bf16 = ModelLoader.Load(FixtureModel.Get("tiny-llama").Directory, new ModelLoadOptions(CPU, ScalarType.BFloat16));
+        Assert.Null(CpuDecodeStep.For(bf16));
+
+        using var model = ModelLoader.Load(FixtureModel.Get("tiny-llama").Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        var step = CpuDecodeStep.For(model)!;
+        using var noGrad = no_grad();
+        using var one = tensor(new long[] { 5 }, [1, 1]);
+        using (var cache = model.CreateCache(1, 8))
+        {
+            Assert.True(step.Applies(one, cache, null));
+            using var mask = tensor(new[] { true }, [1, 1]);
+            Assert.False(step.Applies(one, cache, mask));
+        }
+        using (var cache = model.CreateCache(17, 8))
+        using (var many = zeros([17, 1], ScalarType.Int64))
+            Assert.False(step.Applies(many, cache, null));
+        LoraInjector.Inject(model, new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj"] });
+        using (var cache = model.CreateCache(1, 8))
+            Assert.False(step.Applies(one, cache, null));
+    }
+
+    /// <summary>Logits (T, vocab): a prefill of the first ids, then one forward per id.</summary>
+    private static Tensor Stepwise(CausalLM model, int[] ids, int prefill, bool expectManaged)
+    {
+        var step = CpuDecodeStep.For(model);
+        using var cache = model.CreateCache(1, ids.Length);
+        var all = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]);
+        prefill = Math.Min(prefill, ids.Length);
+        var pieces = new List<Tensor> { model.Forward(all.narrow(1, 0, prefill), cache) };
+        for (int i = prefill; i < ids.Length; i++)
+        {
+            var input = all.narrow(1, i, 1);
+            Assert.Equal(expectManaged, model.ManagedDecode && step is not null && step.Applies(input, cache, null));
+            pieces.Add(model.Forward(input, cache));
+        }
+        return cat(pieces, 1).squeeze(0);
+    }
+}
