@@ -19,9 +19,7 @@ public static class Q8Blocks
         for (int b = 0; b < scales.Length; b++)
         {
             var block = row.Slice(b * Size, Size);
-            float amax = 0;
-            foreach (float v in block)
-                amax = MathF.Max(amax, MathF.Abs(v));
+            float amax = AbsoluteMax(block);
             float d = amax / 127f;
             float inverse = d != 0 ? 1f / d : 0f;
             scales[b] = (float)(Half)d;
@@ -37,9 +35,7 @@ public static class Q8Blocks
         for (int b = 0; b < scales.Length; b++)
         {
             var block = row.Slice(b * Size, Size);
-            float amax = 0;
-            foreach (float v in block)
-                amax = MathF.Max(amax, MathF.Abs(v));
+            float amax = AbsoluteMax(block);
             scales[b] = (float)(Half)(amax / 127f);
             float inverse = amax != 0 ? 127f / amax : 0f;
             for (int j = 0; j < Size; j++)
@@ -83,6 +79,14 @@ public static class Q8Blocks
         var half = lanes.GetUpper() + lanes.GetLower();
         float even = half[0] + half[2], odd = half[1] + half[3];
         return even + odd;
+    }
+
+    private static float AbsoluteMax(ReadOnlySpan<float> block)
+    {
+        float amax = 0;
+        foreach (float v in block)
+            amax = MathF.Max(amax, MathF.Abs(v));
+        return amax;
     }
 
     private static void Check(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)

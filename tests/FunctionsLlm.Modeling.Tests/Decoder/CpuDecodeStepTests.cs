@@ -83,10 +83,7 @@ public class CpuDecodeStepTests
         for (int r = 0; r < 3; r++)
         {
             using var row = cache.Rows(r, 1);
-            int padding = r == 2 ? 2 : 0;
-            var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
-            var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
-            model.Forward(ids, row, padding > 0 ? mask : null, lastPositionOnly: true);
+            Prefill(model, row, prompts[r], padding: r == 2 ? 2 : 0);
         }
         var step = CpuDecodeStep.For(model)!;
         var together = new List<Tensor>();
@@ -100,10 +97,7 @@ public class CpuDecodeStepTests
         for (int r = 0; r < 3; r++)
         {
             using var alone = model.CreateCache(1, 16);
-            int padding = r == 2 ? 2 : 0;
-            var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
-            var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
-            model.Forward(ids, alone, padding > 0 ? mask : null, lastPositionOnly: true);
+            Prefill(model, alone, prompts[r], padding: r == 2 ? 2 : 0);
             for (int t = 0; t < 4; t++)
             {
                 var logits = model.Forward(tensor(new[] { next[r][t] }, [1, 1]), alone);
@@ -119,10 +113,7 @@ public class CpuDecodeStepTests
             for (int r = 0; r < 3; r++)
             {
                 using var row = again.Rows(r, 1);
-                int padding = r == 2 ? 2 : 0;
-                var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompts[r].Select(i => (long)i)], [1, padding + prompts[r].Length]);
-                var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompts[r].Length)], [1, padding + prompts[r].Length]);
-                model.Forward(ids, row, padding > 0 ? mask : null, lastPositionOnly: true);
+                Prefill(model, row, prompts[r], padding: r == 2 ? 2 : 0);
             }
             for (int t = 0; t < 4; t++)
             {
@@ -156,6 +147,15 @@ public class CpuDecodeStepTests
         LoraInjector.Inject(model, new LoraConfig { R = 2, LoraAlpha = 4, TargetModules = ["q_proj"] });
         using (var cache = model.CreateCache(1, 8))
             Assert.False(step.Applies(one, cache, null));
+    }
+
+    /// <summary>The prompt into a one-row cache, after <paramref name="padding"/> masked positions.</summary>
+    private static void Prefill(CausalLM model, KvCache row, int[] prompt, int padding)
+    {
+        using var scope = NewDisposeScope();
+        var ids = tensor([.. Enumerable.Repeat(0L, padding), .. prompt.Select(i => (long)i)], [1, padding + prompt.Length]);
+        var mask = tensor([.. Enumerable.Repeat(false, padding), .. Enumerable.Repeat(true, prompt.Length)], [1, padding + prompt.Length]);
+        model.Forward(ids, row, padding > 0 ? mask : null, lastPositionOnly: true);
     }
 
     /// <summary>Logits (T, vocab): a prefill of the first ids, then one forward per id.</summary>
