@@ -8,7 +8,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// y = W x for up to <see cref="MaxInputRows"/> fp32 input rows on the CPU: decoding one token per sequence. That is
 /// bound by reading W, and libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach,
 /// bench/README.md) and far below its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and
-/// streams each once with 256-bit FMAs, against every input row while it is in cache. Each output is summed in the
+/// streams each once with 512-bit FMAs (256-bit without AVX-512), against every input row while it is in cache. Each output is summed in the
 /// same order whatever the number of input rows, so a sequence decoded in a batch gets the bits it gets alone.
 /// </summary>
 internal static class CpuMatVec
@@ -45,12 +45,14 @@ internal static class CpuMatVec
         int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
         nint wp = (nint)w, xp = (nint)x, yp = (nint)y;
         int perThread = ((rows / threads) + 3) / 4 * 4;
+        // 512-bit lanes where the CPU has them (every path alike, so the sums do not depend on the batch either way).
+        bool wide = Vector512.IsHardwareAccelerated;
         void Slice(int begin, int end)
         {
-            if (inputRows == 1)
-                Rows((float*)wp, (float*)xp, (float*)yp, columns, begin, end);
+            if (wide)
+                Slice<Lanes512>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
             else
-                RowsTimesInputs((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
+                Slice<Lanes256>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
         }
         if (threads == 1)
             Slice(0, rows);
@@ -58,29 +60,39 @@ internal static class CpuMatVec
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
     }
 
-    private static unsafe void Rows(float* w, float* x, float* y, int columns, int begin, int end)
+    private static unsafe void Slice<TLanes>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TLanes>
+    {
+        if (inputRows == 1)
+            Rows<TLanes>(w, x, y, columns, begin, end);
+        else
+            RowsTimesInputs<TLanes>(w, x, y, columns, outputs, inputRows, begin, end);
+    }
+
+    private static unsafe void Rows<TLanes>(float* w, float* x, float* y, int columns, int begin, int end)
+        where TLanes : struct, ILanes<TLanes>
     {
         int r = begin;
         for (; r + 4 <= end; r += 4)
         {
             float* w0 = w + ((long)r * columns), w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            TLanes s0 = default, s1 = default, s2 = default, s3 = default;
             int c = 0;
-            for (; c + 8 <= columns; c += 8)
+            for (; c + TLanes.Count <= columns; c += TLanes.Count)
             {
-                var xv = Vector256.Load(x + c);
-                s0 = Vector256.FusedMultiplyAdd(Vector256.Load(w0 + c), xv, s0);
-                s1 = Vector256.FusedMultiplyAdd(Vector256.Load(w1 + c), xv, s1);
-                s2 = Vector256.FusedMultiplyAdd(Vector256.Load(w2 + c), xv, s2);
-                s3 = Vector256.FusedMultiplyAdd(Vector256.Load(w3 + c), xv, s3);
+                var xv = TLanes.Load(x + c);
+                s0 = TLanes.Fma(TLanes.Load(w0 + c), xv, s0);
+                s1 = TLanes.Fma(TLanes.Load(w1 + c), xv, s1);
+                s2 = TLanes.Fma(TLanes.Load(w2 + c), xv, s2);
+                s3 = TLanes.Fma(TLanes.Load(w3 + c), xv, s3);
             }
-            y[r] = Tail(Vector256.Sum(s0), w0, x, c, columns);
-            y[r + 1] = Tail(Vector256.Sum(s1), w1, x, c, columns);
-            y[r + 2] = Tail(Vector256.Sum(s2), w2, x, c, columns);
-            y[r + 3] = Tail(Vector256.Sum(s3), w3, x, c, columns);
+            y[r] = Tail(TLanes.Sum(s0), w0, x, c, columns);
+            y[r + 1] = Tail(TLanes.Sum(s1), w1, x, c, columns);
+            y[r + 2] = Tail(TLanes.Sum(s2), w2, x, c, columns);
+            y[r + 3] = Tail(TLanes.Sum(s3), w3, x, c, columns);
         }
         for (; r < end; r++)
-            y[r] = Dot(w + ((long)r * columns), x, columns);
+            y[r] = Dot<TLanes>(w + ((long)r * columns), x, columns);
     }
 
     /// <summary>
@@ -88,7 +100,8 @@ internal static class CpuMatVec
     /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
     /// the scalar tail).
     /// </summary>
-    private static unsafe void RowsTimesInputs(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+    private static unsafe void RowsTimesInputs<TLanes>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TLanes>
     {
         int r = begin;
         for (; r + 2 <= end; r += 2)
@@ -98,41 +111,41 @@ internal static class CpuMatVec
             for (; i + 4 <= inputRows; i += 4)
             {
                 float* x0 = x + ((long)i * columns), x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+                TLanes a0 = default, a1 = default, a2 = default, a3 = default;
+                TLanes b0 = default, b1 = default, b2 = default, b3 = default;
                 int c = 0;
-                for (; c + 8 <= columns; c += 8)
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
-                    var v0 = Vector256.Load(w0 + c);
-                    var v1 = Vector256.Load(w1 + c);
-                    var xv0 = Vector256.Load(x0 + c);
-                    var xv1 = Vector256.Load(x1 + c);
-                    var xv2 = Vector256.Load(x2 + c);
-                    var xv3 = Vector256.Load(x3 + c);
-                    a0 = Vector256.FusedMultiplyAdd(v0, xv0, a0);
-                    a1 = Vector256.FusedMultiplyAdd(v0, xv1, a1);
-                    a2 = Vector256.FusedMultiplyAdd(v0, xv2, a2);
-                    a3 = Vector256.FusedMultiplyAdd(v0, xv3, a3);
-                    b0 = Vector256.FusedMultiplyAdd(v1, xv0, b0);
-                    b1 = Vector256.FusedMultiplyAdd(v1, xv1, b1);
-                    b2 = Vector256.FusedMultiplyAdd(v1, xv2, b2);
-                    b3 = Vector256.FusedMultiplyAdd(v1, xv3, b3);
+                    var v0 = TLanes.Load(w0 + c);
+                    var v1 = TLanes.Load(w1 + c);
+                    var xv0 = TLanes.Load(x0 + c);
+                    var xv1 = TLanes.Load(x1 + c);
+                    var xv2 = TLanes.Load(x2 + c);
+                    var xv3 = TLanes.Load(x3 + c);
+                    a0 = TLanes.Fma(v0, xv0, a0);
+                    a1 = TLanes.Fma(v0, xv1, a1);
+                    a2 = TLanes.Fma(v0, xv2, a2);
+                    a3 = TLanes.Fma(v0, xv3, a3);
+                    b0 = TLanes.Fma(v1, xv0, b0);
+                    b1 = TLanes.Fma(v1, xv1, b1);
+                    b2 = TLanes.Fma(v1, xv2, b2);
+                    b3 = TLanes.Fma(v1, xv3, b3);
                 }
-                Store(y, outputs, i, r, Tail(Vector256.Sum(a0), w0, x0, c, columns), Tail(Vector256.Sum(b0), w1, x0, c, columns));
-                Store(y, outputs, i + 1, r, Tail(Vector256.Sum(a1), w0, x1, c, columns), Tail(Vector256.Sum(b1), w1, x1, c, columns));
-                Store(y, outputs, i + 2, r, Tail(Vector256.Sum(a2), w0, x2, c, columns), Tail(Vector256.Sum(b2), w1, x2, c, columns));
-                Store(y, outputs, i + 3, r, Tail(Vector256.Sum(a3), w0, x3, c, columns), Tail(Vector256.Sum(b3), w1, x3, c, columns));
+                Store(y, outputs, i, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+                Store(y, outputs, i + 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+                Store(y, outputs, i + 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+                Store(y, outputs, i + 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
             }
             for (; i < inputRows; i++)
             {
                 float* xi = x + ((long)i * columns);
-                Store(y, outputs, i, r, Dot(w0, xi, columns), Dot(w1, xi, columns));
+                Store(y, outputs, i, r, Dot<TLanes>(w0, xi, columns), Dot<TLanes>(w1, xi, columns));
             }
         }
         for (; r < end; r++)
         {
             for (int i = 0; i < inputRows; i++)
-                y[((long)i * outputs) + r] = Dot(w + ((long)r * columns), x + ((long)i * columns), columns);
+                y[((long)i * outputs) + r] = Dot<TLanes>(w + ((long)r * columns), x + ((long)i * columns), columns);
         }
     }
 
@@ -142,13 +155,14 @@ internal static class CpuMatVec
         y[((long)inputRow * outputs) + r + 1] = second;
     }
 
-    private static unsafe float Dot(float* w, float* x, int columns)
+    private static unsafe float Dot<TLanes>(float* w, float* x, int columns)
+        where TLanes : struct, ILanes<TLanes>
     {
-        Vector256<float> sum = default;
+        TLanes sum = default;
         int c = 0;
-        for (; c + 8 <= columns; c += 8)
-            sum = Vector256.FusedMultiplyAdd(Vector256.Load(w + c), Vector256.Load(x + c), sum);
-        return Tail(Vector256.Sum(sum), w, x, c, columns);
+        for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            sum = TLanes.Fma(TLanes.Load(w + c), TLanes.Load(x + c), sum);
+        return Tail(TLanes.Sum(sum), w, x, c, columns);
     }
 
     private static unsafe float Tail(float sum, float* w, float* x, int from, int columns)
@@ -156,5 +170,43 @@ internal static class CpuMatVec
         for (int c = from; c < columns; c++)
             sum += w[c] * x[c];
         return sum;
+    }
+
+    /// <summary>One accumulator of fp32 lanes: every output is summed lane by lane in column order, then across lanes.</summary>
+    private unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
+    {
+        static abstract int Count { get; }
+
+        static abstract TSelf Load(float* source);
+
+        static abstract TSelf Fma(TSelf a, TSelf b, TSelf addend);
+
+        static abstract float Sum(TSelf lanes);
+    }
+
+    private readonly unsafe struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
+    {
+        private readonly Vector256<float> _value = value;
+
+        public static int Count => Vector256<float>.Count;
+
+        public static Lanes256 Load(float* source) => new(Vector256.Load(source));
+
+        public static Lanes256 Fma(Lanes256 a, Lanes256 b, Lanes256 addend) => new(Vector256.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+        public static float Sum(Lanes256 lanes) => Vector256.Sum(lanes._value);
+    }
+
+    private readonly unsafe struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
+    {
+        private readonly Vector512<float> _value = value;
+
+        public static int Count => Vector512<float>.Count;
+
+        public static Lanes512 Load(float* source) => new(Vector512.Load(source));
+
+        public static Lanes512 Fma(Lanes512 a, Lanes512 b, Lanes512 addend) => new(Vector512.FusedMultiplyAdd(a._value, b._value, addend._value));
+
+        public static float Sum(Lanes512 lanes) => Vector512.Sum(lanes._value);
     }
 }
