@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using FunctionsLlm.Modeling.Quantization;
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -184,11 +185,12 @@ internal sealed class CpuDecodeStep
             for (int r = 0; r < _rows; r++)
             {
                 int row = r;
-                if (get_num_threads() > 1 && slots[r] >= 64)
-                    Parallel.For(0, _kvHeads, new ParallelOptions { MaxDegreeOfParallelism = get_num_threads() }, kv => Group((row * _kvHeads) + kv));
-                else
-                    for (int kv = 0; kv < _kvHeads; kv++)
+                int parts = slots[r] >= 64 ? Math.Min(get_num_threads(), _kvHeads) : 1;
+                KernelThreads.Run(parts, part =>
+                {
+                    for (int kv = part; kv < _kvHeads; kv += parts)
                         Group((row * _kvHeads) + kv);
+                });
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);

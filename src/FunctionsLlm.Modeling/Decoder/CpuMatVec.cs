@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using static FunctionsLlm.Modeling.Runtime.Scalars;
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -57,7 +58,7 @@ internal static class CpuMatVec
         if (threads == 1)
             Slice(0, rows);
         else
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
+            KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
     }
 
     private static unsafe void Slice<TLanes>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)

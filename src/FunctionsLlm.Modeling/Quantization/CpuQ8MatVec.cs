@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Quantization;
@@ -75,7 +76,7 @@ internal static class CpuQ8MatVec
             if (threads == 1)
                 Slice(0, rows);
             else
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
+                KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
         }
     }
 

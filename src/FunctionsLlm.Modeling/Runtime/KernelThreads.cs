@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace FunctionsLlm.Modeling.Runtime;
+
+/// <summary>
+/// Runs the parts of one managed kernel call (a matrix-vector product of a decode step) on the calling thread and parked
+/// workers. A worker spins for a short while after each part before it sleeps, so the ~85 products of a step hand off in
+/// microseconds; a thread-pool <c>Parallel.For</c> wake-up cost ~50 µs each (bench/README.md), a third of a small
+/// product. Between steps the workers sleep, so an idle server burns nothing.
+/// </summary>
+internal static class KernelThreads
+{
+    private static readonly TimeSpan Spin = TimeSpan.FromMicroseconds(200);
+    private static readonly Lock Gate = new();
+    private static Worker[] _workers = [];
+
+    /// <summary>Calls <paramref name="body"/>(0 … parts − 1), part 0 on this thread; returns when all are done.</summary>
+    public static void Run(int parts, Action<int> body)
+    {
+        if (parts <= 1)
+        {
+            body(0);
+            return;
+        }
+        lock (Gate)
+        {
+            if (_workers.Length < parts - 1)
+                _workers = [.. _workers, .. Enumerable.Range(_workers.Length, parts - 1 - _workers.Length).Select(i => new Worker(i))];
+            var call = new Call(body, parts - 1);
+            for (int i = 0; i < parts - 1; i++)
+                _workers[i].Post(call, i + 1);
+            Exception? error = null;
+            try
+            {
+                body(0);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref call.Remaining) > 0)
+                spinner.SpinOnce(sleep1Threshold: -1);
+            if ((error ?? call.Error) is { } failure)
+                ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
+    private sealed class Call(Action<int> body, int workers)
+    {
+        public readonly Action<int> Body = body;
+        public int Remaining = workers;
+        public Exception? Error;
+    }
+
+    private sealed class Worker
+    {
+        private readonly SemaphoreSlim _wake = new(0);
+        private Call? _call;
+        private int _part;
+        private int _sleeping;
+
+        public Worker(int index) =>
+            new Thread(Loop) { IsBackground = true, Name = $"flm-kernel-{index + 1}" }.Start();
+
+        public void Post(Call call, int part)
+        {
+            _part = part;
+            Interlocked.Exchange(ref _call, call);
+            if (Interlocked.CompareExchange(ref _sleeping, 0, 0) == 1)
+                _wake.Release();
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                var call = WaitForCall();
+                try
+                {
+                    call.Body(_part);
+                }
+                catch (Exception e)
+                {
+                    call.Error = e;
+                }
+                Volatile.Write(ref _call, null);
+                Interlocked.Decrement(ref call.Remaining);
+            }
+        }
+
+        // Spins for a while, then sleeps until posted to (a post that races the fall asleep wakes it at once).
+        private Call WaitForCall()
+        {
+            long until = Stopwatch.GetTimestamp() + (long)(Spin.TotalSeconds * Stopwatch.Frequency);
+            while (true)
+            {
+                if (Volatile.Read(ref _call) is { } call)
+                    return call;
+                if (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.SpinWait(20);
+                    continue;
+                }
+                Interlocked.Exchange(ref _sleeping, 1);
+                if (Volatile.Read(ref _call) is null)
+                    _wake.Wait();
+                Interlocked.Exchange(ref _sleeping, 0);
+                until = Stopwatch.GetTimestamp() + (long)(Spin.TotalSeconds * Stopwatch.Frequency);
+            }
+        }
+    }
+}
