@@ -106,7 +106,10 @@ internal sealed class CpuDecodeStep
                 CpuMatVec.Multiply(h, _rows, (float*)table, _vocab, _hidden, o);
         }
         cache.AdvanceEachRow();
-        return tensor(_out.AsSpan(0, _rows * _vocab).ToArray(), [_rows, 1, _vocab], ScalarType.Float32, CPU);
+        // Copied straight into the tensor: a managed array of the logits would be a large-object allocation every step.
+        var logits = empty([_rows, 1, _vocab], ScalarType.Float32, CPU);
+        _out.AsSpan(0, _rows * _vocab).CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes));
+        return logits;
     }
 
     private void Size(int rows)
