@@ -62,6 +62,19 @@ public sealed class GenerationSequence
     }
 
     /// <summary>
+    /// <see cref="ChooseAll"/> for the sequences at <paramref name="rows"/> (ascending) of a batch's last-position fp32
+    /// logits (batch, 1, vocab); the other rows (finished ones) are not sampled.
+    /// </summary>
+    public static int[] ChooseAt(Tensor lastLogits, IReadOnlyList<int> rows, IReadOnlyList<GenerationSequence> sequences)
+    {
+        using var scope = NewDisposeScope();
+        var all = lastLogits.select(1, 0);
+        var picked = rows.Count == all.shape[0] ? all
+            : all.index_select(0, tensor(rows.Select(r => (long)r).ToArray(), [rows.Count], ScalarType.Int64, all.device));
+        return ChooseAll(picked, sequences);
+    }
+
+    /// <summary>
     /// Picks the next id of each sequence from its row of fp32 logits (sequences, vocab) with batched ops, and records
     /// log-probabilities for those that asked; each gets what <see cref="Choose"/> gives it alone.
     /// </summary>

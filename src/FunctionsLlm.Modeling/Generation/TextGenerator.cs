@@ -48,7 +48,7 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int[] running = [.. Enumerable.Range(0, sequences.Length).Where(b => !sequences[b].Finished)];
-                int[] ids = Choose(logits, running, sequences);
+                int[] ids = GenerationSequence.ChooseAt(logits, running, [.. running.Select(b => sequences[b])]);
                 var next = new long[prompts.Count];
                 for (int i = 0; i < running.Length; i++)
                 {
@@ -70,16 +70,6 @@ public sealed class TextGenerator(CausalLM model, HfTokenizer tokenizer)
             logits.Dispose();
         }
         return [.. sequences.Select(s => s.Result)];
-    }
-
-    /// <summary>The next ids of the running sequences, from their rows of the last logits (batch, 1, vocab).</summary>
-    private static int[] Choose(Tensor logits, int[] running, GenerationSequence[] sequences)
-    {
-        using var scope = NewDisposeScope();
-        var rows = logits.select(1, 0);
-        if (running.Length < sequences.Length)
-            rows = rows.index_select(0, tensor(running.Select(b => (long)b).ToArray(), [running.Length], ScalarType.Int64, rows.device));
-        return GenerationSequence.ChooseAll(rows, [.. running.Select(b => sequences[b])]);
     }
 
     private Tensor Prefill(IReadOnlyList<IReadOnlyList<int>> prompts, int longest, KvCache cache)

@@ -348,7 +348,7 @@ public sealed class InferenceEngine : IDisposable
         using (_residency?.Select(group))
             logits = model.Forward(input, rows, mask, lastPositionOnly: true);
         _pacer.Prefilled(group.Count * longest, Stopwatch.GetElapsedTime(started));
-        ConsumeRows(logits, group);
+        Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits, group));
     }
 
     /// <summary>
@@ -391,7 +391,7 @@ public sealed class InferenceEngine : IDisposable
             _chunkedDone += count;
             if (_chunkedDone < prompt.Count)
                 return;
-            ConsumeRows(logits, [request]);
+            Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits, [request]));
         }
         lock (_queue)
         {
@@ -412,22 +412,8 @@ public sealed class InferenceEngine : IDisposable
         long started = Stopwatch.GetTimestamp();
         using (_residency?.Select(_rows))
             logits = Model.Model.Forward(input, live, lastPositionOnly: true);
-        ConsumeRows(logits, _rows);
+        Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits, _rows));
         _pacer.Stepped(Stopwatch.GetElapsedTime(started));
-    }
-
-    /// <summary>Samples the next token of each running request together, from its row of the logits (rows, 1, vocab).</summary>
-    private void ConsumeRows(Tensor logits, IReadOnlyList<SequenceRequest> requests)
-    {
-        long[] running = [.. Enumerable.Range(0, requests.Count).Where(i => requests[i].Sequence is not null && !requests[i].IsDone).Select(i => (long)i)];
-        if (running.Length == 0)
-            return;
-        using var scope = NewDisposeScope();
-        var rows = logits.select(1, 0);
-        if (running.Length < requests.Count)
-            rows = rows.index_select(0, tensor(running, [running.Length], ScalarType.Int64, rows.device));
-        SequenceRequest.ConsumeAll(rows, [.. running.Select(i => requests[(int)i])]);
-        Interlocked.Add(ref _generatedTokens, running.Length);
     }
 
     /// <summary>Ends finished and cancelled rows and moves the last live row into each freed one.</summary>

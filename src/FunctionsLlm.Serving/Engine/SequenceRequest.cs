@@ -62,14 +62,18 @@ internal sealed class SequenceRequest(IReadOnlyList<int> promptIds, SamplingOpti
     public GenerationStream Stream => new(_updates.Reader, _completion.Task, PromptIds.Count);
 
     /// <summary>
-    /// Chooses the next token of each request from its row of fp32 logits (requests, vocab), all rows sampled together,
-    /// then records each and publishes what it adds.
+    /// Chooses the next token of each running request (started, not done) from its row of the last-position fp32 logits
+    /// (requests, 1, vocab), all sampled together, then records each and publishes what it adds; returns how many.
     /// </summary>
-    public static void ConsumeAll(Tensor logits, IReadOnlyList<SequenceRequest> requests)
+    public static int ConsumeRunning(Tensor lastLogits, IReadOnlyList<SequenceRequest> requests)
     {
-        int[] ids = GenerationSequence.ChooseAll(logits, [.. requests.Select(r => r.Sequence!)]);
-        for (int i = 0; i < requests.Count; i++)
-            requests[i].Consume(ids[i]);
+        int[] running = [.. Enumerable.Range(0, requests.Count).Where(i => requests[i].Sequence is not null && !requests[i].IsDone)];
+        if (running.Length == 0)
+            return 0;
+        int[] ids = GenerationSequence.ChooseAt(lastLogits, running, [.. running.Select(i => requests[i].Sequence!)]);
+        for (int k = 0; k < running.Length; k++)
+            requests[running[k]].Consume(ids[k]);
+        return running.Length;
     }
 
     private void Consume(int id)
