@@ -101,7 +101,7 @@ string peak = PeakRss.Read();
 // context computes exactly in F32 (no flash attention: its CPU kernel rounds through F16; F32 KV cache); the bench
 // context, when set otherwise, is checked too, to show what its settings cost in precision.
 float[][] reference, bench = Logits(context);
-using (var exact = weights.CreateContext(parameters with { FlashAttention = false, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 }))
+using (var exact = ExactContext())
     reference = Logits(exact);
 float[][] ours = OurLogits();
 var (referenceDiff, agree) = Compare(ours, reference);
@@ -146,9 +146,13 @@ float[][] Logits(LLamaContext target)
     return [.. Enumerable.Range(0, CheckTokens).Select(i => target.NativeHandle.GetLogitsIth(i).ToArray())];
 }
 
+// The reference: F32 KV cache, no flash attention (its CPU kernel rounds through F16).
+LLamaContext ExactContext() =>
+    weights.CreateContext(parameters with { FlashAttention = false, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 });
+
 int[] GreedyIds()
 {
-    using var exact = weights.CreateContext(parameters with { FlashAttention = false, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32 });
+    using var exact = ExactContext();
     Decode(exact, prompt.AsSpan(0, CheckTokens), 0, allLogits: false);
     var ids = new List<int> { ArgMax(exact.NativeHandle.GetLogitsIth(CheckTokens - 1)) };
     while (ids.Count < GreedyTokens)

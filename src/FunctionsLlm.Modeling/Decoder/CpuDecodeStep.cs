@@ -18,6 +18,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 internal sealed class CpuDecodeStep
 {
     private readonly CausalLM _model;
+    private readonly LinearLayer[] _linears;   // the model's structure is fixed; adapters attach inside these layers
     private readonly int _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab;
     private int _rows;
     private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
@@ -27,6 +28,7 @@ internal sealed class CpuDecodeStep
     {
         var c = model.Config;
         _model = model;
+        _linears = [.. model.modules().OfType<LinearLayer>()];
         _hidden = (int)c.HiddenSize;
         _heads = c.NumAttentionHeads;
         _kvHeads = c.NumKeyValueHeads;
@@ -52,7 +54,7 @@ internal sealed class CpuDecodeStep
         && cache.Batch <= CpuMatVec.MaxInputRows && inputIds.dtype == ScalarType.Int64
         && inputIds.device_type == TorchSharp.DeviceType.CPU && !_model.training && !is_grad_enabled()
         && (_model.Config.AttentionWindow is not { } window || cache.Length + 1 <= window)
-        && _model.modules().OfType<LinearLayer>().All(Plain);
+        && _linears.All(Plain);
 
     // Adapters served from banks are fine (their update runs on the matrix-vector kernel too); a trained adapter is not.
     private static bool Plain(LinearLayer layer) =>

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Buffers;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FunctionsLlm.Modeling.Runtime;
@@ -31,12 +31,28 @@ internal static class CpuQ8MatVec
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>
     public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y)
     {
+        int columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
+        // Pooled: a decode step makes ~85 products, and fresh arrays for each would keep the collector busy.
+        var xq = ArrayPool<sbyte>.Shared.Rent(inputRows * columns);
+        var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
+        try
+        {
+            var xs = new ReadOnlySpan<float>(x, inputRows * columns);
+            for (int i = 0; i < inputRows; i++)
+                Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
+            Multiply(xq, xd, inputRows, weight, y);
+        }
+        finally
+        {
+            ArrayPool<sbyte>.Shared.Return(xq);
+            ArrayPool<float>.Shared.Return(xd);
+        }
+    }
+
+    /// <summary>y = W x for input rows already quantized to Q8_0 blocks (<paramref name="xq"/>, <paramref name="xd"/>).</summary>
+    private static unsafe void Multiply(sbyte[] xq, float[] xd, int inputRows, Q8Weight weight, float* y)
+    {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
-        var xq = new sbyte[(long)inputRows * columns];
-        var xd = new float[(long)inputRows * blocks];
-        var xs = new ReadOnlySpan<float>(x, inputRows * columns);
-        for (int i = 0; i < inputRows; i++)
-            Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
         int threads = (long)rows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
         fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes)
         fixed (sbyte* xqp = xq)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Quantization;
@@ -14,6 +13,7 @@ public sealed class Q8Weight : IDisposable
     {
         Quants = quants.DetachFromDisposeScope();
         Scales = scales.DetachFromDisposeScope();
+        Shape = Quants.shape;
     }
 
     /// <summary>int8, (out, in).</summary>
@@ -22,7 +22,8 @@ public sealed class Q8Weight : IDisposable
     /// <summary>fp32 (the values of fp16 scales), (out, in / 32).</summary>
     public Tensor Scales { get; }
 
-    public long[] Shape => Quants.shape;
+    /// <summary>(out, in), read once: the kernels ask for it at every product.</summary>
+    public long[] Shape { get; }
 
     /// <summary>Quantizes a dense (out, in) weight whose rows are a multiple of 32 values, as llama.cpp's quantizer does.</summary>
     public static Q8Weight Quantize(Tensor weight)
