@@ -1,6 +1,7 @@
 using System.Globalization;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Gguf;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Bench;
@@ -48,7 +49,7 @@ internal static class LlamaGguf
 
         using var checkpoint = CheckpointReader.Open(modelDir);
         void Tensor(string ggufName, string hfName, int permuteHeads = 0) =>
-            gguf.AddTensor(ggufName, [.. checkpoint.Info(hfName).Shape.Reverse()], stream => WriteTensor(checkpoint, hfName, permuteHeads, stream));
+            gguf.AddTensor(ggufName, [.. checkpoint.Info(hfName).Shape.Reverse()], GgmlType.F32, stream => WriteTensor(checkpoint, hfName, permuteHeads, stream));
 
         Tensor("token_embd.weight", "model.embed_tokens.weight");
         Tensor("output_norm.weight", "model.norm.weight");
@@ -70,33 +71,13 @@ internal static class LlamaGguf
         gguf.Write(ggufPath);
     }
 
-    /// <summary>
-    /// HF stores each head's q/k rows as [first halves of the rotary pairs; second halves] (rotate-half); llama.cpp
-    /// rotates adjacent rows (2i, 2i + 1). Row (half h, index j) of a head moves to row 2j + h.
-    /// </summary>
-    internal static Tensor PermuteForInterleavedRope(Tensor weight, int heads)
-    {
-        long rows = weight.shape[0], cols = weight.shape[1];
-        if (rows % (2 * heads) != 0)
-            throw new ArgumentException($"{rows} rows do not split into {heads} heads of rotary pairs", nameof(weight));
-        return weight.reshape(heads, 2, rows / heads / 2, cols)   // (heads, half, pair, cols)
-            .transpose(1, 2)                                      // (heads, pair, half, cols)
-            .reshape(rows, cols);
-    }
-
     private static void WriteTensor(CheckpointReader checkpoint, string name, int permuteHeads, Stream stream)
     {
         using var scope = NewDisposeScope();
-        var weight = checkpoint.Read(name).to(ScalarType.Float32);
+        var weight = checkpoint.Read(name);
         if (permuteHeads > 0)
-            weight = PermuteForInterleavedRope(weight, permuteHeads);
-        var flat = weight.contiguous().view(-1);
-        const long chunk = 1 << 20; // elements; TorchSharp's byte spans stop at 2 GiB
-        for (long start = 0; start < flat.shape[0]; start += chunk)
-        {
-            using var piece = flat.narrow(0, start, Math.Min(chunk, flat.shape[0] - start));
-            stream.Write(piece.bytes);
-        }
+            weight = GgufTensorPlan.PermuteForInterleavedRope(weight, permuteHeads);
+        GgufTensorEncoder.Write(weight, GgmlType.F32, stream);
     }
 
     private static void AddTokenizer(GgufWriter gguf, ModelConfig c)

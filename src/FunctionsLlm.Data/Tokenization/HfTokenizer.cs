@@ -65,6 +65,18 @@ public sealed class HfTokenizer
         EosTokenId = ResolveConfigToken(config.EosToken, "eos_token", configPath);
         PadTokenId = ResolveConfigToken(config.PadToken, "pad_token", configPath);
         (_prefixIds, _suffixIds) = SpecialTokenFrame(definition.Template, config);
+        Bpe = definition.Bpe is { } bpe
+            ? new BpeVocabulary(
+                ByteLevel: definition.ByteLevelPreTokenizer is not null,
+                Tokens: _idToToken,
+                Merges: bpe.Merges,
+                SplitPatterns: definition.ByteLevelPreTokenizer?.SplitPatterns ?? [],
+                AddPrefixSpace: definition.ByteLevelPreTokenizer?.AddPrefixSpace ?? false,
+                IgnoreMerges: bpe.IgnoreMerges,
+                ByteFallback: bpe.ByteFallback,
+                SpecialIds: _specialIds,
+                AddedIds: _addedTokenIds)
+            : null;
     }
 
     public TokenizerConfig Config { get; }
@@ -86,6 +98,9 @@ public sealed class HfTokenizer
     public int? PadTokenId { get; }
 
     public string? ChatTemplate => Config.ChatTemplate;
+
+    /// <summary>The vocabulary, merges and pre-tokenizer of a tokenizer.json BPE tokenizer; null for tokenizer.model and tiktoken files.</summary>
+    public BpeVocabulary? Bpe { get; }
 
     /// <summary>The added tokens marked special, by content.</summary>
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }

@@ -22,6 +22,10 @@ internal sealed class PreTokenizerPipeline(IReadOnlyList<PreTokenizerPipeline.IS
     /// <summary>ByteLevel: optionally prefix a space, optionally split with the GPT-2 pattern.</summary>
     internal sealed class ByteLevelSplit(bool addPrefixSpace, PreTokenizerRegex? gpt2Regex) : IStep
     {
+        public bool AddPrefixSpace => addPrefixSpace;
+
+        public PreTokenizerRegex? Regex => gpt2Regex;
+
         public void Split(string piece, List<string> output)
         {
             if (addPrefixSpace && !piece.StartsWith(' '))
@@ -34,6 +38,16 @@ internal sealed class PreTokenizerPipeline(IReadOnlyList<PreTokenizerPipeline.IS
     }
 
     public IReadOnlyList<IStep> Steps { get; } = steps;
+
+    /// <summary>The Oniguruma patterns of the steps that split, in order.</summary>
+    public IReadOnlyList<string> SplitPatterns => [.. Steps.Select(step => step switch
+    {
+        IsolatedRegexSplit split => split.Regex.OnigurumaPattern,
+        ByteLevelSplit { Regex: { } regex } => regex.OnigurumaPattern,
+        _ => null,
+    }).OfType<string>()];
+
+    public bool AddPrefixSpace => Steps.OfType<ByteLevelSplit>().Any(step => step.AddPrefixSpace);
 
     public List<string> Split(string text)
     {

@@ -6,7 +6,9 @@ internal sealed record TokenizerDefinition(
     ITokenModel Model,
     IReadOnlyList<AddedToken> AddedTokens,
     TextNormalizer Normalizer,
-    PostProcessorTemplate? Template);
+    PostProcessorTemplate? Template,
+    BpeModelDefinition? Bpe = null,
+    PreTokenizerPipeline? ByteLevelPreTokenizer = null);
 
 /// <summary>tokenizer.json's <c>model</c> of type BPE.</summary>
 internal sealed record BpeModelDefinition(

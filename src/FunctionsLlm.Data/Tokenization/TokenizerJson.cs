@@ -67,24 +67,34 @@ internal static partial class TokenizerJson
                 FuseUnknownTokens: OptionalBool(model, "fuse_unk") ?? false,
                 ByteFallback: OptionalBool(model, "byte_fallback") ?? false);
             var preTokenizer = Property(root, "pre_tokenizer");
-            ITokenModel bpeModel = IsSentencePieceStyle(preTokenizer)
-                ? ReadSentencePieceStyleModel(root, bpe, preTokenizer)
-                : ReadByteLevelModel(root, bpe, preTokenizer!.Value);
+            PreTokenizerPipeline? byteLevelPreTokenizer = null;
+            ITokenModel bpeModel;
+            if (IsSentencePieceStyle(preTokenizer))
+            {
+                bpeModel = ReadSentencePieceStyleModel(root, bpe, preTokenizer);
+            }
+            else
+            {
+                byteLevelPreTokenizer = ReadPreTokenizer(preTokenizer!.Value);
+                bpeModel = ReadByteLevelModel(root, bpe, byteLevelPreTokenizer);
+            }
             return new TokenizerDefinition(
                 bpe.Vocab,
                 bpeModel,
                 ReadAddedTokens(root),
                 ReadNormalizer(Property(root, "normalizer"), "normalizer"),
-                ReadPostProcessor(Property(root, "post_processor")));
+                ReadPostProcessor(Property(root, "post_processor")),
+                bpe,
+                byteLevelPreTokenizer);
         }
 
-        private ByteLevelBpeModel ReadByteLevelModel(JsonElement root, BpeModelDefinition bpe, JsonElement preTokenizer)
+        private ByteLevelBpeModel ReadByteLevelModel(JsonElement root, BpeModelDefinition bpe, PreTokenizerPipeline preTokenizer)
         {
             if (bpe.ByteFallback)
                 throw Error("model.byte_fallback is not supported with a ByteLevel pre_tokenizer (every byte is a token there); " +
                             "it is supported in SentencePiece-style BPE, whose pre_tokenizer is null or Metaspace.");
             RequireByteLevelDecoder(root);
-            return new ByteLevelBpeModel(bpe, ReadPreTokenizer(preTokenizer), path);
+            return new ByteLevelBpeModel(bpe, preTokenizer, path);
         }
 
         private void CheckModel(JsonElement model)

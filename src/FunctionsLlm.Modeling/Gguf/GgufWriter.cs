@@ -1,27 +1,29 @@
 using System.Text;
+using FunctionsLlm.Modeling.Checkpoints;
 
-namespace FunctionsLlm.Bench;
+namespace FunctionsLlm.Modeling.Gguf;
 
 /// <summary>
 /// Writes a GGUF v3 file (ggml's single-file model format): header, typed key/value metadata, tensor infos, then
 /// the tensor data, each tensor at a multiple of <see cref="Alignment"/> from the start of the data section.
-/// All numbers little-endian; strings are a uint64 byte length then UTF-8 without a terminator. Only F32 tensors.
+/// All numbers little-endian; strings are a uint64 byte length then UTF-8 without a terminator.
 /// Tensor dims are given in GGUF order: the fastest-varying first, so a PyTorch (out, in) weight is [in, out].
 /// </summary>
-internal sealed class GgufWriter
+public sealed class GgufWriter
 {
     public const int Alignment = 32;
     private const uint Magic = 0x46554747; // "GGUF" read as a little-endian uint32
     private const uint Version = 3;
-    private const uint GgmlTypeF32 = 0;
 
     private readonly List<(string Key, Action<BinaryWriter> WriteValue)> _metadata = [];
-    private readonly List<(string Name, long[] Dims, Action<Stream> WriteData)> _tensors = [];
+    private readonly List<(string Name, long[] Dims, GgmlType Type, Action<Stream> WriteData)> _tensors = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
 
     public void Add(string key, string value) => AddMetadata(key, w => { w.Write((uint)ValueType.String); WriteString(w, value); });
 
     public void Add(string key, uint value) => AddMetadata(key, w => { w.Write((uint)ValueType.UInt32); w.Write(value); });
+
+    public void Add(string key, int value) => AddMetadata(key, w => { w.Write((uint)ValueType.Int32); w.Write(value); });
 
     public void Add(string key, float value) => AddMetadata(key, w => { w.Write((uint)ValueType.Float32); w.Write(value); });
 
@@ -45,21 +47,24 @@ internal sealed class GgufWriter
             w.Write(value);
     });
 
-    /// <summary>An F32 tensor; <paramref name="writeData"/> must write exactly the product of dims × 4 bytes.</summary>
-    public void AddTensor(string name, long[] dims, Action<Stream> writeData)
+    /// <summary>A tensor of <paramref name="type"/>; <paramref name="writeData"/> must write exactly its bytes, row after row.</summary>
+    public void AddTensor(string name, long[] dims, GgmlType type, Action<Stream> writeData)
     {
         if (dims.Length is < 1 or > 4 || dims.Any(d => d < 1))
             throw new ArgumentException($"tensor '{name}': GGUF takes 1 to 4 positive dims, got [{string.Join(", ", dims)}]", nameof(dims));
+        _ = type.RowBytes(dims[0]); // refuses a Q8_0 row that is not whole blocks
         if (!_names.Add("tensor:" + name))
             throw new ArgumentException($"tensor '{name}' added twice", nameof(name));
-        _tensors.Add((name, dims, writeData));
+        _tensors.Add((name, dims, type, writeData));
     }
 
-    /// <summary>Writes to a temporary file next to <paramref name="path"/> and renames it, so a partial file never has the final name.</summary>
-    public void Write(string path)
+    public int TensorCount => _tensors.Count;
+
+    /// <summary>Writes the file through a temporary one renamed at the end, so a partial file never has the final name.</summary>
+    public void Write(string path) => AtomicFile.Write(path, WriteTo);
+
+    private void WriteTo(Stream stream)
     {
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
         {
             writer.Write(Magic);
@@ -76,15 +81,15 @@ internal sealed class GgufWriter
             var offsets = new long[_tensors.Count];
             for (int i = 0; i < _tensors.Count; i++)
             {
-                var (name, dims, _) = _tensors[i];
+                var (name, dims, type, _) = _tensors[i];
                 offsets[i] = offset;
                 WriteString(writer, name);
                 writer.Write((uint)dims.Length);
                 foreach (long dim in dims)
                     writer.Write((ulong)dim);
-                writer.Write(GgmlTypeF32);
+                writer.Write((uint)type);
                 writer.Write((ulong)offset);
-                offset = Align(offset + ByteLength(dims));
+                offset = Align(offset + ByteLength(dims, type));
             }
             writer.Flush();
             Pad(stream);
@@ -92,15 +97,14 @@ internal sealed class GgufWriter
             long dataStart = stream.Position;
             for (int i = 0; i < _tensors.Count; i++)
             {
-                var (name, dims, writeData) = _tensors[i];
+                var (name, dims, type, writeData) = _tensors[i];
                 writeData(stream);
                 long written = stream.Position - dataStart - offsets[i];
-                if (written != ByteLength(dims))
-                    throw new InvalidOperationException($"tensor '{name}': wrote {written} bytes, its dims need {ByteLength(dims)}");
+                if (written != ByteLength(dims, type))
+                    throw new InvalidOperationException($"tensor '{name}': wrote {written} bytes, its dims need {ByteLength(dims, type)} as {type}");
                 Pad(stream);
             }
         }
-        File.Move(temporary, path, overwrite: true);
     }
 
     private void AddMetadata(string key, Action<BinaryWriter> writeValue)
@@ -126,7 +130,7 @@ internal sealed class GgufWriter
         writer.Write(bytes);
     }
 
-    private static long ByteLength(long[] dims) => dims.Aggregate(4L, (product, dim) => product * dim);
+    private static long ByteLength(long[] dims, GgmlType type) => dims.Skip(1).Aggregate(type.RowBytes(dims[0]), (product, dim) => product * dim);
 
     private static long Align(long offset) => (offset + Alignment - 1) / Alignment * Alignment;
 
