@@ -3,6 +3,7 @@ using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Gguf;
+using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Tests;
 using LLama;
 using LLama.Native;
@@ -112,6 +113,105 @@ public sealed class GgufExporterTests
         Assert.Equal(tokenizer.EosTokenId.ToString(), llama.Metadata["tokenizer.ggml.eos_token_id"]);
         Assert.Equal("gpt2", llama.Metadata["tokenizer.ggml.model"]);
         Assert.Equal("false", llama.Metadata["tokenizer.ggml.add_bos_token"]);
+    }
+
+    /// <summary>Half-precision exports: llama.cpp's logits stay within half-precision rounding of our F32 logits.</summary>
+    [Theory]
+    [InlineData("tiny-llama", "f16")]
+    [InlineData("tiny-qwen3", "bf16")]
+    [InlineData("tiny-glm4", "f16")]
+    public void A_half_precision_export_runs_within_its_rounding(string name, string type)
+    {
+        var fixture = FixtureModel.Get(name);
+        using var folder = new TempFolder();
+        string gguf = folder.File($"model-{type}.gguf");
+        GgufExporter.Export(fixture.Directory, gguf, GgufExporter.Types[type]);
+        Assert.Contains(GgufTensorBytes.Read(gguf).Values, t => t.Type == (uint)GgufExporter.Types[type]);
+
+        using var llama = new LlamaCpp(gguf);
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        var (ids, _) = fixture.LogitCases.MaxBy(c => c.InputIds.Length);
+        using var scope = NewDisposeScope();
+        var ours = OurLogits(model, ids);
+        // llama.cpp's CPU products with F16/BF16 weights round the activations to the weights' type too, so even BF16,
+        // which holds these BF16 weights exactly, is 8-bit-mantissa arithmetic: within 1% of the largest logit.
+        double tolerance = 1e-2 * TensorAssert.MaxMagnitude(ours);
+        TensorAssert.Close(ours, tensor(llama.Logits(ids), [ids.Length, llama.VocabSize]), tolerance, $"{name} {type}");
+    }
+
+    /// <summary>
+    /// Issue 21's parity: our engine with Q8_0 weights (ModelLoadOptions.Q8Weights) against llama.cpp running the Q8_0
+    /// file of the same model. Both quantize each product's input to int8, so where an upstream fp32 difference of a few
+    /// ulps (attention, norms) moves a value across a rounding boundary, one int8 differs and the logits move by a few
+    /// hundredths (measured: most cases bit-identical, at most 1.5% of the largest logit, qwen3 and GLM only). The logits
+    /// are therefore held to 2.5% of the largest logit, and greedy continuations must be equal up to any step where
+    /// llama.cpp's own top two logits are closer than 0.05 — a tie that such a rounding can decide either way.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Our_q8_0_weights_decode_as_llama_cpp_runs_the_q8_0_file(string name)
+    {
+        var fixture = FixtureModel.Get(name);
+        using var folder = new TempFolder();
+        string gguf = folder.File("model-q8_0.gguf");
+        GgufExporter.Export(fixture.Directory, gguf, GgmlType.Q8_0);
+        using var llama = new LlamaCpp(gguf);
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = true });
+        foreach (var (ids, tensorName) in fixture.LogitCases)
+        {
+            using var scope = NewDisposeScope();
+            var theirs = tensor(llama.Logits(ids), [ids.Length, llama.VocabSize]);
+            TensorAssert.Close(theirs, OurLogits(model, ids), 0.025 * TensorAssert.MaxMagnitude(theirs), $"{name} {tensorName}");
+        }
+        foreach (var (prompt, greedy) in fixture.GreedyCases)
+        {
+            var (theirs, margins) = llama.GreedyWithMargins(prompt, greedy.Length);
+            int[] ours = OurGreedy(model, prompt, greedy.Length);
+            int same = theirs.Zip(ours).TakeWhile(pair => pair.First == pair.Second).Count();
+            Assert.True(same == theirs.Length || margins[same] < 0.05f,
+                $"{name}: greedy parts at step {same} where llama.cpp's margin is {(same < margins.Length ? margins[same] : 0)}: llama.cpp {string.Join(' ', theirs)}, ours {string.Join(' ', ours)}");
+        }
+    }
+
+    /// <summary>A model merged from a LoRA adapter (what <c>flm merge</c> writes) exports and runs as we run it.</summary>
+    [Theory]
+    [InlineData("tiny-llama")]
+    [InlineData("tiny-qwen2")]
+    [InlineData("tiny-glm")]
+    public void A_lora_merged_model_round_trips_through_llama_cpp(string name)
+    {
+        var fixture = FixtureModel.Get(name);
+        using var folder = new TempFolder();
+        string adapter = folder.File("adapter"), merged = folder.File("merged"), gguf = folder.File("merged.gguf");
+        RandomAdapter.Write(fixture.Directory, adapter, new LoraConfig { R = 4, LoraAlpha = 8, TargetModules = [LoraConfig.AllLinear] }, seed: 7, scale: 0.1);
+        LoraMerger.Merge(fixture.Directory, adapter, merged);
+        GgufExporter.Export(merged, gguf, GgmlType.F32);
+
+        using var llama = new LlamaCpp(gguf);
+        using var baseModel = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var mergedModel = ModelLoader.Load(merged, new ModelLoadOptions(CPU, ScalarType.Float32));
+        var (ids, _) = fixture.LogitCases.MaxBy(c => c.InputIds.Length);
+        using var scope = NewDisposeScope();
+        var theirs = tensor(llama.Logits(ids), [ids.Length, llama.VocabSize]);
+        var ours = OurLogits(mergedModel, ids);
+        TensorAssert.Close(ours, theirs, 1e-3, $"{name} merged");
+        Assert.True(TensorAssert.MaxDifference(OurLogits(baseModel, ids), ours) > 1e-2, "the adapter changes the model (else the check proves nothing)");
+    }
+
+    private static int[] OurGreedy(CausalLM model, int[] prompt, int count)
+    {
+        using var noGrad = no_grad();
+        using var cache = model.CreateCache(1, prompt.Length + count);
+        var ids = new List<int>();
+        long[] next = [.. prompt.Select(id => (long)id)];
+        while (ids.Count < count)
+        {
+            using var input = tensor(next, [1, next.Length]);
+            using var logits = model.Forward(input, cache, lastPositionOnly: true);
+            ids.Add((int)logits.argmax().item<long>());
+            next = [ids[^1]];
+        }
+        return [.. ids];
     }
 
     private static Tensor OurLogits(CausalLM model, int[] ids)

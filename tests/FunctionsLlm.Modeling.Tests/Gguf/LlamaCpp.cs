@@ -54,17 +54,35 @@ internal sealed class LlamaCpp : IDisposable
     }
 
     /// <summary>The argmax continuation of <paramref name="prompt"/>, <paramref name="count"/> tokens.</summary>
-    public int[] Greedy(IReadOnlyList<int> prompt, int count)
+    public int[] Greedy(IReadOnlyList<int> prompt, int count) => GreedyWithMargins(prompt, count).Ids;
+
+    /// <summary>The argmax continuation and, at each step, how far the top logit is above the second.</summary>
+    public (int[] Ids, float[] Margins) GreedyWithMargins(IReadOnlyList<int> prompt, int count)
     {
         using var context = _weights.CreateContext(_parameters);
         Decode(context, prompt, 0, allLogits: false);
-        var ids = new List<int> { ArgMax(context.NativeHandle.GetLogitsIth(prompt.Count - 1)) };
+        var ids = new List<int>();
+        var margins = new List<float>();
+        void Choose(ReadOnlySpan<float> logits)
+        {
+            int best = ArgMax(logits);
+            float second = float.NegativeInfinity;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                if (i != best)
+                    second = Math.Max(second, logits[i]);
+            }
+            ids.Add(best);
+            margins.Add(logits[best] - second);
+        }
+
+        Choose(context.NativeHandle.GetLogitsIth(prompt.Count - 1));
         while (ids.Count < count)
         {
             Decode(context, [ids[^1]], prompt.Count + ids.Count - 1, allLogits: false);
-            ids.Add(ArgMax(context.NativeHandle.GetLogitsIth(0)));
+            Choose(context.NativeHandle.GetLogitsIth(0));
         }
-        return [.. ids];
+        return ([.. ids], [.. margins]);
     }
 
     /// <summary>llama.cpp's tokenization: no BOS added, special tokens written in the text recognised.</summary>
