@@ -26,6 +26,7 @@ public static class FlmCli
         root.Subcommands.Add(TrainCommand.Create(output, error));
         root.Subcommands.Add(MergeCommand.Create(output, error));
         root.Subcommands.Add(QuantizeCommand.Create(output, error));
+        root.Subcommands.Add(ExportGgufCommand.Create(output, error));
         root.Subcommands.Add(EvalCommand.Create(output, error));
         root.Subcommands.Add(ServeCommand.Create(output, error));
         return root;

@@ -4,6 +4,7 @@ using FunctionsLlm.Data.Templating;
 using FunctionsLlm.Data.Tokenization;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Gguf;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training.Data;
 using FunctionsLlm.Training.Evaluation;
@@ -53,5 +54,5 @@ internal static class CommandFailure
 
     private static bool IsInputError(Exception e) => e is UnreadableInputException or TokenizerLoadException or TemplateException
         or TokenizerAltersTextException or ModelConfigException or CheckpointException or LoraException or IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException
-        or TrainingDataException or EvaluationException;
+        or TrainingDataException or EvaluationException or GgufExportException;
 }

@@ -30,11 +30,11 @@ public static class GgufExporter
     {
         var config = ModelConfig.Load(modelDir);
         if (config.Layout != CheckpointLayout.HuggingFace)
-            throw new NotSupportedException($"{modelDir}: only Hugging Face checkpoint layouts are exported (this one is {config.Layout})");
+            throw new GgufExportException($"{modelDir}: only Hugging Face checkpoint layouts are exported (this one is {config.Layout})");
         if (config.Quantization is not null)
-            throw new NotSupportedException($"{modelDir}: the checkpoint is quantized ({config.Quantization.QuantMethod}); export the full-precision model");
+            throw new GgufExportException($"{modelDir}: the checkpoint is quantized ({config.Quantization.QuantMethod}); export the full-precision model");
         if (config.HiddenAct != "silu")
-            throw new NotSupportedException($"{modelDir}: hidden_act '{config.HiddenAct}'; llama.cpp's graphs for these architectures use SiLU");
+            throw new GgufExportException($"{modelDir}: hidden_act '{config.HiddenAct}'; llama.cpp's graphs for these architectures use SiLU");
 
         string architecture = GgufTensorPlan.Architecture(config);
         var warnings = new List<string>();
@@ -115,7 +115,7 @@ public static class GgufExporter
             case "llama3":
                 break; // the rope_freqs tensor carries it
             default:
-                throw new NotSupportedException($"rope_scaling type '{c.RopeScaling.Type}' is not exported");
+                throw new GgufExportException($"rope_scaling type '{c.RopeScaling.Type}' is not exported");
         }
         if (c.AttentionWindow is { } window && window < c.MaxPositionEmbeddings)
             warnings.Add(string.Create(CultureInfo.InvariantCulture,

@@ -23,7 +23,7 @@ public static class GgufTensorPlan
         "qwen3" => "qwen3",
         "glm" => "chatglm",
         "glm4" => "glm4",
-        _ => throw new NotSupportedException($"model_type '{config.ModelType}' has no GGUF export; supported: llama, mistral, qwen2, qwen3, glm, glm4"),
+        _ => throw new GgufExportException($"model_type '{config.ModelType}' has no GGUF export; supported: llama, mistral, qwen2, qwen3, glm, glm4"),
     };
 
     public static IReadOnlyList<GgufTensor> For(ModelConfig config, IReadOnlyCollection<string> checkpointNames)
@@ -68,10 +68,10 @@ public static class GgufTensorPlan
 
         var missing = plan.Select(t => t.HfName).Where(n => !names.Contains(n)).ToList();
         if (missing.Count > 0)
-            throw new InvalidDataException($"the checkpoint lacks {string.Join(", ", missing)}");
+            throw new GgufExportException($"the checkpoint lacks {string.Join(", ", missing)}");
         var unused = names.Except(plan.Select(t => t.HfName)).Where(n => !(config.TieWordEmbeddings && n == "lm_head.weight")).ToList();
         if (unused.Count > 0)
-            throw new InvalidDataException($"the checkpoint has tensors a {Architecture(config)} GGUF has no place for: {string.Join(", ", unused.Take(8))}");
+            throw new GgufExportException($"the checkpoint has tensors a {Architecture(config)} GGUF has no place for: {string.Join(", ", unused.Take(8))}");
         return plan;
     }
 

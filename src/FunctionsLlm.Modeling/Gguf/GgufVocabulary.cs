@@ -31,11 +31,11 @@ public static class GgufVocabulary
     {
         var tokenizer = HfTokenizer.Load(modelDir);
         var bpe = tokenizer.Bpe
-            ?? throw new NotSupportedException($"{modelDir}: GGUF export needs a tokenizer.json (this folder has only tokenizer.model or a tiktoken file)");
+            ?? throw new GgufExportException($"{modelDir}: GGUF export needs a tokenizer.json (this folder has only tokenizer.model or a tiktoken file)");
         if (!bpe.ByteLevel)
-            throw new NotSupportedException($"{modelDir}: SentencePiece-style tokenizer.json (Llama 2, Mistral) is not exported yet; byte-level BPE is (GPT-2, Llama 3, Qwen, GLM)");
+            throw new GgufExportException($"{modelDir}: SentencePiece-style tokenizer.json (Llama 2, Mistral) is not exported yet; byte-level BPE is (GPT-2, Llama 3, Qwen, GLM)");
         if (bpe.Tokens.Count > embeddingRows)
-            throw new InvalidDataException($"{modelDir}: the tokenizer has ids up to {bpe.Tokens.Count - 1}, the embedding only {embeddingRows} rows");
+            throw new GgufExportException($"{modelDir}: the tokenizer has ids up to {bpe.Tokens.Count - 1}, the embedding only {embeddingRows} rows");
 
         var tokens = new string[embeddingRows];
         var types = new int[embeddingRows];
@@ -65,13 +65,13 @@ public static class GgufVocabulary
     public static string PreTokenizerName(BpeVocabulary bpe, string source)
     {
         if (bpe.AddPrefixSpace)
-            throw new NotSupportedException($"{source}: a ByteLevel pre-tokenizer with add_prefix_space has no llama.cpp counterpart");
+            throw new GgufExportException($"{source}: a ByteLevel pre-tokenizer with add_prefix_space has no llama.cpp counterpart");
         foreach (var (pattern, ignoreMerges, name) in PreTokenizers)
         {
             if (bpe.SplitPatterns.Count == 1 && bpe.SplitPatterns[0] == pattern && (ignoreMerges is null || ignoreMerges == bpe.IgnoreMerges))
                 return name;
         }
-        throw new NotSupportedException(
+        throw new GgufExportException(
             $"{source}: llama.cpp has no pre-tokenizer known to split as this tokenizer.json does ({string.Join(" then ", bpe.SplitPatterns)}" +
             $"{(bpe.IgnoreMerges ? ", ignore_merges" : "")}); known: {string.Join(", ", PreTokenizers.Select(p => p.Name))}");
     }
