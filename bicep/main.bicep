@@ -59,6 +59,9 @@ param trainerQuantizeAboveParameters int = 0
 @allowed(['merged', 'adapter', 'both'])
 param publish string = 'merged'
 
+@description('Files a pipeline run publishes beside the merged model (FLM_EXPORT), comma-separated: gguf-q8_0 writes models/{modelName}/{version}/model-q8_0.gguf for llama.cpp and Ollama; also gguf-f16, gguf-bf16, gguf-f32. Empty: none.')
+param export string = ''
+
 @description('Whole vCPUs and memory per inference replica.')
 param inferenceCpu int = 8
 param inferenceMemory string = '56Gi'
@@ -318,6 +321,7 @@ module pipeline 'modules/pipelineApp.bicep' = {
     instanceMemoryMB: pipelineInstanceMemoryMB
     modelName: modelName
     publish: publish
+    export: export
     storageBlobUri: storage.outputs.blobEndpoint
     // Resolves to the trainer environment's private IP through trainerDns, over the VNet integration subnet.
     trainerUrl: trainer.outputs.url

@@ -32,6 +32,9 @@ param modelName string
 @allowed(['merged', 'adapter', 'both'])
 param publish string = 'merged'
 
+@description('Files a run publishes beside the merged model when its sidecar does not say, comma-separated: gguf-q8_0, gguf-f16, gguf-bf16, gguf-f32 (FLM_EXPORT; empty: none).')
+param export string = ''
+
 @description('Blob service endpoint of the storage account (https://{account}.blob.core.windows.net/).')
 param storageBlobUri string
 
@@ -98,6 +101,7 @@ resource pipeline 'Microsoft.Web/sites@2024-11-01' = {
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         { name: 'FLM_MODEL_NAME', value: modelName }
         { name: 'FLM_PUBLISH', value: publish }
+        { name: 'FLM_EXPORT', value: export }
         { name: 'FLM_STORAGE_BLOB_URI', value: storageBlobUri }
         { name: 'FLM_TRAINER_URL', value: trainerUrl }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }

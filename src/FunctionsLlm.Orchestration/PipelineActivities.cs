@@ -228,9 +228,10 @@ public sealed class PipelineActivities(IArtifactStore store, TrainerClient train
 }
 
 /// <summary>
-/// The sidecar <c>{name}.pipeline.json</c>: <c>{"baseModelPrefix", "template", "modelName", "publish", "hyperparameters",
-/// "candidates": [hyperparameters…], "sweep": {"lr": [...], "loraR": [...]}}</c>; <c>publish</c> is
-/// <c>merged</c> | <c>adapter</c> | <c>both</c> (<see cref="PublishMode"/>). <c>candidates</c> lists the
+/// The sidecar <c>{name}.pipeline.json</c>: <c>{"baseModelPrefix", "template", "modelName", "publish", "export",
+/// "hyperparameters", "candidates": [hyperparameters…], "sweep": {"lr": [...], "loraR": [...]}}</c>; <c>publish</c> is
+/// <c>merged</c> | <c>adapter</c> | <c>both</c> (<see cref="PublishMode"/>); <c>export</c> lists files to publish beside
+/// the merged model, e.g. <c>["gguf-q8_0"]</c> (<see cref="ModelExports"/>). <c>candidates</c> lists the
 /// settings to try; otherwise <c>sweep</c> tries every combination of its values over <c>hyperparameters</c>; with
 /// neither, one candidate with <c>hyperparameters</c> (the seed's defaults when left out).
 /// </summary>
@@ -245,6 +246,8 @@ internal static class RunOptionsFile
         public string? ModelName { get; init; }
 
         public string? Publish { get; init; }
+
+        public List<string>? Export { get; init; }
 
         public Hyperparameters? Hyperparameters { get; init; }
 
@@ -305,8 +308,11 @@ internal static class RunOptionsFile
             problems.AddRange(candidates.Select((c, i) => (c, i)).Where(p => p.c?.Full == true)
                 .Select(p => $"candidate {p.i}: 'publish' {publish.ToString().ToLowerInvariant()} needs a LoRA adapter, and it trains every parameter (full)"));
         }
+        var exports = document.Export ?? [.. defaults.Exports ?? []];
+        problems.AddRange(exports.Where(e => !ModelExports.IsKnown(e ?? ""))
+            .Select(e => $"'export' has an unknown export {ArtifactName.Quote(e ?? "null")}; known: {string.Join(", ", ModelExports.Known)}"));
         if (problems.Count > 0)
             return new RunOptionsResult(null, $"{origin} is not valid run options: {string.Join("; ", problems)}");
-        return new RunOptionsResult(new RunOptions(prefix, template, modelName, candidates, publish), null);
+        return new RunOptionsResult(new RunOptions(prefix, template, modelName, candidates, publish, [.. exports.Distinct(StringComparer.Ordinal)]), null);
     }
 }

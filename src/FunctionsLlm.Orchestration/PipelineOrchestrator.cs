@@ -132,6 +132,7 @@ public static class PipelineOrchestrator
                 AdapterPrefix = best.OutputPrefix,
                 OutputPrefix = mergedPrefix,
                 Hyperparameters = new Hyperparameters { Quantize = TrainedOn(best, jobs.Single(j => j.Id == best.JobId).Hyperparameters) },
+                Exports = opts.Exports is { Count: > 0 } exports ? exports : null,
             }, deadline, input.Timing);
             if (!merge.Succeeded)
                 throw await Fail("merge", DescribeMergeFailure(merge));
@@ -177,7 +178,9 @@ public static class PipelineOrchestrator
             run.SetVersion(version);
             await Done("publish", $"{string.Join(" and ", published)} → {version}");
             context.SetCustomStatus("succeeded");
-            return new RunResult(runId, opts.ModelName, version, merge.OutputPrefix ?? mergedPrefix, best.JobId, best.EvalLoss, reportPrefix, adapterPrefix, opts.Publish);
+            string[] exportNames = [.. (opts.Exports ?? []).Select(e => publishedPrefix + ModelExports.FileName(e))];
+            return new RunResult(runId, opts.ModelName, version, publishedPrefix, best.JobId, best.EvalLoss, reportPrefix, adapterPrefix, opts.Publish,
+                exportNames);
         }
         catch (TaskFailedException e)
         {

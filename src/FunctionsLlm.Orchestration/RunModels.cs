@@ -56,14 +56,17 @@ public static class PublishModes
 }
 
 /// <summary>What a run uses when its upload has no sidecar: the app's settings (or <c>flm pipeline</c>'s), one candidate with the seed's hyperparameters.</summary>
-public sealed record RunDefaults(string BaseModelPrefix, string ModelName, string Template = "chat", PublishMode Publish = PublishMode.Merged)
+/// <param name="Exports">Files to publish beside the merged model (<see cref="ModelExports"/>), e.g. <c>gguf-q8_0</c>.</param>
+public sealed record RunDefaults(string BaseModelPrefix, string ModelName, string Template = "chat", PublishMode Publish = PublishMode.Merged,
+    IReadOnlyList<string>? Exports = null)
 {
-    public RunOptions ToOptions() => new(BaseModelPrefix, Template, ModelName, [new Hyperparameters()], Publish);
+    public RunOptions ToOptions() => new(BaseModelPrefix, Template, ModelName, [new Hyperparameters()], Publish, Exports ?? []);
 }
 
 /// <summary>What a run uses, from the upload's sidecar <c>{name}.pipeline.json</c> or the app's defaults.</summary>
+/// <param name="Exports">Files the merge job publishes beside the merged model (<see cref="ModelExports"/>).</param>
 public sealed record RunOptions(string BaseModelPrefix, string Template, string ModelName, IReadOnlyList<Hyperparameters> Candidates,
-    PublishMode Publish = PublishMode.Merged);
+    PublishMode Publish = PublishMode.Merged, IReadOnlyList<string>? Exports = null);
 
 /// <summary><see cref="RunOptions"/>, or why the sidecar cannot be used.</summary>
 public sealed record RunOptionsResult(RunOptions? Options, string? Error);
@@ -122,5 +125,7 @@ public sealed record SummaryInput(string RunId, string Json);
 /// A run that succeeded: what it published (<see cref="Published"/>): the merged folder at <see cref="MergedPrefix"/>
 /// (written either way), the adapter at <see cref="AdapterPrefix"/> when it published the adapter.
 /// </summary>
+/// <param name="ExportNames">The files published beside the merged model, as names in the models container.</param>
 public sealed record RunResult(string RunId, string ModelName, string ModelVersion, string MergedPrefix, string BestCandidate,
-    double? EvalLoss, string ReportPrefix, string? AdapterPrefix = null, PublishMode Published = PublishMode.Merged);
+    double? EvalLoss, string ReportPrefix, string? AdapterPrefix = null, PublishMode Published = PublishMode.Merged,
+    IReadOnlyList<string>? ExportNames = null);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Orchestration;
 using Microsoft.Extensions.Configuration;
@@ -38,6 +39,9 @@ public sealed record PipelineSettings
 
     /// <summary>What a run publishes when its sidecar does not say (<c>FLM_PUBLISH</c>: merged, adapter or both).</summary>
     public PublishMode Publish { get; init; } = PublishMode.Merged;
+
+    /// <summary>Files a run publishes beside the merged model when its sidecar does not say (<c>FLM_EXPORT</c>, comma-separated: gguf-q8_0, …).</summary>
+    public IReadOnlyList<string> Exports { get; init; } = [];
 
     public RunTiming Timing { get; init; } = new();
 
@@ -81,6 +85,9 @@ public sealed record PipelineSettings
         var publish = PublishMode.Merged;
         if (configuration["FLM_PUBLISH"] is { Length: > 0 } publishText && !PublishModes.TryParse(publishText, out publish))
             problems.Add($"FLM_PUBLISH must be merged, adapter or both, got '{publishText}'");
+        var exports = ModelExports.TryParseList(configuration["FLM_EXPORT"], out var exportProblem);
+        if (exportProblem is not null)
+            problems.Add($"FLM_EXPORT: {exportProblem}");
         var basePrefix = configuration["FLM_BASE_MODEL_PREFIX"] is { Length: > 0 } b ? (b.EndsWith('/') ? b : b + "/") : "base/";
         if (problems.Count > 0)
             throw new InvalidOperationException($"the pipeline app is not configured: {string.Join("; ", problems)}");
@@ -93,20 +100,21 @@ public sealed record PipelineSettings
             BaseModelPrefix = basePrefix,
             Template = configuration["FLM_TEMPLATE"] is { Length: > 0 } t ? t : "chat",
             Publish = publish,
+            Exports = exports ?? [],
             Timing = timing,
             Storage = storage,
         };
     }
 
     /// <summary>What a run uses when its upload has no sidecar.</summary>
-    public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template, Publish);
+    public RunDefaults Defaults => new(BaseModelPrefix, ModelName, Template, Publish, Exports);
 
     public IArtifactStore CreateStore() => Storage.CreateStore();
 
     /// <summary>Everything but the API key's value: the generated record ToString would print it.</summary>
     public override string ToString() =>
         $"PipelineSettings {{ TrainerUrl = {TrainerUrl}, TrainerAuth = {(TrainerAuthAudience is { } a ? $"Entra ID ({a})" : TrainerApiKey is null ? "none" : "API key")}, " +
-        $"ModelName = {ModelName}, BaseModelPrefix = {BaseModelPrefix}, Template = {Template}, Publish = {Publish}, Timing = {Timing}, Storage = {Storage} }}";
+        $"ModelName = {ModelName}, BaseModelPrefix = {BaseModelPrefix}, Template = {Template}, Publish = {Publish}, Exports = [{string.Join(", ", Exports)}], Timing = {Timing}, Storage = {Storage} }}";
 
     private static bool IsAudience(string audience) =>
         !audience.TrimEnd('/').EndsWith("/.default", StringComparison.OrdinalIgnoreCase)

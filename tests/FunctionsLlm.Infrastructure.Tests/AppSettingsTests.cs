@@ -71,6 +71,18 @@ public sealed partial class AppSettingsTests
     }
 
     [Fact]
+    public async Task The_export_parameter_reaches_the_pipelines_defaults()
+    {
+        var deployment = (await CompiledBicep.GetAsync()).Deploy("dev", new Dictionary<string, object?> { ["export"] = "gguf-q8_0" });
+
+        var pipeline = FunctionsLlm.Pipeline.PipelineSettings.Read(new RecordingConfiguration(
+            Settings(deployment, "pipeline").ToDictionary(s => s.Key, s => Sample(s.Key, s.Value))).Root);
+
+        Assert.Equal(["gguf-q8_0"], pipeline.Defaults.Exports);
+        Assert.Equal("", Settings((await CompiledBicep.GetAsync()).Deploy("dev"), "pipeline")["FLM_EXPORT"]);
+    }
+
+    [Fact]
     public async Task A_setting_renamed_in_the_template_is_caught()
     {
         // The check above on a broken copy: the pipeline without FLM_TRAINER_URL, and with an extra FLM_ setting.

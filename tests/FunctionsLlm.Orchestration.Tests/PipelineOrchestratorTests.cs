@@ -113,6 +113,35 @@ public sealed class PipelineOrchestratorTests
     }
 
     [Fact]
+    public async Task The_sidecars_export_goes_to_the_merge_job_and_names_the_published_files()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples, """{"export": ["gguf-q8_0", "gguf-f16"]}""");
+
+        var start = await h.TriggerAsync("faq.jsonl");
+        var done = await h.WaitAsync(start.RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal(["gguf-q8_0", "gguf-f16"], h.Trainer.SpecOf(RunIds.Merge(start.RunId))!.Exports);
+        Assert.Null(h.Trainer.SpecOf(RunIds.Candidate(start.RunId, 0))!.Exports);
+        var result = done.ReadOutputAs<RunResult>()!;
+        Assert.Equal([result.MergedPrefix + "model-q8_0.gguf", result.MergedPrefix + "model-f16.gguf"], result.ExportNames);
+    }
+
+    [Fact]
+    public async Task An_unknown_export_fails_the_run_before_any_training()
+    {
+        await using var h = await PipelineHarness.StartAsync();
+        await h.UploadAsync("faq.jsonl", Samples, """{"export": ["gguf-q4_k_m"]}""");
+
+        var done = await h.WaitAsync((await h.TriggerAsync("faq.jsonl")).RunId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Failed, done.RuntimeStatus);
+        Assert.Contains("'export' has an unknown export 'gguf-q4_k_m'; known: gguf-f32, gguf-f16, gguf-bf16, gguf-q8_0", done.FailureDetails!.ErrorMessage, StringComparison.Ordinal);
+        Assert.Empty(h.Trainer.Calls);
+    }
+
+    [Fact]
     public async Task A_qlora_candidate_is_merged_into_its_base_quantized_as_it_trained()
     {
         await using var h = await PipelineHarness.StartAsync();

@@ -50,6 +50,15 @@ public sealed class PipelineSettingsTests : IDisposable
     }
 
     [Fact]
+    public void Flm_export_lists_the_files_a_run_publishes_beside_the_model_and_an_unknown_one_is_named()
+    {
+        Assert.Empty(Read().Defaults.Exports!);
+        Assert.Equal(["gguf-q8_0", "gguf-f16"], Read(("FLM_EXPORT", " gguf-q8_0, gguf-f16 ,")).Defaults.Exports);
+        var bad = Assert.Throws<InvalidOperationException>(() => Read(("FLM_EXPORT", "gguf-q8_0,gguf")));
+        Assert.Contains("FLM_EXPORT: unknown export 'gguf'; known: gguf-f32, gguf-f16, gguf-bf16, gguf-q8_0", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_trainer_auth_audience_is_read_and_asks_for_its_default_scope()
     {
         var entra = Read(("FLM_TRAINER_AUTH_AUDIENCE", $" {Audience} "));

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using FunctionsLlm.Core.Contracts;
+using FunctionsLlm.Modeling.Gguf;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Trainer.Jobs;
 using FunctionsLlm.Training.Data;
@@ -26,5 +27,13 @@ public sealed class JobFailureTests
     {
         Assert.Equal(JobErrorCode.ParityGate, JobFailure.Describe(new LoraParityException("merged logits differ by 0.4")).Code);
         Assert.Equal(JobErrorCode.MergeFailed, JobFailure.Describe(new LoraException("adapter_config.json: parity of nothing")).Code);
+    }
+
+    [Fact]
+    public void An_export_the_model_cannot_take_says_so_and_how_to_go_on()
+    {
+        var (code, message) = JobFailure.Describe(new GgufExportException("m: SentencePiece-style tokenizer.json is not exported yet"));
+        Assert.Equal(JobErrorCode.ExportFailed, code);
+        Assert.Equal("export failed (leave out the export, or fix the model): m: SentencePiece-style tokenizer.json is not exported yet", message);
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using FunctionsLlm.Cli.Pipeline;
+using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Orchestration;
 
@@ -26,9 +27,10 @@ internal static class PipelineCommand
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Local artifact store root (the Blob containers as folders).", DefaultValueFactory = _ => new DirectoryInfo("out") };
         var candidates = new Option<int?>("--candidates") { Description = "Train this many candidates, a learning-rate sweep around the run's (x1, x1/2, x2, x1/4, …), and keep the best by eval loss." };
         var name = new Option<string?>("--name") { Description = "The model to publish: OUT/models/NAME/current.json (default: the sidecar's modelName, else the input's file name)." };
+        var export = new Option<string?>("--export") { Description = $"Also publish these beside the merged model, comma-separated: {string.Join(", ", ModelExports.Known)} (gguf-q8_0: a GGUF for llama.cpp and Ollama); used when the run's sidecar has no \"export\"." };
         var command = new Command("pipeline", "Run the whole pipeline on this machine: clean → format → train → merge → evaluate → publish.")
         {
-            input, model, outDir, candidates, name,
+            input, model, outDir, candidates, name, export,
         };
         command.SetAction((parse, cancellationToken) => CommandFailure.RunAsync(error, async () =>
         {
@@ -48,8 +50,10 @@ internal static class PipelineCommand
             {
                 throw new UsageException($"'{modelName}' cannot name a model: {e.Message} (use --name)");
             }
+            var exports = ModelExports.TryParseList(parse.GetValue(export), out var exportProblem)
+                ?? throw new UsageException($"--export: {exportProblem}");
             var request = new EmbeddedRunRequest(inputPath, modelPath, parse.GetValue(outDir)!.FullName, modelName, givenName is not null,
-                parse.GetValue(candidates));
+                parse.GetValue(candidates), exports);
             using var stop = new Termination(cancellationToken);
             EmbeddedRunOutcome outcome;
             try
@@ -74,6 +78,8 @@ internal static class PipelineCommand
                 output.WriteLine($"  model:   {outcome.ModelFolder}");
             if (outcome.AdapterFolder is { } adapter)
                 output.WriteLine($"  adapter: {adapter}");
+            foreach (string file in outcome.ExportFiles)
+                output.WriteLine($"  gguf:    {file}");
             output.WriteLine($"  report:  {outcome.Report}");
             output.WriteLine($"  summary: {outcome.SummaryPath}");
             output.WriteLine(merged

@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FunctionsLlm.Cli.Pipeline;
 
 /// <summary>What <c>flm pipeline</c> runs: the data, the base model folder, the store root, the run's options.</summary>
-internal sealed record EmbeddedRunRequest(string Input, string BaseModel, string OutRoot, string ModelName, bool ModelNameGiven, int? Candidates);
+internal sealed record EmbeddedRunRequest(string Input, string BaseModel, string OutRoot, string ModelName, bool ModelNameGiven, int? Candidates,
+    IReadOnlyList<string>? Exports = null);
 
 /// <summary>
 /// The pipeline on this machine: the Functions app's orchestrator and activities (FunctionsLlm.Orchestration) in the
@@ -60,7 +61,7 @@ internal sealed class EmbeddedPipeline(TextWriter output)
         using var http = new HttpClient();
         TrainerClient.Configure(http, trainer.Address, apiKey);
         var trainerClient = new TrainerClient(http);
-        var activities = new PipelineActivities(store, trainerClient, new RunDefaults(basePrefix, request.ModelName));
+        var activities = new PipelineActivities(store, trainerClient, new RunDefaults(basePrefix, request.ModelName, Exports: request.Exports));
         await using var engine = await DurableTaskTestHost.StartAsync(tasks => tasks.AddPipeline(activities),
             new DurableTaskTestHostOptions { LoggerFactory = NullLoggerFactory.Instance, Port = LoopbackPort.Free() }, cancellationToken);
 
@@ -95,6 +96,7 @@ internal sealed class EmbeddedPipeline(TextWriter output)
             ModelFolder = store.PathOf(BlobLayout.Models, result.MergedPrefix.TrimEnd('/')),
             AdapterFolder = result.AdapterPrefix is { } adapter ? store.PathOf(BlobLayout.Models, adapter.TrimEnd('/')) : null,
             BaseFolder = request.BaseModel,
+            ExportFiles = [.. (result.ExportNames ?? []).Select(name => store.PathOf(BlobLayout.Models, name))],
             Report = store.PathOf(BlobLayout.Runs, result.ReportPrefix + "report.html"),
         };
     }
@@ -110,6 +112,9 @@ internal sealed record EmbeddedRunOutcome(string RunId, RunResult? Result, strin
     public string? AdapterFolder { get; init; }
 
     public string? BaseFolder { get; init; }
+
+    /// <summary>The files published beside the merged folder (GGUF exports).</summary>
+    public IReadOnlyList<string> ExportFiles { get; init; } = [];
 
     public string? Report { get; init; }
 }

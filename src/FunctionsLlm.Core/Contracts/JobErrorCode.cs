@@ -19,4 +19,7 @@ public enum JobErrorCode
     InvalidJob = 7,
     UnreadableInput = 8,
     Internal = 9,
+
+    /// <summary>A merge job's export (<see cref="TrainingJobSpec.Exports"/>) could not be written; the message says why.</summary>
+    ExportFailed = 10,
 }

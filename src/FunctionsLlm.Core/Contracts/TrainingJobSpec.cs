@@ -44,6 +44,12 @@ public sealed record TrainingJobSpec : IContract
     /// <summary>The train job's settings; merge and evaluate ignore them.</summary>
     public Hyperparameters Hyperparameters { get; init; } = new();
 
+    /// <summary>
+    /// Merge only: files to publish beside the merged model (<see cref="ModelExports"/>, e.g. <c>gguf-q8_0</c>), written
+    /// into <see cref="OutputPrefix"/> before the model's config.json.
+    /// </summary>
+    public IReadOnlyList<string>? Exports { get; init; }
+
     /// <summary>Where the job writes its result, ending with '/'.</summary>
     public required string OutputPrefix { get; init; }
 
@@ -94,6 +100,12 @@ public sealed record TrainingJobSpec : IContract
         }
         if (Kind != JobKind.Evaluate)
             problems.Require(ModelPrefix is null, "'modelPrefix' is only for evaluate jobs");
+        if (Exports is not null)
+        {
+            problems.Require(Kind == JobKind.Merge, "'exports' is only for merge jobs");
+            problems.AddRange(Exports.Where(e => !ModelExports.IsKnown(e ?? ""))
+                .Select(e => $"'exports' has an unknown export '{e}'; known: {string.Join(", ", ModelExports.Known)}"));
+        }
         if (AdapterPrefix is not null)
             problems.RequireFolderPrefix("adapterPrefix", AdapterPrefix);
         if (ModelPrefix is not null)

@@ -1,4 +1,5 @@
 using System.Text;
+using FunctionsLlm.Core.Contracts;
 
 namespace FunctionsLlm.Core.Storage;
 
@@ -37,8 +38,8 @@ public static class StoreFolders
     /// Makes <paramref name="folder"/> hold exactly the artifacts under <paramref name="prefix"/>, downloading them through
     /// <paramref name="partialFolder"/> (default: <c>{folder}.partial</c>) unless the folder's marker already lists the same
     /// versions. Returns false, changing nothing, when nothing is stored under the prefix. In <see cref="BlobLayout.Models"/>
-    /// a model folder's <see cref="BlobLayout.Model.AdaptersFolder"/> is left out: adapters published for a base are not
-    /// part of it.
+    /// a model folder's <see cref="BlobLayout.Model.AdaptersFolder"/> and its exports (<see cref="ModelExports"/>) are left
+    /// out: adapters published for a base and GGUF files published beside a model are not part of it.
     /// </summary>
     public static async Task<bool> DownloadFolderAsync(this IArtifactStore store, string container, string prefix, string folder,
         string? partialFolder = null, CancellationToken cancellationToken = default)
@@ -46,7 +47,10 @@ public static class StoreFolders
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         var items = await store.ListFolderAsync(container, prefix, cancellationToken).ConfigureAwait(false);
         if (container == BlobLayout.Models)
-            items.RemoveAll(i => i.Name.AsSpan(prefix.Length).StartsWith(BlobLayout.Model.AdaptersFolder, StringComparison.Ordinal));
+        {
+            items.RemoveAll(i => i.Name.AsSpan(prefix.Length).StartsWith(BlobLayout.Model.AdaptersFolder, StringComparison.Ordinal)
+                                 || ModelExports.IsExportFile(i.Name[prefix.Length..]));
+        }
         if (items.Count == 0)
             return false;
         string listing = string.Join('\n', items.Select(i => $"{i.Name}\t{i.ETag}\t{i.Length}"));

@@ -26,7 +26,8 @@ public static class GgufExporter
         ["q8_0"] = GgmlType.Q8_0,
     };
 
-    public static GgufExportResult Export(string modelDir, string outputPath, GgmlType type)
+    /// <param name="name">general.name, the name runtimes show (default: the folder's name).</param>
+    public static GgufExportResult Export(string modelDir, string outputPath, GgmlType type, string? name = null)
     {
         var config = ModelConfig.Load(modelDir);
         if (config.Layout != CheckpointLayout.HuggingFace)
@@ -44,7 +45,7 @@ public static class GgufExporter
         int embeddingRows = (int)checkpoint.Info("model.embed_tokens.weight").Shape[0];
 
         gguf.Add("general.architecture", architecture);
-        gguf.Add("general.name", Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar)));
+        gguf.Add("general.name", name ?? Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar)));
         gguf.Add("general.file_type", FileType(type));
         gguf.Add("general.quantization_version", 2u);
         AddHyperparameters(gguf, architecture, config, embeddingRows, warnings);

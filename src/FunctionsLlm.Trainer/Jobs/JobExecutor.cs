@@ -4,6 +4,7 @@ using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Models;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Modeling.Gguf;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training;
 using FunctionsLlm.Training.Evaluation;
@@ -141,6 +142,17 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
                 metrics[JobResult.FourBitBaseMetric] = 1;
         }
         cancellationToken.ThrowIfCancellationRequested();
+        // Exports go up first, beside the folder (not in it: they are not part of the model or its fingerprint), named
+        // after the model ({model}/{version}/ → {model}).
+        string modelName = spec.OutputPrefix.Split('/')[0];
+        foreach (string export in spec.Exports ?? [])
+        {
+            string gguf = Path.Combine(work, "exports", ModelExports.FileName(export));
+            var exported = await OnOwnThread(() => GgufExporter.Export(merged, gguf, GgufExporter.Types[ModelExports.GgufType(export)], modelName));
+            metrics[$"{export}Bytes"] = exported.Bytes;
+            cancellationToken.ThrowIfCancellationRequested();
+            await store.UploadFileAsync(BlobLayout.Models, spec.OutputPrefix + ModelExports.FileName(export), gguf, cancellationToken);
+        }
         // Files are replaced, never deleted: the output prefix may hold what others put there (a manifest, other versions).
         await store.UploadFolderAsync(BlobLayout.Models, spec.OutputPrefix, merged, last: "config.json", cancellationToken);
         return new JobResult

@@ -3,6 +3,7 @@ using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Config;
+using FunctionsLlm.Modeling.Gguf;
 using FunctionsLlm.Modeling.Lora;
 using FunctionsLlm.Training.Data;
 using FunctionsLlm.Training.Evaluation;
@@ -22,6 +23,7 @@ public static class JobFailure
         EvaluationException => (JobErrorCode.EvaluationFailed, $"evaluation failed: {e.Message}"),
         LoraParityException => (JobErrorCode.ParityGate, $"merge refused: {e.Message}"),
         LoraException => (JobErrorCode.MergeFailed, $"merge failed: {e.Message}"),
+        GgufExportException => (JobErrorCode.ExportFailed, $"export failed (leave out the export, or fix the model): {e.Message}"),
         ContractException => (JobErrorCode.InvalidJob, e.Message),
         ArgumentException => (JobErrorCode.InvalidJob, $"invalid job: {e.Message}"),
         ModelConfigException or CheckpointException => (JobErrorCode.UnreadableInput, $"unusable model: {e.Message}"),

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using FunctionsLlm.Core;
 using FunctionsLlm.Core.Contracts;
 using FunctionsLlm.Core.Storage;
+using FunctionsLlm.Modeling.Gguf;
 using FunctionsLlm.Tests;
 
 namespace FunctionsLlm.Cli.Tests.Commands;
@@ -25,7 +26,8 @@ public sealed partial class PipelineCommandTests : IDisposable
         var raw = File.ReadAllBytes(data);
         var store = Path.Combine(_dir, "out");
 
-        var run = await CliRun.Of("pipeline", data, "--model", Path.Combine(RepoPaths.Samples, "base-model"), "--out", store, "--candidates", "2");
+        var run = await CliRun.Of("pipeline", data, "--model", Path.Combine(RepoPaths.Samples, "base-model"), "--out", store, "--candidates", "2",
+            "--export", "gguf-q8_0");
 
         Assert.True(run.ExitCode == 0, run.Error + run.Output);
         Assert.Equal(raw, File.ReadAllBytes(data));
@@ -51,6 +53,12 @@ public sealed partial class PipelineCommandTests : IDisposable
         // the trainer's working copies of this run are gone; the store keeps every output
         Assert.Empty(Directory.EnumerateDirectories(Path.Combine(store, ".trainer-cache", "jobs"), runId + "-*"));
         Assert.Empty(Directory.EnumerateDirectories(Path.Combine(store, ".trainer-cache", "inputs", "checkpoints"), runId + "-*"));
+
+        // the GGUF beside the merged folder is that folder's export (llama.cpp runs exports: Modeling.Tests' GgufExporterTests)
+        string gguf = Path.Combine(modelDir, "model-q8_0.gguf");
+        Assert.Contains($"  gguf:    {gguf}\n", run.Output, StringComparison.Ordinal);
+        GgufExporter.Export(modelDir, _dir.File("direct.gguf"), GgmlType.Q8_0, name: "faq");
+        Assert.Equal(File.ReadAllBytes(_dir.File("direct.gguf")), File.ReadAllBytes(gguf));
 
         // what it prints is servable: flm generate loads the published folder and answers
         var generated = await CliRun.Of("generate", "--model", modelDir, "--prompt", "Hello", "--max-tokens", "4", "--temperature", "0");
@@ -133,6 +141,9 @@ public sealed partial class PipelineCommandTests : IDisposable
     {
         Assert.Equal(2, (await CliRun.Of("pipeline", Path.Combine(_dir, "missing.jsonl"), "--out", _dir)).ExitCode);
         Assert.Equal(2, (await CliRun.Of("pipeline", Path.Combine(RepoPaths.Samples, "customer-service.jsonl"), "--out", _dir, "--candidates", "0")).ExitCode);
+        var badExport = await CliRun.Of("pipeline", Path.Combine(RepoPaths.Samples, "customer-service.jsonl"), "--out", _dir, "--export", "gguf-q4_0");
+        Assert.Equal(2, badExport.ExitCode);
+        Assert.Contains("unknown export 'gguf-q4_0'", badExport.Error, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"^run (run-[0-9a-f]{16}):", RegexOptions.Multiline)]

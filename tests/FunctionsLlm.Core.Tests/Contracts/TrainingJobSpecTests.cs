@@ -223,6 +223,22 @@ public sealed class TrainingJobSpecTests
     }
 
     [Fact]
+    public void Exports_are_for_merge_jobs_and_known_ones_only()
+    {
+        var merge = new TrainingJobSpec
+        {
+            Kind = JobKind.Merge, BaseModelPrefix = "base/q/", AdapterPrefix = "r1-c0/adapter/", OutputPrefix = "support-bot/r1/", Exports = ["gguf-q8_0"],
+        };
+        Assert.Empty(merge.Validate());
+        Assert.Equal(merge, TrainingJobSpec.Parse(merge.ToCanonicalJson()));
+        Assert.Contains("\"exports\":[\"gguf-q8_0\"]", merge.ToCanonicalJson(), StringComparison.Ordinal);
+        Assert.Equal(["'exports' has an unknown export 'gguf-q4_0'; known: gguf-f32, gguf-f16, gguf-bf16, gguf-q8_0"],
+            (merge with { Exports = ["gguf-q4_0"] }).Validate());
+        var train = TrainingJobSpec.Parse(FullTrainDocument) with { Exports = ["gguf-q8_0"] };
+        Assert.Contains("'exports' is only for merge jobs", train.Validate());
+    }
+
+    [Fact]
     public void A_merge_needs_an_adapter()
     {
         var spec = new TrainingJobSpec { Kind = JobKind.Merge, BaseModelPrefix = "base/q/", OutputPrefix = "support-bot/r1/" };

@@ -64,6 +64,12 @@ public sealed class StoreFoldersTests : IDisposable
         Assert.True(await _store.DownloadFolderAsync("models", "base/", target));
         Assert.Equal(opens, _store.Opens);   // still complete: adapters are not part of the base
 
+        // Nor is a GGUF published beside the model (ModelExports): not part of the folder, its fingerprint or its download.
+        await _store.WriteTextAsync("models", "base/model-q8_0.gguf", "gguf");
+        Assert.True(await _store.DownloadFolderAsync("models", "base/", target));
+        Assert.Equal(opens, _store.Opens);
+        Assert.False(File.Exists(Path.Combine(target, "model-q8_0.gguf")));
+
         // Other containers keep every file: a checkpoint's adapters/ folder is its own.
         await _store.WriteTextAsync("checkpoints", "job/adapters/x.bin", "x");
         Assert.True(await _store.DownloadFolderAsync("checkpoints", "job/", Local("job")));
