@@ -10,6 +10,8 @@ namespace FunctionsLlm.Data.Tokenization;
 /// <param name="AddPrefixSpace">ByteLevel's add_prefix_space.</param>
 /// <param name="IgnoreMerges">A piece that is itself a token is that token (Llama 3).</param>
 /// <param name="ByteFallback">Unknown characters become &lt;0xNN&gt; byte tokens (SentencePiece-style).</param>
+/// <param name="UnknownId">model.unk_token's id.</param>
+/// <param name="SpacePrefix">SentencePiece-style: where a "▁" is put before the text (a Prepend normalizer or Metaspace's prepend_scheme).</param>
 /// <param name="SpecialIds">Added tokens marked special.</param>
 /// <param name="AddedIds">Every added token, special or not.</param>
 public sealed record BpeVocabulary(
@@ -21,4 +23,18 @@ public sealed record BpeVocabulary(
     bool IgnoreMerges,
     bool ByteFallback,
     IReadOnlySet<int> SpecialIds,
-    IReadOnlySet<int> AddedIds);
+    IReadOnlySet<int> AddedIds,
+    SpacePrefix SpacePrefix = SpacePrefix.None,
+    int? UnknownId = null);
+
+/// <summary>Where a SentencePiece-style tokenizer puts a "▁" before the text.</summary>
+public enum SpacePrefix
+{
+    None,
+
+    /// <summary>Before every stretch of text between added tokens (a Prepend normalizer, Metaspace "always").</summary>
+    EverySegment,
+
+    /// <summary>Only at the start of the input (Metaspace "first").</summary>
+    InputStart,
+}

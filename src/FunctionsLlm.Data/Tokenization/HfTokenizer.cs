@@ -75,7 +75,9 @@ public sealed class HfTokenizer
                 IgnoreMerges: bpe.IgnoreMerges,
                 ByteFallback: bpe.ByteFallback,
                 SpecialIds: _specialIds,
-                AddedIds: _addedTokenIds)
+                AddedIds: _addedTokenIds,
+                SpacePrefix: definition.SpacePrefix,
+                UnknownId: bpe.UnknownToken is { } unknown && definition.Vocab.TryGetValue(unknown, out int unknownId) ? unknownId : null)
             : null;
     }
 

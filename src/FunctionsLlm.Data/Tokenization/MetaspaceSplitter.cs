@@ -18,6 +18,8 @@ internal enum PrependScheme
 /// </summary>
 internal sealed class MetaspaceSplitter(char replacement, PrependScheme prependScheme, bool split)
 {
+    public PrependScheme PrependScheme => prependScheme;
+
     public void Split(string text, bool startsInput, List<string> pieces)
     {
         if (text.Length == 0)

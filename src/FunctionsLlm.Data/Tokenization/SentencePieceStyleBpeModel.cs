@@ -41,6 +41,9 @@ internal sealed class SentencePieceStyleBpeModel : ITokenModel
 
     public DecodingRules Decoding { get; }
 
+    /// <summary>The Metaspace pre-tokenizer's prepend scheme; Never without one.</summary>
+    public PrependScheme PrependScheme => _preTokenizer?.PrependScheme ?? PrependScheme.Never;
+
     public void Encode(string text, bool startsInput, List<int> ids)
     {
         if (_preTokenizer is null)

@@ -8,7 +8,8 @@ internal sealed record TokenizerDefinition(
     TextNormalizer Normalizer,
     PostProcessorTemplate? Template,
     BpeModelDefinition? Bpe = null,
-    PreTokenizerPipeline? ByteLevelPreTokenizer = null);
+    PreTokenizerPipeline? ByteLevelPreTokenizer = null,
+    SpacePrefix SpacePrefix = SpacePrefix.None);
 
 /// <summary>tokenizer.json's <c>model</c> of type BPE.</summary>
 internal sealed record BpeModelDefinition(

@@ -69,9 +69,19 @@ internal static partial class TokenizerJson
             var preTokenizer = Property(root, "pre_tokenizer");
             PreTokenizerPipeline? byteLevelPreTokenizer = null;
             ITokenModel bpeModel;
+            var normalizer = ReadNormalizer(Property(root, "normalizer"), "normalizer");
+            var spacePrefix = SpacePrefix.None;
             if (IsSentencePieceStyle(preTokenizer))
             {
-                bpeModel = ReadSentencePieceStyleModel(root, bpe, preTokenizer);
+                var sentencePiece = ReadSentencePieceStyleModel(root, bpe, preTokenizer);
+                bpeModel = sentencePiece;
+                spacePrefix = normalizer.Steps.OfType<TextNormalizer.Prepend>().Any(p => p.Prefix == "▁") ? SpacePrefix.EverySegment
+                    : sentencePiece.PrependScheme switch
+                    {
+                        PrependScheme.Always => SpacePrefix.EverySegment,
+                        PrependScheme.First => SpacePrefix.InputStart,
+                        _ => SpacePrefix.None,
+                    };
             }
             else
             {
@@ -82,10 +92,11 @@ internal static partial class TokenizerJson
                 bpe.Vocab,
                 bpeModel,
                 ReadAddedTokens(root),
-                ReadNormalizer(Property(root, "normalizer"), "normalizer"),
+                normalizer,
                 ReadPostProcessor(Property(root, "post_processor")),
                 bpe,
-                byteLevelPreTokenizer);
+                byteLevelPreTokenizer,
+                spacePrefix);
         }
 
         private ByteLevelBpeModel ReadByteLevelModel(JsonElement root, BpeModelDefinition bpe, PreTokenizerPipeline preTokenizer)

@@ -49,7 +49,7 @@ public static class GgufExporter
         gguf.Add("general.file_type", FileType(type));
         gguf.Add("general.quantization_version", 2u);
         AddHyperparameters(gguf, architecture, config, embeddingRows, warnings);
-        GgufVocabulary.Add(gguf, modelDir, config, embeddingRows);
+        warnings.AddRange(GgufVocabulary.Add(gguf, modelDir, config, embeddingRows));
 
         foreach (var tensor in plan)
         {
@@ -71,6 +71,28 @@ public static class GgufExporter
         Directory.CreateDirectory(directory);
         gguf.Write(outputPath);
         return new GgufExportResult(outputPath, architecture, type, gguf.TensorCount, new FileInfo(outputPath).Length, warnings);
+    }
+
+    /// <summary>
+    /// A GGUF holding only a tokenizer (as llama.cpp's own ggml-vocab-*.gguf files): llama.cpp loads it with vocab_only
+    /// and tokenizes as the folder's tokenizer.json does. The hyperparameters are placeholders llama.cpp reads but does
+    /// not use in that mode. Returns the tokenizer's warnings.
+    /// </summary>
+    public static IReadOnlyList<string> ExportVocabulary(string tokenizerDir, string outputPath)
+    {
+        var gguf = new GgufWriter();
+        gguf.Add("general.architecture", "llama");
+        gguf.Add("general.name", Path.GetFileName(Path.GetFullPath(tokenizerDir).TrimEnd(Path.DirectorySeparatorChar)));
+        gguf.Add("llama.context_length", 4096u);
+        gguf.Add("llama.embedding_length", 64u);
+        gguf.Add("llama.block_count", 1u);
+        gguf.Add("llama.feed_forward_length", 64u);
+        gguf.Add("llama.attention.head_count", 1u);
+        gguf.Add("llama.attention.layer_norm_rms_epsilon", 1e-6f);
+        var warnings = GgufVocabulary.Add(gguf, tokenizerDir, config: null, embeddingRows: null);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputPath))!);
+        gguf.Write(outputPath);
+        return warnings;
     }
 
     /// <summary>1-D tensors and norms stay F32, as llama.cpp's kernels expect; a matrix whose rows are not whole Q8_0 blocks is F16.</summary>

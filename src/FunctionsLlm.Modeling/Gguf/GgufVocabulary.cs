@@ -12,7 +12,7 @@ namespace FunctionsLlm.Modeling.Gguf;
 public static class GgufVocabulary
 {
     // llama_token_type
-    private const int Normal = 1, Control = 3, UserDefined = 4, Unused = 5;
+    private const int Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6;
 
     /// <summary>
     /// llama.cpp's pre-tokenizer names by the regex it runs; the regexes are tokenizer.json's own (llama.cpp rewrites
@@ -27,16 +27,30 @@ public static class GgufVocabulary
         (@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", false, "gpt-2"),
     ];
 
-    public static void Add(GgufWriter gguf, string modelDir, ModelConfig config, int embeddingRows)
+    /// <summary>Adds the tokenizer.* keys; returns what llama.cpp will do differently, if anything.</summary>
+    /// <param name="embeddingRows">The model's vocabulary size (rows past the tokenizer's ids are padding); null: the tokenizer's.</param>
+    public static IReadOnlyList<string> Add(GgufWriter gguf, string modelDir, ModelConfig? config, int? embeddingRows)
     {
         var tokenizer = HfTokenizer.Load(modelDir);
         var bpe = tokenizer.Bpe
             ?? throw new GgufExportException($"{modelDir}: GGUF export needs a tokenizer.json (this folder has only tokenizer.model or a tiktoken file)");
-        if (!bpe.ByteLevel)
-            throw new GgufExportException($"{modelDir}: SentencePiece-style tokenizer.json (Llama 2, Mistral) is not exported yet; byte-level BPE is (GPT-2, Llama 3, Qwen, GLM)");
-        if (bpe.Tokens.Count > embeddingRows)
-            throw new GgufExportException($"{modelDir}: the tokenizer has ids up to {bpe.Tokens.Count - 1}, the embedding only {embeddingRows} rows");
+        int rows = embeddingRows ?? bpe.Tokens.Count;
+        if (bpe.Tokens.Count > rows)
+            throw new GgufExportException($"{modelDir}: the tokenizer has ids up to {bpe.Tokens.Count - 1}, the embedding only {rows} rows");
+        var warnings = new List<string>();
+        if (bpe.ByteLevel)
+            AddByteLevel(gguf, bpe, rows, modelDir);
+        else
+            AddSentencePiece(gguf, bpe, rows, warnings);
+        AddSpecialTokens(gguf, tokenizer, config);
+        if (tokenizer.ChatTemplate is { } template)
+            gguf.Add("tokenizer.chat_template", template);
+        return warnings;
+    }
 
+    /// <summary>Byte-level BPE is llama.cpp's "gpt2" model: tokens, merges and a named pre-tokenizer.</summary>
+    private static void AddByteLevel(GgufWriter gguf, BpeVocabulary bpe, int embeddingRows, string modelDir)
+    {
         var tokens = new string[embeddingRows];
         var types = new int[embeddingRows];
         for (int id = 0; id < embeddingRows; id++)
@@ -44,7 +58,7 @@ public static class GgufVocabulary
             string? token = id < bpe.Tokens.Count ? bpe.Tokens[id] : null;
             (tokens[id], types[id]) = token switch
             {
-                null => (string.Create(CultureInfo.InvariantCulture, $"[PAD{id}]"), Unused),
+                null => (Padding(id), Unused),
                 _ when bpe.SpecialIds.Contains(id) || (bpe.AddedIds.Contains(id) && LooksSpecial(token)) => (token, Control),
                 _ when bpe.AddedIds.Contains(id) => (token.Replace('▁', ' '), UserDefined),
                 _ => (token, Normal),
@@ -56,10 +70,64 @@ public static class GgufVocabulary
         gguf.Add("tokenizer.ggml.tokens", tokens);
         gguf.Add("tokenizer.ggml.token_type", types);
         gguf.Add("tokenizer.ggml.merges", bpe.Merges);
-        AddSpecialTokens(gguf, tokenizer, config);
-        if (tokenizer.ChatTemplate is { } template)
-            gguf.Add("tokenizer.chat_template", template);
     }
+
+    /// <summary>
+    /// SentencePiece-style BPE is llama.cpp's "llama" model, which merges the adjacent pair of highest score first: a
+    /// token made by merge number r scores −r, so llama.cpp merges in the merges' order as Hugging Face does. (llama.cpp's
+    /// own converter gives every token −1000 when it has no tokenizer.model, and then merges left to right.) Tokens no
+    /// merge makes score lowest, as Hugging Face never forms them.
+    /// </summary>
+    private static void AddSentencePiece(GgufWriter gguf, BpeVocabulary bpe, int embeddingRows, List<string> warnings)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int id = 0; id < bpe.Tokens.Count; id++)
+        {
+            if (bpe.Tokens[id] is { } t && !bpe.AddedIds.Contains(id))
+                ids.TryAdd(t, id);
+        }
+        var rank = new Dictionary<int, int>();
+        for (int r = 0; r < bpe.Merges.Count; r++)
+        {
+            string merge = bpe.Merges[r];
+            int space = merge.IndexOf(' ', StringComparison.Ordinal);
+            if (ids.TryGetValue(string.Concat(merge.AsSpan(0, space), merge.AsSpan(space + 1)), out int made))
+                rank.TryAdd(made, r);
+        }
+
+        var tokens = new string[embeddingRows];
+        var scores = new float[embeddingRows];
+        var types = new int[embeddingRows];
+        for (int id = 0; id < embeddingRows; id++)
+        {
+            string? token = id < bpe.Tokens.Count ? bpe.Tokens[id] : null;
+            scores[id] = rank.TryGetValue(id, out int r) ? -r : token is not null && !bpe.AddedIds.Contains(id) && token.Length > 1 ? -1e9f : 0f;
+            (tokens[id], types[id]) = token switch
+            {
+                null => (Padding(id), Unused),
+                _ when id == bpe.UnknownId => (token, Unknown),
+                _ when bpe.SpecialIds.Contains(id) => (token, Control),
+                _ when bpe.AddedIds.Contains(id) => (token, UserDefined),
+                _ when IsByteToken(token) => (token, Byte),
+                _ => (token, Normal),
+            };
+        }
+
+        gguf.Add("tokenizer.ggml.model", "llama");
+        gguf.Add("tokenizer.ggml.tokens", tokens);
+        gguf.Add("tokenizer.ggml.scores", scores);
+        gguf.Add("tokenizer.ggml.token_type", types);
+        gguf.Add("tokenizer.ggml.add_space_prefix", bpe.SpacePrefix != SpacePrefix.None);
+        if (bpe.UnknownId is { } unknownId)
+            gguf.Add("tokenizer.ggml.unknown_token_id", (uint)unknownId);
+        if (bpe.SpacePrefix == SpacePrefix.InputStart)
+            warnings.Add("the tokenizer puts \"▁\" only at the start of the input (Metaspace prepend_scheme \"first\"); llama.cpp also puts it after each special token, so text right after one may tokenize differently");
+    }
+
+    private static string Padding(int id) => string.Create(CultureInfo.InvariantCulture, $"[PAD{id}]");
+
+    private static bool IsByteToken(string token) =>
+        token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>' && Uri.IsHexDigit(token[3]) && Uri.IsHexDigit(token[4]);
 
     /// <summary>The pre-tokenizer name for the tokenizer's split regex; refused when llama.cpp has none that splits the same way.</summary>
     public static string PreTokenizerName(BpeVocabulary bpe, string source)
@@ -80,18 +148,18 @@ public static class GgufVocabulary
     /// bos/eos/pad ids as the tokenizer names them (config.json's ids when it names none); more end-of-generation ids
     /// from config.json go in as eot and eom, the two other ends llama.cpp stops on. add_bos/add_eos as encoding adds them.
     /// </summary>
-    private static void AddSpecialTokens(GgufWriter gguf, HfTokenizer tokenizer, ModelConfig config)
+    private static void AddSpecialTokens(GgufWriter gguf, HfTokenizer tokenizer, ModelConfig? config)
     {
-        int? bos = tokenizer.BosTokenId ?? config.BosTokenId?.FirstOrDefault();
-        int? eos = tokenizer.EosTokenId ?? config.EosTokenId?.FirstOrDefault();
-        int? pad = tokenizer.PadTokenId ?? config.PadTokenId?.FirstOrDefault();
+        int? bos = tokenizer.BosTokenId ?? config?.BosTokenId?.FirstOrDefault();
+        int? eos = tokenizer.EosTokenId ?? config?.EosTokenId?.FirstOrDefault();
+        int? pad = tokenizer.PadTokenId ?? config?.PadTokenId?.FirstOrDefault();
         if (bos is { } b)
             gguf.Add("tokenizer.ggml.bos_token_id", (uint)b);
         if (eos is { } e)
             gguf.Add("tokenizer.ggml.eos_token_id", (uint)e);
         if (pad is { } p)
             gguf.Add("tokenizer.ggml.padding_token_id", (uint)p);
-        var otherEnds = (config.EosTokenId ?? []).Where(id => id != eos).Distinct().ToList();
+        var otherEnds = (config?.EosTokenId ?? []).Where(id => id != eos).Distinct().ToList();
         if (otherEnds.Count > 0)
             gguf.Add("tokenizer.ggml.eot_token_id", (uint)otherEnds[0]);
         if (otherEnds.Count > 1)

@@ -24,7 +24,8 @@ internal sealed class LlamaCpp : IDisposable
         });
     }
 
-    public LlamaCpp(string ggufPath)
+    /// <param name="vocabularyOnly">Load the tokenizer only (a file from GgufExporter.ExportVocabulary).</param>
+    public LlamaCpp(string ggufPath, bool vocabularyOnly = false)
     {
         _parameters = new ModelParams(ggufPath)
         {
@@ -37,6 +38,7 @@ internal sealed class LlamaCpp : IDisposable
             TypeK = GGMLType.GGML_TYPE_F32,
             TypeV = GGMLType.GGML_TYPE_F32,
             FlashAttention = false,
+            VocabOnly = vocabularyOnly,
         };
         _weights = LLamaWeights.LoadFromFile(_parameters);
     }
