@@ -115,6 +115,37 @@ public sealed class GgufExporterTests
         Assert.Equal("false", llama.Metadata["tokenizer.ggml.add_bos_token"]);
     }
 
+    /// <summary>A mistral checkpoint is llama.cpp's llama architecture (q/k permuted the same way); its window is warned about.</summary>
+    [Fact]
+    public void A_mistral_model_exports_as_llama_cpps_llama()
+    {
+        var fixture = FixtureModel.Get("tiny-llama");
+        using var folder = new TempFolder();
+        string model = Directory.CreateDirectory(folder.File("mistral")).FullName, gguf = folder.File("mistral.gguf");
+        foreach (string file in Directory.EnumerateFiles(fixture.Directory))
+            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        config["model_type"] = "mistral";
+        config["architectures"] = new System.Text.Json.Nodes.JsonArray("MistralForCausalLM");
+        config["sliding_window"] = 128;
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+
+        var result = GgufExporter.Export(model, gguf, GgmlType.F32);
+
+        Assert.Equal("llama", result.Architecture);
+        Assert.Contains(result.Warnings, w => w.StartsWith("sliding_window 128", StringComparison.Ordinal));
+        using var llama = new LlamaCpp(gguf);
+        using var ours = ModelLoader.Load(model, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var expected = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
+        foreach (var (ids, tensorName) in fixture.LogitCases)
+        {
+            using var scope = NewDisposeScope();
+            var theirs = tensor(llama.Logits(ids), [ids.Length, llama.VocabSize]);
+            TensorAssert.Close(OurLogits(ours, ids), theirs, 1e-3, $"mistral {tensorName}");
+            TensorAssert.Close(expected.Read(tensorName).to(ScalarType.Float32), theirs, fixture.Tolerance, $"mistral {tensorName}: the llama fixture");
+        }
+    }
+
     /// <summary>Half-precision exports: llama.cpp's logits stay within half-precision rounding of our F32 logits.</summary>
     [Theory]
     [InlineData("tiny-llama", "f16")]
