@@ -6,8 +6,11 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// Process-wide native settings, applied before libtorch is first used (call <see cref="Configure"/> first thing;
 /// <c>ModelLoader</c> does). Each is skipped when the user set the corresponding environment variable.
 /// <list type="bullet">
-/// <item>glibc's malloc keeps freed libtorch blocks in its heap, so RSS climbs with every optimiser step even when
-/// every tensor is disposed; serving blocks ≥ 128 KiB from mmap returns them to the OS and keeps RSS flat.</item>
+/// <item>glibc's malloc serves libtorch's tensors from its heap up to 64 MiB (M_MMAP_THRESHOLD) and keeps up to 128 MiB
+/// of freed heap (M_TRIM_THRESHOLD) instead of giving it back. A fresh mapping per tensor, which the default dynamic
+/// threshold and our earlier 128 KiB setting gave every activation, costs a page fault per 4 KiB on first touch and an
+/// unmap on dispose: that halved prefill and made a training step 4× slower. Resident memory stays flat after
+/// warm-up, at the working set's high-water mark (bench/README.md, "Allocator settings").</item>
 /// <item>libtorch's OpenMP workers spin after each parallel region and take the second core from the batch-1 decode
 /// kernel (<c>CpuMatVec</c>); OMP_WAIT_POLICY=PASSIVE lets them sleep (faster decode, prefill unchanged: measured in
 /// bench/README.md). libgomp reads it when it is loaded, hence before libtorch.</item>
@@ -15,8 +18,10 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// </summary>
 public static partial class NativeRuntime
 {
+    private const int TrimThresholdParameter = -1; // M_TRIM_THRESHOLD
     private const int MmapThresholdParameter = -3; // M_MMAP_THRESHOLD
-    private const int MmapThresholdBytes = 128 * 1024;
+    private const int MmapThresholdBytes = 64 << 20;
+    private const int TrimThresholdBytes = 128 << 20;
     private static int s_configured;
 
     /// <summary>Idempotent; a no-op off Linux (except for the <see cref="GcStress"/> test mode).</summary>
@@ -27,6 +32,8 @@ public static partial class NativeRuntime
             return;
         if (Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null)
             _ = Mallopt(MmapThresholdParameter, MmapThresholdBytes);
+        if (Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is null)
+            _ = Mallopt(TrimThresholdParameter, TrimThresholdBytes);
         // The native environment, not .NET's copy: libgomp reads it with getenv.
         if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null)
             _ = SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
