@@ -6,11 +6,11 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// Process-wide native settings, applied before libtorch is first used (call <see cref="Configure"/> first thing;
 /// <c>ModelLoader</c> does). Each is skipped when the user set the corresponding environment variable.
 /// <list type="bullet">
-/// <item>glibc's malloc serves libtorch's tensors from its heap up to 64 MiB (M_MMAP_THRESHOLD) and keeps up to 128 MiB
-/// of freed heap (M_TRIM_THRESHOLD) instead of giving it back. A fresh mapping per tensor, which the default dynamic
-/// threshold and our earlier 128 KiB setting gave every activation, costs a page fault per 4 KiB on first touch and an
-/// unmap on dispose: that halved prefill and made a training step 4× slower. Resident memory stays flat after
-/// warm-up, at the working set's high-water mark (bench/README.md, "Allocator settings").</item>
+/// <item>glibc's malloc serves libtorch's tensors from its heap up to 64 MiB (M_MMAP_THRESHOLD) and keeps up to 32 MiB
+/// of freed heap (M_TRIM_THRESHOLD) instead of giving it back. A fresh mapping per tensor, which our earlier 128 KiB
+/// threshold gave every activation, costs a page fault per 4 KiB on first touch and an unmap on dispose: that halved
+/// prefill and made a training step 2–4× slower. Resident memory stays flat after warm-up, at the working set's
+/// high-water mark rather than below it between steps (bench/README.md, "Allocator settings").</item>
 /// <item>libtorch's OpenMP workers spin after each parallel region and take the second core from the batch-1 decode
 /// kernel (<c>CpuMatVec</c>); OMP_WAIT_POLICY=PASSIVE lets them sleep (faster decode, prefill unchanged: measured in
 /// bench/README.md). libgomp reads it when it is loaded, hence before libtorch.</item>
@@ -21,7 +21,7 @@ public static partial class NativeRuntime
     private const int TrimThresholdParameter = -1; // M_TRIM_THRESHOLD
     private const int MmapThresholdParameter = -3; // M_MMAP_THRESHOLD
     private const int MmapThresholdBytes = 64 << 20;
-    private const int TrimThresholdBytes = 128 << 20;
+    private const int TrimThresholdBytes = 32 << 20;
     private static int s_configured;
 
     /// <summary>Idempotent; a no-op off Linux (except for the <see cref="GcStress"/> test mode).</summary>
