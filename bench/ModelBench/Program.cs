@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows] [--weights q8_0]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 // dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [CHUNK or CHUNK:STALL, comma-separated]
@@ -77,6 +77,11 @@ long parameters = model.parameters().Sum(p => p.numel());
 if (args.Contains("--profile"))
 {
     DecodeProfile.Run(model, threads);
+    return;
+}
+if (args.Contains("--rows"))
+{
+    RowsBench.Run(model, threads);
     return;
 }
 
