@@ -148,8 +148,7 @@ public sealed class JobExecutor(IArtifactStore store, TrainerSettings settings, 
         foreach (string export in spec.Exports ?? [])
         {
             string gguf = Path.Combine(work, "exports", ModelExports.FileName(export));
-            var exported = await OnOwnThread(() => GgufExporter.Export(merged, gguf, GgufExporter.Types[ModelExports.GgufType(export)], modelName));
-            metrics[$"{export}Bytes"] = exported.Bytes;
+            await OnOwnThread(() => GgufExporter.Export(merged, gguf, GgufExporter.Types[ModelExports.GgufType(export)], modelName));
             cancellationToken.ThrowIfCancellationRequested();
             await store.UploadFileAsync(BlobLayout.Models, spec.OutputPrefix + ModelExports.FileName(export), gguf, cancellationToken);
         }
