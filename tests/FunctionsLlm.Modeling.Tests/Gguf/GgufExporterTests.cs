@@ -146,6 +146,37 @@ public sealed class GgufExporterTests
         }
     }
 
+    /// <summary>
+    /// rope_scaling goes in as llama.cpp takes it: Llama 3.1's as the rope_freqs tensor, linear as rope.scaling keys.
+    /// The variants of tiny-llama differ from it (the scaling reaches its lowest frequencies), so the match means
+    /// llama.cpp applied the same scaling we do.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}""")]
+    [InlineData("""{"type": "linear", "factor": 2.0}""")]
+    public void Rope_scaling_exports_as_llama_cpp_applies_it(string ropeScaling)
+    {
+        var fixture = FixtureModel.Get("tiny-llama");
+        using var folder = new TempFolder();
+        string model = Directory.CreateDirectory(folder.File("scaled")).FullName, gguf = folder.File("scaled.gguf");
+        foreach (string file in Directory.EnumerateFiles(fixture.Directory))
+            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        config["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse(ropeScaling);
+        File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());
+
+        GgufExporter.Export(model, gguf, GgmlType.F32);
+
+        using var llama = new LlamaCpp(gguf);
+        using var scaled = ModelLoader.Load(model, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var plain = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        var (ids, _) = fixture.LogitCases.MaxBy(c => c.InputIds.Length);
+        using var scope = NewDisposeScope();
+        var ours = OurLogits(scaled, ids);
+        TensorAssert.Close(ours, tensor(llama.Logits(ids), [ids.Length, llama.VocabSize]), 1e-3, ropeScaling);
+        Assert.True(TensorAssert.MaxDifference(OurLogits(plain, ids), ours) > 1e-3, "the scaling changes the logits (else the check proves nothing)");
+    }
+
     /// <summary>Half-precision exports: llama.cpp's logits stay within half-precision rounding of our F32 logits.</summary>
     [Theory]
     [InlineData("tiny-llama", "f16")]
