@@ -51,9 +51,9 @@ internal static class CpuMatVec
         void Slice(int begin, int end)
         {
             if (wide)
-                Slice<Lanes512>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
+                Slice<Lanes512, Vector512<float>>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
             else
-                Slice<Lanes256>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
+                Slice<Lanes256, Vector256<float>>((float*)wp, (float*)xp, (float*)yp, columns, rows, inputRows, begin, end);
         }
         if (threads == 1)
             Slice(0, rows);
@@ -61,23 +61,25 @@ internal static class CpuMatVec
             KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
     }
 
-    private static unsafe void Slice<TLanes>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
-        where TLanes : struct, ILanes<TLanes>
+    private static unsafe void Slice<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
     {
         if (inputRows == 1)
-            Rows<TLanes>(w, x, y, columns, begin, end);
+            Rows<TLanes, TVector>(w, x, y, columns, begin, end);
         else
-            RowsTimesInputs<TLanes>(w, x, y, columns, outputs, inputRows, begin, end);
+            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end);
     }
 
-    private static unsafe void Rows<TLanes>(float* w, float* x, float* y, int columns, int begin, int end)
-        where TLanes : struct, ILanes<TLanes>
+    private static unsafe void Rows<TLanes, TVector>(float* w, float* x, float* y, int columns, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
     {
         int r = begin;
         for (; r + 4 <= end; r += 4)
         {
             float* w0 = w + ((long)r * columns), w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns;
-            TLanes s0 = default, s1 = default, s2 = default, s3 = default;
+            TVector s0 = default, s1 = default, s2 = default, s3 = default;
             int c = 0;
             for (; c + TLanes.Count <= columns; c += TLanes.Count)
             {
@@ -93,7 +95,7 @@ internal static class CpuMatVec
             y[r + 3] = Tail(TLanes.Sum(s3), w3, x, c, columns);
         }
         for (; r < end; r++)
-            y[r] = Dot<TLanes>(w + ((long)r * columns), x, columns);
+            y[r] = Dot<TLanes, TVector>(w + ((long)r * columns), x, columns);
     }
 
     /// <summary>
@@ -101,8 +103,9 @@ internal static class CpuMatVec
     /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
     /// the scalar tail).
     /// </summary>
-    private static unsafe void RowsTimesInputs<TLanes>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
-        where TLanes : struct, ILanes<TLanes>
+    private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
     {
         int r = begin;
         for (; r + 2 <= end; r += 2)
@@ -112,8 +115,8 @@ internal static class CpuMatVec
             for (; i + 4 <= inputRows; i += 4)
             {
                 float* x0 = x + ((long)i * columns), x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
-                TLanes a0 = default, a1 = default, a2 = default, a3 = default;
-                TLanes b0 = default, b1 = default, b2 = default, b3 = default;
+                TVector a0 = default, a1 = default, a2 = default, a3 = default;
+                TVector b0 = default, b1 = default, b2 = default, b3 = default;
                 int c = 0;
                 for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
@@ -139,14 +142,23 @@ internal static class CpuMatVec
             }
             for (; i < inputRows; i++)
             {
+                // The rows left over from the blocks of four: both weight rows in one pass, each summed as Dot sums it.
                 float* xi = x + ((long)i * columns);
-                Store(y, outputs, i, r, Dot<TLanes>(w0, xi, columns), Dot<TLanes>(w1, xi, columns));
+                TVector a = default, b = default;
+                int c = 0;
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
+                {
+                    var xv = TLanes.Load(xi + c);
+                    a = TLanes.Fma(TLanes.Load(w0 + c), xv, a);
+                    b = TLanes.Fma(TLanes.Load(w1 + c), xv, b);
+                }
+                Store(y, outputs, i, r, Tail(TLanes.Sum(a), w0, xi, c, columns), Tail(TLanes.Sum(b), w1, xi, c, columns));
             }
         }
         for (; r < end; r++)
         {
             for (int i = 0; i < inputRows; i++)
-                y[((long)i * outputs) + r] = Dot<TLanes>(w + ((long)r * columns), x + ((long)i * columns), columns);
+                y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
         }
     }
 
@@ -156,10 +168,11 @@ internal static class CpuMatVec
         y[((long)inputRow * outputs) + r + 1] = second;
     }
 
-    private static unsafe float Dot<TLanes>(float* w, float* x, int columns)
-        where TLanes : struct, ILanes<TLanes>
+    private static unsafe float Dot<TLanes, TVector>(float* w, float* x, int columns)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
     {
-        TLanes sum = default;
+        TVector sum = default;
         int c = 0;
         for (; c + TLanes.Count <= columns; c += TLanes.Count)
             sum = TLanes.Fma(TLanes.Load(w + c), TLanes.Load(x + c), sum);
@@ -173,41 +186,41 @@ internal static class CpuMatVec
         return sum;
     }
 
-    /// <summary>One accumulator of fp32 lanes: every output is summed lane by lane in column order, then across lanes.</summary>
-    private unsafe interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
+    /// <summary>
+    /// The vector operations of one lane width. The kernels are generic over these and hold the vectors themselves
+    /// (<typeparamref name="TVector"/>), not a struct around them: with a wrapper struct the JIT kept the accumulators
+    /// out of registers and a one-row product ran at half speed (bench/README.md).
+    /// </summary>
+    private unsafe interface ILanes<TVector> where TVector : struct
     {
         static abstract int Count { get; }
 
-        static abstract TSelf Load(float* source);
+        static abstract TVector Load(float* source);
 
-        static abstract TSelf Fma(TSelf a, TSelf b, TSelf addend);
+        static abstract TVector Fma(TVector a, TVector b, TVector addend);
 
-        static abstract float Sum(TSelf lanes);
+        static abstract float Sum(TVector lanes);
     }
 
-    private readonly unsafe struct Lanes256(Vector256<float> value) : ILanes<Lanes256>
+    private readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
     {
-        private readonly Vector256<float> _value = value;
-
         public static int Count => Vector256<float>.Count;
 
-        public static Lanes256 Load(float* source) => new(Vector256.Load(source));
+        public static Vector256<float> Load(float* source) => Vector256.Load(source);
 
-        public static Lanes256 Fma(Lanes256 a, Lanes256 b, Lanes256 addend) => new(Vector256.FusedMultiplyAdd(a._value, b._value, addend._value));
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.FusedMultiplyAdd(a, b, addend);
 
-        public static float Sum(Lanes256 lanes) => Vector256.Sum(lanes._value);
+        public static float Sum(Vector256<float> lanes) => Vector256.Sum(lanes);
     }
 
-    private readonly unsafe struct Lanes512(Vector512<float> value) : ILanes<Lanes512>
+    private readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
     {
-        private readonly Vector512<float> _value = value;
-
         public static int Count => Vector512<float>.Count;
 
-        public static Lanes512 Load(float* source) => new(Vector512.Load(source));
+        public static Vector512<float> Load(float* source) => Vector512.Load(source);
 
-        public static Lanes512 Fma(Lanes512 a, Lanes512 b, Lanes512 addend) => new(Vector512.FusedMultiplyAdd(a._value, b._value, addend._value));
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.FusedMultiplyAdd(a, b, addend);
 
-        public static float Sum(Lanes512 lanes) => Vector512.Sum(lanes._value);
+        public static float Sum(Vector512<float> lanes) => Vector512.Sum(lanes);
     }
 }
