@@ -26,7 +26,7 @@ public sealed class LabelMasker(HfTokenizer tokenizer)
             .Select(s => (Start: Encoding.UTF8.GetByteCount(training.Text.AsSpan(0, s.Start.Value)),
                           End: Encoding.UTF8.GetByteCount(training.Text.AsSpan(0, s.End.Value))))
             .ToArray();
-        var prefixTokens = training.AddSpecialTokens ? tokenizer.AddedPrefixLength : 0;
+        var prefixTokens = training.AddSpecialTokens ? tokenizer.SpecialPrefixIds.Count : 0;
         var text = Encoding.UTF8.GetBytes(training.Text);
         var ends = ExactTokenEnds(ids, prefixTokens, text.Length) ?? AlignedTokenEnds(ids, prefixTokens, text);
 

@@ -9,7 +9,6 @@ namespace FunctionsLlm.Data.Tokenization;
 /// <param name="SplitPatterns">The Oniguruma regexes of the pre-tokenizer's splits, in order (ByteLevel's own GPT-2 split included).</param>
 /// <param name="AddPrefixSpace">ByteLevel's add_prefix_space.</param>
 /// <param name="IgnoreMerges">A piece that is itself a token is that token (Llama 3).</param>
-/// <param name="ByteFallback">Unknown characters become &lt;0xNN&gt; byte tokens (SentencePiece-style).</param>
 /// <param name="UnknownId">model.unk_token's id.</param>
 /// <param name="SpacePrefix">SentencePiece-style: where a "▁" is put before the text (a Prepend normalizer or Metaspace's prepend_scheme).</param>
 /// <param name="SpecialIds">Added tokens marked special.</param>
@@ -21,7 +20,6 @@ public sealed record BpeVocabulary(
     IReadOnlyList<string> SplitPatterns,
     bool AddPrefixSpace,
     bool IgnoreMerges,
-    bool ByteFallback,
     IReadOnlySet<int> SpecialIds,
     IReadOnlySet<int> AddedIds,
     SpacePrefix SpacePrefix = SpacePrefix.None,

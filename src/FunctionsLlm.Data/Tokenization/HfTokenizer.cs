@@ -73,7 +73,6 @@ public sealed class HfTokenizer
                 SplitPatterns: definition.ByteLevelPreTokenizer?.SplitPatterns ?? [],
                 AddPrefixSpace: definition.ByteLevelPreTokenizer?.AddPrefixSpace ?? false,
                 IgnoreMerges: bpe.IgnoreMerges,
-                ByteFallback: bpe.ByteFallback,
                 SpecialIds: _specialIds,
                 AddedIds: _addedTokenIds,
                 SpacePrefix: definition.SpacePrefix,
@@ -215,8 +214,11 @@ public sealed class HfTokenizer
     /// <summary>The token as spelled in the vocabulary (e.g. "Ġhello" byte-level, "▁hello" SentencePiece-style), or an added token's content.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
-    /// <summary>How many tokens <see cref="Encode"/> puts before the text when adding special tokens (e.g. BOS).</summary>
-    internal int AddedPrefixLength => _prefixIds.Length;
+    /// <summary>The ids <see cref="Encode"/> puts before the text when adding special tokens (e.g. BOS).</summary>
+    public IReadOnlyList<int> SpecialPrefixIds => _prefixIds;
+
+    /// <summary>The ids <see cref="Encode"/> puts after the text when adding special tokens (e.g. EOS).</summary>
+    public IReadOnlyList<int> SpecialSuffixIds => _suffixIds;
 
     /// <summary>The number of UTF-8 bytes of text a token stands for (0 for an unknown id).</summary>
     internal int TokenByteLength(int id)

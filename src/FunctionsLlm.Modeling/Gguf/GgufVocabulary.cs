@@ -165,9 +165,8 @@ public static class GgufVocabulary
         if (otherEnds.Count > 1)
             gguf.Add("tokenizer.ggml.eom_token_id", (uint)otherEnds[1]);
 
-        var framed = tokenizer.Encode("", addSpecialTokens: true);
-        gguf.Add("tokenizer.ggml.add_bos_token", bos is not null && framed.Count > 0 && framed[0] == bos);
-        gguf.Add("tokenizer.ggml.add_eos_token", eos is not null && framed.Count > 0 && framed[^1] == eos && framed.Count > (framed[0] == bos ? 1 : 0));
+        gguf.Add("tokenizer.ggml.add_bos_token", bos is not null && tokenizer.SpecialPrefixIds is [var first, ..] && first == bos);
+        gguf.Add("tokenizer.ggml.add_eos_token", eos is not null && tokenizer.SpecialSuffixIds is [.., var last] && last == eos);
     }
 
     /// <summary>Added tokens that some models forget to mark special, as llama.cpp's converter recognises them.</summary>

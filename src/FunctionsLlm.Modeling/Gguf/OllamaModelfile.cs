@@ -102,7 +102,7 @@ public static class OllamaModelfile
         string rendered = ChatTemplateRenderer.Render(template,
             [.. messages.Select(m => (IReadOnlyDictionary<string, object?>)new Dictionary<string, object?> { ["role"] = m.Role, ["content"] = m.Content })],
             addGenerationPrompt: true, bosToken: tokenizer.BosToken, eosToken: tokenizer.EosToken);
-        bool addsBos = tokenizer.BosTokenId is { } bos && tokenizer.Encode("", addSpecialTokens: true) is [var first, ..] && first == bos;
+        bool addsBos = tokenizer.BosTokenId is { } bos && tokenizer.SpecialPrefixIds is [var first, ..] && first == bos;
         return addsBos && tokenizer.BosToken is { } bosText && rendered.StartsWith(bosText, StringComparison.Ordinal) ? rendered[bosText.Length..] : rendered;
     }
 
