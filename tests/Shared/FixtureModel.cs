@@ -37,5 +37,14 @@ internal sealed class FixtureModel
 
     public static FixtureModel Get(string name) => new(name);
 
+    /// <summary>Copies the model's files into <paramref name="folder"/> (created if need be), for a test that edits a copy; returns the folder.</summary>
+    public string CopyTo(string folder)
+    {
+        System.IO.Directory.CreateDirectory(folder);
+        foreach (string file in System.IO.Directory.EnumerateFiles(Directory))
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        return folder;
+    }
+
     private static int[] Ids(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetInt32())];
 }

@@ -40,10 +40,7 @@ public sealed class ExportGgufCommandTests : IDisposable
     [Fact]
     public async Task A_tokenizer_llama_cpp_cannot_reproduce_is_refused_and_nothing_is_written()
     {
-        string model = _dir.File("model");
-        Directory.CreateDirectory(model);
-        foreach (string file in Directory.EnumerateFiles(RepoPaths.Fixture("models", "tiny-llama")))
-            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        string model = FixtureModel.Get("tiny-llama").CopyTo(_dir.File("model"));
         var tokenizer = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(model, "tokenizer.json")))!;
         tokenizer["pre_tokenizer"]!["pretokenizers"]![0]!["pattern"]!["Regex"] = @"\p{L}+|\p{N}+|\s+|[^\s\p{L}\p{N}]+";
         await File.WriteAllTextAsync(Path.Combine(model, "tokenizer.json"), tokenizer.ToJsonString());

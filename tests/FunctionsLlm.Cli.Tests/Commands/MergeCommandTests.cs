@@ -15,10 +15,8 @@ public sealed class MergeCommandTests : IDisposable
     public async Task A_fully_fine_tuned_model_is_copied_as_trained_without_the_runs_metrics()
     {
         // A full fine-tune's output: a whole model folder, with the train job's metrics log beside it.
-        string trained = Directory.CreateDirectory(Path.Combine(_dir, "trained")).FullName;
         string fixture = RepoPaths.Fixture("models", "tiny-qwen2");
-        foreach (string file in Directory.EnumerateFiles(fixture))
-            File.Copy(file, Path.Combine(trained, Path.GetFileName(file)));
+        string trained = FixtureModel.Get("tiny-qwen2").CopyTo(Path.Combine(_dir, "trained"));
         await File.WriteAllTextAsync(Path.Combine(trained, "metrics.jsonl"), "{\"step\": 1, \"loss\": 2.0}\n");
 
         string merged = Path.Combine(_dir, "merged-full");

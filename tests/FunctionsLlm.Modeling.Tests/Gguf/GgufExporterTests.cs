@@ -121,9 +121,7 @@ public sealed class GgufExporterTests
     {
         var fixture = FixtureModel.Get("tiny-llama");
         using var folder = new TempFolder();
-        string model = Directory.CreateDirectory(folder.File("mistral")).FullName, gguf = folder.File("mistral.gguf");
-        foreach (string file in Directory.EnumerateFiles(fixture.Directory))
-            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        string model = fixture.CopyTo(folder.File("mistral")), gguf = folder.File("mistral.gguf");
         var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
         config["model_type"] = "mistral";
         config["architectures"] = new System.Text.Json.Nodes.JsonArray("MistralForCausalLM");
@@ -158,9 +156,7 @@ public sealed class GgufExporterTests
     {
         var fixture = FixtureModel.Get("tiny-llama");
         using var folder = new TempFolder();
-        string model = Directory.CreateDirectory(folder.File("scaled")).FullName, gguf = folder.File("scaled.gguf");
-        foreach (string file in Directory.EnumerateFiles(fixture.Directory))
-            File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        string model = fixture.CopyTo(folder.File("scaled")), gguf = folder.File("scaled.gguf");
         var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
         config["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse(ropeScaling);
         File.WriteAllText(Path.Combine(model, "config.json"), config.ToJsonString());

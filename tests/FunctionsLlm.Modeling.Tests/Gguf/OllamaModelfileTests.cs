@@ -79,9 +79,7 @@ public sealed class OllamaModelfileTests : IDisposable
     /// <summary>A fixture model's files with another tokenizer.json and tokenizer_config.json.</summary>
     private string ModelWithTokenizer(string model, string tokenizerDir)
     {
-        string dir = Directory.CreateDirectory(_dir.File(model + "-" + Path.GetFileName(tokenizerDir))).FullName;
-        foreach (string file in Directory.EnumerateFiles(RepoPaths.Fixture("models", model)))
-            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        string dir = FixtureModel.Get(model).CopyTo(_dir.File(model + "-" + Path.GetFileName(tokenizerDir)));
         foreach (string name in new[] { "tokenizer.json", "tokenizer_config.json" })
             File.Copy(Path.Combine(tokenizerDir, name), Path.Combine(dir, name), overwrite: true);
         return dir;
