@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows] [--weights q8_0]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows] [--weights q8_0] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 // dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [CHUNK or CHUNK:STALL, comma-separated]
@@ -115,6 +115,8 @@ for (int i = 0; i < decodeTokens; i++)
     steps[i] = clock.Elapsed.TotalSeconds;
 }
 logits.Dispose();
+if (args.Contains("--steps"))   // every step in order: where the slow ones fall (JIT tiering, collections)
+    Console.WriteLine(string.Join(' ', steps.Select(s => (s * 1000).ToString("F1", CultureInfo.InvariantCulture))));
 Array.Sort(steps);
 
 string peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FunctionsLlm.Modeling.Quantization;
 using FunctionsLlm.Modeling.Runtime;
@@ -68,6 +69,7 @@ internal sealed class CpuDecodeStep
             return StepLocked(tokens, cache, rotary);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe Tensor StepLocked(long[] tokens, KvCache cache, RotaryEmbedding rotary)
     {
         Size(tokens.Length);
@@ -130,6 +132,7 @@ internal sealed class CpuDecodeStep
         _up = new float[rows * _intermediate];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Layer(DecoderLayer layer, int index, KvCache cache, int[] slots, long[] positions, float* cos, float* sin, bool* valid)
     {
         var attention = layer.self_attn;
@@ -173,6 +176,7 @@ internal sealed class CpuDecodeStep
             }
             // Each (row, KV head) with its group of query heads, reading those keys and values while they are in cache;
             // the pairs spread over torch's threads. A row's arithmetic is the same however the pairs are spread.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Group(int pair)
             {
                 int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
@@ -224,6 +228,7 @@ internal sealed class CpuDecodeStep
     }
 
     /// <summary>silu(gate) · up, into <paramref name="output"/> (which may be <paramref name="up"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Swiglu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
     {
         for (int i = 0; i < gate.Length; i++)
@@ -231,6 +236,7 @@ internal sealed class CpuDecodeStep
     }
 
     /// <summary>softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Attend(ReadOnlySpan<float> q, float* keys, float* values, bool* valid, int length, float scale, float[] buffer,
         Span<float> output)
     {
@@ -263,6 +269,7 @@ internal sealed class CpuDecodeStep
     }
 
     /// <summary>HF's rotate-half rotary: (x₁cos − x₂sin, x₂cos + x₁sin) for element i and i + d/2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Rotate(Span<float> x, float* cos, float* sin)
     {
         int half = _headDim / 2;
@@ -274,6 +281,7 @@ internal sealed class CpuDecodeStep
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Norm(ReadOnlySpan<float> x, RmsNorm norm, Span<float> output)
     {
         float squares = 0;
@@ -289,6 +297,7 @@ internal sealed class CpuDecodeStep
     }
 
     /// <summary>The <see cref="_rows"/> rows of <paramref name="input"/> through <paramref name="layer"/> into <paramref name="output"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Project(LinearLayer layer, ReadOnlySpan<float> input, Span<float> output)
     {
         int rows = (int)layer.OutFeatures, columns = (int)layer.InFeatures;
@@ -325,6 +334,7 @@ internal sealed class CpuDecodeStep
             Add(output, delta.contiguous().data<float>().ToArray());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var sum = Vector256<float>.Zero;
@@ -337,6 +347,7 @@ internal sealed class CpuDecodeStep
         return total;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Add(Span<float> x, ReadOnlySpan<float> y)
     {
         for (int i = 0; i < x.Length; i++)

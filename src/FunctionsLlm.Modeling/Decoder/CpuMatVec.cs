@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using static FunctionsLlm.Modeling.Runtime.Scalars;
 using FunctionsLlm.Modeling.Runtime;
@@ -40,6 +41,7 @@ internal static class CpuMatVec
     }
 
     /// <summary>y (inputRows, rows) = x (inputRows, columns) Wᵀ for W (rows, columns), all fp32 in memory that stays put.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(float* x, int inputRows, float* w, int rows, int columns, float* y)
     {
         // Below ~256 KB of weights a second thread costs more to wake than it saves.
@@ -61,6 +63,7 @@ internal static class CpuMatVec
             KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Slice<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -71,6 +74,7 @@ internal static class CpuMatVec
             RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Rows<TLanes, TVector>(float* w, float* x, float* y, int columns, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -103,6 +107,7 @@ internal static class CpuMatVec
     /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
     /// the scalar tail).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -168,6 +173,7 @@ internal static class CpuMatVec
         y[((long)inputRow * outputs) + r + 1] = second;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float Dot<TLanes, TVector>(float* w, float* x, int columns)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
@@ -179,6 +185,7 @@ internal static class CpuMatVec
         return Tail(TLanes.Sum(sum), w, x, c, columns);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float Tail(float sum, float* w, float* x, int from, int columns)
     {
         for (int c = from; c < columns; c++)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using FunctionsLlm.Modeling.Runtime;
@@ -29,6 +30,7 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y)
     {
         int columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
@@ -50,6 +52,7 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>y = W x for input rows already quantized to Q8_0 blocks (<paramref name="xq"/>, <paramref name="xd"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Multiply(sbyte[] xq, float[] xd, int inputRows, Q8Weight weight, float* y)
     {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
@@ -60,6 +63,7 @@ internal static class CpuQ8MatVec
         {
             nint wp = (nint)w, wdp = (nint)wd, yp = (nint)y, xp = (nint)xqp, xdpp = (nint)xdp;
             int perThread = (rows + threads - 1) / threads;
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Slice(int begin, int end)
             {
                 // A chunk of input rows stays in cache while the slice's weight rows stream past it; four input rows
@@ -97,6 +101,7 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dot4Avx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
     {
         var ones = Vector256.Create((short)1);
@@ -122,6 +127,7 @@ internal static class CpuQ8MatVec
     private static Vector256<float> Sum(Vector256<byte> wMagnitude, Vector256<sbyte> w, Vector256<sbyte> x, Vector256<short> ones) =>
         Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(wMagnitude, Avx2.Sign(x, w)), ones));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float DotAvx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int blocks)
     {
         var ones = Vector256.Create((short)1);

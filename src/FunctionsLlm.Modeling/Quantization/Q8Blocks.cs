@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace FunctionsLlm.Modeling.Quantization;
@@ -29,6 +30,7 @@ public static class Q8Blocks
     }
 
     /// <summary>One row of activations, as llama.cpp quantizes the input of a Q8_0 product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeActivations(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)
     {
         Check(row, quants, scales);

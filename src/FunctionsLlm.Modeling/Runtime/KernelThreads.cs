@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace FunctionsLlm.Modeling.Runtime;
@@ -18,6 +19,7 @@ internal static class KernelThreads
     private static Worker[] _workers = [];
 
     /// <summary>Calls <paramref name="body"/>(0 … parts − 1), part 0 on this thread; returns when all are done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int parts, Action<int> body)
     {
         if (parts <= 1)
@@ -74,6 +76,7 @@ internal static class KernelThreads
                 _wake.Release();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             while (true)
@@ -93,6 +96,7 @@ internal static class KernelThreads
         }
 
         // Spins for a while, then sleeps until posted to (a post that races the fall asleep wakes it at once).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Call WaitForCall()
         {
             long until = Stopwatch.GetTimestamp() + (long)(Spin.TotalSeconds * Stopwatch.Frequency);
