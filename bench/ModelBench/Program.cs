@@ -6,6 +6,7 @@ using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows] [--weights q8_0] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 // dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [CHUNK or CHUNK:STALL, comma-separated]
@@ -18,6 +19,11 @@ if (args.Length > 0 && args[0] == "serve")
     if (!File.Exists(Path.Combine(serveDir, "config.json")))
         RandomLlama.Create(serveDir);
     await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
+    return;
+}
+if (args.Length > 0 && args[0] == "kernels")
+{
+    KernelBench.Run(Arg(1, 2));
     return;
 }
 if (args.Length > 0 && args[0] == "chunkprofile")

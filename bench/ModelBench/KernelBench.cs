@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Quantization;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Bench;
+
+/// <summary>
+/// `-- kernels [threads]`: one product at a time on the 124.7M model's shapes (q/o 768 × 768, gate/up 2048 × 768, down
+/// 768 × 2048, the head 32000 × 768) for 1 to 512 input rows: F32 on <c>CpuMatVec</c> (libtorch's GEMM beyond its 16
+/// rows, as the model runs them) and Q8_0 on <c>CpuQ8MatVec</c> (activations quantized inside, as in the model). Median
+/// of repeated calls, once on the same weight (which then stays in the L2/L3 cache when it fits) and once cycling over
+/// copies of it that add up to 256 MB or more (every weight from DRAM, as in a decode step); GFLOP/s counts 2 per
+/// multiply-add.
+/// </summary>
+internal static class KernelBench
+{
+    public static void Run(int threads)
+    {
+        set_num_threads(threads);
+        using var noGrad = no_grad();
+        manual_seed(11);
+        (int Rows, int Columns, string Name)[] shapes = [(768, 768, "q/o"), (2048, 768, "gate/up"), (768, 2048, "down"), (32000, 768, "head")];
+        int[] inputRows = [1, 2, 4, 8, 16, 512];
+        Console.WriteLine($"kernels, {threads} threads: median ms per product (GFLOP/s)");
+        foreach (var (rows, columns, name) in shapes)
+        {
+            int copies = (int)Math.Max(2, (256L << 20) / (4L * rows * columns));
+            var weights = Enumerable.Range(0, copies).Select(_ => randn(rows, columns)).ToArray();
+            var q8s = weights.Select(Q8Weight.Quantize).ToArray();
+            foreach (int n in inputRows)
+            {
+                using var input = randn(n, columns);
+                double flops = 2.0 * n * rows * columns;
+                int next = 0;
+                double F32(Tensor w)
+                {
+                    using var y = CpuMatVec.Applies(input, w) ? CpuMatVec.Multiply(input, w, null) : nn.functional.linear(input, w);
+                    return 0;
+                }
+                double Q8(Q8Weight w)
+                {
+                    using var y = CpuQ8MatVec.Multiply(input, w);
+                    return 0;
+                }
+                double f32Cached = Median(() => F32(weights[0])), q8Cached = Median(() => Q8(q8s[0]));
+                double f32Dram = Median(() => F32(weights[next++ % copies])), q8Dram = Median(() => Q8(q8s[next++ % copies]));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-8} {rows,5} x {columns,-5} rows {n,3}: F32 {f32Cached,7:F3} ms ({flops / f32Cached / 1e6,4:F0}), from DRAM {f32Dram,7:F3} ({flops / f32Dram / 1e6,4:F0})   Q8_0 {q8Cached,7:F3} ({flops / q8Cached / 1e6,4:F0}), from DRAM {q8Dram,7:F3} ({flops / q8Dram / 1e6,4:F0})"));
+            }
+            foreach (var w in weights)
+                w.Dispose();
+            foreach (var w in q8s)
+                w.Dispose();
+        }
+    }
+
+    private static double Median(Func<double> call)
+    {
+        for (int i = 0; i < 3; i++)
+            call();
+        var times = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var total = Stopwatch.StartNew();
+        while (times.Count < 9 || (total.Elapsed.TotalSeconds < 0.4 && times.Count < 400))
+        {
+            clock.Restart();
+            call();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
