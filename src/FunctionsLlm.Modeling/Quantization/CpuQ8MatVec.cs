@@ -9,7 +9,8 @@ namespace FunctionsLlm.Modeling.Quantization;
 
 /// <summary>
 /// y = W x for a Q8_0 weight and fp32 input rows on the CPU, as llama.cpp computes it: each input row quantized to
-/// Q8_0 blocks, then int8 dot products per block (AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>), scaled and summed in fp32
+/// Q8_0 blocks, then int8 dot products per block (AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>, or AVX-VNNI <c>vpdpbusd</c>
+/// where the CPU has it: the same integers in the same lanes), scaled and summed in fp32
 /// (<see cref="Q8Blocks.Dot"/> is the same sum in plain code and the fallback without AVX2). Reading 1 byte per weight
 /// instead of 4 is what makes batch-1 decode faster; W's rows are split over torch's thread count.
 /// </summary>
@@ -42,6 +43,8 @@ internal static class CpuQ8MatVec
             var xs = new ReadOnlySpan<float>(x, inputRows * columns);
             for (int i = 0; i < inputRows; i++)
                 Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
+            if (AvxVnni.IsSupported)
+                ToUnsigned(xq.AsSpan(0, inputRows * columns));
             Multiply(xq, xd, inputRows, weight, y);
         }
         finally
@@ -76,7 +79,12 @@ internal static class CpuQ8MatVec
                         var wRow = (sbyte*)wp + ((long)r * columns);
                         var wScales = (float*)wdp + ((long)r * blocks);
                         int i = first;
-                        if (Avx2.IsSupported && Fma.IsSupported)
+                        if (AvxVnni.IsSupported && Fma.IsSupported)
+                        {
+                            for (; i + 4 <= last; i += 4)
+                                Dot4Vnni(wRow, wScales, (byte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, (float*)yp + ((long)i * rows) + r, rows);
+                        }
+                        else if (Avx2.IsSupported && Fma.IsSupported)
                         {
                             for (; i + 4 <= last; i += 4)
                                 Dot4Avx2(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, (float*)yp + ((long)i * rows) + r, rows);
@@ -85,7 +93,9 @@ internal static class CpuQ8MatVec
                         {
                             var xRow = (sbyte*)xp + ((long)i * columns);
                             var xScales = (float*)xdpp + ((long)i * blocks);
-                            ((float*)yp)[((long)i * rows) + r] = Avx2.IsSupported && Fma.IsSupported
+                            ((float*)yp)[((long)i * rows) + r] = AvxVnni.IsSupported && Fma.IsSupported
+                                ? DotVnni(wRow, wScales, (byte*)xRow, xScales, blocks)
+                                : Avx2.IsSupported && Fma.IsSupported
                                 ? DotAvx2(wRow, wScales, xRow, xScales, blocks)
                                 : Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
                                     new ReadOnlySpan<sbyte>(xRow, columns), new ReadOnlySpan<float>(xScales, blocks));
@@ -98,6 +108,61 @@ internal static class CpuQ8MatVec
             else
                 KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
         }
+    }
+
+    /// <summary>
+    /// Activations in the form the VNNI kernels read: each int8 plus 128, an unsigned byte (<c>vpdpbusd</c> multiplies
+    /// unsigned by signed bytes). The kernels take 128 × the weights' sum back off in the same int32 lanes.
+    /// </summary>
+    private static void ToUnsigned(Span<sbyte> quants)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(quants);
+        int i = 0;
+        for (; i + Vector256<byte>.Count <= bytes.Length; i += Vector256<byte>.Count)
+            (Vector256.Create<byte>(bytes[i..]) ^ Vector256.Create((byte)0x80)).CopyTo(bytes[i..]);
+        for (; i < bytes.Length; i++)
+            bytes[i] ^= 0x80;
+    }
+
+    /// <summary>
+    /// <see cref="Dot4Avx2"/> with <c>vpdpbusd</c> (AVX-VNNI): the lanes start at −128 × the sum of the block's four weights
+    /// in each and add (x + 128) · w, so they hold the same exact integers, and the fp32 sums are the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Dot4Vnni(sbyte* w, float* wScales, byte* x, float* xScales, int columns, int blocks, float* y, int rows)
+    {
+        var offset = Vector256.Create((byte)128);
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            int at = b * Q8Blocks.Size;
+            var wv = Avx.LoadVector256(w + at);
+            var start = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, offset, wv);
+            float scale = wScales[b];
+            s0 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + at), wv)), s0);
+            s1 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[blocks + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + columns + at), wv)), s1);
+            s2 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(2 * blocks) + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (2 * columns) + at), wv)), s2);
+            s3 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(3 * blocks) + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (3 * columns) + at), wv)), s3);
+        }
+        y[0] = Q8Blocks.HorizontalSum(s0);
+        y[rows] = Q8Blocks.HorizontalSum(s1);
+        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe float DotVnni(sbyte* w, float* wScales, byte* x, float* xScales, int blocks)
+    {
+        var offset = Vector256.Create((byte)128);
+        var sum = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            var wv = Avx.LoadVector256(w + (b * Q8Blocks.Size));
+            var start = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, offset, wv);
+            var quads = AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (b * Q8Blocks.Size)), wv);
+            sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), Avx.ConvertToVector256Single(quads), sum);
+        }
+        return Q8Blocks.HorizontalSum(sum);
     }
 
     /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>

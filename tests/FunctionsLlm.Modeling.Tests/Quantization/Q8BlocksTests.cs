@@ -46,6 +46,42 @@ public class Q8BlocksTests
     }
 
     [Fact]
+    public void Activations_of_random_rows_with_ties_and_zero_blocks_quantize_as_the_definition_says()
+    {
+        // Block b holds multiples of 1/2 up to 127 (so x · 127 / amax lands on .5 ties), or zeros, or gaussian values.
+        const int blocks = 48;
+        var random = new Random(3);
+        var row = new float[blocks * 32];
+        for (int i = 0; i < row.Length; i++)
+        {
+            row[i] = (i / 32 % 3) switch
+            {
+                0 => random.Next(-254, 255) / 2f,
+                1 => 0f,
+                _ => (float)(random.NextDouble() * 2 - 1) * 3f,
+            };
+        }
+        row[5] = 127f;   // the first block's amax, so its inverse scale is exactly 1
+        (row[6], row[7], row[8]) = (2.5f, 3.5f, -2.5f);
+
+        var quants = new sbyte[row.Length];
+        var scales = new float[blocks];
+        Q8Blocks.QuantizeActivations(row, quants, scales);
+
+        for (int b = 0; b < blocks; b++)
+        {
+            float amax = 0;
+            for (int j = 0; j < 32; j++)
+                amax = MathF.Max(amax, MathF.Abs(row[(b * 32) + j]));
+            Assert.Equal((float)(Half)(amax / 127f), scales[b]);
+            float inverse = amax == 0 ? 0 : 127f / amax;
+            for (int j = 0; j < 32; j++)
+                Assert.Equal((sbyte)MathF.Round(row[(b * 32) + j] * inverse, MidpointRounding.ToEven), quants[(b * 32) + j]);
+        }
+        Assert.Equal(new sbyte[] { 2, 4, -2 }, quants[6..9]);   // ties to even
+    }
+
+    [Fact]
     public void A_block_of_zeros_has_scale_zero_and_dequantizes_to_the_quants_times_their_scale()
     {
         var quants = new sbyte[32];
