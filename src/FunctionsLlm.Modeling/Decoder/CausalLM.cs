@@ -111,6 +111,27 @@ public sealed class CausalLM : nn.Module
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Whether <see cref="ForwardRagged"/> can run <paramref name="counts"/>[r] new tokens for row r of
+    /// <paramref name="cache"/> in one pass: the managed CPU step (fp32 CPU weights of a plain architecture), at least one
+    /// token per row and 16 in all, no adapter served from a bank, no gradient.
+    /// </summary>
+    public bool CanForwardRagged(int[] counts, KvCache cache) =>
+        ManagedDecode && _decodeStep is not null && _decodeStep.AppliesRagged(counts, cache);
+
+    /// <summary>
+    /// One pass in which row r of <paramref name="cache"/> takes <paramref name="counts"/>[r] new tokens
+    /// (<paramref name="tokens"/> row after row): a prompt's next chunk in one row next to one token in each decoding row,
+    /// so the chunk rides along with the decode step instead of a pass of its own. Logits (rows, 1, vocab) of each row's
+    /// last new token; the cache advanced by each row's count. Check <see cref="CanForwardRagged"/> first.
+    /// </summary>
+    public Tensor ForwardRagged(long[] tokens, int[] counts, KvCache cache)
+    {
+        if (!CanForwardRagged(counts, cache) || tokens.Length != counts.Sum() || tokens.Any(t => t < 0 || t >= Config.VocabSize))
+            throw new ArgumentException($"a ragged pass needs the managed CPU step, 1 to 16 tokens per row within the vocabulary and {counts.Sum()} token ids; got {tokens.Length}");
+        return _decodeStep!.StepRagged(tokens, counts, cache, _rotary);
+    }
+
     /// <summary>(B, 1, T, S) bool, or null when plain causal (or, for one token, unmasked) attention is exact.</summary>
     private Tensor? AttentionMask(KvCache? cache, int past, int t, Tensor? valid, out bool isCausal)
     {

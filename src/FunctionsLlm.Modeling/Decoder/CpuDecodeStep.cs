@@ -21,7 +21,7 @@ internal sealed class CpuDecodeStep
     private readonly CausalLM _model;
     private readonly LinearLayer[] _linears;   // the model's structure is fixed; adapters attach inside these layers
     private readonly int _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab;
-    private int _rows;
+    private int _rows;   // input rows of the products: the pass's tokens, then its cache rows for the head
     private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
     private readonly float[][] _scores;   // one buffer per KV head: groups of query heads are attended in parallel
 
@@ -62,43 +62,74 @@ internal sealed class CpuDecodeStep
         layer.lora_A is null && layer.Quantized is null
         && (layer.Q8 is not null || layer.weight is { } w && w.dtype == ScalarType.Float32 && w.is_contiguous());
 
+    /// <summary>
+    /// Several tokens for some rows in one pass (a prompt's chunk next to decoding rows): <paramref name="counts"/>[r] new
+    /// tokens for cache row r, at least one each, at most <see cref="CpuMatVec.MaxInputRows"/> in all, with no adapter
+    /// served from a bank (a bank picks adapters by row, not by token).
+    /// </summary>
+    public bool AppliesRagged(int[] counts, KvCache cache) =>
+        counts.Length == cache.Batch && counts.All(c => c >= 1) && counts.Sum() <= CpuMatVec.MaxInputRows
+        && Enumerable.Range(0, cache.Batch).All(r => cache.RowLength(r) + counts[r] <= cache.Capacity
+            && (_model.Config.AttentionWindow is not { } window || cache.RowLength(r) + counts[r] <= window))
+        && !_model.training && !is_grad_enabled() && _linears.All(l => Plain(l) && l.Bank is null);
+
     /// <summary>Logits (rows, 1, vocab) of each row's next token, and the cache advanced by one position per row.</summary>
     public Tensor Step(long[] tokens, KvCache cache, RotaryEmbedding rotary)
     {
         lock (this)
-            return StepLocked(tokens, cache, rotary);
+            return StepLocked(tokens, [.. Enumerable.Repeat(1, tokens.Length)], cache, rotary);
+    }
+
+    /// <summary>
+    /// <paramref name="counts"/>[r] tokens for row r (<paramref name="tokens"/> row after row, see <see cref="AppliesRagged"/>):
+    /// logits (rows, 1, vocab) of each row's last one, and every row advanced by its count. A token attends to its row's
+    /// cached positions and to the tokens before it in this pass, so a row's tokens in one pass are its prefill.
+    /// </summary>
+    public Tensor StepRagged(long[] tokens, int[] counts, KvCache cache, RotaryEmbedding rotary)
+    {
+        lock (this)
+            return StepLocked(tokens, counts, cache, rotary);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe Tensor StepLocked(long[] tokens, KvCache cache, RotaryEmbedding rotary)
+    private unsafe Tensor StepLocked(long[] tokens, int[] counts, KvCache cache, RotaryEmbedding rotary)
     {
         Size(tokens.Length);
         var stack = _model.model;
         fixed (byte* embeddings = stack.embed_tokens.weight.bytes)
         {
-            for (int r = 0; r < _rows; r++)
-                new ReadOnlySpan<float>((float*)embeddings + (tokens[r] * _hidden), _hidden).CopyTo(_x.AsSpan(r * _hidden, _hidden));
+            for (int j = 0; j < _rows; j++)
+                new ReadOnlySpan<float>((float*)embeddings + (tokens[j] * _hidden), _hidden).CopyTo(_x.AsSpan(j * _hidden, _hidden));
         }
-        // Each row writes its new key and value after its own last position and reads every valid one up to it.
+        // Token j of a row writes its key and value at the row's length + j and reads every valid position up to there.
+        var cacheRows = new int[_rows];
         var slots = new int[_rows];
         var positions = new long[_rows];
+        var lastTokens = new int[counts.Length];
         fixed (byte* next = cache.NextPosition.bytes, valid = cache.Valid.bytes)
         {
-            for (int r = 0; r < _rows; r++)
+            for (int r = 0, j = 0; r < counts.Length; r++)
             {
-                slots[r] = cache.RowLength(r);
-                positions[r] = ((long*)next)[r];
-                ((bool*)valid)[((long)r * cache.Capacity) + slots[r]] = true;
+                for (int k = 0; k < counts[r]; k++, j++)
+                {
+                    cacheRows[j] = r;
+                    slots[j] = cache.RowLength(r) + k;
+                    positions[j] = ((long*)next)[r] + k;
+                    ((bool*)valid)[((long)r * cache.Capacity) + slots[j]] = true;
+                }
+                lastTokens[r] = j - 1;
             }
             rotary.Cover((int)positions.Max());
             fixed (byte* cos = rotary.CosTable.bytes, sin = rotary.SinTable.bytes)
             {
                 for (int i = 0; i < stack.layers.Count; i++)
-                    Layer(stack.layers[i], i, cache, slots, positions, (float*)cos, (float*)sin, (bool*)valid);
+                    Layer(stack.layers[i], i, cache, cacheRows, slots, positions, (float*)cos, (float*)sin, (bool*)valid);
             }
         }
+        // Only each row's last token goes on to the head.
+        _rows = counts.Length;
         for (int r = 0; r < _rows; r++)
-            Norm(_x.AsSpan(r * _hidden, _hidden), stack.norm, _h.AsSpan(r * _hidden, _hidden));
+            Norm(_x.AsSpan(lastTokens[r] * _hidden, _hidden), stack.norm, _h.AsSpan(r * _hidden, _hidden));
         if (_model.lm_head is LinearLayer head)
         {
             Project(head, _h, _out);
@@ -109,7 +140,7 @@ internal sealed class CpuDecodeStep
             fixed (float* h = _h, o = _out)
                 CpuMatVec.Multiply(h, _rows, (float*)table, _vocab, _hidden, o);
         }
-        cache.AdvanceEachRow();
+        cache.AdvanceRows(counts);
         // Copied straight into the tensor: a managed array of the logits would be a large-object allocation every step.
         var logits = empty([_rows, 1, _vocab], ScalarType.Float32, CPU);
         _out.AsSpan(0, _rows * _vocab).CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes));
@@ -133,7 +164,7 @@ internal sealed class CpuDecodeStep
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Layer(DecoderLayer layer, int index, KvCache cache, int[] slots, long[] positions, float* cos, float* sin, bool* valid)
+    private unsafe void Layer(DecoderLayer layer, int index, KvCache cache, int[] cacheRows, int[] slots, long[] positions, float* cos, float* sin, bool* valid)
     {
         var attention = layer.self_attn;
         int qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
@@ -169,7 +200,7 @@ internal sealed class CpuDecodeStep
             {
                 for (int kv = 0; kv < _kvHeads; kv++)
                 {
-                    long slot = (((((long)r * _kvHeads) + kv) * capacity) + slots[r]) * _headDim;
+                    long slot = (((((long)cacheRows[r] * _kvHeads) + kv) * capacity) + slots[r]) * _headDim;
                     _k.AsSpan((r * kvWidth) + (kv * _headDim), _headDim).CopyTo(new Span<float>((float*)keyBase + slot, _headDim));
                     _v.AsSpan((r * kvWidth) + (kv * _headDim), _headDim).CopyTo(new Span<float>((float*)valueBase + slot, _headDim));
                 }
@@ -182,8 +213,8 @@ internal sealed class CpuDecodeStep
                 int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
                 if (_scores[kv].Length < length)
                     _scores[kv] = new float[Math.Max(length, _scores[kv].Length * 2)];
-                long at = (((long)r * _kvHeads) + kv) * capacity * _headDim;
-                bool* rowValid = (bool*)validBase + ((long)r * capacity);
+                long at = (((long)cacheRows[r] * _kvHeads) + kv) * capacity * _headDim;
+                bool* rowValid = (bool*)validBase + ((long)cacheRows[r] * capacity);
                 for (int head = kv * groups; head < (kv + 1) * groups; head++)
                 {
                     Attend(_q.AsSpan((r * qWidth) + (head * _headDim), _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid,

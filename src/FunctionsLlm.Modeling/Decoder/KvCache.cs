@@ -193,14 +193,20 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
-    /// Records one new real position in every row, after its own last one (each row's slot already written and marked
-    /// valid by the caller): what <see cref="BeginRaggedStep"/> and <see cref="Advance"/> do for one token, rows of any length.
+    /// Records <paramref name="counts"/>[r] new real positions in row r, after its own last one (the slots already written
+    /// and marked valid by the caller, the managed CPU step): what <see cref="BeginRaggedStep"/> and <see cref="Advance"/>
+    /// do for one token, for rows of any length and any number of tokens each. CPU only.
     /// </summary>
-    internal void AdvanceEachRow()
+    internal unsafe void AdvanceRows(int[] counts)
     {
-        NextPosition.add_(One, One);
-        for (int r = _first; r < _first + Batch; r++)
-            _rows.Lengths[r] += 1;
+        fixed (byte* next = NextPosition.bytes)
+        {
+            for (int r = 0; r < Batch; r++)
+            {
+                ((long*)next)[r] += counts[r];
+                _rows.Lengths[_first + r] += counts[r];
+            }
+        }
     }
 
     /// <summary>Forgets everything, keeping the memory, so the cache can serve another request.</summary>

@@ -123,6 +123,77 @@ public class CpuDecodeStepTests
         }
     }
 
+    /// <summary>
+    /// A fixture prompt prefilled in chunks (5, 7, then up to 14 tokens a pass) in one row of a ragged pass while two other
+    /// rows decode beside it: the chunk row's logits are llama.cpp's at each chunk's last position and, decoded on after
+    /// the chunks, at the prompt's last positions; the decoding rows get the bits they get alone.
+    /// </summary>
+    [Theory]
+    [InlineData("tiny-llama", false)]
+    [InlineData("tiny-qwen2", false)]
+    [InlineData("tiny-qwen3", true)]
+    public void A_prompt_in_chunks_beside_decoding_rows_gives_llama_cpps_logits_and_leaves_their_bits(string name, bool q8)
+    {
+        var fixture = FixtureModel.Get(name);
+        var (ids, tensorName) = fixture.LogitCases.MaxBy(c => c.InputIds.Length);
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
+        using var expectedFile = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var expected = expectedFile.Read(tensorName).reshape(ids.Length, -1);
+        // With Q8_0 weights each product quantizes its input: held to the quantization error, as the whole Q8_0 model is.
+        double tolerance = q8 ? 0.05 * TensorAssert.MaxMagnitude(expected) : fixture.Tolerance;
+        int[][] prompts = [[5, 17, 300, 42], [7, 3, 9]];
+        const int decodeAfter = 3;   // the prompt's last ids are decoded one a pass after its chunks
+
+        using var cache = model.CreateCache(3, ids.Length + 32);
+        for (int r = 0; r < 2; r++)
+        {
+            using var row = cache.Rows(r, 1);
+            Prefill(model, row, prompts[r], padding: 0);
+        }
+        var decoded = new List<Tensor>();   // the decoding rows' logits, (2, vocab) a pass
+        int done = 0, pass = 0;
+        while (done < ids.Length)
+        {
+            int count = done >= ids.Length - decodeAfter ? 1 : Math.Min(pass switch { 0 => 5, 1 => 7, _ => 14 }, ids.Length - decodeAfter - done);
+            int[] counts = [1, 1, count];
+            long[] tokens = [100 + pass, 200 + pass, .. ids.Skip(done).Take(count).Select(i => (long)i)];
+            Assert.True(model.CanForwardRagged(counts, cache));
+            var logits = model.ForwardRagged(tokens, counts, cache);
+            done += count;
+            TensorAssert.Close(expected[done - 1], logits[2, 0], tolerance, $"{name} after {done} ids");
+            decoded.Add(logits.narrow(0, 0, 2).squeeze(1));
+            pass++;
+        }
+
+        for (int r = 0; r < 2; r++)
+        {
+            using var alone = model.CreateCache(1, 32);
+            Prefill(model, alone, prompts[r], padding: 0);
+            for (int t = 0; t < pass; t++)
+            {
+                var logits = model.Forward(tensor(new long[] { (100 * (r + 1)) + t }, [1, 1]), alone);
+                Assert.True(logits[0, 0].eq(decoded[t][r]).all().item<bool>(), $"{name} row {r} pass {t}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_ragged_pass_takes_at_most_16_tokens_at_least_one_per_row_and_no_served_adapters()
+    {
+        using var model = ModelLoader.Load(FixtureModel.Get("tiny-llama").Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var noGrad = no_grad();
+        using var cache = model.CreateCache(2, 64);
+        Assert.True(model.CanForwardRagged([1, 15], cache));
+        Assert.False(model.CanForwardRagged([1, 16], cache));
+        Assert.False(model.CanForwardRagged([0, 4], cache));
+        Assert.False(model.CanForwardRagged([1, 1, 1], cache));
+        Assert.Throws<ArgumentException>(() => model.ForwardRagged([1, 2], [1, 16], cache));
+        model.ManagedDecode = false;
+        Assert.False(model.CanForwardRagged([1, 1], cache));
+    }
+
     [Fact]
     public void Trained_adapters_masks_glm_layouts_and_bf16_take_libtorchs_path()
     {
