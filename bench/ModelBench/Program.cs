@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows] [--weights q8_0] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows | --ragged] [--weights q8_0] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
@@ -83,6 +83,11 @@ long parameters = model.parameters().Sum(p => p.numel());
 if (args.Contains("--profile"))
 {
     DecodeProfile.Run(model, threads);
+    return;
+}
+if (args.Contains("--ragged"))
+{
+    RaggedBench.Run(model);
     return;
 }
 if (args.Contains("--rows"))

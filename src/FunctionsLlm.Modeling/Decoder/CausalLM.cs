@@ -111,10 +111,14 @@ public sealed class CausalLM : nn.Module
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The most tokens a <see cref="ForwardRagged"/> pass takes, over all its rows.</summary>
+    public const int MaxRaggedTokens = CpuMatVec.MaxInputRows;
+
     /// <summary>
     /// Whether <see cref="ForwardRagged"/> can run <paramref name="counts"/>[r] new tokens for row r of
     /// <paramref name="cache"/> in one pass: the managed CPU step (fp32 CPU weights of a plain architecture), at least one
-    /// token per row and 16 in all, no adapter served from a bank, no gradient.
+    /// token per row and <see cref="MaxRaggedTokens"/> in all, no gradient. Served adapters (banks) are selected per token
+    /// (one entry per token, row after row), and the head must have none.
     /// </summary>
     public bool CanForwardRagged(int[] counts, KvCache cache) =>
         ManagedDecode && _decodeStep is not null && _decodeStep.AppliesRagged(counts, cache);

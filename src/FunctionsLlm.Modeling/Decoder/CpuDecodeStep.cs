@@ -64,14 +64,15 @@ internal sealed class CpuDecodeStep
 
     /// <summary>
     /// Several tokens for some rows in one pass (a prompt's chunk next to decoding rows): <paramref name="counts"/>[r] new
-    /// tokens for cache row r, at least one each, at most <see cref="CpuMatVec.MaxInputRows"/> in all, with no adapter
-    /// served from a bank (a bank picks adapters by row, not by token).
+    /// tokens for cache row r, at least one each, at most <see cref="CpuMatVec.MaxInputRows"/> in all. Adapter banks pick
+    /// their adapter per input row of a product, so the caller selects one per token; the head, which sees one row per
+    /// cache row, must have no bank.
     /// </summary>
     public bool AppliesRagged(int[] counts, KvCache cache) =>
         counts.Length == cache.Batch && counts.All(c => c >= 1) && counts.Sum() <= CpuMatVec.MaxInputRows
         && Enumerable.Range(0, cache.Batch).All(r => cache.RowLength(r) + counts[r] <= cache.Capacity
             && (_model.Config.AttentionWindow is not { } window || cache.RowLength(r) + counts[r] <= window))
-        && !_model.training && !is_grad_enabled() && _linears.All(l => Plain(l) && l.Bank is null);
+        && !_model.training && !is_grad_enabled() && _linears.All(Plain) && _model.lm_head is not LinearLayer { Bank: not null };
 
     /// <summary>Logits (rows, 1, vocab) of each row's next token, and the cache advanced by one position per row.</summary>
     public Tensor Step(long[] tokens, KvCache cache, RotaryEmbedding rotary)

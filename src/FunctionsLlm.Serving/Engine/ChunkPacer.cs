@@ -1,10 +1,12 @@
 namespace FunctionsLlm.Serving.Engine;
 
 /// <summary>
-/// Sizes the chunks of a long prompt from measured times, so that a decode step followed by a chunk takes about
+/// Sizes the chunks of a long prompt from measured times, so that a decode step with its chunk takes about
 /// 1 + <see cref="EngineOptions.PrefillChunkStall"/> steps: the running sequences' inter-token gaps stay bounded
-/// whatever the model, the hardware or the number of rows. Chunks are at least <see cref="MinimumTokens"/> (the prompt
-/// always progresses) and at most <see cref="EngineOptions.PrefillChunkTokens"/>.
+/// whatever the model, the hardware or the number of rows. A chunk that rides along with the step in one pass
+/// (<see cref="NextRiddenChunk"/>) is sized by what its tokens add to the step, from one token up; a chunk in a pass of its
+/// own (<see cref="NextChunk"/>) by the prefill time per token, at least <see cref="MinimumTokens"/> (the pass reads every
+/// weight, so it must carry enough to be worth it). Both at most <see cref="EngineOptions.PrefillChunkTokens"/>.
 /// </summary>
 internal sealed class ChunkPacer(EngineOptions options)
 {
@@ -13,6 +15,7 @@ internal sealed class ChunkPacer(EngineOptions options)
 
     private double _stepSeconds;
     private double _secondsPerPrefillToken;
+    private double _secondsPerRiddenToken;   // what a prompt token adds to a decode step it rides along with
 
     /// <summary>A decode step of the running rows took <paramref name="elapsed"/>.</summary>
     public void Stepped(TimeSpan elapsed) => _stepSeconds = Average(_stepSeconds, elapsed.TotalSeconds);
@@ -35,6 +38,22 @@ internal sealed class ChunkPacer(EngineOptions options)
             cap = (int)Math.Clamp(fits, MinimumTokens, cap);
         }
         return Math.Min(cap, rest);
+    }
+
+    /// <summary>A decode step that carried <paramref name="tokens"/> of a prompt took <paramref name="elapsed"/>.</summary>
+    public void SteppedWithChunk(int tokens, TimeSpan elapsed) =>
+        _secondsPerRiddenToken = Average(_secondsPerRiddenToken, Math.Max(1e-6, elapsed.TotalSeconds - _stepSeconds) / Math.Max(1, tokens));
+
+    /// <summary>
+    /// The tokens of the next chunk to ride along with a decode step, at most <paramref name="room"/>: about
+    /// <see cref="EngineOptions.PrefillChunkStall"/> steps' worth of extra time. From one token up, since a token that
+    /// rides along costs only its own compute, with no pass of its own to amortize.
+    /// </summary>
+    public int NextRiddenChunk(int rest, int room)
+    {
+        int cap = Math.Min(room, options.PrefillChunkTokens);
+        double fits = _stepSeconds > 0 && _secondsPerRiddenToken > 0 ? options.PrefillChunkStall * _stepSeconds / _secondsPerRiddenToken : 1;
+        return Math.Min(rest, (int)Math.Clamp(fits, 1, cap));
     }
 
     private static double Average(double average, double sample) => average == 0 ? sample : average + (Weight * (sample - average));

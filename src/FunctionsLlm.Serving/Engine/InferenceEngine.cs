@@ -28,6 +28,7 @@ public sealed class InferenceEngine : IDisposable
     private SequenceRequest? _chunked;   // a long prompt being prefilled chunk by chunk, in the row after the live ones
     private int _chunkedRow;
     private int _chunkedDone;
+    private long _chunksWithSteps;
     private readonly ChunkPacer _pacer;
     private readonly Thread _loop;
     private volatile bool _stopping;
@@ -113,6 +114,9 @@ public sealed class InferenceEngine : IDisposable
 
     /// <summary>Tokens generated since start, over all requests.</summary>
     public long GeneratedTokens => Interlocked.Read(ref _generatedTokens);
+
+    /// <summary>Chunks of long prompts that rode along with a decode step (<see cref="StepWithChunk"/>), for tests.</summary>
+    internal long ChunksWithSteps => Interlocked.Read(ref _chunksWithSteps);
 
     /// <summary>Where the engine reports requests and tokens (the slot's metrics once it is swapped in).</summary>
     internal IEngineEvents? Events { get; set; }
@@ -207,9 +211,10 @@ public sealed class InferenceEngine : IDisposable
             }
             try
             {
-                if (_rows.Count > 0)
+                bool chunkRode = _rows.Count > 0 && _chunked is not null && StepWithChunk();
+                if (_rows.Count > 0 && !chunkRode)
                     Step();
-                if (_chunked is not null)
+                if (_chunked is not null && !chunkRode)
                     PrefillChunk();
             }
             catch (Exception e)
@@ -400,6 +405,57 @@ public sealed class InferenceEngine : IDisposable
             _rows.Add(request);
             _chunked = null;
         }
+    }
+
+    /// <summary>
+    /// The decode step with the long prompt's next chunk riding along in the same pass (<see cref="CausalLM.ForwardRagged"/>),
+    /// sized by the pacer within what the step leaves of the managed kernels' 16 rows: it costs the step its tokens' compute
+    /// rather than a pass of its own that reads every weight again (bench/README.md, "Chunked prefill"). False, with the
+    /// prompt's row at most moved next to the live ones, where that pass does not apply (off the CPU, 16 rows decoding,
+    /// an adapter on the head) or fixed chunks were asked for (<see cref="EngineOptions.PrefillChunkStall"/> 0).
+    /// </summary>
+    private bool StepWithChunk()
+    {
+        var request = _chunked!;
+        int n = _rows.Count;
+        if (request.IsDone || _options.PrefillChunkStall == 0 || n >= CausalLM.MaxRaggedTokens)
+            return false;
+        var prompt = request.PromptIds;
+        int count = _pacer.NextRiddenChunk(prompt.Count - _chunkedDone, CausalLM.MaxRaggedTokens - n);
+        int[] counts = [.. Enumerable.Repeat(1, n), count];
+        if (_chunkedRow != n)
+        {
+            // Rows retired since the last chunk: the prompt's row moves next to the live ones (PrefillChunk's row too).
+            if (_chunkedDone > 0)
+                _cache.MoveRow(_chunkedRow, n);
+            _chunkedRow = n;
+        }
+        if (_chunkedDone == 0)
+            _cache.ResetRow(n);
+        using var scope = NewDisposeScope();
+        using var live = _cache.Rows(0, n + 1);
+        if (!Model.Model.CanForwardRagged(counts, live))
+            return false;
+        if (_chunkedDone == 0)
+            request.Start(Model);
+        long[] tokens = [.. _rows.Select(r => r.NextToken), .. prompt.Skip(_chunkedDone).Take(count).Select(id => (long)id)];
+        Tensor logits;
+        long started = Stopwatch.GetTimestamp();
+        using (_residency?.Select([.. _rows, .. Enumerable.Repeat(request, count)]))   // served adapters pick by token
+            logits = Model.Model.ForwardRagged(tokens, counts, live);
+        _pacer.SteppedWithChunk(count, Stopwatch.GetElapsedTime(started));
+        Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits.narrow(0, 0, n), _rows));
+        _chunkedDone += count;
+        Interlocked.Increment(ref _chunksWithSteps);
+        if (_chunkedDone < prompt.Count)
+            return true;
+        Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits.narrow(0, n, 1), [request]));
+        lock (_queue)
+        {
+            _rows.Add(request);
+            _chunked = null;
+        }
+        return true;
     }
 
     private void Step()

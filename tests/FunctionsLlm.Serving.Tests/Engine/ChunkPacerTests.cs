@@ -27,6 +27,23 @@ public class ChunkPacerTests
     }
 
     [Fact]
+    public void A_chunk_riding_along_with_a_step_is_sized_by_what_its_tokens_add_to_the_step()
+    {
+        var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 128, PrefillChunkStall = 1 });
+        Assert.Equal(1, pacer.NextRiddenChunk(2000, room: 12));   // nothing measured yet
+
+        pacer.Stepped(TimeSpan.FromMilliseconds(16));
+        pacer.SteppedWithChunk(4, TimeSpan.FromMilliseconds(28));   // 3 ms a token on top of the 16 ms step
+        Assert.Equal(5, pacer.NextRiddenChunk(2000, room: 12));
+        Assert.Equal(3, pacer.NextRiddenChunk(2000, room: 3));
+        Assert.Equal(2, pacer.NextRiddenChunk(2, room: 12));
+
+        for (int i = 0; i < 30; i++)
+            pacer.SteppedWithChunk(12, TimeSpan.FromMilliseconds(16.5));   // nearly free: as many as there is room for
+        Assert.Equal(12, pacer.NextRiddenChunk(2000, room: 12));
+    }
+
+    [Fact]
     public void Without_a_stall_every_chunk_has_the_configured_size_and_a_negative_stall_is_refused()
     {
         var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 64, PrefillChunkStall = 0 });

@@ -1,5 +1,7 @@
+using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Generation;
 using FunctionsLlm.Serving.Engine;
+using static TorchSharp.torch;
 
 namespace FunctionsLlm.Serving.Tests.Engine;
 
@@ -44,15 +46,21 @@ public class InferenceEngineTests
         Assert.Equal(results.Sum(r => r.TokenIds.Count), engine.GeneratedTokens);
     }
 
-    [Fact]
-    public async Task Long_prompts_prefilled_in_chunks_between_decode_steps_get_their_sequential_answer()
+    /// <summary>
+    /// Paced chunks ride along with the decode steps in one ragged pass (stall 1); fixed chunks (stall 0) are passes of
+    /// their own. Either way every answer is the one the prompt gets alone.
+    /// </summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.0)]
+    public async Task Long_prompts_prefilled_in_chunks_between_decode_steps_get_their_sequential_answer(double stall)
     {
-        // Chunks of 16: prompts of 17 to 90 tokens take 2 to 6 chunks while the short ones decode.
+        // Chunks of at most 16: prompts of 17 to 90 tokens take 2 to 8 chunks while the short ones decode.
         var prompts = Enumerable.Range(0, 10).Select(i => Enumerable.Range(0, i % 2 == 0 ? 17 + (8 * i) : 5 + i).Select(j => 20 + ((i * 31) + (j * 13)) % 480).ToArray()).ToArray();
         var options = prompts.Select((_, i) => i % 3 == 2
             ? new SamplingOptions { Temperature = 0.8, TopK = 30, Seed = 7 + i, MaxTokens = 10, StopTokenIds = [] }
             : Greedy with { MaxTokens = 8 + i }).ToArray();
-        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 4, MaxQueuedRequests = 16, PrefillChunkTokens = 16 });
+        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 4, MaxQueuedRequests = 16, PrefillChunkTokens = 16, PrefillChunkStall = stall });
 
         var results = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() => engine.Submit(p, options[i]).Completion)));
 
@@ -62,6 +70,10 @@ public class InferenceEngineTests
             Assert.Equal(alone.TokenIds, results[i].TokenIds);
         }
         Assert.Equal(0, engine.ActiveSequences);
+        if (stall > 0)
+            Assert.True(engine.ChunksWithSteps > 0);
+        else
+            Assert.Equal(0, engine.ChunksWithSteps);
     }
 
     [Fact]
@@ -98,9 +110,12 @@ public class InferenceEngineTests
     [Fact]
     public async Task A_cancelled_request_frees_its_row_for_the_next_one()
     {
-        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 0, ContextLength = 256 });
+        // A context of 4,096 so the first request still holds its row when the second arrives (250 tokens of the tiny
+        // model could finish in the few milliseconds between the test's first token and its next submit); 2,048 is the cap.
+        using var engine = new InferenceEngine(ServedModel.Load(TestModels.LongContextCopy(), TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
+            new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 0, ContextLength = 4096 });
         using var cancel = new CancellationTokenSource();
-        var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 250 }, cancel.Token);
+        var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 2048 }, cancel.Token);
         await foreach (var _ in running.ReadAllAsync())
             break;
         Assert.Equal(EngineRejection.Busy, Assert.Throws<EngineRejectedException>(() => engine.Submit([4, 5], Greedy with { MaxTokens = 2 })).Reason);

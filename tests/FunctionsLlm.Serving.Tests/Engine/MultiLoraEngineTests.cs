@@ -40,6 +40,26 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
         Assert.Equal(0, engine.ActiveSequences);
     }
 
+    /// <summary>
+    /// Long prompts for adapters prefilled in chunks that ride along with decode steps of rows on other adapters and the
+    /// base: the adapters are picked per token in that pass, and each answer is its merged model's alone.
+    /// </summary>
+    [Fact]
+    public async Task Long_prompts_for_adapters_prefilled_in_chunks_beside_other_adapters_rows_get_their_merged_models_answer()
+    {
+        var prompts = Enumerable.Range(0, 8)
+            .Select(i => Enumerable.Range(0, i % 2 == 0 ? 40 + (9 * i) : 4 + i).Select(j => 20 + ((i * 29) + (j * 17)) % 480).ToArray())
+            .ToArray();
+        using var engine = models.Engine(new EngineOptions { MaxConcurrentSequences = 4, MaxLoras = 4, MaxLoraRank = 8, PrefillChunkTokens = 16 });
+
+        var results = await Task.WhenAll(prompts.Select((p, i) => Task.Run(() =>
+            engine.Submit(p, Greedy with { MaxTokens = 10 }, engine.Resolve(ModelOf(i) is { } name ? $"{TestModels.Name}:{name}" : null)).Completion)));
+
+        for (int i = 0; i < prompts.Length; i++)
+            Assert.Equal(models.Alone(ModelOf(i), prompts[i], Greedy with { MaxTokens = 10 }).TokenIds, results[i].TokenIds);
+        Assert.True(engine.ChunksWithSteps > 0);
+    }
+
     [Fact]
     public async Task A_request_waiting_for_a_slot_is_not_starved_by_later_requests_for_the_resident_adapter()
     {
