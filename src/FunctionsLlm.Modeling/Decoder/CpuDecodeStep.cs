@@ -285,18 +285,38 @@ internal sealed class CpuDecodeStep
             scores[s] = valid[s] ? MathF.Exp(scores[s] - max) : 0f;
             sum += scores[s];
         }
-        output.Clear();
         for (int s = 0; s < length; s++)
+            scores[s] /= sum;
+        // Output lanes in registers, 32 at a time, each summed over the positions in order (as one FMA a position).
+        int d = 0;
+        for (; d + 32 <= _headDim; d += 32)
         {
-            if (!valid[s])
-                continue;
-            var weight = Vector256.Create(scores[s] / sum);
-            var value = new ReadOnlySpan<float>(values + ((long)s * _headDim), _headDim);
-            for (int d = 0; d < _headDim; d += 8)
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int s = 0; s < length; s++)
             {
-                var acc = Vector256.Create<float>(output.Slice(d, 8));
-                Vector256.FusedMultiplyAdd(weight, Vector256.Create<float>(value.Slice(d, 8)), acc).CopyTo(output.Slice(d, 8));
+                if (!valid[s])
+                    continue;
+                var weight = Vector256.Create(scores[s]);
+                float* value = values + ((long)s * _headDim) + d;
+                a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
+                a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
+                a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
+                a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
             }
+            a0.CopyTo(output.Slice(d, 8));
+            a1.CopyTo(output.Slice(d + 8, 8));
+            a2.CopyTo(output.Slice(d + 16, 8));
+            a3.CopyTo(output.Slice(d + 24, 8));
+        }
+        for (; d < _headDim; d += 8)
+        {
+            Vector256<float> a = default;
+            for (int s = 0; s < length; s++)
+            {
+                if (valid[s])
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(scores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
+            }
+            a.CopyTo(output.Slice(d, 8));
         }
     }
 
