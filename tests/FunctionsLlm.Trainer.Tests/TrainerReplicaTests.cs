@@ -38,10 +38,11 @@ public sealed class TrainerReplicaTests : IDisposable
 
     private string TrainData => $"replicas-{_s}/train.jsonl";
 
-    private string Spec(string output) => $$"""
+    // 12 steps an epoch (24 records, batches of 2).
+    private string Spec(string output, int epochs = 2) => $$"""
         {"kind": "train", "baseModelPrefix": "{{BasePrefix}}", "datasetPrefixes": {"train": "{{TrainData}}"},
          "hyperparameters": {"loraR": 4, "loraAlpha": 8, "targetModules": ["all-linear"], "batchSize": 2, "gradAccum": 1, "lr": 0.01,
-                             "warmupRatio": 0, "epochs": 2, "saveSteps": 5, "loggingSteps": 1}, "outputPrefix": "{{output}}"}
+                             "warmupRatio": 0, "epochs": {{epochs}}, "saveSteps": 5, "loggingSteps": 1}, "outputPrefix": "{{output}}"}
         """;
 
     private Dictionary<string, string?> Settings(string cache) => new()
@@ -127,7 +128,9 @@ public sealed class TrainerReplicaTests : IDisposable
         using var second = TrainerProcess.Start(_root.File("cache-2"), Settings("cache-2"));
         var replicas = new[] { first, second };
         var clients = new[] { await first.ClientAsync(), await second.ClientAsync() };
-        await TrainerApp.CreateAsync(clients[0], id, Spec($"{id}-out/"));
+        // 10 epochs, 120 steps: the job must still be running when the test, polling every 50 ms, sees step 7 (at 24
+        // steps the tiny model once finished in between).
+        await TrainerApp.CreateAsync(clients[0], id, Spec($"{id}-out/", epochs: 10));
         var running = await TrainerApp.WaitAsync(clients[0], id, s => s.IsTerminal || s.Progress?.Step >= 7, seconds: 180);
         Assert.True(running.State == JobState.Running, $"{running.State}: {running.Error}\n{first.Output}\n{second.Output}");
 
@@ -144,7 +147,7 @@ public sealed class TrainerReplicaTests : IDisposable
         Assert.True(resumed.State == JobState.Succeeded, $"{resumed.Error}\n{survivor.Output}");
         Assert.Equal(0, Runs(survivor.Output, id, "started"));
         Assert.Equal(1, Runs(survivor.Output, id, "taken over"));
-        Assert.Equal(24, resumed.Result!.Metrics["steps"]);
+        Assert.Equal(120, resumed.Result!.Metrics["steps"]);
 
         // Every step is logged once: the survivor went on from the checkpoint, not from scratch and not twice.
         var logged = (await _store.ReadTextAsync(BlobLayout.Checkpoints, $"{id}-out/metrics.jsonl"))
@@ -152,10 +155,10 @@ public sealed class TrainerReplicaTests : IDisposable
             .Select(line => JsonDocument.Parse(line).RootElement)
             .Where(line => line.TryGetProperty("loss", out _))
             .Select(line => line.GetProperty("step").GetInt32());
-        Assert.Equal(Enumerable.Range(1, 24), logged);
+        Assert.Equal(Enumerable.Range(1, 120), logged);
         Assert.True(stoppedAt >= 7, $"the kill came at step {stoppedAt}");
 
-        await TrainerApp.CreateAsync(client, straight, Spec($"{straight}-out/"));
+        await TrainerApp.CreateAsync(client, straight, Spec($"{straight}-out/", epochs: 10));
         var reference = await TrainerApp.WaitAsync(client, straight, seconds: 180);
         Assert.True(reference.State == JobState.Succeeded, reference.Error);
         Assert.Equal(await _store.ReadBytesAsync(BlobLayout.Checkpoints, $"{straight}-out/adapter_model.safetensors"),

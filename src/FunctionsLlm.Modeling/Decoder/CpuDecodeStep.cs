@@ -386,7 +386,8 @@ internal sealed class CpuDecodeStep
             Add(output, delta.contiguous().data<float>().ToArray());
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Inlined into Attend's loop over positions (a method compiled with AggressiveOptimization is not inlined).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var sum = Vector256<float>.Zero;
