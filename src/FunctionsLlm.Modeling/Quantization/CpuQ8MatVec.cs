@@ -131,13 +131,12 @@ internal static class CpuQ8MatVec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dot4Vnni(sbyte* w, float* wScales, byte* x, float* xScales, int columns, int blocks, float* y, int rows)
     {
-        var offset = Vector256.Create((byte)128);
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
         for (int b = 0; b < blocks; b++)
         {
             int at = b * Q8Blocks.Size;
             var wv = Avx.LoadVector256(w + at);
-            var start = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, offset, wv);
+            var start = VnniLaneStart(wv);
             float scale = wScales[b];
             s0 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + at), wv)), s0);
             s1 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[blocks + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + columns + at), wv)), s1);
@@ -153,17 +152,20 @@ internal static class CpuQ8MatVec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float DotVnni(sbyte* w, float* wScales, byte* x, float* xScales, int blocks)
     {
-        var offset = Vector256.Create((byte)128);
         var sum = Vector256<float>.Zero;
         for (int b = 0; b < blocks; b++)
         {
             var wv = Avx.LoadVector256(w + (b * Q8Blocks.Size));
-            var start = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, offset, wv);
-            var quads = AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (b * Q8Blocks.Size)), wv);
+            var quads = AvxVnni.MultiplyWideningAndAdd(VnniLaneStart(wv), Avx.LoadVector256(x + (b * Q8Blocks.Size)), wv);
             sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), Avx.ConvertToVector256Single(quads), sum);
         }
         return Q8Blocks.HorizontalSum(sum);
     }
+
+    /// <summary>−128 × the sum of each lane's four weights of a block: where a VNNI lane starts, so that adding (x + 128) · w leaves x · w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> VnniLaneStart(Vector256<sbyte> w) =>
+        Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Create((byte)128), w);
 
     /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
