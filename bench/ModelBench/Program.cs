@@ -64,9 +64,12 @@ if (args.Length > 0 && args[0] == "train")
     return;
 }
 // --weights q8_0: every linear weight and the output head in Q8_0, as llama.cpp's Q8_0 model (ModelLoadOptions.Q8Weights)
-int weightsAt = Array.IndexOf(args, "--weights");
+// --prefills N: the first prefill after the warm-up as always, then the median of N - 1 more, each into an empty cache
+// (the first one also pays for first-touch memory and the first libtorch calls at that size).
+int weightsAt = Array.IndexOf(args, "--weights"), prefillsAt = Array.IndexOf(args, "--prefills");
 bool q8 = weightsAt >= 0 && weightsAt + 1 < args.Length && args[weightsAt + 1] == "q8_0";
-string[] positional = [.. args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !(weightsAt >= 0 && i == weightsAt + 1))];
+int prefillRuns = prefillsAt >= 0 && prefillsAt + 1 < args.Length ? int.Parse(args[prefillsAt + 1], CultureInfo.InvariantCulture) : 1;
+string[] positional = [.. args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !(weightsAt >= 0 && i == weightsAt + 1) && !(prefillsAt >= 0 && i == prefillsAt + 1))];
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
 int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 128;
@@ -109,11 +112,23 @@ using (var warmCache = model.CreateCache(1, 64))
         model.Forward(input.narrow(1, i, 1), warmCache, lastPositionOnly: true).Dispose();
 }
 
-using var cache = model.CreateCache(1, promptTokens + decodeTokens);
+var cache = model.CreateCache(1, promptTokens + decodeTokens);
 clock.Restart();
 var logits = model.Forward(input, cache, lastPositionOnly: true);
 long next = logits.argmax().item<long>();
 double prefillSeconds = clock.Elapsed.TotalSeconds;
+var laterPrefills = new double[prefillRuns - 1];
+for (int i = 0; i < laterPrefills.Length; i++)
+{
+    logits.Dispose();
+    cache.Dispose();
+    cache = model.CreateCache(1, promptTokens + decodeTokens);
+    clock.Restart();
+    logits = model.Forward(input, cache, lastPositionOnly: true);
+    next = logits.argmax().item<long>();
+    laterPrefills[i] = clock.Elapsed.TotalSeconds;
+}
+Array.Sort(laterPrefills);
 
 var steps = new double[decodeTokens];
 for (int i = 0; i < decodeTokens; i++)
@@ -126,6 +141,7 @@ for (int i = 0; i < decodeTokens; i++)
     steps[i] = clock.Elapsed.TotalSeconds;
 }
 logits.Dispose();
+cache.Dispose();
 if (args.Contains("--steps"))   // every step in order: where the slow ones fall (JIT tiering, collections)
     Console.WriteLine(string.Join(' ', steps.Select(s => (s * 1000).ToString("F1", CultureInfo.InvariantCulture))));
 Array.Sort(steps);
@@ -134,7 +150,11 @@ string peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
     model      {dir}: {parameters / 1e6:F1}M parameters held dense, {(q8 ? "Q8_0 weights" : "F32")}, {threads} threads
     load       {loadSeconds:F2} s
-    prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s
+    prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s{LaterPrefills(laterPrefills, promptTokens)}
     decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
     peak RSS   {peak}
     """));
+
+// The median of the prefills after the first, on a line of its own, or nothing without --prefills.
+static string LaterPrefills(double[] sorted, int tokens) => sorted.Length == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+    $"\nprefill+   {sorted.Length} more: median {sorted[sorted.Length / 2]:F2} s = {tokens / sorted[sorted.Length / 2]:F1} tokens/s ({tokens / sorted[^1]:F1}–{tokens / sorted[0]:F1})");
