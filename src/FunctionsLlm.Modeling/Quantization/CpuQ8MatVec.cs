@@ -10,9 +10,10 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// <summary>
 /// y = W x for a Q8_0 weight and fp32 input rows on the CPU, as llama.cpp computes it: each input row quantized to
 /// Q8_0 blocks, then int8 dot products per block (AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>, or AVX-VNNI <c>vpdpbusd</c>
-/// where the CPU has it: the same integers in the same lanes), scaled and summed in fp32
+/// where the CPU has it: the same integers in the same lanes, <see cref="IBlockLanes"/>), scaled and summed in fp32
 /// (<see cref="Q8Blocks.Dot"/> is the same sum in plain code and the fallback without AVX2). Reading 1 byte per weight
-/// instead of 4 is what makes batch-1 decode faster; W's rows are split over torch's thread count.
+/// instead of 4 is what makes batch-1 decode faster; W's rows are split over torch's thread count. With several input
+/// rows each loaded weight block serves eight (or four) of them.
 /// </summary>
 internal static class CpuQ8MatVec
 {
@@ -31,8 +32,20 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y)
+    {
+        if (VnniLanes.IsSupported)
+            Multiply<VnniLanes>(x, inputRows, weight, y);
+        else if (Avx2Lanes.IsSupported)
+            Multiply<Avx2Lanes>(x, inputRows, weight, y);
+        else
+            Multiply<PortableLanes>(x, inputRows, weight, y);
+    }
+
+    /// <summary><see cref="Multiply(float*, int, Q8Weight, float*)"/> with the lanes of <typeparamref name="TLanes"/> (which the CPU must support).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Multiply<TLanes>(float* x, int inputRows, Q8Weight weight, float* y)
+        where TLanes : struct, IBlockLanes
     {
         int columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
         // Pooled: a decode step makes ~85 products, and fresh arrays for each would keep the collector busy.
@@ -43,9 +56,8 @@ internal static class CpuQ8MatVec
             var xs = new ReadOnlySpan<float>(x, inputRows * columns);
             for (int i = 0; i < inputRows; i++)
                 Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
-            if (AvxVnni.IsSupported)
-                ToUnsigned(xq.AsSpan(0, inputRows * columns));
-            Multiply(xq, xd, inputRows, weight, y);
+            TLanes.PrepareActivations(xq.AsSpan(0, inputRows * columns));
+            Multiply<TLanes>(xq, xd, inputRows, weight, y);
         }
         finally
         {
@@ -56,7 +68,8 @@ internal static class CpuQ8MatVec
 
     /// <summary>y = W x for input rows already quantized to Q8_0 blocks (<paramref name="xq"/>, <paramref name="xd"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Multiply(sbyte[] xq, float[] xd, int inputRows, Q8Weight weight, float* y)
+    private static unsafe void Multiply<TLanes>(sbyte[] xq, float[] xd, int inputRows, Q8Weight weight, float* y)
+        where TLanes : struct, IBlockLanes
     {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
         int threads = (long)rows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
@@ -69,8 +82,8 @@ internal static class CpuQ8MatVec
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void Slice(int begin, int end)
             {
-                // A chunk of input rows stays in cache while the slice's weight rows stream past it; four input rows
-                // share each loaded weight block. Every output is summed as Q8Blocks.Dot sums it, in any grouping.
+                // A chunk of input rows stays in cache while the slice's weight rows stream past it; eight (or four) input
+                // rows share each loaded weight block. Every output is summed as Q8Blocks.Dot sums it, in any grouping.
                 for (int first = 0; first < inputRows; first += InputChunk)
                 {
                     int last = Math.Min(inputRows, first + InputChunk);
@@ -78,27 +91,21 @@ internal static class CpuQ8MatVec
                     {
                         var wRow = (sbyte*)wp + ((long)r * columns);
                         var wScales = (float*)wdp + ((long)r * blocks);
+                        var output = (float*)yp + r;
                         int i = first;
-                        if (AvxVnni.IsSupported && Fma.IsSupported)
+                        if (TLanes.IsVectorized)
                         {
+                            for (; i + 8 <= last; i += 8)
+                                Dot8<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                             for (; i + 4 <= last; i += 4)
-                                Dot4Vnni(wRow, wScales, (byte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, (float*)yp + ((long)i * rows) + r, rows);
-                        }
-                        else if (Avx2.IsSupported && Fma.IsSupported)
-                        {
-                            for (; i + 4 <= last; i += 4)
-                                Dot4Avx2(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, (float*)yp + ((long)i * rows) + r, rows);
+                                Dot4<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                            for (; i < last; i++)
+                                output[(long)i * rows] = Dot<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), blocks);
                         }
                         for (; i < last; i++)
                         {
-                            var xRow = (sbyte*)xp + ((long)i * columns);
-                            var xScales = (float*)xdpp + ((long)i * blocks);
-                            ((float*)yp)[((long)i * rows) + r] = AvxVnni.IsSupported && Fma.IsSupported
-                                ? DotVnni(wRow, wScales, (byte*)xRow, xScales, blocks)
-                                : Avx2.IsSupported && Fma.IsSupported
-                                ? DotAvx2(wRow, wScales, xRow, xScales, blocks)
-                                : Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
-                                    new ReadOnlySpan<sbyte>(xRow, columns), new ReadOnlySpan<float>(xScales, blocks));
+                            output[(long)i * rows] = Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
+                                new ReadOnlySpan<sbyte>((sbyte*)xp + ((long)i * columns), columns), new ReadOnlySpan<float>((float*)xdpp + ((long)i * blocks), blocks));
                         }
                     }
                 }
@@ -111,104 +118,163 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>
-    /// Activations in the form the VNNI kernels read: each int8 plus 128, an unsigned byte (<c>vpdpbusd</c> multiplies
-    /// unsigned by signed bytes). The kernels take 128 × the weights' sum back off in the same int32 lanes.
+    /// One weight row against eight input rows (<paramref name="x"/>, stride <paramref name="columns"/>; their scales
+    /// stride <paramref name="blocks"/>), each summed as <see cref="Dot{TLanes}"/>: the weight block and what it
+    /// contributes to every row's lanes are loaded once for eight products. One offset and one block index address every
+    /// row, so the loop is the vector work and its loads; each scale product is the fp32 product of the two scales.
     /// </summary>
-    private static void ToUnsigned(Span<sbyte> quants)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Dot8<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
+        where TLanes : struct, IBlockLanes
     {
-        var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(quants);
-        int i = 0;
-        for (; i + Vector256<byte>.Count <= bytes.Length; i += Vector256<byte>.Count)
-            (Vector256.Create<byte>(bytes[i..]) ^ Vector256.Create((byte)0x80)).CopyTo(bytes[i..]);
-        for (; i < bytes.Length; i++)
-            bytes[i] ^= 0x80;
+        sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
+        float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks, d4 = d3 + blocks, d5 = d4 + blocks, d6 = d5 + blocks, d7 = d6 + blocks;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        for (nint b = 0, at = 0; b < blocks; b++, at += Q8Blocks.Size)
+        {
+            var wv = Avx.LoadVector256(w + at);
+            var prepared = TLanes.Prepare(wv);
+            var scale = Vector256.Create(wScales[b]);
+            s0 = Fma.MultiplyAdd(scale * Vector256.Create(xScales[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x + at)), s0);
+            s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
+            s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
+            s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
+            s4 = Fma.MultiplyAdd(scale * Vector256.Create(d4[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x4 + at)), s4);
+            s5 = Fma.MultiplyAdd(scale * Vector256.Create(d5[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x5 + at)), s5);
+            s6 = Fma.MultiplyAdd(scale * Vector256.Create(d6[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x6 + at)), s6);
+            s7 = Fma.MultiplyAdd(scale * Vector256.Create(d7[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x7 + at)), s7);
+        }
+        y[0] = Q8Blocks.HorizontalSum(s0);
+        y[rows] = Q8Blocks.HorizontalSum(s1);
+        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+        y[4 * rows] = Q8Blocks.HorizontalSum(s4);
+        y[5 * rows] = Q8Blocks.HorizontalSum(s5);
+        y[6 * rows] = Q8Blocks.HorizontalSum(s6);
+        y[7 * rows] = Q8Blocks.HorizontalSum(s7);
+    }
+
+    /// <summary><see cref="Dot8{TLanes}"/> for four input rows (a batch's rows left over after groups of eight).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Dot4<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
+        where TLanes : struct, IBlockLanes
+    {
+        sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns;
+        float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (nint b = 0, at = 0; b < blocks; b++, at += Q8Blocks.Size)
+        {
+            var wv = Avx.LoadVector256(w + at);
+            var prepared = TLanes.Prepare(wv);
+            var scale = Vector256.Create(wScales[b]);
+            s0 = Fma.MultiplyAdd(scale * Vector256.Create(xScales[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x + at)), s0);
+            s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
+            s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
+            s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
+        }
+        y[0] = Q8Blocks.HorizontalSum(s0);
+        y[rows] = Q8Blocks.HorizontalSum(s1);
+        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+    }
+
+    /// <summary>One weight row against one input row: per block, the lanes by the product of the two scales, fused into 8 fp32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe float Dot<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int blocks)
+        where TLanes : struct, IBlockLanes
+    {
+        var sum = Vector256<float>.Zero;
+        for (nint b = 0, at = 0; b < blocks; b++, at += Q8Blocks.Size)
+        {
+            var wv = Avx.LoadVector256(w + at);
+            sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), TLanes.Lanes(wv, TLanes.Prepare(wv), Avx.LoadVector256(x + at)), sum);
+        }
+        return Q8Blocks.HorizontalSum(sum);
     }
 
     /// <summary>
-    /// <see cref="Dot4Avx2"/> with <c>vpdpbusd</c> (AVX-VNNI): the lanes start at −128 × the sum of the block's four weights
-    /// in each and add (x + 128) · w, so they hold the same exact integers, and the fp32 sums are the same bits.
+    /// How a CPU sums one block's 32 int8 products into 8 int32 lanes of 4 consecutive products each, as fp32: exact
+    /// integers, so every implementation gives the same lanes. <see cref="Prepare"/> is what the weight block contributes
+    /// to every input row's lanes, computed once per block.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Dot4Vnni(sbyte* w, float* wScales, byte* x, float* xScales, int columns, int blocks, float* y, int rows)
+    internal interface IBlockLanes
     {
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (int b = 0; b < blocks; b++)
-        {
-            int at = b * Q8Blocks.Size;
-            var wv = Avx.LoadVector256(w + at);
-            var start = VnniLaneStart(wv);
-            float scale = wScales[b];
-            s0 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + at), wv)), s0);
-            s1 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[blocks + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + columns + at), wv)), s1);
-            s2 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(2 * blocks) + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (2 * columns) + at), wv)), s2);
-            s3 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(3 * blocks) + b]), Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(start, Avx.LoadVector256(x + (3 * columns) + at), wv)), s3);
-        }
-        y[0] = Q8Blocks.HorizontalSum(s0);
-        y[rows] = Q8Blocks.HorizontalSum(s1);
-        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
-        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+        static abstract bool IsSupported { get; }
+
+        static abstract bool IsVectorized { get; }
+
+        /// <summary>Puts a product's quantized activations in the form <see cref="Lanes"/> reads.</summary>
+        static abstract void PrepareActivations(Span<sbyte> quants);
+
+        static abstract Vector256<sbyte> Prepare(Vector256<sbyte> w);
+
+        static abstract Vector256<float> Lanes(Vector256<sbyte> w, Vector256<sbyte> prepared, Vector256<sbyte> x);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float DotVnni(sbyte* w, float* wScales, byte* x, float* xScales, int blocks)
+    /// <summary>
+    /// AVX-VNNI <c>vpdpbusd</c>, which multiplies unsigned by signed bytes, on activations stored as x + 128: each lane
+    /// starts at −128 × the sum of its four weights (prepared once per block) and adds (x + 128) · w, which leaves x · w.
+    /// </summary>
+    internal readonly struct VnniLanes : IBlockLanes
     {
-        var sum = Vector256<float>.Zero;
-        for (int b = 0; b < blocks; b++)
+        public static bool IsSupported => AvxVnni.IsSupported && Fma.IsSupported;
+
+        public static bool IsVectorized => true;
+
+        public static void PrepareActivations(Span<sbyte> quants)
         {
-            var wv = Avx.LoadVector256(w + (b * Q8Blocks.Size));
-            var quads = AvxVnni.MultiplyWideningAndAdd(VnniLaneStart(wv), Avx.LoadVector256(x + (b * Q8Blocks.Size)), wv);
-            sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), Avx.ConvertToVector256Single(quads), sum);
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(quants);
+            int i = 0;
+            for (; i + Vector256<byte>.Count <= bytes.Length; i += Vector256<byte>.Count)
+                (Vector256.Create<byte>(bytes[i..]) ^ Vector256.Create((byte)0x80)).CopyTo(bytes[i..]);
+            for (; i < bytes.Length; i++)
+                bytes[i] ^= 0x80;
         }
-        return Q8Blocks.HorizontalSum(sum);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> Prepare(Vector256<sbyte> w) =>
+            (Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Create((byte)128), w)).AsSByte();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Lanes(Vector256<sbyte> w, Vector256<sbyte> prepared, Vector256<sbyte> x) =>
+            Avx.ConvertToVector256Single(AvxVnni.MultiplyWideningAndAdd(prepared.AsInt32(), x.AsByte(), w));
     }
 
-    /// <summary>−128 × the sum of each lane's four weights of a block: where a VNNI lane starts, so that adding (x + 128) · w leaves x · w.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> VnniLaneStart(Vector256<sbyte> w) =>
-        Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Create((byte)128), w);
-
-    /// <summary>One weight row against four input rows (<paramref name="x"/>, stride <paramref name="columns"/>), each summed as <see cref="DotAvx2"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Dot4Avx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
+    /// <summary>
+    /// AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>, as llama.cpp's AVX2 kernel: |w| as unsigned bytes (prepared once per block)
+    /// times x with w's sign, pairs summed to int16 (never saturating: |w|, |x| ≤ 127), then quads to int32.
+    /// </summary>
+    internal readonly struct Avx2Lanes : IBlockLanes
     {
-        var ones = Vector256.Create((short)1);
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (int b = 0; b < blocks; b++)
+        public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+        public static bool IsVectorized => true;
+
+        public static void PrepareActivations(Span<sbyte> quants)
         {
-            int at = b * Q8Blocks.Size;
-            var wv = Avx.LoadVector256(w + at);
-            var magnitude = Avx2.Sign(wv, wv).AsByte();
-            float scale = wScales[b];
-            s0 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[b]), Sum(magnitude, wv, Avx.LoadVector256(x + at), ones), s0);
-            s1 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[blocks + b]), Sum(magnitude, wv, Avx.LoadVector256(x + columns + at), ones), s1);
-            s2 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(2 * blocks) + b]), Sum(magnitude, wv, Avx.LoadVector256(x + (2 * columns) + at), ones), s2);
-            s3 = Fma.MultiplyAdd(Vector256.Create(scale * xScales[(3 * blocks) + b]), Sum(magnitude, wv, Avx.LoadVector256(x + (3 * columns) + at), ones), s3);
         }
-        y[0] = Q8Blocks.HorizontalSum(s0);
-        y[rows] = Q8Blocks.HorizontalSum(s1);
-        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
-        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<sbyte> Prepare(Vector256<sbyte> w) => Avx2.Sign(w, w);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Lanes(Vector256<sbyte> w, Vector256<sbyte> prepared, Vector256<sbyte> x) =>
+            Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(prepared.AsByte(), Avx2.Sign(x, w)), Vector256.Create((short)1)));
     }
 
-    /// <summary>The 8 lane sums (4 exact int8 products each) of one block, as fp32.</summary>
-    private static Vector256<float> Sum(Vector256<byte> wMagnitude, Vector256<sbyte> w, Vector256<sbyte> x, Vector256<short> ones) =>
-        Avx.ConvertToVector256Single(Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(wMagnitude, Avx2.Sign(x, w)), ones));
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float DotAvx2(sbyte* w, float* wScales, sbyte* x, float* xScales, int blocks)
+    /// <summary>No AVX2: <see cref="Q8Blocks.Dot"/> row by row.</summary>
+    internal readonly struct PortableLanes : IBlockLanes
     {
-        var ones = Vector256.Create((short)1);
-        var sum = Vector256<float>.Zero;
-        for (int b = 0; b < blocks; b++)
+        public static bool IsSupported => true;
+
+        public static bool IsVectorized => false;
+
+        public static void PrepareActivations(Span<sbyte> quants)
         {
-            var wv = Avx.LoadVector256(w + (b * Q8Blocks.Size));
-            var xv = Avx.LoadVector256(x + (b * Q8Blocks.Size));
-            // |w| as unsigned times x with w's sign: vpmaddubsw's operands; pairs then quads summed exactly in int32.
-            var pairs = Avx2.MultiplyAddAdjacent(Avx2.Sign(wv, wv).AsByte(), Avx2.Sign(xv, wv));
-            var quads = Avx2.MultiplyAddAdjacent(pairs, ones);
-            var scale = Vector256.Create(wScales[b] * xScales[b]);
-            sum = Fma.MultiplyAdd(scale, Avx.ConvertToVector256Single(quads), sum);
         }
-        return Q8Blocks.HorizontalSum(sum);
+
+        public static Vector256<sbyte> Prepare(Vector256<sbyte> w) => throw new NotSupportedException();
+
+        public static Vector256<float> Lanes(Vector256<sbyte> w, Vector256<sbyte> prepared, Vector256<sbyte> x) => throw new NotSupportedException();
     }
 }

@@ -100,19 +100,28 @@ public class Q8BlocksTests
     }
 
     [Fact]
-    public void The_kernel_gives_the_reference_sum_bit_for_bit_and_the_exact_dot_product_to_fp32_rounding()
+    public void Every_kernel_the_cpu_has_gives_the_reference_sum_bit_for_bit_and_the_exact_dot_product_to_fp32_rounding()
     {
-        const int rows = 70, columns = 96, inputs = 21;   // a chunk of 16 input rows and a rest of 5, in fours and one by one
+        // A chunk of 16 input rows (two groups of eight) and a rest of 13 (eight, four, one).
+        const int rows = 70, columns = 96, inputs = 29;
         manual_seed(7);
         using var weight = randn(rows, columns);
         using var input = randn(inputs, columns);
         using var q8 = Q8Weight.Quantize(weight);
-        using var output = q8.Project(input, null);
+        using var projected = q8.Project(input, null);
 
         var wq = MemoryMarshal.Cast<byte, sbyte>(q8.Quants.bytes).ToArray();
         var wd = MemoryMarshal.Cast<byte, float>(q8.Scales.bytes).ToArray();
         var x = MemoryMarshal.Cast<byte, float>(input.bytes).ToArray();
-        var y = MemoryMarshal.Cast<byte, float>(output.bytes).ToArray();
+        var kernels = new List<(string Name, float[] Output)>
+        {
+            ("the CPU's own", MemoryMarshal.Cast<byte, float>(projected.bytes).ToArray()),
+            ("portable", Multiply<CpuQ8MatVec.PortableLanes>(x, inputs, q8)),
+        };
+        if (CpuQ8MatVec.Avx2Lanes.IsSupported)
+            kernels.Add(("AVX2", Multiply<CpuQ8MatVec.Avx2Lanes>(x, inputs, q8)));
+        if (CpuQ8MatVec.VnniLanes.IsSupported)
+            kernels.Add(("AVX-VNNI", Multiply<CpuQ8MatVec.VnniLanes>(x, inputs, q8)));
         for (int i = 0; i < inputs; i++)
         {
             var xq = new sbyte[columns];
@@ -122,7 +131,7 @@ public class Q8BlocksTests
             {
                 var wRow = wq.AsSpan(r * columns, columns);
                 var wScales = wd.AsSpan(r * (columns / 32), columns / 32);
-                Assert.Equal(Q8Blocks.Dot(wRow, wScales, xq, xd), y[(i * rows) + r]);
+                float reference = Q8Blocks.Dot(wRow, wScales, xq, xd);
                 double exact = 0;
                 for (int b = 0; b < columns / 32; b++)
                 {
@@ -131,8 +140,19 @@ public class Q8BlocksTests
                         sum += wRow[(b * 32) + j] * xq[(b * 32) + j];
                     exact += (double)wScales[b] * xd[b] * sum;
                 }
-                Assert.Equal(exact, y[(i * rows) + r], Math.Abs(exact) * 1e-5 + 1e-5);
+                Assert.Equal(exact, reference, Math.Abs(exact) * 1e-5 + 1e-5);
+                foreach (var (name, output) in kernels)
+                    Assert.True(reference == output[(i * rows) + r], $"{name} kernel, input {i}, output {r}: {output[(i * rows) + r]} against {reference}");
             }
         }
+    }
+
+    private static unsafe float[] Multiply<TLanes>(float[] x, int inputs, Q8Weight weight)
+        where TLanes : struct, CpuQ8MatVec.IBlockLanes
+    {
+        var y = new float[inputs * weight.Shape[0]];
+        fixed (float* xp = x, yp = y)
+            CpuQ8MatVec.Multiply<TLanes>(xp, inputs, weight, yp);
+        return y;
     }
 }
