@@ -50,8 +50,13 @@ internal static class ChunkedPrefillBench
                 await Task.Delay(5);
             double submitted = clock.Elapsed.TotalSeconds;
             var stopwatch = Stopwatch.StartNew();
+            int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            var paused = GC.GetTotalPauseDuration();
             await engine.Submit(ServeBench.Prompt(500, longPrompt, engine), greedy with { MaxTokens = 1 }).Completion;
             double prefill = stopwatch.Elapsed.TotalSeconds;
+            // Collections during the prefill (of gen 0 and up, gen 1 and up, gen 2) and the time the runtime held threads for them.
+            string gcs = string.Create(CultureInfo.InvariantCulture,
+                $"{GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F0} ms");
             double firstToken = submitted + prefill;
             await Task.WhenAll(decoding);
 
@@ -67,7 +72,7 @@ internal static class ChunkedPrefillBench
             double longest = during.Count == 0 ? double.NaN : during.Max();
             var worst = gaps.Where(g => g.At > submitted && g.At - g.Gap < firstToken).OrderByDescending(g => g.Gap).Take(6)
                 .Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Gap * 1000:F0} ms at {(g.At - submitted) * 1000:F0}"));
-            Console.WriteLine($"  longest gaps (ms after the prompt arrived): {string.Join(", ", worst)}");
+            Console.WriteLine($"  longest gaps (ms after the prompt arrived): {string.Join(", ", worst)}; collections during the prefill (gen 0/1/2): {gcs}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"chunk {chunk,5}, stall {stall,3}: prefill of {longPrompt} tokens {prefill:F2} s; inter-token median {median * 1000:F0} ms (p99 {outsideP99 * 1000:F0} ms) outside the prefill; during the prefill median {Percentile(during, 0.5) * 1000:F0} ms, p95 {p95 * 1000:F0} ms = {p95 / median:F1}×, p99 {p99 * 1000:F0} ms = {p99 / median:F1}× (longest {longest * 1000:F0} ms; {over} of {during.Count} gaps over 3× the median)"));
         }
