@@ -13,12 +13,24 @@ internal sealed class ChunkPacer(EngineOptions options)
     public const int MinimumTokens = 8;
     private const double Weight = 0.3;   // of the newest measurement in the moving averages
 
+    // A decode step's time is the median of the latest plain steps, not a moving average: no plain step runs while a
+    // prompt's chunks ride along, so one slow step just before the prompt (a collection, a busy host) would otherwise
+    // size every chunk of it.
+    private readonly double[] _recentSteps = new double[15];
+    private int _steps;
     private double _stepSeconds;
     private double _secondsPerPrefillToken;
     private double _secondsPerRiddenToken;   // what a prompt token adds to a decode step it rides along with
 
     /// <summary>A decode step of the running rows took <paramref name="elapsed"/>.</summary>
-    public void Stepped(TimeSpan elapsed) => _stepSeconds = Average(_stepSeconds, elapsed.TotalSeconds);
+    public void Stepped(TimeSpan elapsed)
+    {
+        _recentSteps[_steps++ % _recentSteps.Length] = elapsed.TotalSeconds;
+        Span<double> recent = stackalloc double[Math.Min(_steps, _recentSteps.Length)];
+        _recentSteps.AsSpan(0, recent.Length).CopyTo(recent);
+        recent.Sort();
+        _stepSeconds = recent[recent.Length / 2];
+    }
 
     /// <summary>A prefill pass over <paramref name="tokens"/> positions took <paramref name="elapsed"/>.</summary>
     public void Prefilled(int tokens, TimeSpan elapsed) =>

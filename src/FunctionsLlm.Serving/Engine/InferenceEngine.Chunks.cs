@@ -104,8 +104,8 @@ public sealed partial class InferenceEngine
         long started = Stopwatch.GetTimestamp();
         using (_residency?.Select([.. _rows, .. Enumerable.Repeat(request, count)]))   // served adapters pick by token
             logits = Model.Model.ForwardRagged(tokens, counts, live);
-        _pacer.SteppedWithChunk(count, Stopwatch.GetElapsedTime(started));
         Interlocked.Add(ref _generatedTokens, SequenceRequest.ConsumeRunning(logits.narrow(0, 0, n), _rows));
+        _pacer.SteppedWithChunk(count, Stopwatch.GetElapsedTime(started));   // with the rows' sampling, as Step times a step
         _chunkedDone += count;
         Interlocked.Increment(ref _chunksWithSteps);
         if (_chunkedDone < prompt.Count)

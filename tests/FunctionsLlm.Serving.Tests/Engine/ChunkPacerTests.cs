@@ -44,6 +44,23 @@ public class ChunkPacerTests
     }
 
     [Fact]
+    public void One_slow_step_before_a_prompt_does_not_size_its_chunks()
+    {
+        var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 128, PrefillChunkStall = 1 });
+        for (int i = 0; i < 20; i++)
+            pacer.Stepped(TimeSpan.FromMilliseconds(15));
+        pacer.Stepped(TimeSpan.FromMilliseconds(300));   // a collection, or a busy host, just before the prompt
+        pacer.SteppedWithChunk(2, TimeSpan.FromMilliseconds(22));   // 3.5 ms a token on top of the 15 ms step
+        Assert.Equal(4, pacer.NextRiddenChunk(2000, room: 12));     // not the room's 12, as a 100 ms average step would give
+        pacer.Prefilled(16, TimeSpan.FromMilliseconds(42));
+        Assert.Equal(ChunkPacer.MinimumTokens, pacer.NextChunk(2000, othersDecoding: true));   // 15 ms at 2.6 ms a token: 5, at least 8
+
+        for (int i = 0; i < 8; i++)
+            pacer.Stepped(TimeSpan.FromMilliseconds(30));   // steps that stay slower become the step's time
+        Assert.Equal(11, pacer.NextChunk(2000, othersDecoding: true));
+    }
+
+    [Fact]
     public void Without_a_stall_every_chunk_has_the_configured_size_and_a_negative_stall_is_refused()
     {
         var pacer = new ChunkPacer(new EngineOptions { PrefillChunkTokens = 64, PrefillChunkStall = 0 });
