@@ -96,9 +96,9 @@ internal static class CpuQ8MatVec
                         if (TLanes.IsVectorized)
                         {
                             for (; i + 8 <= last; i += 8)
-                                Dot8<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                                DotGroup<TLanes, EightRows>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                             for (; i + 4 <= last; i += 4)
-                                Dot4<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                                DotGroup<TLanes, FourRows>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                             for (; i < last; i++)
                                 output[(long)i * rows] = Dot<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), blocks);
                         }
@@ -118,15 +118,18 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>
-    /// One weight row against eight input rows (<paramref name="x"/>, stride <paramref name="columns"/>; their scales
-    /// stride <paramref name="blocks"/>), each summed as <see cref="Dot{TLanes}"/>: the weight block and what it
-    /// contributes to every row's lanes are loaded once for eight products. One offset and one block index address every
-    /// row, so the loop is the vector work and its loads; each scale product is the fp32 product of the two scales.
+    /// One weight row against four or eight input rows (<typeparamref name="TGroup"/>; <paramref name="x"/> with stride
+    /// <paramref name="columns"/>, their scales with stride <paramref name="blocks"/>), each summed as
+    /// <see cref="Dot{TLanes}"/>: the weight block and what it contributes to every row's lanes are loaded once for the
+    /// group. One offset and one block index address every row, so the loop is the vector work and its loads; each scale
+    /// product is the fp32 product of the two scales. The JIT drops the second half for groups of four.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Dot8<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
+    private static unsafe void DotGroup<TLanes, TGroup>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
         where TLanes : struct, IBlockLanes
+        where TGroup : struct, IRowGroup
     {
+        bool eight = TGroup.Rows == 8;
         sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
         float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks, d4 = d3 + blocks, d5 = d4 + blocks, d6 = d5 + blocks, d7 = d6 + blocks;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
@@ -139,43 +142,25 @@ internal static class CpuQ8MatVec
             s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
             s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
             s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
-            s4 = Fma.MultiplyAdd(scale * Vector256.Create(d4[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x4 + at)), s4);
-            s5 = Fma.MultiplyAdd(scale * Vector256.Create(d5[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x5 + at)), s5);
-            s6 = Fma.MultiplyAdd(scale * Vector256.Create(d6[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x6 + at)), s6);
-            s7 = Fma.MultiplyAdd(scale * Vector256.Create(d7[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x7 + at)), s7);
+            if (eight)
+            {
+                s4 = Fma.MultiplyAdd(scale * Vector256.Create(d4[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x4 + at)), s4);
+                s5 = Fma.MultiplyAdd(scale * Vector256.Create(d5[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x5 + at)), s5);
+                s6 = Fma.MultiplyAdd(scale * Vector256.Create(d6[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x6 + at)), s6);
+                s7 = Fma.MultiplyAdd(scale * Vector256.Create(d7[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x7 + at)), s7);
+            }
         }
         y[0] = Q8Blocks.HorizontalSum(s0);
         y[rows] = Q8Blocks.HorizontalSum(s1);
         y[2 * rows] = Q8Blocks.HorizontalSum(s2);
         y[3 * rows] = Q8Blocks.HorizontalSum(s3);
-        y[4 * rows] = Q8Blocks.HorizontalSum(s4);
-        y[5 * rows] = Q8Blocks.HorizontalSum(s5);
-        y[6 * rows] = Q8Blocks.HorizontalSum(s6);
-        y[7 * rows] = Q8Blocks.HorizontalSum(s7);
-    }
-
-    /// <summary><see cref="Dot8{TLanes}"/> for four input rows (a batch's rows left over after groups of eight).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Dot4<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
-        where TLanes : struct, IBlockLanes
-    {
-        sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns;
-        float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks;
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        for (nint b = 0, at = 0; b < blocks; b++, at += Q8Blocks.Size)
+        if (eight)
         {
-            var wv = Avx.LoadVector256(w + at);
-            var prepared = TLanes.Prepare(wv);
-            var scale = Vector256.Create(wScales[b]);
-            s0 = Fma.MultiplyAdd(scale * Vector256.Create(xScales[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x + at)), s0);
-            s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
-            s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
-            s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
+            y[4 * rows] = Q8Blocks.HorizontalSum(s4);
+            y[5 * rows] = Q8Blocks.HorizontalSum(s5);
+            y[6 * rows] = Q8Blocks.HorizontalSum(s6);
+            y[7 * rows] = Q8Blocks.HorizontalSum(s7);
         }
-        y[0] = Q8Blocks.HorizontalSum(s0);
-        y[rows] = Q8Blocks.HorizontalSum(s1);
-        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
-        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
     }
 
     /// <summary>One weight row against one input row: per block, the lanes by the product of the two scales, fused into 8 fp32 sums.</summary>
@@ -190,6 +175,22 @@ internal static class CpuQ8MatVec
             sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), TLanes.Lanes(wv, TLanes.Prepare(wv), Avx.LoadVector256(x + at)), sum);
         }
         return Q8Blocks.HorizontalSum(sum);
+    }
+
+    /// <summary>How many input rows <see cref="DotGroup{TLanes, TGroup}"/> takes at a time: a constant of each instantiation.</summary>
+    private interface IRowGroup
+    {
+        static abstract int Rows { get; }
+    }
+
+    private readonly struct FourRows : IRowGroup
+    {
+        public static int Rows => 4;
+    }
+
+    private readonly struct EightRows : IRowGroup
+    {
+        public static int Rows => 8;
     }
 
     /// <summary>
