@@ -14,19 +14,46 @@ public static class Q8Blocks
     public const int Size = 32;
 
     /// <summary>One row of weights (a multiple of 32 values) into <paramref name="quants"/> and one scale per block.</summary>
+    // Optimized at its first call: loading a model with Q8_0 weights runs it on every row once, and as tier-0 code that
+    // took most of the load (1.3-1.4 s for the 124.7M bench model).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeWeights(ReadOnlySpan<float> row, Span<sbyte> quants, Span<float> scales)
     {
         Check(row, quants, scales);
         for (int b = 0; b < scales.Length; b++)
         {
             var block = row.Slice(b * Size, Size);
-            float amax = AbsoluteMax(block);
+            float amax = Vector256.IsHardwareAccelerated ? AbsoluteMax256(block) : AbsoluteMax(block);
             float d = amax / 127f;
             float inverse = d != 0 ? 1f / d : 0f;
             scales[b] = (float)(Half)d;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // The same products and the same rounding (half away from zero), eight at a time.
+                var scale = Vector256.Create(inverse);
+                var v0 = Vector256.ConvertToInt32(RoundHalfAwayFromZero(Vector256.Create(block) * scale));
+                var v1 = Vector256.ConvertToInt32(RoundHalfAwayFromZero(Vector256.Create(block[8..]) * scale));
+                var v2 = Vector256.ConvertToInt32(RoundHalfAwayFromZero(Vector256.Create(block[16..]) * scale));
+                var v3 = Vector256.ConvertToInt32(RoundHalfAwayFromZero(Vector256.Create(block[24..]) * scale));
+                Vector256.Narrow(Vector256.Narrow(v0, v1), Vector256.Narrow(v2, v3)).CopyTo(quants.Slice(b * Size, Size));
+                continue;
+            }
             for (int j = 0; j < Size; j++)
                 quants[(b * Size) + j] = (sbyte)MathF.Round(block[j] * inverse, MidpointRounding.AwayFromZero);
         }
+    }
+
+    /// <summary>
+    /// Round half away from zero, lane by lane: to nearest (even) unless the value is exactly halfway, which the
+    /// truncated value's distance tells exactly (the fraction of a float is exact); adding 0.5 and truncating is not
+    /// (0.49999997 + 0.5 rounds up to 1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> RoundHalfAwayFromZero(Vector256<float> values)
+    {
+        var truncated = Vector256.Truncate(values);
+        var tie = Vector256.Equals(Vector256.Abs(values - truncated), Vector256.Create(0.5f));
+        return Vector256.ConditionalSelect(tie, truncated + Vector256.CopySign(Vector256<float>.One, values), Vector256.Round(values));
     }
 
     /// <summary>One row of activations, as llama.cpp quantizes the input of a Q8_0 product.</summary>
@@ -57,10 +84,15 @@ public static class Q8Blocks
     }
 
     /// <summary>The values a row of blocks stands for.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dequantize(ReadOnlySpan<sbyte> quants, ReadOnlySpan<float> scales, Span<float> row)
     {
-        for (int i = 0; i < row.Length; i++)
-            row[i] = quants[i] * scales[i / Size];
+        for (int b = 0; b < scales.Length; b++)
+        {
+            float scale = scales[b];
+            for (int i = b * Size; i < (b + 1) * Size; i++)
+                row[i] = quants[i] * scale;
+        }
     }
 
     /// <summary>
@@ -94,6 +126,7 @@ public static class Q8Blocks
         return even + odd;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float AbsoluteMax256(ReadOnlySpan<float> block)
     {
         var max = Vector256.Max(

@@ -46,24 +46,32 @@ public class Q8BlocksTests
     }
 
     [Fact]
+    public void Weights_of_random_rows_with_ties_and_zero_blocks_quantize_as_the_definition_says()
+    {
+        var row = RandomRowWithTies();
+        var quants = new sbyte[row.Length];
+        var scales = new float[row.Length / 32];
+        Q8Blocks.QuantizeWeights(row, quants, scales);
+
+        for (int b = 0; b < scales.Length; b++)
+        {
+            float amax = 0;
+            for (int j = 0; j < 32; j++)
+                amax = MathF.Max(amax, MathF.Abs(row[(b * 32) + j]));
+            float d = amax / 127f;
+            Assert.Equal((float)(Half)d, scales[b]);
+            float inverse = d == 0 ? 0 : 1f / d;
+            for (int j = 0; j < 32; j++)
+                Assert.Equal((sbyte)MathF.Round(row[(b * 32) + j] * inverse, MidpointRounding.AwayFromZero), quants[(b * 32) + j]);
+        }
+        Assert.Equal(new sbyte[] { 3, 4, -3, 0 }, quants[6..10]);   // ties away from zero, and just below a half
+    }
+
+    [Fact]
     public void Activations_of_random_rows_with_ties_and_zero_blocks_quantize_as_the_definition_says()
     {
-        // Block b holds multiples of 1/2 up to 127 (so x · 127 / amax lands on .5 ties), or zeros, or gaussian values.
+        var row = RandomRowWithTies();
         const int blocks = 48;
-        var random = new Random(3);
-        var row = new float[blocks * 32];
-        for (int i = 0; i < row.Length; i++)
-        {
-            row[i] = (i / 32 % 3) switch
-            {
-                0 => random.Next(-254, 255) / 2f,
-                1 => 0f,
-                _ => (float)(random.NextDouble() * 2 - 1) * 3f,
-            };
-        }
-        row[5] = 127f;   // the first block's amax, so its inverse scale is exactly 1
-        (row[6], row[7], row[8]) = (2.5f, 3.5f, -2.5f);
-
         var quants = new sbyte[row.Length];
         var scales = new float[blocks];
         Q8Blocks.QuantizeActivations(row, quants, scales);
@@ -79,6 +87,27 @@ public class Q8BlocksTests
                 Assert.Equal((sbyte)MathF.Round(row[(b * 32) + j] * inverse, MidpointRounding.ToEven), quants[(b * 32) + j]);
         }
         Assert.Equal(new sbyte[] { 2, 4, -2 }, quants[6..9]);   // ties to even
+    }
+
+    // Block b holds multiples of 1/2 up to 127 (so x · 127 / amax lands on .5 ties), or zeros, or gaussian values.
+    private static float[] RandomRowWithTies()
+    {
+        const int blocks = 48;
+        var random = new Random(3);
+        var row = new float[blocks * 32];
+        for (int i = 0; i < row.Length; i++)
+        {
+            row[i] = (i / 32 % 3) switch
+            {
+                0 => random.Next(-254, 255) / 2f,
+                1 => 0f,
+                _ => (float)(random.NextDouble() * 2 - 1) * 3f,
+            };
+        }
+        row[5] = 127f;   // the first block's amax, so its scale and inverse scale are exactly 1
+        (row[6], row[7], row[8]) = (2.5f, 3.5f, -2.5f);
+        row[9] = 0.49999997f;   // below a half: 0, though adding 0.5 in fp32 gives 1
+        return row;
     }
 
     [Fact]
