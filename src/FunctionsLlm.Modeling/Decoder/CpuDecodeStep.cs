@@ -279,14 +279,28 @@ internal sealed class CpuDecodeStep
             scores[s] = valid[s] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)s * _headDim), _headDim)) * scale : float.NegativeInfinity;
             max = MathF.Max(max, scores[s]);
         }
-        float sum = 0;
-        for (int s = 0; s < length; s++)
+        // Invalid positions hold −∞, whose exp is 0. Eight positions at a time, then the rest one by one.
+        var maxes = Vector256.Create(max);
+        var sums = Vector256<float>.Zero;
+        int v = 0;
+        for (; v + 8 <= length; v += 8)
         {
-            scores[s] = valid[s] ? MathF.Exp(scores[s] - max) : 0f;
-            sum += scores[s];
+            var e = Vector256.Exp(Vector256.Create<float>(scores.Slice(v, 8)) - maxes);
+            e.CopyTo(scores.Slice(v, 8));
+            sums += e;
         }
-        for (int s = 0; s < length; s++)
-            scores[s] /= sum;
+        float sum = Vector256.Sum(sums);
+        for (; v < length; v++)
+        {
+            scores[v] = MathF.Exp(scores[v] - max);
+            sum += scores[v];
+        }
+        var sumVector = Vector256.Create(sum);
+        v = 0;
+        for (; v + 8 <= length; v += 8)
+            (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
+        for (; v < length; v++)
+            scores[v] /= sum;
         // Output lanes in registers, 32 at a time, each summed over the positions in order (as one FMA a position).
         int d = 0;
         for (; d + 32 <= _headDim; d += 32)
