@@ -17,7 +17,7 @@ internal sealed class ChunkPacer(EngineOptions options)
     // prompt's chunks ride along, so one slow step just before the prompt (a collection, a busy host) would otherwise
     // size every chunk of it.
     private readonly double[] _recentSteps = new double[15];
-    private int _steps;
+    private int _recentCount, _nextStep;
     private double _stepSeconds;
     private double _secondsPerPrefillToken;
     private double _secondsPerRiddenToken;   // what a prompt token adds to a decode step it rides along with
@@ -25,8 +25,10 @@ internal sealed class ChunkPacer(EngineOptions options)
     /// <summary>A decode step of the running rows took <paramref name="elapsed"/>.</summary>
     public void Stepped(TimeSpan elapsed)
     {
-        _recentSteps[_steps++ % _recentSteps.Length] = elapsed.TotalSeconds;
-        Span<double> recent = stackalloc double[Math.Min(_steps, _recentSteps.Length)];
+        _recentSteps[_nextStep] = elapsed.TotalSeconds;
+        _nextStep = (_nextStep + 1) % _recentSteps.Length;
+        _recentCount = Math.Min(_recentCount + 1, _recentSteps.Length);
+        Span<double> recent = stackalloc double[_recentCount];
         _recentSteps.AsSpan(0, recent.Length).CopyTo(recent);
         recent.Sort();
         _stepSeconds = recent[recent.Length / 2];
