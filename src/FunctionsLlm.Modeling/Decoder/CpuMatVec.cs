@@ -55,6 +55,9 @@ internal static class CpuMatVec
         int perThread = ((rows / threads) + 3) / 4 * 4;
         // 512-bit lanes where the CPU has them (every path alike, so the sums do not depend on the batch either way).
         bool wide = Vector512.IsHardwareAccelerated;
+        // Optimized at its first call like the kernels it calls: as tier-0 code it was recompiled in the background
+        // while serving (it showed in a serve profile as QuickJitted).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void Slice(int begin, int end)
         {
             if (wide)
