@@ -32,22 +32,37 @@ internal static class CpuQ8MatVec
     }
 
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>
-    public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y)
+    public static unsafe void Multiply(float* x, int inputRows, Q8Weight weight, float* y) => Multiply(x, inputRows, [weight], [(nint)y]);
+
+    /// <summary>
+    /// yₖ (inputRows, outₖ) = x Wₖᵀ for weights of the same input width (q, k and v; gate and up), into
+    /// <paramref name="outputs"/>[k]: x is quantized once and all the products run in one parallel region, each thread
+    /// taking its part of every weight's rows in turn. Each output is the one a product alone gives.
+    /// </summary>
+    public static unsafe void Multiply(float* x, int inputRows, Q8Weight[] weights, nint[] outputs)
     {
         if (VnniLanes.IsSupported)
-            Multiply<VnniLanes>(x, inputRows, weight, y);
+            Multiply<VnniLanes>(x, inputRows, weights, outputs);
         else if (Avx2Lanes.IsSupported)
-            Multiply<Avx2Lanes>(x, inputRows, weight, y);
+            Multiply<Avx2Lanes>(x, inputRows, weights, outputs);
         else
-            Multiply<PortableLanes>(x, inputRows, weight, y);
+            Multiply<PortableLanes>(x, inputRows, weights, outputs);
     }
 
-    /// <summary><see cref="Multiply(float*, int, Q8Weight, float*)"/> with the lanes of <typeparamref name="TLanes"/> (which the CPU must support).</summary>
+    /// <summary><see cref="Multiply(float*, int, Q8Weight[], nint[])"/> with the lanes of <typeparamref name="TLanes"/> (which the CPU must support).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Multiply<TLanes>(float* x, int inputRows, Q8Weight weight, float* y)
+    internal static unsafe void Multiply<TLanes>(float* x, int inputRows, Q8Weight[] weights, nint[] outputs)
         where TLanes : struct, IBlockLanes
     {
-        int columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
+        int columns = (int)weights[0].Shape[1], blocks = columns / Q8Blocks.Size, allRows = 0;
+        if (weights.Length != outputs.Length)
+            throw new ArgumentException("each product needs its output");
+        foreach (var weight in weights)
+        {
+            if (weight.Shape[1] != columns)
+                throw new ArgumentException($"products with one input need weights of one input width; got {weight.Shape[1]} and {columns}");
+            allRows += (int)weight.Shape[0];
+        }
         // Pooled: a decode step makes ~85 products, and fresh arrays for each would keep the collector busy.
         var xq = ArrayPool<sbyte>.Shared.Rent(inputRows * columns);
         var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
@@ -57,7 +72,27 @@ internal static class CpuQ8MatVec
             for (int i = 0; i < inputRows; i++)
                 Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
             TLanes.PrepareActivations(xq.AsSpan(0, inputRows * columns));
-            Multiply<TLanes>(xq, xd, inputRows, weight, y);
+            fixed (sbyte* xqp = xq)
+            fixed (float* xdp = xd)
+            {
+                nint xp = (nint)xqp, xdpp = (nint)xdp;
+                int threads = (long)allRows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), allRows / 64));
+                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+                void Part(int part)
+                {
+                    for (int k = 0; k < weights.Length; k++)
+                    {
+                        int rows = (int)weights[k].Shape[0], perThread = (rows + threads - 1) / threads;
+                        int begin = part * perThread, end = Math.Min(rows, begin + perThread);
+                        if (begin < end)
+                            Rows<TLanes>(weights[k], (sbyte*)xp, (float*)xdpp, inputRows, (float*)outputs[k], begin, end);
+                    }
+                }
+                if (threads == 1)
+                    Part(0);
+                else
+                    KernelThreads.Run(threads, Part);
+            }
         }
         finally
         {
@@ -66,54 +101,44 @@ internal static class CpuQ8MatVec
         }
     }
 
-    /// <summary>y = W x for input rows already quantized to Q8_0 blocks (<paramref name="xq"/>, <paramref name="xd"/>).</summary>
+    /// <summary>
+    /// Rows [<paramref name="begin"/>, <paramref name="end"/>) of y = W x for input rows already quantized to Q8_0 blocks
+    /// (<paramref name="xq"/>, <paramref name="xd"/>). A chunk of input rows stays in cache while the weight rows stream
+    /// past it; eight (or four) input rows share each loaded weight block. Every output is summed as Q8Blocks.Dot sums
+    /// it, in any grouping.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Multiply<TLanes>(sbyte[] xq, float[] xd, int inputRows, Q8Weight weight, float* y)
+    private static unsafe void Rows<TLanes>(Q8Weight weight, sbyte* xq, float* xd, int inputRows, float* y, int begin, int end)
         where TLanes : struct, IBlockLanes
     {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
-        int threads = (long)rows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
         fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes)
-        fixed (sbyte* xqp = xq)
-        fixed (float* xdp = xd)
         {
-            nint wp = (nint)w, wdp = (nint)wd, yp = (nint)y, xp = (nint)xqp, xdpp = (nint)xdp;
-            int perThread = (rows + threads - 1) / threads;
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Slice(int begin, int end)
+            for (int first = 0; first < inputRows; first += InputChunk)
             {
-                // A chunk of input rows stays in cache while the slice's weight rows stream past it; eight (or four) input
-                // rows share each loaded weight block. Every output is summed as Q8Blocks.Dot sums it, in any grouping.
-                for (int first = 0; first < inputRows; first += InputChunk)
+                int last = Math.Min(inputRows, first + InputChunk);
+                for (int r = begin; r < end; r++)
                 {
-                    int last = Math.Min(inputRows, first + InputChunk);
-                    for (int r = begin; r < end; r++)
+                    var wRow = (sbyte*)w + ((long)r * columns);
+                    var wScales = (float*)wd + ((long)r * blocks);
+                    var output = y + r;
+                    int i = first;
+                    if (TLanes.IsVectorized)
                     {
-                        var wRow = (sbyte*)wp + ((long)r * columns);
-                        var wScales = (float*)wdp + ((long)r * blocks);
-                        var output = (float*)yp + r;
-                        int i = first;
-                        if (TLanes.IsVectorized)
-                        {
-                            for (; i + 8 <= last; i += 8)
-                                DotGroup<TLanes, EightRows>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
-                            for (; i + 4 <= last; i += 4)
-                                DotGroup<TLanes, FourRows>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
-                            for (; i < last; i++)
-                                output[(long)i * rows] = Dot<TLanes>(wRow, wScales, (sbyte*)xp + ((long)i * columns), (float*)xdpp + ((long)i * blocks), blocks);
-                        }
+                        for (; i + 8 <= last; i += 8)
+                            DotGroup<TLanes, EightRows>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                        for (; i + 4 <= last; i += 4)
+                            DotGroup<TLanes, FourRows>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                         for (; i < last; i++)
-                        {
-                            output[(long)i * rows] = Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
-                                new ReadOnlySpan<sbyte>((sbyte*)xp + ((long)i * columns), columns), new ReadOnlySpan<float>((float*)xdpp + ((long)i * blocks), blocks));
-                        }
+                            output[(long)i * rows] = Dot<TLanes>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), blocks);
+                    }
+                    for (; i < last; i++)
+                    {
+                        output[(long)i * rows] = Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
+                            new ReadOnlySpan<sbyte>(xq + ((long)i * columns), columns), new ReadOnlySpan<float>(xd + ((long)i * blocks), blocks));
                     }
                 }
             }
-            if (threads == 1)
-                Slice(0, rows);
-            else
-                KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
         }
     }
 

@@ -176,12 +176,37 @@ public class Q8BlocksTests
         }
     }
 
+    [Fact]
+    public unsafe void Products_of_several_weights_in_one_call_are_each_the_product_alone()
+    {
+        // q, k and v of a GQA layer: one input, weights of 768, 256 and 256 rows (enough for the threads to split them).
+        manual_seed(8);
+        const int columns = 256, inputs = 13;
+        using var qDense = randn(768, columns);
+        using var kDense = randn(256, columns);
+        using var vDense = randn(256, columns);
+        using var q = Q8Weight.Quantize(qDense);
+        using var k = Q8Weight.Quantize(kDense);
+        using var v = Q8Weight.Quantize(vDense);
+        using var input = randn(inputs, columns);
+        var x = MemoryMarshal.Cast<byte, float>(input.bytes).ToArray();
+        var together = new[] { new float[inputs * 768], new float[inputs * 256], new float[inputs * 256] };
+        fixed (float* xp = x, qy = together[0], ky = together[1], vy = together[2])
+            CpuQ8MatVec.Multiply(xp, inputs, [q, k, v], [(nint)qy, (nint)ky, (nint)vy]);
+        Q8Weight[] weights = [q, k, v];
+        for (int w = 0; w < 3; w++)
+        {
+            using var alone = weights[w].Project(input, null);
+            Assert.Equal(MemoryMarshal.Cast<byte, float>(alone.bytes).ToArray(), together[w]);
+        }
+    }
+
     private static unsafe float[] Multiply<TLanes>(float[] x, int inputs, Q8Weight weight)
         where TLanes : struct, CpuQ8MatVec.IBlockLanes
     {
         var y = new float[inputs * weight.Shape[0]];
         fixed (float* xp = x, yp = y)
-            CpuQ8MatVec.Multiply<TLanes>(xp, inputs, weight, yp);
+            CpuQ8MatVec.Multiply<TLanes>(xp, inputs, [weight], [(nint)yp]);
         return y;
     }
 }
