@@ -129,9 +129,12 @@ public class InferenceEngineTests
     [Fact]
     public async Task A_request_cancelled_while_queued_never_runs_and_leaves_the_queue()
     {
-        using var engine = TestModels.Engine(new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 1, ContextLength = 256 });
+        // The first request must still hold the only row when the second is cancelled: 250 tokens of the tiny model once
+        // finished before that (the second then ran to its end), so it gets 2,048 tokens of a 4,096 context.
+        using var engine = new InferenceEngine(ServedModel.Load(TestModels.LongContextCopy(), TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
+            new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 1, ContextLength = 4096 });
         using var first = new CancellationTokenSource();
-        var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 250 }, first.Token);
+        var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 2048 }, first.Token);
         await foreach (var _ in running.ReadAllAsync())
             break;
         using var second = new CancellationTokenSource();
