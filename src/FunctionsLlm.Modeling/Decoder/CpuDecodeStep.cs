@@ -16,7 +16,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// fp32 rounding. Only plain llama / mistral / qwen2 / qwen3 layers qualify (<see cref="For"/>, <see cref="Applies"/>);
 /// everything else takes the libtorch path.
 /// </summary>
-internal sealed class CpuDecodeStep
+internal sealed partial class CpuDecodeStep
 {
     private readonly CausalLM _model;
     private readonly LinearLayer[] _linears;   // the model's structure is fixed; adapters attach inside these layers
@@ -357,79 +357,6 @@ internal sealed class CpuDecodeStep
             for (int i = 0; i < x.Length; i++)
                 output[i] = weight[i] * (x[i] * inverse);
         }
-    }
-
-    /// <summary>The <see cref="_rows"/> rows of <paramref name="input"/> through <paramref name="layer"/> into <paramref name="output"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Project(LinearLayer layer, ReadOnlySpan<float> input, Span<float> output)
-    {
-        int rows = (int)layer.OutFeatures, columns = (int)layer.InFeatures;
-        fixed (float* x = input, y = output)
-        {
-            if (layer.Q8 is { } q8)
-            {
-                CpuQ8MatVec.Multiply(x, _rows, q8, y);
-            }
-            else
-            {
-                fixed (byte* w = layer.weight!.bytes)
-                    CpuMatVec.Multiply(x, _rows, (float*)w, rows, columns, y);
-            }
-        }
-        AddBias(layer, output);
-        if (layer.Bank is { } bank)
-            AddBankDelta(bank, input[..(_rows * columns)], output[..(_rows * rows)], columns);
-    }
-
-    /// <summary>
-    /// <see cref="_h"/> through two or three layers that read it (q, k, v; gate, up). With Q8_0 weights and no adapter
-    /// banks the products share one quantized input and one parallel region (<see cref="CpuQ8MatVec"/>): one row of q, k
-    /// and v from DRAM took 0.060–0.078 ms as three products against 0.046–0.051 as one of their size (bench/README.md).
-    /// Each output is the one its product alone gives.
-    /// </summary>
-    private unsafe void ProjectTogether(LinearLayer first, float[] firstOutput, LinearLayer second, float[] secondOutput,
-        LinearLayer? third = null, float[]? thirdOutput = null)
-    {
-        if (first.Q8 is null || second.Q8 is null || (third is not null && third.Q8 is null) || first.Bank is not null || second.Bank is not null || third?.Bank is not null)
-        {
-            Project(first, _h, firstOutput);
-            Project(second, _h, secondOutput);
-            if (third is not null)
-                Project(third, _h, thirdOutput);
-            return;
-        }
-        fixed (float* x = _h, y1 = firstOutput, y2 = secondOutput, y3 = thirdOutput)
-        {
-            if (third is null)
-                CpuQ8MatVec.Multiply(x, _rows, [first.Q8, second.Q8], [(nint)y1, (nint)y2]);
-            else
-                CpuQ8MatVec.Multiply(x, _rows, [first.Q8, second.Q8, third.Q8!], [(nint)y1, (nint)y2, (nint)y3]);
-        }
-        AddBias(first, firstOutput);
-        AddBias(second, secondOutput);
-        if (third is not null)
-            AddBias(third, thirdOutput!);
-    }
-
-    private unsafe void AddBias(LinearLayer layer, Span<float> output)
-    {
-        if (layer.bias is not { } bias)
-            return;
-        int rows = (int)layer.OutFeatures;
-        fixed (byte* b = bias.bytes)
-        {
-            for (int r = 0; r < _rows; r++)
-                Add(output.Slice(r * rows, rows), new ReadOnlySpan<float>((float*)b, rows));
-        }
-    }
-
-    /// <summary>The served adapters' per-row update (rows without one add nothing), as the libtorch path adds it.</summary>
-    private void AddBankDelta(Lora.LoraBank bank, ReadOnlySpan<float> input, Span<float> output, int columns)
-    {
-        using var scope = NewDisposeScope();
-        var x = tensor(input.ToArray(), [_rows, 1, columns], ScalarType.Float32, CPU);
-        if (bank.Delta(x) is { } delta)
-            Add(output, delta.contiguous().data<float>().ToArray());
     }
 
     // Inlined into Attend's loop over positions (a method compiled with AggressiveOptimization is not inlined).

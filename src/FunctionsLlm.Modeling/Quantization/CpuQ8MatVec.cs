@@ -63,7 +63,7 @@ internal static class CpuQ8MatVec
                 throw new ArgumentException($"products with one input need weights of one input width; got {weight.Shape[1]} and {columns}");
             allRows += (int)weight.Shape[0];
         }
-        // Pooled: a decode step makes ~85 products, and fresh arrays for each would keep the collector busy.
+        // Pooled: a decode step makes dozens of products, and fresh arrays for each would keep the collector busy.
         var xq = ArrayPool<sbyte>.Shared.Rent(inputRows * columns);
         var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
         try
