@@ -8,8 +8,8 @@ namespace FunctionsLlm.Bench;
 
 /// <summary>
 /// `-- kernels [threads]`: one product at a time on the 124.7M model's shapes (q/o 768 × 768, gate/up 2048 × 768, down
-/// 768 × 2048, the head 32000 × 768) for 1 to 512 input rows: F32 on <c>CpuMatVec</c> (libtorch's GEMM beyond its 16
-/// rows, as the model runs them) and Q8_0 on <c>CpuQ8MatVec</c> (activations quantized inside, as in the model). Median
+/// 768 × 2048, the head 32000 × 768) for 1 to 512 input rows: F32 on <c>CpuMatVec</c> (libtorch's GEMM where it does not
+/// apply, as the model runs them; for a prompt it applies also libtorch's GEMM for comparison) and Q8_0 on <c>CpuQ8MatVec</c> (activations quantized inside, as in the model). Median
 /// of repeated calls, once on the same weight (which then stays in the L2/L3 cache when it fits) and once cycling over
 /// copies of it that add up to 256 MB or more (every weight from DRAM, as in a decode step); GFLOP/s counts 2 per
 /// multiply-add.
@@ -48,6 +48,12 @@ internal static class KernelBench
                 double f32Dram = Median(() => F32(weights[next++ % copies])), q8Dram = Median(() => Q8(q8s[next++ % copies]));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name,-8} {rows,5} x {columns,-5} rows {n,3}: F32 {f32Cached,7:F3} ms ({flops / f32Cached / 1e6,4:F0}), from DRAM {f32Dram,7:F3} ({flops / f32Dram / 1e6,4:F0})   Q8_0 {q8Cached,7:F3} ({flops / q8Cached / 1e6,4:F0}), from DRAM {q8Dram,7:F3} ({flops / q8Dram / 1e6,4:F0})"));
+                if (n > CpuMatVec.MaxInputRows && CpuMatVec.Applies(input, weights[0]))
+                {
+                    double gemm = Median(() => { using var y = nn.functional.linear(input, weights[0]); return 0; });
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{"",-8} {"",5}   {"",-5} rows {n,3}: libtorch's GEMM {gemm,7:F3} ms ({flops / gemm / 1e6,4:F0}), ours above {gemm / f32Cached:F2}x as fast"));
+                }
             }
             foreach (var w in weights)
                 w.Dispose();

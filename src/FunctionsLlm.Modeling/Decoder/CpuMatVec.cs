@@ -8,28 +8,46 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>
-/// y = W x for up to <see cref="MaxInputRows"/> fp32 input rows on the CPU: decoding one token per sequence. That is
-/// bound by reading W, and libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach,
-/// bench/README.md) and far below its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and
-/// streams each once with 512-bit FMAs (256-bit without AVX-512), against every input row while it is in cache. Each output is summed in the
-/// same order whatever the number of input rows, so a sequence decoded in a batch gets the bits it gets alone.
+/// y = W x for fp32 input rows on the CPU. Decoding (up to <see cref="MaxInputRows"/> rows) is bound by reading W, and
+/// libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach, bench/README.md) and far below
+/// its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and streams each once with
+/// 512-bit FMAs (256-bit without AVX-512), against every input row while it is in cache. With AVX-512 a prompt's rows go
+/// through the same sums in blocks that stay in L1, against panels of W that stay in L2: 1.3-1.9x libtorch's GEMM here
+/// (bench/README.md; with 256-bit vectors only as fast as it, so libtorch's GEMM keeps prompts there). Each
+/// output is summed in the same order whatever the number of input rows, so a sequence decoded in a batch, or its prompt
+/// prefilled, gets the bits it gets decoded alone.
 /// </summary>
 internal static class CpuMatVec
 {
-    /// <summary>Beyond this many input rows (a prompt) libtorch's GEMM is the better kernel.</summary>
+    /// <summary>The most input rows of one decode pass (a step, or a step with a chunk riding along); more are a prompt.</summary>
     public const int MaxInputRows = 16;
 
     // With several input rows the FMAs leave the hardware prefetcher behind on weights streamed from DRAM; asking for the
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
 
-    /// <summary>1 to <see cref="MaxInputRows"/> rows, fp32, CPU, contiguous weight, no gradient needed.</summary>
+    // A prompt's panel of weight rows: half of a 512 KB L2 (1 MB on newer cores), so the input blocks passing through
+    // leave it there. 128 KB to 512 KB measured within a few percent of each other, all of the weight at once 5-12% slower.
+    private const int PanelBytes = 256 << 10;
+
+    /// <summary>
+    /// fp32 on the CPU, contiguous weight, no gradient needed, and 1 to <see cref="MaxInputRows"/> input rows, or more (a
+    /// prompt) where <see cref="PromptBlockRows"/> has a block for the weight's width.
+    /// </summary>
     public static bool Applies(Tensor input, Tensor weight) =>
         Vector256.IsHardwareAccelerated
         && input.device_type == TorchSharp.DeviceType.CPU
         && input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
-        && input.shape[^1] == weight.shape[1] && input.numel() <= MaxInputRows * weight.shape[1] && weight.is_contiguous()
+        && input.shape[^1] == weight.shape[1] && weight.is_contiguous()
+        && (input.numel() <= MaxInputRows * weight.shape[1] || PromptBlockRows((int)weight.shape[1]) > 0)
         && !(is_grad_enabled() && (input.requires_grad || weight.requires_grad));
+
+    /// <summary>
+    /// How many input rows of a prompt go against the weight rows at a time: as many as fit in 32 KB of L1 cache with
+    /// 8 at most, where that is at least 4 (wider weights go to libtorch's GEMM); 0 without 512-bit vectors.
+    /// </summary>
+    internal static int PromptBlockRows(int columns) =>
+        !Vector512.IsHardwareAccelerated ? 0 : columns <= 1024 ? 8 : columns <= 2048 ? 4 : 0;
 
     public static unsafe Tensor Multiply(Tensor input, Tensor weight, Tensor? bias)
     {
@@ -68,7 +86,7 @@ internal static class CpuMatVec
         if (threads == 1)
             Slice(0, rows);
         else
-            KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)));
+            KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)), inputRows > MaxInputRows ? KernelThreads.BriefSpin : KernelThreads.DecodeSpin);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -78,8 +96,35 @@ internal static class CpuMatVec
     {
         if (inputRows == 1)
             Rows<TLanes, TVector>(w, x, y, columns, begin, end);
-        else
+        else if (inputRows <= MaxInputRows)
             RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end);
+        else
+            Prompt<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end);
+    }
+
+    /// <summary>
+    /// Many input rows: a panel of weight rows small enough to stay in L2 against every block of input rows in turn, each
+    /// block small enough to stay in L1 (<see cref="PromptBlockRows"/>; eight at a time with <see cref="RowsTimesEight"/>),
+    /// summed as <see cref="RowsTimesInputs"/> sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Prompt<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int block = Math.Max(1, PromptBlockRows(columns));
+        int panel = Math.Max(2, (PanelBytes / (columns * sizeof(float))) & ~1);
+        for (int first = begin; first < end; first += panel)
+        {
+            int last = Math.Min(end, first + panel);
+            for (int i = 0; i < inputRows; i += block)
+            {
+                if (block == 8 && inputRows - i >= 8)
+                    RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last);
+                else
+                    RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, Math.Min(block, inputRows - i), first, last);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -173,6 +218,68 @@ internal static class CpuMatVec
         for (; r < end; r++)
         {
             for (int i = 0; i < inputRows; i++)
+                y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
+        }
+    }
+
+    /// <summary>
+    /// Weight rows [begin, end) against eight input rows: two weight rows times all eight per pass (16 accumulators, which
+    /// only 512-bit code has the registers for), each dot product summed as <see cref="RowsTimesInputs"/> sums it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RowsTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
+        int r = begin;
+        for (; r + 2 <= end; r += 2)
+        {
+            float* w0 = w + ((long)r * columns), w1 = w0 + columns;
+            TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            int c = 0;
+            for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            {
+                var v0 = TLanes.Load(w0 + c);
+                var v1 = TLanes.Load(w1 + c);
+                var xv = TLanes.Load(x0 + c);
+                a0 = TLanes.Fma(v0, xv, a0);
+                b0 = TLanes.Fma(v1, xv, b0);
+                xv = TLanes.Load(x1 + c);
+                a1 = TLanes.Fma(v0, xv, a1);
+                b1 = TLanes.Fma(v1, xv, b1);
+                xv = TLanes.Load(x2 + c);
+                a2 = TLanes.Fma(v0, xv, a2);
+                b2 = TLanes.Fma(v1, xv, b2);
+                xv = TLanes.Load(x3 + c);
+                a3 = TLanes.Fma(v0, xv, a3);
+                b3 = TLanes.Fma(v1, xv, b3);
+                xv = TLanes.Load(x4 + c);
+                a4 = TLanes.Fma(v0, xv, a4);
+                b4 = TLanes.Fma(v1, xv, b4);
+                xv = TLanes.Load(x5 + c);
+                a5 = TLanes.Fma(v0, xv, a5);
+                b5 = TLanes.Fma(v1, xv, b5);
+                xv = TLanes.Load(x6 + c);
+                a6 = TLanes.Fma(v0, xv, a6);
+                b6 = TLanes.Fma(v1, xv, b6);
+                xv = TLanes.Load(x7 + c);
+                a7 = TLanes.Fma(v0, xv, a7);
+                b7 = TLanes.Fma(v1, xv, b7);
+            }
+            Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+            Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+            Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+            Store(y, outputs, 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+            Store(y, outputs, 4, r, Tail(TLanes.Sum(a4), w0, x4, c, columns), Tail(TLanes.Sum(b4), w1, x4, c, columns));
+            Store(y, outputs, 5, r, Tail(TLanes.Sum(a5), w0, x5, c, columns), Tail(TLanes.Sum(b5), w1, x5, c, columns));
+            Store(y, outputs, 6, r, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
+            Store(y, outputs, 7, r, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
+        }
+        for (; r < end; r++)
+        {
+            for (int i = 0; i < 8; i++)
                 y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
         }
     }

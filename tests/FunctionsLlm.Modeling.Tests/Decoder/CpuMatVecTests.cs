@@ -53,15 +53,48 @@ public class CpuMatVecTests
         }
     }
 
+    [Theory]
+    [InlineData(45, 1030, 771)]  // five blocks of eight and five rows left (four and one), two threads, ragged split
+    [InlineData(512, 768, 768)]  // a prompt of the bench model's q/o shape
+    [InlineData(24, 33, 64)]     // an odd weight row beside the pairs
+    [InlineData(21, 300, 2048)]  // blocks of four, weight panels of 32 rows
+    public void A_prompt_matches_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
+    {
+        var generator = new Generator(7);
+        using var weight = randn([rows, columns], generator: generator);
+        using var bias = randn([rows], generator: generator);
+        using var x = randn([1, inputRows, columns], generator: generator);
+        using var noGrad = no_grad();
+        if (CpuMatVec.PromptBlockRows(columns) == 0)
+        {
+            Assert.False(CpuMatVec.Applies(x, weight));   // without 512-bit vectors a prompt is libtorch's
+            return;
+        }
+        Assert.True(CpuMatVec.Applies(x, weight));
+
+        using var expected = nn.functional.linear(x, weight, bias);
+        using var actual = CpuMatVec.Multiply(x, weight, bias);
+
+        TensorAssert.CloseRelative(expected, actual, 1e-5);
+        for (int i = 0; i < inputRows; i++)
+        {
+            using var row = x[0, i].unsqueeze(0);
+            using var alone = CpuMatVec.Multiply(row, weight, bias);
+            using var prefilled = actual[0, i];
+            Assert.True((alone.squeeze() == prefilled).all().item<bool>(), $"prompt row {i} differs from its result alone");
+        }
+    }
+
     [Fact]
-    public void Prompts_gradients_and_other_dtypes_take_libtorchs_path()
+    public void Wide_prompts_gradients_and_other_dtypes_take_libtorchs_path()
     {
         using var weight = randn(8, 4);
-        using var prompt = randn(CpuMatVec.MaxInputRows + 1, 4);
+        using var wide = randn(8, 2049);
+        using var widePrompt = randn(CpuMatVec.MaxInputRows + 1, 2049);
         using var half = randn(1, 4).to(ScalarType.BFloat16);
         using var tracked = randn(1, 4).requires_grad_();
         using var wrongWidth = randn(2, 8);
-        Assert.False(CpuMatVec.Applies(prompt, weight));
+        Assert.False(CpuMatVec.Applies(widePrompt, wide));
         Assert.False(CpuMatVec.Applies(half, weight));
         Assert.False(CpuMatVec.Applies(tracked, weight));
         Assert.False(CpuMatVec.Applies(wrongWidth, weight));
