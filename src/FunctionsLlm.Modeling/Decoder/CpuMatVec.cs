@@ -32,14 +32,15 @@ internal static class CpuMatVec
 
     /// <summary>
     /// fp32 on the CPU, contiguous weight, no gradient needed, and 1 to <see cref="MaxInputRows"/> input rows, or more (a
-    /// prompt) where <see cref="PromptBlockRows"/> has a block for the weight's width.
+    /// prompt) without autograd where <see cref="PromptBlockRows"/> has a block for the weight's width. Training keeps
+    /// libtorch's GEMM for every product of its forward, as for its backward, whether or not an input needs a gradient.
     /// </summary>
     public static bool Applies(Tensor input, Tensor weight) =>
         Vector256.IsHardwareAccelerated
         && input.device_type == TorchSharp.DeviceType.CPU
         && input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
         && input.shape[^1] == weight.shape[1] && weight.is_contiguous()
-        && (input.numel() <= MaxInputRows * weight.shape[1] || PromptBlockRows((int)weight.shape[1]) > 0)
+        && (input.numel() <= MaxInputRows * weight.shape[1] || (!is_grad_enabled() && PromptBlockRows((int)weight.shape[1]) > 0))
         && !(is_grad_enabled() && (input.requires_grad || weight.requires_grad));
 
     /// <summary>

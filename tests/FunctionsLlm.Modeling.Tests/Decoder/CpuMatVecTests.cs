@@ -86,15 +86,19 @@ public class CpuMatVecTests
     }
 
     [Fact]
-    public void Wide_prompts_gradients_and_other_dtypes_take_libtorchs_path()
+    public void Wide_prompts_prompts_under_autograd_gradients_and_other_dtypes_take_libtorchs_path()
     {
         using var weight = randn(8, 4);
+        using var prompt = randn(CpuMatVec.MaxInputRows + 1, 4);   // autograd on (a training forward), nothing tracked
         using var wide = randn(8, 2049);
         using var widePrompt = randn(CpuMatVec.MaxInputRows + 1, 2049);
+        Assert.True(is_grad_enabled());
+        Assert.False(CpuMatVec.Applies(prompt, weight));
         using var half = randn(1, 4).to(ScalarType.BFloat16);
         using var tracked = randn(1, 4).requires_grad_();
         using var wrongWidth = randn(2, 8);
-        Assert.False(CpuMatVec.Applies(widePrompt, wide));
+        using (no_grad())
+            Assert.False(CpuMatVec.Applies(widePrompt, wide));
         Assert.False(CpuMatVec.Applies(half, weight));
         Assert.False(CpuMatVec.Applies(tracked, weight));
         Assert.False(CpuMatVec.Applies(wrongWidth, weight));
