@@ -28,7 +28,7 @@ internal static class KernelBench
         {
             int copies = (int)Math.Max(2, (256L << 20) / (4L * rows * columns));
             var weights = Enumerable.Range(0, copies).Select(_ => randn(rows, columns)).ToArray();
-            var q8s = weights.Select(Q8Weight.Quantize).ToArray();
+            var q8s = weights.Select(w => Q8Weight.Quantize(w)).ToArray();
             foreach (int n in inputRows)
             {
                 using var input = randn(n, columns);

@@ -83,6 +83,9 @@ public sealed class CheckpointReader : IDisposable
     /// </summary>
     public void Release(string name) => FileOf(name).Release(name);
 
+    /// <summary>As <see cref="Release(string)"/>, for rows (first dimension) [<paramref name="firstRow"/>, + <paramref name="rowCount"/>).</summary>
+    public void Release(string name, long firstRow, long rowCount) => FileOf(name).Release(name, firstRow, rowCount);
+
     private SafetensorsFile FileOf(string name) =>
         _fileOf.TryGetValue(name, out var file) ? file : throw new CheckpointException(Directory, $"no tensor named '{name}' in the checkpoint");
 

@@ -90,19 +90,26 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
-    /// <summary>Drops the resident pages wholly inside tensor <paramref name="name"/>'s bytes (MADV_DONTNEED on the private, unwritten mapping).</summary>
-    public void Release(string name)
+    /// <summary>
+    /// Drops the resident pages wholly inside tensor <paramref name="name"/>'s bytes, or inside those of its rows (first
+    /// dimension) [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <paramref name="rowCount"/>) (MADV_DONTNEED on
+    /// the private, unwritten mapping).
+    /// </summary>
+    public void Release(string name, long firstRow = 0, long rowCount = -1)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!OperatingSystem.IsLinux() || !_header.Tensors.TryGetValue(name, out var info))
             return;
+        long rowBytes = info.Shape.Length == 0 || info.Shape[0] == 0 ? info.ByteLength : info.ByteLength / info.Shape[0];
+        long from = Math.Min(firstRow * rowBytes, info.ByteLength);
+        long byteLength = rowCount < 0 ? info.ByteLength - from : Math.Min(rowCount * rowBytes, info.ByteLength - from);
         const long Page = 4096;
         lock (_lock)
         {
             foreach (var (dtype, mapping) in _mappings)   // each maps the whole file from its start
             {
-                long size = dtype.ElementSize(), at = _header.DataStart + info.Begin;
-                long firstElement = at / size, elements = Math.Min(((at + info.ByteLength + size - 1) / size) - firstElement, mapping.shape[0] - firstElement);
+                long size = dtype.ElementSize(), at = _header.DataStart + info.Begin + from;
+                long firstElement = at / size, elements = Math.Min(((at + byteLength + size - 1) / size) - firstElement, mapping.shape[0] - firstElement);
                 if (elements <= 0 || elements * size > int.MaxValue)
                     continue;   // the pages stay until the mapping goes; only memory, never correctness
                 using var view = mapping.narrow(0, firstElement, elements);
@@ -111,7 +118,7 @@ public sealed class SafetensorsFile : IDisposable
                     fixed (byte* pointer = view.bytes)
                     {
                         long start = (long)pointer + (at - (firstElement * size));
-                        long first = (start + Page - 1) / Page * Page, end = (start + info.ByteLength) / Page * Page;
+                        long first = (start + Page - 1) / Page * Page, end = (start + byteLength) / Page * Page;
                         if (end > first)
                             Madvise((nint)first, (nuint)(end - first), DontNeed);
                     }

@@ -22,11 +22,17 @@ public sealed class Q8Weight : IDisposable
     /// <summary>fp32 (the values of fp16 scales), (out, in / 32).</summary>
     public Tensor Scales { get; }
 
+    // Rows quantized between two calls of Quantize's callback: the source a loader holds resident at a time.
+    private const long ChunkBytes = 4 << 20;
+
     /// <summary>(out, in), read once: the kernels ask for it at every product.</summary>
     public long[] Shape { get; }
 
-    /// <summary>Quantizes a dense (out, in) weight whose rows are a multiple of 32 values, as llama.cpp's quantizer does.</summary>
-    public static Q8Weight Quantize(Tensor weight)
+    /// <summary>
+    /// Quantizes a dense (out, in) weight whose rows are a multiple of 32 values, as llama.cpp's quantizer does, a few
+    /// MB of rows at a time; <paramref name="quantized"/>(first row, rows) after each (a loader gives their source back).
+    /// </summary>
+    public static Q8Weight Quantize(Tensor weight, Action<long, long>? quantized = null)
     {
         if (weight.ndim != 2 || weight.shape[1] % Q8Blocks.Size != 0)
             throw new ArgumentException($"Q8_0 needs a 2-D weight with rows of a multiple of {Q8Blocks.Size} values; got [{string.Join(", ", weight.shape)}]");
@@ -40,10 +46,16 @@ public sealed class Q8Weight : IDisposable
             fixed (byte* source = dense.bytes, q = quants.bytes, d = scales.bytes)
             {
                 nint sp = (nint)source, qp = (nint)q, dp = (nint)d;
-                Parallel.For(0, rows, r => Q8Blocks.QuantizeWeights(
-                    new ReadOnlySpan<float>((float*)sp + (r * columns), (int)columns),
-                    new Span<sbyte>((sbyte*)qp + (r * columns), (int)columns),
-                    new Span<float>((float*)dp + (r * blocks), (int)blocks)));
+                long chunk = Math.Max(1, ChunkBytes / (columns * sizeof(float)));
+                for (long first = 0; first < rows; first += chunk)
+                {
+                    long count = Math.Min(chunk, rows - first);
+                    Parallel.For(first, first + count, r => Q8Blocks.QuantizeWeights(
+                        new ReadOnlySpan<float>((float*)sp + (r * columns), (int)columns),
+                        new Span<sbyte>((sbyte*)qp + (r * columns), (int)columns),
+                        new Span<float>((float*)dp + (r * blocks), (int)blocks)));
+                    quantized?.Invoke(first, count);
+                }
             }
         }
         return new Q8Weight(quants, scales);

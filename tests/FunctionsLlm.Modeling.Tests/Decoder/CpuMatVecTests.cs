@@ -78,6 +78,7 @@ public class CpuMatVecTests
         TensorAssert.CloseRelative(expected, actual, 1e-5);
         for (int i = 0; i < inputRows; i++)
         {
+            using var scope = NewDisposeScope();   // the comparison's tensors
             using var row = x[0, i].unsqueeze(0);
             using var alone = CpuMatVec.Multiply(row, weight, bias);
             using var prefilled = actual[0, i];

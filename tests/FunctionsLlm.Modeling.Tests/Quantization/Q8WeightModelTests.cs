@@ -58,6 +58,26 @@ public class Q8WeightModelTests
     }
 
     [Fact]
+    public void Quantizing_in_chunks_reports_every_row_once_in_order_and_gives_the_blocks_of_each_row_alone()
+    {
+        var generator = new Generator(17);
+        using var weight = randn([3000, 512], generator: generator);   // 2,048 rows of 2 KB to a 4 MB chunk: two chunks
+        var reported = new List<(long First, long Rows)>();
+        using var whole = Q8Weight.Quantize(weight, (first, rows) => reported.Add((first, rows)));
+
+        Assert.Equal([(0L, 2048L), (2048L, 952L)], reported);
+        foreach (int row in new[] { 0, 2047, 2048, 2999 })
+        {
+            using var scope = NewDisposeScope();   // the comparisons' tensors
+            using var alone = Q8Weight.Quantize(weight.narrow(0, row, 1));
+            using var quants = whole.Quants.narrow(0, row, 1);
+            using var scales = whole.Scales.narrow(0, row, 1);
+            Assert.True((quants == alone.Quants).all().item<bool>(), $"row {row}'s int8 values");
+            Assert.True((scales == alone.Scales).all().item<bool>(), $"row {row}'s scales");
+        }
+    }
+
+    [Fact]
     public void Q8_0_weights_are_refused_with_4_bit_quantization_and_off_the_cpu_or_fp32()
     {
         string dir = FixtureModel.Get("tiny-llama").Directory;
