@@ -12,7 +12,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach, bench/README.md) and far below
 /// its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and streams each once with
 /// 512-bit FMAs (256-bit without AVX-512), against every input row while it is in cache. With AVX-512 a prompt's rows go
-/// through the same sums in blocks that stay in L1, against panels of W that stay in L2: 1.3-1.9x libtorch's GEMM here
+/// through the same sums in blocks that stay in L1, against panels of W that stay in L2: 1.2-1.9x libtorch's GEMM here
 /// (bench/README.md; with 256-bit vectors only as fast as it, so libtorch's GEMM keeps prompts there). Each
 /// output is summed in the same order whatever the number of input rows, so a sequence decoded in a batch, or its prompt
 /// prefilled, gets the bits it gets decoded alone.
