@@ -87,8 +87,14 @@ internal static class CpuMatVec
         if (threads == 1)
             Slice(0, rows);
         else
-            KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)), inputRows > MaxInputRows ? KernelThreads.BriefSpin : KernelThreads.DecodeSpin);
+            KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)), SpinAfter(inputRows));
     }
+
+    /// <summary>
+    /// How long the kernel workers spin after a product of <paramref name="inputRows"/> rows (fp32 or Q8_0): briefly after
+    /// a prompt's, whose caller runs libtorch ops next; long between a decode step's products.
+    /// </summary>
+    internal static TimeSpan SpinAfter(int inputRows) => inputRows > MaxInputRows ? KernelThreads.BriefSpin : KernelThreads.DecodeSpin;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Slice<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)

@@ -91,7 +91,7 @@ internal static class CpuQ8MatVec
                 if (threads == 1)
                     Part(0);
                 else
-                    KernelThreads.Run(threads, Part, inputRows > Decoder.CpuMatVec.MaxInputRows ? KernelThreads.BriefSpin : KernelThreads.DecodeSpin);
+                    KernelThreads.Run(threads, Part, Decoder.CpuMatVec.SpinAfter(inputRows));
             }
         }
         finally

@@ -6,9 +6,9 @@ namespace FunctionsLlm.Modeling.Runtime;
 
 /// <summary>
 /// Runs the parts of one managed kernel call (a matrix-vector product of a decode step) on the calling thread and parked
-/// workers. A worker spins for a few milliseconds after each part (briefly where the caller asks) before it sleeps, so the dozens of products of a step hand
-/// off in microseconds; a thread-pool <c>Parallel.For</c> wake-up cost ~50 µs each (bench/README.md), a third of a small
-/// product. Between steps the workers sleep, so an idle server burns nothing.
+/// workers. A worker spins for a few milliseconds after each part (briefly where the caller asks) before it sleeps, so
+/// the dozens of products of a step hand off in microseconds; a thread-pool <c>Parallel.For</c> wake-up cost ~50 µs each
+/// (bench/README.md), a third of a small product. Between steps the workers sleep, so an idle server burns nothing.
 /// </summary>
 internal static class KernelThreads
 {
@@ -22,6 +22,7 @@ internal static class KernelThreads
     /// ran at 835-842 tokens/s against 938-951 with this spin (bench/README.md).
     /// </summary>
     public static readonly TimeSpan BriefSpin = TimeSpan.FromMicroseconds(50);
+
     private static readonly Lock Gate = new();
     private static Worker[] _workers = [];
 
