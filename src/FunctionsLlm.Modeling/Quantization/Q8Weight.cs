@@ -9,6 +9,9 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// </summary>
 public sealed class Q8Weight : IDisposable
 {
+    // Rows quantized between two calls of Quantize's callback: the source a loader holds resident at a time.
+    private const long ChunkBytes = 4 << 20;
+
     private Q8Weight(Tensor quants, Tensor scales)
     {
         Quants = quants.DetachFromDisposeScope();
@@ -21,9 +24,6 @@ public sealed class Q8Weight : IDisposable
 
     /// <summary>fp32 (the values of fp16 scales), (out, in / 32).</summary>
     public Tensor Scales { get; }
-
-    // Rows quantized between two calls of Quantize's callback: the source a loader holds resident at a time.
-    private const long ChunkBytes = 4 << 20;
 
     /// <summary>(out, in), read once: the kernels ask for it at every product.</summary>
     public long[] Shape { get; }
