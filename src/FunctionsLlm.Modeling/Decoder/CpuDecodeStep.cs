@@ -23,7 +23,11 @@ internal sealed partial class CpuDecodeStep
     private readonly int _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab;
     private int _rows;   // input rows of the products: the pass's tokens, then its cache rows for the head
     private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
-    private readonly float[][] _scores;   // one buffer per KV head: groups of query heads are attended in parallel
+    private readonly List<float[]> _scores = [];   // one buffer per kernel thread attending
+
+    // Below this many (query head, cached position) pairs in a step, attention runs on the calling thread alone: waking a
+    // second one costs about what it saves (the threshold one row of 64 positions met in the 12-head bench model before).
+    private const long AttentionSplit = 64 * 12;
 
     private CpuDecodeStep(CausalLM model)
     {
@@ -36,7 +40,6 @@ internal sealed partial class CpuDecodeStep
         _headDim = c.HeadDim;
         _intermediate = (int)c.IntermediateSize;
         _vocab = (int)c.VocabSize;
-        _scores = [.. Enumerable.Range(0, _kvHeads).Select(_ => new float[256])];
     }
 
     /// <summary>A step for <paramref name="model"/> when its architecture qualifies, else null.</summary>
@@ -205,31 +208,34 @@ internal sealed partial class CpuDecodeStep
                 }
             }
             // Each (row, KV head) with its group of query heads, reading those keys and values while they are in cache;
-            // the pairs spread over torch's threads. A row's arithmetic is the same however the pairs are spread.
+            // the pairs of every row spread over the kernel threads in one call, each thread with its own score buffer.
+            // A row's arithmetic is the same however the pairs are spread.
+            int pairs = _rows * _kvHeads, parts = Math.Min(get_num_threads(), pairs);
+            long attendedPositions = 0;
+            for (int r = 0; r < _rows; r++)
+                attendedPositions += slots[r] + 1;
+            parts = attendedPositions * _heads >= AttentionSplit ? parts : 1;
+            while (_scores.Count < parts)
+                _scores.Add(new float[256]);
+            KernelThreads.Run(parts, part =>
+            {
+                for (int pair = part; pair < pairs; pair += parts)
+                    Group(pair, part);
+            });
+
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Group(int pair)
+            void Group(int pair, int part)
             {
                 int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
-                if (_scores[kv].Length < length)
-                    _scores[kv] = new float[Math.Max(length, _scores[kv].Length * 2)];
+                if (_scores[part].Length < length)
+                    _scores[part] = new float[Math.Max(length, _scores[part].Length * 2)];
                 long at = (((long)cacheRows[r] * _kvHeads) + kv) * capacity * _headDim;
                 bool* rowValid = (bool*)validBase + ((long)cacheRows[r] * capacity);
                 for (int head = kv * groups; head < (kv + 1) * groups; head++)
                 {
                     Attend(_q.AsSpan((r * qWidth) + (head * _headDim), _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid,
-                        length, scale, _scores[kv], _attended.AsSpan((r * qWidth) + (head * _headDim), _headDim));
+                        length, scale, _scores[part], _attended.AsSpan((r * qWidth) + (head * _headDim), _headDim));
                 }
-            }
-            // One buffer per KV head: pairs of the same KV head never run at once (rows are done one after another).
-            for (int r = 0; r < _rows; r++)
-            {
-                int row = r;
-                int parts = slots[r] >= 64 ? Math.Min(get_num_threads(), _kvHeads) : 1;
-                KernelThreads.Run(parts, part =>
-                {
-                    for (int kv = part; kv < _kvHeads; kv += parts)
-                        Group((row * _kvHeads) + kv);
-                });
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);
@@ -250,17 +256,27 @@ internal sealed partial class CpuDecodeStep
         else
         {
             ProjectTogether((LinearLayer)mlp.gate_proj!, _gate, (LinearLayer)mlp.up_proj!, _up);
-            Swiglu(_gate.AsSpan(0, _rows * _intermediate), _up.AsSpan(0, _rows * _intermediate), _up.AsSpan(0, _rows * _intermediate));
+            for (int r = 0; r < _rows; r++)
+                Swiglu(_gate.AsSpan(r * _intermediate, _intermediate), _up.AsSpan(r * _intermediate, _intermediate), _up.AsSpan(r * _intermediate, _intermediate));
         }
         Project((LinearLayer)mlp.down_proj, _up, _out);
         Add(_x.AsSpan(0, _rows * _hidden), _out.AsSpan(0, _rows * _hidden));
     }
 
-    /// <summary>silu(gate) · up, into <paramref name="output"/> (which may be <paramref name="up"/>).</summary>
+    /// <summary>
+    /// silu(gate) · up, into <paramref name="output"/> (which may be <paramref name="up"/>): one row, eight lanes at a time
+    /// from its start, so an element gets the same bits in any batch.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Swiglu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
     {
-        for (int i = 0; i < gate.Length; i++)
+        int i = 0;
+        for (; i + 8 <= gate.Length; i += 8)
+        {
+            var g = Vector256.Create<float>(gate.Slice(i, 8));
+            (g / (Vector256<float>.One + Vector256.Exp(-g)) * Vector256.Create<float>(up.Slice(i, 8))).CopyTo(output.Slice(i, 8));
+        }
+        for (; i < gate.Length; i++)
             output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
     }
 
@@ -271,10 +287,21 @@ internal sealed partial class CpuDecodeStep
     {
         var scores = buffer.AsSpan(0, length);
         float max = float.NegativeInfinity;
-        for (int s = 0; s < length; s++)
+        int p = 0;
+        // Four positions at a time: four independent sums, each in the order Dot sums one.
+        for (; p + 4 <= length; p += 4)
         {
-            scores[s] = valid[s] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)s * _headDim), _headDim)) * scale : float.NegativeInfinity;
-            max = MathF.Max(max, scores[s]);
+            Dot4(q, keys + ((long)p * _headDim), _headDim, out float s0, out float s1, out float s2, out float s3);
+            scores[p] = valid[p] ? s0 * scale : float.NegativeInfinity;
+            scores[p + 1] = valid[p + 1] ? s1 * scale : float.NegativeInfinity;
+            scores[p + 2] = valid[p + 2] ? s2 * scale : float.NegativeInfinity;
+            scores[p + 3] = valid[p + 3] ? s3 * scale : float.NegativeInfinity;
+            max = MathF.Max(MathF.Max(max, MathF.Max(scores[p], scores[p + 1])), MathF.Max(scores[p + 2], scores[p + 3]));
+        }
+        for (; p < length; p++)
+        {
+            scores[p] = valid[p] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)p * _headDim), _headDim)) * scale : float.NegativeInfinity;
+            max = MathF.Max(max, scores[p]);
         }
         // Invalid positions hold −∞, whose exp is 0. Eight positions at a time, then the rest one by one.
         var maxes = Vector256.Create(max);
@@ -298,8 +325,36 @@ internal sealed partial class CpuDecodeStep
             (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
         for (; v < length; v++)
             scores[v] /= sum;
-        // Output lanes in registers, 32 at a time, each summed over the positions in order (as one FMA a position).
+        // Output lanes in registers, 64 (eight independent FMA chains) or 32 at a time, each summed over the positions in
+        // order (as one FMA a position).
         int d = 0;
+        for (; d + 64 <= _headDim; d += 64)
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int s = 0; s < length; s++)
+            {
+                if (!valid[s])
+                    continue;
+                var weight = Vector256.Create(scores[s]);
+                float* value = values + ((long)s * _headDim) + d;
+                a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
+                a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
+                a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
+                a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
+                a4 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 32), a4);
+                a5 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 40), a5);
+                a6 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 48), a6);
+                a7 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 56), a7);
+            }
+            a0.CopyTo(output.Slice(d, 8));
+            a1.CopyTo(output.Slice(d + 8, 8));
+            a2.CopyTo(output.Slice(d + 16, 8));
+            a3.CopyTo(output.Slice(d + 24, 8));
+            a4.CopyTo(output.Slice(d + 32, 8));
+            a5.CopyTo(output.Slice(d + 40, 8));
+            a6.CopyTo(output.Slice(d + 48, 8));
+            a7.CopyTo(output.Slice(d + 56, 8));
+        }
         for (; d + 32 <= _headDim; d += 32)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -335,8 +390,15 @@ internal sealed partial class CpuDecodeStep
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Rotate(Span<float> x, float* cos, float* sin)
     {
-        int half = _headDim / 2;
-        for (int i = 0; i < half; i++)
+        int half = _headDim / 2, i = 0;
+        for (; i + 8 <= half; i += 8)
+        {
+            var first = Vector256.Create<float>(x.Slice(i, 8));
+            var second = Vector256.Create<float>(x.Slice(i + half, 8));
+            ((first * Vector256.Load(cos + i)) - (second * Vector256.Load(sin + i))).CopyTo(x.Slice(i, 8));
+            ((second * Vector256.Load(cos + i + half)) + (first * Vector256.Load(sin + i + half))).CopyTo(x.Slice(i + half, 8));
+        }
+        for (; i < half; i++)
         {
             float first = x[i], second = x[i + half];
             x[i] = (first * cos[i]) - (second * sin[i]);
@@ -347,14 +409,25 @@ internal sealed partial class CpuDecodeStep
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Norm(ReadOnlySpan<float> x, RmsNorm norm, Span<float> output)
     {
-        float squares = 0;
-        foreach (float v in x)
-            squares += v * v;
-        float inverse = 1f / MathF.Sqrt((squares / x.Length) + (float)norm.Eps);
+        var squares = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+        {
+            var v = Vector256.Create<float>(x.Slice(i, 8));
+            squares = Vector256.FusedMultiplyAdd(v, v, squares);
+        }
+        float sum = Vector256.Sum(squares);
+        for (; i < x.Length; i++)
+            sum += x[i] * x[i];
+        float inverse = 1f / MathF.Sqrt((sum / x.Length) + (float)norm.Eps);
+        var inverses = Vector256.Create(inverse);
         fixed (byte* weightBytes = norm.weight.bytes)
         {
             float* weight = (float*)weightBytes;
-            for (int i = 0; i < x.Length; i++)
+            i = 0;
+            for (; i + 8 <= x.Length; i += 8)
+                (Vector256.Load(weight + i) * (Vector256.Create<float>(x.Slice(i, 8)) * inverses)).CopyTo(output.Slice(i, 8));
+            for (; i < x.Length; i++)
                 output[i] = weight[i] * (x[i] * inverse);
         }
     }
@@ -373,10 +446,41 @@ internal sealed partial class CpuDecodeStep
         return total;
     }
 
+    /// <summary>q against four consecutive keys (rows of <paramref name="length"/> floats from <paramref name="keys"/>), each summed as <see cref="Dot"/> sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Dot4(ReadOnlySpan<float> q, float* keys, int length, out float d0, out float d1, out float d2, out float d3)
+    {
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+        float* k1 = keys + length, k2 = k1 + length, k3 = k2 + length;
+        int i = 0;
+        for (; i + 8 <= length; i += 8)
+        {
+            var x = Vector256.Create<float>(q.Slice(i, 8));
+            s0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(keys + i), s0);
+            s1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k1 + i), s1);
+            s2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k2 + i), s2);
+            s3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k3 + i), s3);
+        }
+        d0 = Vector256.Sum(s0);
+        d1 = Vector256.Sum(s1);
+        d2 = Vector256.Sum(s2);
+        d3 = Vector256.Sum(s3);
+        for (; i < length; i++)
+        {
+            d0 += q[i] * keys[i];
+            d1 += q[i] * k1[i];
+            d2 += q[i] * k2[i];
+            d3 += q[i] * k3[i];
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Add(Span<float> x, ReadOnlySpan<float> y)
     {
-        for (int i = 0; i < x.Length; i++)
+        int i = 0;
+        for (; i + 8 <= x.Length; i += 8)
+            (Vector256.Create<float>(x.Slice(i, 8)) + Vector256.Create<float>(y.Slice(i, 8))).CopyTo(x.Slice(i, 8));
+        for (; i < x.Length; i++)
             x[i] += y[i];
     }
 }
