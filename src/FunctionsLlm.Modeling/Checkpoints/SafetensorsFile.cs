@@ -103,7 +103,6 @@ public sealed class SafetensorsFile : IDisposable
         long rowBytes = info.Shape.Length == 0 || info.Shape[0] == 0 ? info.ByteLength : info.ByteLength / info.Shape[0];
         long from = Math.Min(firstRow * rowBytes, info.ByteLength);
         long byteLength = rowCount < 0 ? info.ByteLength - from : Math.Min(rowCount * rowBytes, info.ByteLength - from);
-        const long Page = 4096;
         lock (_lock)
         {
             foreach (var (dtype, mapping) in _mappings)   // each maps the whole file from its start
@@ -117,20 +116,12 @@ public sealed class SafetensorsFile : IDisposable
                 {
                     fixed (byte* pointer = view.bytes)
                     {
-                        long start = (long)pointer + (at - (firstElement * size));
-                        long first = (start + Page - 1) / Page * Page, end = (start + byteLength) / Page * Page;
-                        if (end > first)
-                            Madvise((nint)first, (nuint)(end - first), DontNeed);
+                        Runtime.MemoryAdvice.DontNeed((nint)pointer + (nint)(at - (firstElement * size)), byteLength);
                     }
                 }
             }
         }
     }
-
-    private const int DontNeed = 4;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>Elements [start, start + length) of the whole file read as <paramref name="dtype"/>: a view the caller owns.</summary>
     private torch.Tensor MappedRange(SafetensorsDType dtype, long start, long length)

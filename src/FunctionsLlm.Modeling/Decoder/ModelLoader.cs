@@ -40,7 +40,7 @@ public static class ModelLoader
         if (options.Q8Weights)
             CheckQ8(modelDir, config, options);
         using var checkpoint = CheckpointReader.Open(modelDir);
-        var weights = new WeightSource(checkpoint, config, modelDir, options);
+        using var weights = new WeightSource(checkpoint, config, modelDir, options);
         return Build(config, generation, weights.Take, weights.Linear, options.ResolvedDevice, options.ResolvedDType,
             options.Q8Weights ? TiedQ8Head : null);
     }
@@ -122,20 +122,37 @@ public static class ModelLoader
     /// Reads tensors by their Hugging Face names (found under their remote-code names in a ChatGLM checkpoint), checks
     /// their shapes and converts them to the compute dtype and device; linear weights stay in or go to 4 bits as asked.
     /// </summary>
-    private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, ModelLoadOptions options)
+    private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, ModelLoadOptions options) : IDisposable
     {
         private readonly Device _device = options.ResolvedDevice;
+        private readonly WeightArena? _arena = options.ResolvedDevice.type == TorchSharp.DeviceType.CPU ? new WeightArena() : null;
+
+        public void Dispose() => _arena?.Dispose();
 
         public Tensor Take(string name, long[] shape)
         {
             var tensor = Take(name, shape, options.ResolvedDType);
             if (!options.Q8Weights || name != "model.embed_tokens.weight" || shape[1] % Q8Blocks.Size != 0)
-                return tensor;
+                return Resident(name, tensor);
             Q8Weight blocks;
             using (tensor)
                 blocks = QuantizeReleasing(name, tensor);
             using (blocks)
                 return blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
+        }
+
+        // A weight kept as it is, in the arena on the CPU: the checkpoint's pages of it go back to the system once copied.
+        private Tensor Resident(string name, Tensor tensor)
+        {
+            if (_arena is null)
+                return tensor;
+            using (tensor)
+            {
+                var copy = _arena.Copy(tensor);
+                if (config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name))
+                    checkpoint.Release(name);
+                return copy;
+            }
         }
 
         // The checkpoint's pages of a tensor converted to Q8_0 (a dense copy is not kept) go back to the system as its rows
