@@ -161,7 +161,7 @@ public static class ModelLoader
         private Q8Weight QuantizeReleasing(string name, Tensor dense)
         {
             bool mapped = config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name);
-            var blocks = Q8Weight.Quantize(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null);
+            var blocks = Q8Weight.Quantize(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, _arena);
             if (mapped)
                 checkpoint.Release(name);   // the pages the row ranges share
             return blocks;

@@ -1,3 +1,4 @@
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Quantization;
@@ -32,15 +33,18 @@ public sealed class Q8Weight : IDisposable
     /// Quantizes a dense (out, in) weight whose rows are a multiple of 32 values, as llama.cpp's quantizer does, a few
     /// MB of rows at a time; <paramref name="quantized"/>(first row, rows) after each (a loader gives their source back).
     /// </summary>
-    public static Q8Weight Quantize(Tensor weight, Action<long, long>? quantized = null)
+    public static Q8Weight Quantize(Tensor weight, Action<long, long>? quantized = null) => Quantize(weight, quantized, arena: null);
+
+    /// <summary>As <see cref="Quantize(Tensor, Action{long, long}?)"/>, the blocks in <paramref name="arena"/> where one is given (a loader's).</summary>
+    internal static Q8Weight Quantize(Tensor weight, Action<long, long>? quantized, WeightArena? arena)
     {
         if (weight.ndim != 2 || weight.shape[1] % Q8Blocks.Size != 0)
             throw new ArgumentException($"Q8_0 needs a 2-D weight with rows of a multiple of {Q8Blocks.Size} values; got [{string.Join(", ", weight.shape)}]");
         using var scope = NewDisposeScope();
         var dense = weight.detach().to(ScalarType.Float32, CPU).contiguous();
         long rows = weight.shape[0], columns = weight.shape[1], blocks = columns / Q8Blocks.Size;
-        var quants = empty([rows, columns], ScalarType.Int8);
-        var scales = empty([rows, blocks], ScalarType.Float32);
+        var quants = arena?.Allocate([rows, columns], ScalarType.Int8) ?? empty([rows, columns], ScalarType.Int8);
+        var scales = arena?.Allocate([rows, blocks], ScalarType.Float32) ?? empty([rows, blocks], ScalarType.Float32);
         unsafe
         {
             fixed (byte* source = dense.bytes, q = quants.bytes, d = scales.bytes)

@@ -18,17 +18,24 @@ internal sealed class WeightArena : IDisposable
     private readonly Dictionary<ScalarType, Block> _blocks = [];
 
     /// <summary>A contiguous copy of <paramref name="source"/> in the arena, which the caller owns.</summary>
-    public unsafe Tensor Copy(Tensor source)
+    public Tensor Copy(Tensor source)
     {
-        var dtype = source.dtype;
-        long size = source.ElementSize, elements = source.numel();
+        var copy = Allocate(source.shape, source.dtype);
+        copy.copy_(source);
+        return copy;
+    }
+
+    /// <summary>A contiguous tensor in the arena, not yet written, which the caller owns.</summary>
+    public Tensor Allocate(long[] shape, ScalarType dtype)
+    {
+        long size = ElementSize(dtype), elements = shape.Aggregate(1L, (product, length) => product * length);
         long taken = (((elements * size) + Alignment - 1) / Alignment * Alignment) / size;
         if (elements * size > BlockBytes / 2)
         {
             // A tensor of its own block, which goes with it; the current block keeps taking the smaller ones.
             var own = new Block(dtype, ((elements * size) + MemoryAdvice.HugePage) / size);
             using (own.Memory)
-                return CopyInto(own, source, taken);
+                return Take(own, shape, taken);
         }
         if (!_blocks.TryGetValue(dtype, out var block) || block.Used + elements > block.Elements)
         {
@@ -36,16 +43,20 @@ internal sealed class WeightArena : IDisposable
             block = new Block(dtype, BlockBytes / size);
             _blocks[dtype] = block;
         }
-        return CopyInto(block, source, taken);
+        return Take(block, shape, taken);
     }
 
-    private static Tensor CopyInto(Block block, Tensor source, long taken)
+    private static long ElementSize(ScalarType dtype)
     {
-        using var range = block.Memory.narrow(0, block.Used, source.numel());
-        var copy = range.view(source.shape).DetachFromDisposeScope();
-        copy.copy_(source);
+        using var probe = empty(0, dtype);
+        return probe.ElementSize;
+    }
+
+    private static Tensor Take(Block block, long[] shape, long taken)
+    {
+        using var range = block.Memory.narrow(0, block.Used, shape.Aggregate(1L, (product, length) => product * length));
         block.Used += taken;
-        return copy;
+        return range.view(shape).DetachFromDisposeScope();
     }
 
     public void Dispose()
