@@ -77,6 +77,9 @@ public sealed class CheckpointReader : IDisposable
     /// <summary>As <see cref="SafetensorsFile.Read"/>, from the file that holds <paramref name="name"/>.</summary>
     public torch.Tensor Read(string name) => FileOf(name).Read(name);
 
+    /// <summary>As <see cref="SafetensorsFile.ReadBytes"/>, from the file that holds <paramref name="name"/>.</summary>
+    public void ReadBytes(string name, long offset, Span<byte> destination) => FileOf(name).ReadBytes(name, offset, destination);
+
     /// <summary>
     /// Gives the memory of tensor <paramref name="name"/>'s mapped pages back (they are read again from the file if used
     /// again): a loader that converts each tensor (e.g. to Q8_0) keeps one tensor resident at a time, not the file.

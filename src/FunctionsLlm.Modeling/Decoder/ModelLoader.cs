@@ -124,6 +124,7 @@ public static class ModelLoader
     /// </summary>
     private sealed class WeightSource(CheckpointReader checkpoint, ModelConfig config, string modelDir, ModelLoadOptions options) : IDisposable
     {
+        private const long CopyChunkBytes = 4 << 20;
         private readonly Device _device = options.ResolvedDevice;
         private readonly WeightArena? _arena = options.ResolvedDevice.type == TorchSharp.DeviceType.CPU ? new WeightArena() : null;
 
@@ -131,37 +132,64 @@ public static class ModelLoader
 
         public Tensor Take(string name, long[] shape)
         {
-            var tensor = Take(name, shape, options.ResolvedDType);
+            // An embedding table that is not also the head is read a row per token: left in the checkpoint's mapping, only
+            // the rows prompts touch are resident (the bench model's 98 MB table copied whole raised its peak RSS by 60 MB).
+            bool rowsOnly = name == "model.embed_tokens.weight" && !config.TieWordEmbeddings;
             if (!options.Q8Weights || name != "model.embed_tokens.weight" || shape[1] % Q8Blocks.Size != 0)
-                return Resident(name, tensor);
+                return rowsOnly ? Take(name, shape, options.ResolvedDType) : Kept(name, shape);
+            var tensor = Take(name, shape, options.ResolvedDType);
             Q8Weight blocks;
             using (tensor)
-                blocks = QuantizeReleasing(name, tensor);
+                blocks = QuantizeReleasing(name, tensor, arena: null);   // dequantized below: not kept
             using (blocks)
                 return blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
         }
 
-        // A weight kept as it is, in the arena on the CPU: the checkpoint's pages of it go back to the system once copied.
-        private Tensor Resident(string name, Tensor tensor)
+        // A weight kept as it is. On the CPU it goes into the arena a few MB of rows at a time: read from the file straight
+        // into place where the checkpoint holds it in the compute dtype (no page fault per 4 KB of the mapping), else
+        // converted from the mapping, whose pages of each chunk go back once it is copied (copied whole, a source and its
+        // copy were resident at once: the head's 98 MB each set the F32 bench model's peak RSS).
+        private Tensor Kept(string name, long[] shape)
         {
             if (_arena is null)
-                return tensor;
-            using (tensor)
+                return Take(name, shape, options.ResolvedDType);
+            var (source, _, partRows) = Locate(name, shape);
+            bool mapped = config.Layout == CheckpointLayout.HuggingFace && partRows < 0;
+            bool direct = mapped && checkpoint.Info(source).DType.ToScalarType() == options.ResolvedDType;
+            var kept = _arena.Allocate(shape, options.ResolvedDType);
+            long rows = shape.Length == 0 ? 1 : shape[0];
+            if (kept.numel() == 0)
+                return kept;
+            using var keptRows = kept.reshape(rows, -1);
+            using var converted = direct ? null : Take(name, shape, dtype: null);
+            using var convertedRows = converted?.reshape(rows, -1);
+            long rowBytes = keptRows.shape[1] * kept.ElementSize, chunk = Math.Max(1, CopyChunkBytes / Math.Max(1, rowBytes));
+            for (long first = 0; first < rows; first += chunk)
             {
-                var copy = _arena.Copy(tensor);
-                if (config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name))
-                    checkpoint.Release(name);
-                return copy;
+                long count = Math.Min(chunk, rows - first);
+                using var to = keptRows.narrow(0, first, count);
+                if (direct)
+                {
+                    checkpoint.ReadBytes(source, first * rowBytes, to.bytes);
+                    continue;
+                }
+                using var from = convertedRows!.narrow(0, first, count);
+                to.copy_(from);
+                if (mapped)
+                    checkpoint.Release(source, first, count);
             }
+            if (mapped && !direct)
+                checkpoint.Release(source);   // the pages the chunks share
+            return kept;
         }
 
         // The checkpoint's pages of a tensor converted to Q8_0 (a dense copy is not kept) go back to the system as its rows
         // are quantized: with the whole source resident until the end, the embeddings' and the head's 98 MB each set the
         // bench model's peak RSS (491 MB; Q8_0 layers and all, 395 MB once loaded).
-        private Q8Weight QuantizeReleasing(string name, Tensor dense)
+        private Q8Weight QuantizeReleasing(string name, Tensor dense, WeightArena? arena)
         {
             bool mapped = config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name);
-            var blocks = Q8Weight.Quantize(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, _arena);
+            var blocks = Q8Weight.Quantize(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, arena);
             if (mapped)
                 checkpoint.Release(name);   // the pages the row ranges share
             return blocks;
@@ -174,8 +202,8 @@ public static class ModelLoader
             if (options.Q8Weights && shape[1] % Q8Blocks.Size == 0)
             {
                 Q8Weight blocks;
-                using (var dense = Take(weightName, shape))
-                    blocks = QuantizeReleasing(weightName, dense);
+                using (var dense = Take(weightName, shape, options.ResolvedDType))
+                    blocks = QuantizeReleasing(weightName, dense, _arena);
                 return new LinearLayer(blocks, Bias());
             }
             var fourBit = FourBit(weightName, shape, quantizable);
@@ -210,6 +238,15 @@ public static class ModelLoader
         // In the compute dtype, or with dtype null in the checkpoint's own.
         private Tensor Take(string name, long[] shape, ScalarType? dtype)
         {
+            var (source, start, rows) = Locate(name, shape);
+            using var whole = checkpoint.Read(source);
+            using var slice = rows < 0 ? whole.alias() : whole.narrow(0, start, rows);
+            return slice.to(dtype ?? slice.dtype, _device).DetachFromDisposeScope();
+        }
+
+        // Where the checkpoint holds tensor <name> (a ChatGLM tensor may be rows of another), its shape checked against <shape>.
+        private (string Source, long Start, long Rows) Locate(string name, long[] shape)
+        {
             var (source, start, rows) = config.Layout == CheckpointLayout.ChatGlm
                 ? ChatGlmTensors.Locate(name, config) ?? throw new CheckpointException(modelDir, $"a ChatGLM checkpoint has no counterpart of '{name}'")
                 : (name, 0, -1);
@@ -223,9 +260,7 @@ public static class ModelLoader
                 throw new CheckpointException(modelDir,
                     $"tensor '{source}'{part} has shape [{string.Join(", ", stored)}], config.json implies [{string.Join(", ", shape)}]");
             }
-            using var whole = checkpoint.Read(source);
-            using var slice = rows < 0 ? whole.alias() : whole.narrow(0, start, rows);
-            return slice.to(dtype ?? slice.dtype, _device).DetachFromDisposeScope();
+            return (source, start, rows);
         }
     }
 }

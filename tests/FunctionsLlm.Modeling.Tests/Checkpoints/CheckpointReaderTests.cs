@@ -57,6 +57,25 @@ public sealed class CheckpointReaderTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Read_bytes_gives_any_range_of_a_tensors_data_as_the_file_holds_it_and_not_past_its_end()
+    {
+        var directory = RepoPaths.Fixture("models", "tiny-qwen3");
+        var bytes = File.ReadAllBytes(Path.Combine(directory, "model.safetensors"));
+        using var reader = CheckpointReader.Open(directory);
+        foreach (var entry in SafetensorsSpec.Entries(bytes))
+        {
+            byte[] data = SafetensorsSpec.Data(bytes, entry);
+            foreach (var (offset, length) in new[] { (0, data.Length), (data.Length / 3, data.Length / 2), (data.Length - 1, 1) })
+            {
+                var read = new byte[length];
+                reader.ReadBytes(entry.Name, offset, read);
+                Assert.Equal(data.AsSpan(offset, length).ToArray(), read);
+            }
+            Assert.Throws<ArgumentOutOfRangeException>(() => reader.ReadBytes(entry.Name, 1, new byte[data.Length]));
+        }
+    }
+
     /// <summary>Two shards and an index, all written by hand.</summary>
     private void HandShards(string weightMap)
     {
