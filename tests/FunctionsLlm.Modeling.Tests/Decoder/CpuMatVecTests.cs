@@ -30,6 +30,7 @@ public class CpuMatVecTests
     [InlineData(2, 7, 13)]
     [InlineData(5, 1030, 771)]   // a leftover input row beyond the groups of four, two threads, ragged split
     [InlineData(8, 4096, 768)]
+    [InlineData(13, 1030, 771)]  // with 512-bit vectors a block of eight, then four and one
     [InlineData(16, 33, 64)]     // an odd weight row
     public void Several_rows_match_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
     {
