@@ -325,36 +325,8 @@ internal sealed partial class CpuDecodeStep
             (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
         for (; v < length; v++)
             scores[v] /= sum;
-        // Output lanes in registers, 64 (eight independent FMA chains) or 32 at a time, each summed over the positions in
-        // order (as one FMA a position).
+        // Output lanes in registers, 32 at a time, each summed over the positions in order (as one FMA a position).
         int d = 0;
-        for (; d + 64 <= _headDim; d += 64)
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            for (int s = 0; s < length; s++)
-            {
-                if (!valid[s])
-                    continue;
-                var weight = Vector256.Create(scores[s]);
-                float* value = values + ((long)s * _headDim) + d;
-                a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
-                a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
-                a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
-                a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
-                a4 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 32), a4);
-                a5 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 40), a5);
-                a6 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 48), a6);
-                a7 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 56), a7);
-            }
-            a0.CopyTo(output.Slice(d, 8));
-            a1.CopyTo(output.Slice(d + 8, 8));
-            a2.CopyTo(output.Slice(d + 16, 8));
-            a3.CopyTo(output.Slice(d + 24, 8));
-            a4.CopyTo(output.Slice(d + 32, 8));
-            a5.CopyTo(output.Slice(d + 40, 8));
-            a6.CopyTo(output.Slice(d + 48, 8));
-            a7.CopyTo(output.Slice(d + 56, 8));
-        }
         for (; d + 32 <= _headDim; d += 32)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
