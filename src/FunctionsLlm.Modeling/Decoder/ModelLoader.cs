@@ -157,9 +157,23 @@ public static class ModelLoader
             bool mapped = config.Layout == CheckpointLayout.HuggingFace && partRows < 0;
             bool direct = mapped && checkpoint.Info(source).DType.ToScalarType() == options.ResolvedDType;
             var kept = _arena.Allocate(shape, options.ResolvedDType);
+            try
+            {
+                Fill(kept, name, shape, source, mapped, direct);
+                return kept;
+            }
+            catch
+            {
+                kept.Dispose();
+                throw;
+            }
+        }
+
+        private void Fill(Tensor kept, string name, long[] shape, string source, bool mapped, bool direct)
+        {
             long rows = shape.Length == 0 ? 1 : shape[0];
             if (kept.numel() == 0)
-                return kept;
+                return;
             using var keptRows = kept.reshape(rows, -1);
             using var converted = direct ? null : Take(name, shape, dtype: null);
             using var convertedRows = converted?.reshape(rows, -1);
@@ -180,7 +194,6 @@ public static class ModelLoader
             }
             if (mapped && !direct)
                 checkpoint.Release(source);   // the pages the chunks share
-            return kept;
         }
 
         // The checkpoint's pages of a tensor converted to Q8_0 (a dense copy is not kept) go back to the system as its rows

@@ -6,8 +6,9 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// Copies of a CPU model's weights packed into a few large blocks on 2 MB pages, where Linux's transparent huge pages
 /// allow it (the "madvise" setting most distributions ship, or "always"). A decode step streams every weight from DRAM;
 /// on 4 KB pages (the checkpoint's file mapping, or libtorch's own allocations) the hardware prefetchers stop at every
-/// page and each page costs a TLB walk, nested under a virtual machine's: a one-row product of gate/up's shape ran
-/// 0.14-0.19 ms from DRAM on 4 KB pages against 0.10 ms on 2 MB pages (bench/README.md). Each tensor handed out is a view
+/// page and each page costs a TLB walk, nested under a virtual machine's: the F32 bench model's one-row decode step took
+/// 8.3-8.7 ms from the file mapping against 6.3-7.6 ms from the arena, an 8-row step 21.6-22.1 against 12.3-15.0
+/// (bench/README.md). Each tensor handed out is a view
 /// of a block; a block's memory goes when its last view is disposed. Blocks are allocated by libtorch (glibc maps them
 /// fresh: they are above its mmap threshold) and advised before anything touches them.
 /// </summary>
