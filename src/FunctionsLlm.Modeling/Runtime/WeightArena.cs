@@ -8,23 +8,15 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// on 4 KB pages (the checkpoint's file mapping, or libtorch's own allocations) the hardware prefetchers stop at every
 /// page and each page costs a TLB walk, nested under a virtual machine's: the F32 bench model's one-row decode step took
 /// 8.3-8.7 ms from the file mapping against 6.3-7.6 ms from the arena, an 8-row step 21.6-22.1 against 12.3-15.0
-/// (bench/README.md). Each tensor handed out is a view
-/// of a block; a block's memory goes when its last view is disposed. Blocks are allocated by libtorch (glibc maps them
-/// fresh: they are above its mmap threshold) and advised before anything touches them.
+/// (bench/README.md). Each tensor handed out is a view of a block; a block's memory goes when its last view is disposed.
+/// Blocks are allocated by libtorch (glibc maps them fresh: they are above its mmap threshold) and advised before
+/// anything touches them.
 /// </summary>
 internal sealed class WeightArena : IDisposable
 {
     private const long BlockBytes = 256L << 20;
     private const long Alignment = 64;
     private readonly Dictionary<ScalarType, Block> _blocks = [];
-
-    /// <summary>A contiguous copy of <paramref name="source"/> in the arena, which the caller owns.</summary>
-    public Tensor Copy(Tensor source)
-    {
-        var copy = Allocate(source.shape, source.dtype);
-        copy.copy_(source);
-        return copy;
-    }
 
     /// <summary>A contiguous tensor in the arena, not yet written, which the caller owns.</summary>
     public Tensor Allocate(long[] shape, ScalarType dtype)
@@ -36,7 +28,7 @@ internal sealed class WeightArena : IDisposable
             // A tensor of its own block, which goes with it; the current block keeps taking the smaller ones.
             var own = new Block(dtype, ((elements * size) + MemoryAdvice.HugePage) / size);
             using (own.Memory)
-                return Take(own, shape, taken);
+                return Take(own, shape, elements, taken);
         }
         if (!_blocks.TryGetValue(dtype, out var block) || block.Used + elements > block.Elements)
         {
@@ -44,7 +36,7 @@ internal sealed class WeightArena : IDisposable
             block = new Block(dtype, BlockBytes / size);
             _blocks[dtype] = block;
         }
-        return Take(block, shape, taken);
+        return Take(block, shape, elements, taken);
     }
 
     private static long ElementSize(ScalarType dtype)
@@ -53,9 +45,9 @@ internal sealed class WeightArena : IDisposable
         return probe.ElementSize;
     }
 
-    private static Tensor Take(Block block, long[] shape, long taken)
+    private static Tensor Take(Block block, long[] shape, long elements, long taken)
     {
-        using var range = block.Memory.narrow(0, block.Used, shape.Aggregate(1L, (product, length) => product * length));
+        using var range = block.Memory.narrow(0, block.Used, elements);
         block.Used += taken;
         return range.view(shape).DetachFromDisposeScope();
     }

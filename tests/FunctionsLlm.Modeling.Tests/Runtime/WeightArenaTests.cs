@@ -18,7 +18,8 @@ public class WeightArenaTests
         };
         Tensor[] copies;
         using (var arena = new WeightArena())
-            copies = [.. sources.Select(arena.Copy)];
+            copies = [.. sources.Select(source => arena.Allocate(source.shape, source.dtype).copy_(source))];
+        scope.Attach(copies);   // the arena hands them out detached, to their owner
 
         for (int i = 0; i < sources.Length; i++)
         {
@@ -41,7 +42,7 @@ public class WeightArenaTests
             return;   // no smaps to read it from
         using var scope = NewDisposeScope();
         using var arena = new WeightArena();
-        var copy = arena.Copy(randn(16L << 20 >> 2));   // 16 MB
+        using var copy = arena.Allocate([16L << 20 >> 2], ScalarType.Float32).copy_(randn(16L << 20 >> 2));   // 16 MB
 
         long onHugePages = HugePageBytes(Address(copy));
         if (File.ReadAllText(Setting).Contains("[never]"))
