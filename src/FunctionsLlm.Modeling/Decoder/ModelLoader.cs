@@ -132,11 +132,11 @@ public static class ModelLoader
 
         public Tensor Take(string name, long[] shape)
         {
+            bool embeddings = name == "model.embed_tokens.weight";
             // An embedding table that is not also the head is read a row per token: left in the checkpoint's mapping, only
             // the rows prompts touch are resident (the bench model's 98 MB table copied whole raised its peak RSS by 60 MB).
-            bool rowsOnly = name == "model.embed_tokens.weight" && !config.TieWordEmbeddings;
-            if (!options.Q8Weights || name != "model.embed_tokens.weight" || shape[1] % Q8Blocks.Size != 0)
-                return rowsOnly ? Take(name, shape, options.ResolvedDType) : Kept(name, shape);
+            if (!options.Q8Weights || !embeddings || shape[1] % Q8Blocks.Size != 0)
+                return embeddings && !config.TieWordEmbeddings ? Take(name, shape, options.ResolvedDType) : Kept(name, shape);
             var tensor = Take(name, shape, options.ResolvedDType);
             Q8Weight blocks;
             using (tensor)
