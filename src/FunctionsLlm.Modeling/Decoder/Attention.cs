@@ -61,6 +61,11 @@ public sealed class Attention : nn.Module
 
         Tensor attended;
         int groups = _heads / _kvHeads;
+        if (inputs.IsCausal && CpuCausalAttention.Applies(q, k, v))
+        {
+            // A prompt on the CPU without gradients: managed attention, already in the o projection's layout.
+            return o_proj.forward(CpuCausalAttention.Attend(q, k, v)).MoveToOuterDisposeScope();
+        }
         if (t == 1 && groups > 1)
         {
             // One new token: fold each group's queries into the row axis so keys/values are read once, not repeated.
