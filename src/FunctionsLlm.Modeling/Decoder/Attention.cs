@@ -45,9 +45,10 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, _heads, _headDim);     // (B, T, nh, hd)
-        var k = k_proj.forward(x).view(b, t, _kvHeads, _headDim);   // (B, T, nkv, hd)
-        var v = v_proj.forward(x).view(b, t, _kvHeads, _headDim);
+        var projected = LinearLayer.ForwardAll(x, q_proj, k_proj, v_proj);
+        var q = projected[0].view(b, t, _heads, _headDim);     // (B, T, nh, hd)
+        var k = projected[1].view(b, t, _kvHeads, _headDim);   // (B, T, nkv, hd)
+        var v = projected[2].view(b, t, _kvHeads, _headDim);
         if (q_norm is not null && k_norm is not null)
         {
             q = q_norm.forward(q);

@@ -47,8 +47,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
             // Inference: SiLU in place (autograd would need its input) and up freed once multiplied, so a long prompt holds
             // one (tokens × intermediate) tensor to the scope's end, not three: a 2,000-token prefill 617-688 -> 909-941
             // tokens/s (bench/README.md).
-            hidden = nn.functional.silu(gate_proj!.forward(x), inplace: true);
-            using var up = up_proj!.forward(x);
+            var gateUp = LinearLayer.ForwardAll(x, gate_proj!, up_proj!);
+            hidden = nn.functional.silu(gateUp[0], inplace: true);
+            using var up = gateUp[1];
             hidden.mul_(up);
         }
         else
