@@ -83,6 +83,7 @@ internal static class CpuCausalAttention
     }
 
     /// <summary>Keys (length × headDim) into (headDim × padded), zeros past the last key.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Transpose(float* keys, int length, int headDim, int padded, float* target)
     {
         for (int d = 0; d < headDim; d++)

@@ -247,6 +247,9 @@ internal static class CpuQ8MatVec
 
         public static bool IsVectorized => true;
 
+        // Optimized at its first call: it runs over every quantized activation of a product, and the first prompt's
+        // products otherwise ran its tier-0 code until on-stack replacement.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void PrepareActivations(Span<sbyte> quants)
         {
             var bytes = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, byte>(quants);
