@@ -62,9 +62,10 @@ public sealed class Attention : nn.Module
 
         Tensor attended;
         int groups = _heads / _kvHeads;
-        if (inputs.IsCausal && CpuCausalAttention.Applies(q, k, v))
+        if (inputs.PlainCausal && CpuCausalAttention.Applies(q, k, v))
         {
-            // A prompt on the CPU without gradients: managed attention, already in the o projection's layout.
+            // A prompt or a later chunk of one on the CPU without gradients: managed attention, already in the o
+            // projection's layout.
             return o_proj.forward(CpuCausalAttention.Attend(q, k, v)).MoveToOuterDisposeScope();
         }
         if (t == 1 && groups > 1)

@@ -9,4 +9,6 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// says plain causal attention is exact, or when a single new token may see every cached key.</param>
 /// <param name="IsCausal">No mask and T &gt; 1 from an empty cache: causal attention on the fused kernel.</param>
 /// <param name="Cache">Keys and values of earlier positions; null for a stand-alone forward.</param>
-internal sealed record AttentionInputs(Tensor Cos, Tensor Sin, Tensor? Mask, bool IsCausal, KvCache? Cache);
+/// <param name="PlainCausal">T &gt; 1 new tokens, no padding and no window: each sees every cached key and the new ones
+/// up to its own (<paramref name="IsCausal"/>, or after cached keys the mask says just that).</param>
+internal sealed record AttentionInputs(Tensor Cos, Tensor Sin, Tensor? Mask, bool IsCausal, KvCache? Cache, bool PlainCausal = false);

@@ -96,9 +96,9 @@ public sealed class CausalLM : nn.Module
         int maxPosition = (cache is null ? 0 : past) + t - 1;
         var (cos, sin) = _rotary.For(positions, maxPosition);
 
-        bool isCausal = false;
-        var mask = ragged ? cache!.BeginRaggedStep() : AttentionMask(cache, past, t, valid, out isCausal);
-        var inputs = new AttentionInputs(cos, sin, mask, isCausal, cache);
+        bool isCausal = false, plainCausal = false;
+        var mask = ragged ? cache!.BeginRaggedStep() : AttentionMask(cache, past, t, valid, out isCausal, out plainCausal);
+        var inputs = new AttentionInputs(cos, sin, mask, isCausal, cache, plainCausal);
 
         var x = model.embed_tokens.forward(ids).to(DType);
         bool checkpoint = GradientCheckpointing && training && is_grad_enabled() && cache is null;
@@ -143,14 +143,18 @@ public sealed class CausalLM : nn.Module
         return _decodeStep!.StepRagged(tokens, counts, cache, _rotary);
     }
 
-    /// <summary>(B, 1, T, S) bool, or null when plain causal (or, for one token, unmasked) attention is exact.</summary>
-    private Tensor? AttentionMask(KvCache? cache, int past, int t, Tensor? valid, out bool isCausal)
+    /// <summary>
+    /// (B, 1, T, S) bool, or null when plain causal (or, for one token, unmasked) attention is exact;
+    /// <paramref name="plainCausal"/> where several new tokens need no more than causal attention after the cached keys.
+    /// </summary>
+    private Tensor? AttentionMask(KvCache? cache, int past, int t, Tensor? valid, out bool isCausal, out bool plainCausal)
     {
         using var scope = NewDisposeScope();
         int s = past + t;
         bool padded = valid is not null || (cache?.HasPadding ?? false);
         bool windowed = Config.AttentionWindow is { } window && s > window;
         isCausal = false;
+        plainCausal = !padded && !windowed && t > 1;
         if (!padded && !windowed)
         {
             if (t == 1)

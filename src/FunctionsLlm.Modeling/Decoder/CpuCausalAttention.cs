@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Modeling.Decoder;
 
 /// <summary>
-/// A prompt's causal self-attention on the CPU, softmax(q·Kᵀ / √head_dim) V with query i seeing keys 0 … i, in managed
+/// A prompt's causal self-attention on the CPU, softmax(q·Kᵀ / √head_dim) V with query i seeing keys 0 … past + i (the
+/// cached positions, then the new ones up to its own; past is 0 for a whole prompt, more for a later chunk), in managed
 /// 512-bit code: libtorch's causal <c>scaled_dot_product_attention</c> took 6–7 ms a layer of a 512-token prompt on the
 /// bench model (~20% of the prefill) for 0.4 GFLOP. Each task is eight consecutive queries of one head: their scores
 /// against 16 keys at a time as a tile (the eight queries' elements broadcast against the keys transposed, one
@@ -21,22 +22,26 @@ internal static class CpuCausalAttention
     private const int KeyLanes = 16;
 
     /// <summary>
-    /// Whether <see cref="Attend"/> takes these (B, heads, T, head_dim) queries and (B, kv_heads, T, head_dim) keys and
-    /// values: fp32 on a CPU with 512-bit vectors, head_dim a multiple of 16, with autograd off (a training forward keeps
-    /// libtorch's attention, as <see cref="CpuMatVec"/> keeps its products).
+    /// Whether <see cref="Attend"/> takes these (B, heads, T, head_dim) queries and (B, kv_heads, S, head_dim) keys and
+    /// values, S ≥ T: fp32 on a CPU with 512-bit vectors, head_dim a multiple of 16, with autograd off (a training
+    /// forward keeps libtorch's attention, as <see cref="CpuMatVec"/> keeps its products).
     /// </summary>
     public static bool Applies(Tensor q, Tensor k, Tensor v) =>
         Vector512.IsHardwareAccelerated && !is_grad_enabled()
         && q.device_type == TorchSharp.DeviceType.CPU && q.dtype == ScalarType.Float32 && k.dtype == ScalarType.Float32 && v.dtype == ScalarType.Float32
         && !q.requires_grad && !k.requires_grad && !v.requires_grad
         && q.dim() == 4 && k.dim() == 4 && q.shape[3] % KeyLanes == 0 && q.shape[1] % k.shape[1] == 0
-        && k.shape[2] == q.shape[2] && v.shape[2] == q.shape[2] && q.shape[2] > 1;
+        && k.shape[2] >= q.shape[2] && v.shape[2] == k.shape[2] && q.shape[2] > 1;
 
-    /// <summary>(B, heads, T, head_dim) queries, (B, kv_heads, T, head_dim) keys and values → (B, T, heads · head_dim).</summary>
+    /// <summary>
+    /// (B, heads, T, head_dim) queries, (B, kv_heads, S, head_dim) keys and values whose last T positions are the queries'
+    /// → (B, T, heads · head_dim).
+    /// </summary>
     public static unsafe Tensor Attend(Tensor q, Tensor k, Tensor v)
     {
         int batch = (int)q.shape[0], heads = (int)q.shape[1], length = (int)q.shape[2], headDim = (int)q.shape[3];
-        int kvHeads = (int)k.shape[1], padded = (length + KeyLanes - 1) / KeyLanes * KeyLanes;
+        int kvHeads = (int)k.shape[1], keyCount = (int)k.shape[2], past = keyCount - length;
+        int padded = (keyCount + KeyLanes - 1) / KeyLanes * KeyLanes;
         using var scope = NewDisposeScope();
         var queries = q.contiguous();
         var keys = k.contiguous();
@@ -56,7 +61,7 @@ internal static class CpuCausalAttention
                 KernelThreads.Run(threads, part =>
                 {
                     for (int head = part; head < batch * kvHeads; head += threads)
-                        Transpose((float*)kp + ((long)head * length * headDim), length, headDim, padded, (float*)ktp + ((long)head * headDim * padded));
+                        Transpose((float*)kp + ((long)head * keyCount * headDim), keyCount, headDim, padded, (float*)ktp + ((long)head * headDim * padded));
                 }, KernelThreads.BriefSpin);
                 KernelThreads.Run(threads, part =>
                 {
@@ -67,9 +72,9 @@ internal static class CpuCausalAttention
                         int block = task / (batch * heads), head = task % (batch * heads), b = head / heads, h = head % heads;
                         int kvHead = (b * kvHeads) + (h / (heads / kvHeads));
                         Block((float*)qp + ((((long)head * length) + ((long)block * Queries)) * headDim),
-                            (float*)ktp + ((long)kvHead * headDim * padded), (float*)vp + ((long)kvHead * length * headDim),
+                            (float*)ktp + ((long)kvHead * headDim * padded), (float*)vp + ((long)kvHead * keyCount * headDim),
                             (float*)op + ((((long)b * length) + ((long)block * Queries)) * heads * headDim) + ((long)h * headDim),
-                            block * Queries, length, headDim, padded, heads * headDim, mine, mine + (Queries * padded));
+                            block * Queries, length, past, headDim, padded, heads * headDim, mine, mine + (Queries * padded));
                     }
                 }, KernelThreads.BriefSpin);
             }
@@ -97,15 +102,16 @@ internal static class CpuCausalAttention
     }
 
     /// <summary>
-    /// Queries <paramref name="first"/> … first + 7 (those below <paramref name="length"/>) of one head into their rows
-    /// of the output (stride <paramref name="outputStride"/>). <paramref name="scores"/> holds eight rows of
-    /// <paramref name="padded"/> floats, <paramref name="block"/> the eight queries (zeros past the last).
+    /// Queries <paramref name="first"/> … first + 7 (those below <paramref name="length"/>; at positions
+    /// <paramref name="past"/> + first …) of one head into their rows of the output (stride
+    /// <paramref name="outputStride"/>). <paramref name="scores"/> holds eight rows of <paramref name="padded"/> floats,
+    /// <paramref name="block"/> the eight queries (zeros past the last).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block(float* q, float* keysT, float* values, float* output, int first, int length, int headDim, int padded,
-        int outputStride, float* scores, float* block)
+    private static unsafe void Block(float* q, float* keysT, float* values, float* output, int first, int length, int past, int headDim,
+        int padded, int outputStride, float* scores, float* block)
     {
-        int rows = Math.Min(Queries, length - first), seen = first + rows;
+        int rows = Math.Min(Queries, length - first), seen = past + first + rows;
         new ReadOnlySpan<float>(q, rows * headDim).CopyTo(new Span<float>(block, Queries * headDim));
         new Span<float>(block + (rows * headDim), (Queries - rows) * headDim).Clear();
         float scale = 1f / MathF.Sqrt(headDim);
@@ -113,7 +119,7 @@ internal static class CpuCausalAttention
             Scores(block, keysT + s, headDim, padded, scale, scores + s);
         var sums = stackalloc float[Queries];
         for (int r = 0; r < rows; r++)
-            sums[r] = Softmax(scores + ((long)r * padded), first + r + 1, seen);
+            sums[r] = Softmax(scores + ((long)r * padded), past + first + r + 1, seen);
         for (int d = 0; d < headDim; d += 2 * KeyLanes)
         {
             if (d + (2 * KeyLanes) <= headDim)
