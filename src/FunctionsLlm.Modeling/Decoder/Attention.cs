@@ -54,8 +54,8 @@ public sealed class Attention : nn.Module
             q = q_norm.forward(q);
             k = k_norm.forward(k);
         }
-        q = RotaryEmbedding.Apply(q.transpose(1, 2), inputs.Cos, inputs.Sin, _interleavedRotary);   // (B, nh, T, hd)
-        k = RotaryEmbedding.Apply(k.transpose(1, 2), inputs.Cos, inputs.Sin, _interleavedRotary);   // (B, nkv, T, hd)
+        q = Rotate(q, inputs);   // (B, nh, T, hd)
+        k = Rotate(k, inputs);   // (B, nkv, T, hd)
         v = v.transpose(1, 2);
         if (inputs.Cache is { } cache)
             (k, v) = cache.Append(_layer, k, v);                                 // (B, nkv, S, hd)
@@ -97,5 +97,14 @@ public sealed class Attention : nn.Module
         }
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);  // (B, T, nh·hd)
         return o_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(B, T, heads, hd) → rotary applied, (B, heads, T, hd): in one managed pass where it applies.</summary>
+    private Tensor Rotate(Tensor x, AttentionInputs inputs)
+    {
+        if (CpuRotary.Applies(x, inputs.Cos, _interleavedRotary))
+            return CpuRotary.HeadsFirst(x, inputs.Cos, inputs.Sin);
+        using var headsFirst = x.transpose(1, 2);
+        return RotaryEmbedding.Apply(headsFirst, inputs.Cos, inputs.Sin, _interleavedRotary);
     }
 }
