@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -25,6 +26,9 @@ internal static class CpuMatVec
     // With several input rows the FMAs leave the hardware prefetcher behind on weights streamed from DRAM; asking for the
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
+
+    // Eight decode rows' inputs of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
+    private const int DecodeColumnSpan = 1024;
 
     // A prompt's panel of weight rows: half of a 512 KB L2 (1 MB on newer cores), so the input blocks passing through
     // leave it there. 128 KB to 512 KB measured within a few percent of each other, all of the weight at once 5-12% slower.
@@ -127,7 +131,7 @@ internal static class CpuMatVec
             for (int i = 0; i < inputRows; i += block)
             {
                 if (block == 8 && inputRows - i >= 8)
-                    RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prefetch: false);
+                    RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prefetch: false, 0, columns, null);
                 else if (block == 4 && inputRows - i >= 4)
                     FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last);
                 else
@@ -148,10 +152,29 @@ internal static class CpuMatVec
         where TVector : struct
     {
         int i = 0;
-        if (typeof(TVector) == typeof(Vector512<float>))
+        if (typeof(TVector) == typeof(Vector512<float>) && columns > DecodeColumnSpan)
+        {
+            // Eight input rows this wide do not stay in L1 beside the weights (down at 2,048 columns: 8 rows from DRAM
+            // 0.213 -> 0.168-0.186 ms, bench/README.md): every row pair against the inputs' first 1,024 columns, then the
+            // next 1,024 continuing the same sums.
+            var carry = ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count);
+            fixed (float* carried = carry)
+            {
+                for (; i + 8 <= inputRows; i += 8)
+                {
+                    for (int from = 0; from < columns; from += DecodeColumnSpan)
+                    {
+                        RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true,
+                            from, Math.Min(columns, from + DecodeColumnSpan), carried);
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(carry);
+        }
+        else if (typeof(TVector) == typeof(Vector512<float>))
         {
             for (; i + 8 <= inputRows; i += 8)
-                RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true);
+                RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true, 0, columns, null);
         }
         if (i < inputRows)
             RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end);
@@ -314,13 +337,18 @@ internal static class CpuMatVec
     /// <summary>
     /// Weight rows [begin, end) against eight input rows: two weight rows times all eight per pass (16 accumulators, which
     /// only 512-bit code has the registers for), each dot product summed as <see cref="RowsTimesInputs"/> sums it. With
-    /// <paramref name="prefetch"/> (weights streamed from DRAM, not a prompt's panel in L2) it asks for rows ahead.
+    /// <paramref name="prefetch"/> (weights streamed from DRAM, not a prompt's panel in L2) it asks for rows ahead. Only
+    /// columns [<paramref name="from"/>, <paramref name="to"/>) are summed: a pass that starts past column 0 continues
+    /// each row pair's 16 accumulators from <paramref name="carry"/>, one that ends before the last column leaves them
+    /// there, so the lanes add the same products in the same order as one pass over every column.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RowsTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool prefetch)
+    private static unsafe void RowsTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool prefetch,
+        int from, int to, float* carry)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
+        int n = TLanes.Count;
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
         int r = begin;
         for (; r + 2 <= end; r += 2)
@@ -328,8 +356,17 @@ internal static class CpuMatVec
             float* w0 = w + ((long)r * columns), w1 = w0 + columns;
             TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            int c = 0;
-            for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            float* saved = carry + ((long)(r - begin) / 2 * 16 * n);
+            if (from > 0)
+            {
+                (a0, a1, a2, a3, a4, a5, a6, a7) = (TLanes.Load(saved), TLanes.Load(saved + n), TLanes.Load(saved + (2 * n)), TLanes.Load(saved + (3 * n)),
+                    TLanes.Load(saved + (4 * n)), TLanes.Load(saved + (5 * n)), TLanes.Load(saved + (6 * n)), TLanes.Load(saved + (7 * n)));
+                (b0, b1, b2, b3, b4, b5, b6, b7) = (TLanes.Load(saved + (8 * n)), TLanes.Load(saved + (9 * n)), TLanes.Load(saved + (10 * n)),
+                    TLanes.Load(saved + (11 * n)), TLanes.Load(saved + (12 * n)), TLanes.Load(saved + (13 * n)), TLanes.Load(saved + (14 * n)),
+                    TLanes.Load(saved + (15 * n)));
+            }
+            int c = from;
+            for (; c + TLanes.Count <= to; c += TLanes.Count)
             {
                 if (prefetch)
                     Prefetch(w0 + c, columns);
@@ -360,6 +397,26 @@ internal static class CpuMatVec
                 a7 = TLanes.Fma(v0, xv, a7);
                 b7 = TLanes.Fma(v1, xv, b7);
             }
+            if (to < columns)
+            {
+                TLanes.Store(a0, saved);
+                TLanes.Store(a1, saved + n);
+                TLanes.Store(a2, saved + (2 * n));
+                TLanes.Store(a3, saved + (3 * n));
+                TLanes.Store(a4, saved + (4 * n));
+                TLanes.Store(a5, saved + (5 * n));
+                TLanes.Store(a6, saved + (6 * n));
+                TLanes.Store(a7, saved + (7 * n));
+                TLanes.Store(b0, saved + (8 * n));
+                TLanes.Store(b1, saved + (9 * n));
+                TLanes.Store(b2, saved + (10 * n));
+                TLanes.Store(b3, saved + (11 * n));
+                TLanes.Store(b4, saved + (12 * n));
+                TLanes.Store(b5, saved + (13 * n));
+                TLanes.Store(b6, saved + (14 * n));
+                TLanes.Store(b7, saved + (15 * n));
+                continue;
+            }
             Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
             Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
             Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
@@ -369,7 +426,7 @@ internal static class CpuMatVec
             Store(y, outputs, 6, r, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
             Store(y, outputs, 7, r, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
         }
-        for (; r < end; r++)
+        for (; r < end && to == columns; r++)
         {
             for (int i = 0; i < 8; i++)
                 y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
@@ -430,6 +487,8 @@ internal static class CpuMatVec
         static abstract TVector Fma(TVector a, TVector b, TVector addend);
 
         static abstract float Sum(TVector lanes);
+
+        static abstract void Store(TVector lanes, float* target);
     }
 
     private readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
@@ -441,6 +500,8 @@ internal static class CpuMatVec
         public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.FusedMultiplyAdd(a, b, addend);
 
         public static float Sum(Vector256<float> lanes) => Vector256.Sum(lanes);
+
+        public static void Store(Vector256<float> lanes, float* target) => lanes.Store(target);
     }
 
     private readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
@@ -452,5 +513,7 @@ internal static class CpuMatVec
         public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.FusedMultiplyAdd(a, b, addend);
 
         public static float Sum(Vector512<float> lanes) => Vector512.Sum(lanes);
+
+        public static void Store(Vector512<float> lanes, float* target) => lanes.Store(target);
     }
 }
