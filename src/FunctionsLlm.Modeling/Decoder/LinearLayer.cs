@@ -122,13 +122,13 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Each layer's forward of one input (q, k and v; gate and up). Where every layer is a plain Q8_0 projection (no bias,
     /// adapter or bank) and the input an fp32 CPU tensor, in one product that quantizes the input once
-    /// (<see cref="Q8Weight.ProjectAll"/>); the outputs are the same.
+    /// (<see cref="CpuQ8MatVec.Multiply(Tensor, Q8Weight[])"/>); the outputs are the same.
     /// </summary>
     internal static Tensor[] ForwardAll(Tensor input, params nn.Module<Tensor, Tensor>[] layers)
     {
         bool plainQ8 = input.device_type == DeviceType.CPU && input.dtype == ScalarType.Float32 && layers.All(layer =>
             layer is LinearLayer { Q8: not null, bias: null, Bank: null } linear && (linear.lora_A is null || !linear.LoraEnabled));
-        return plainQ8 ? Q8Weight.ProjectAll(input, [.. layers.Select(layer => ((LinearLayer)layer).Q8!)]) : [.. layers.Select(layer => layer.forward(input))];
+        return plainQ8 ? CpuQ8MatVec.Multiply(input, [.. layers.Select(layer => ((LinearLayer)layer).Q8!)]) : [.. layers.Select(layer => layer.forward(input))];
     }
 
     /// <summary>x Wᵀ + b, with the CPU matrix-vector kernel when x is a single fp32 row.</summary>

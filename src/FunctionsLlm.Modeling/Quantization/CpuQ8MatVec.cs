@@ -19,16 +19,34 @@ internal static class CpuQ8MatVec
 {
     private const int InputChunk = 16;
 
-    public static unsafe Tensor Multiply(Tensor input, Q8Weight weight)
+    public static Tensor Multiply(Tensor input, Q8Weight weight)
     {
-        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1];
-        int inputRows = (int)(input.numel() / columns);
+        using var scope = NewDisposeScope();
+        return Multiply(input, [weight])[0].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// x Wₖᵀ for each of <paramref name="weights"/> (one input width; q, k and v, or gate and up) from a CPU input: x
+    /// quantized once and every product in one parallel region. Each output is the one a product alone gives.
+    /// </summary>
+    public static unsafe Tensor[] Multiply(Tensor input, Q8Weight[] weights)
+    {
         using var scope = NewDisposeScope();
         var x = input.to(ScalarType.Float32).contiguous();
-        var y = empty([.. input.shape[..^1], rows], ScalarType.Float32).MoveToOuterDisposeScope();
-        fixed (byte* xs = x.bytes, ys = y.bytes)
-            Multiply((float*)xs, inputRows, weight, (float*)ys);
-        return y;
+        int inputRows = (int)(x.numel() / weights[0].Shape[1]);
+        var outputs = weights.Select(w => empty([.. input.shape[..^1], w.Shape[0]], ScalarType.Float32)).ToArray();
+        var pointers = new nint[outputs.Length];
+        for (int k = 0; k < outputs.Length; k++)
+        {
+            // CPU tensors' memory is native and never moves: the pointer stays valid after the fixed block.
+            fixed (byte* y = outputs[k].bytes)
+                pointers[k] = (nint)y;
+        }
+        fixed (byte* xs = x.bytes)
+            Multiply((float*)xs, inputRows, weights, pointers);
+        foreach (var output in outputs)
+            output.MoveToOuterDisposeScope();
+        return outputs;
     }
 
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, fp32 in memory that stays put.</summary>

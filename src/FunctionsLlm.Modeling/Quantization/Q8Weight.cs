@@ -95,30 +95,6 @@ public sealed class Q8Weight : IDisposable
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// x Wₖᵀ for each of <paramref name="weights"/> (one input width; q, k and v, or gate and up) from fp32 CPU inputs: the
-    /// input quantized once and every product in one parallel region. Each output is the one <see cref="Project"/> gives.
-    /// </summary>
-    public static unsafe Tensor[] ProjectAll(Tensor input, Q8Weight[] weights)
-    {
-        using var scope = NewDisposeScope();
-        var x = input.to(ScalarType.Float32).contiguous();
-        int inputRows = (int)(x.numel() / weights[0].Shape[1]);
-        var outputs = weights.Select(w => empty([.. input.shape[..^1], w.Shape[0]], ScalarType.Float32)).ToArray();
-        var pointers = new nint[outputs.Length];
-        for (int k = 0; k < outputs.Length; k++)
-        {
-            // CPU tensors' memory is native and never moves: the pointer stays valid after the fixed block.
-            fixed (byte* y = outputs[k].bytes)
-                pointers[k] = (nint)y;
-        }
-        fixed (byte* xs = x.bytes)
-            CpuQ8MatVec.Multiply((float*)xs, inputRows, weights, pointers);
-        foreach (var output in outputs)
-            output.MoveToOuterDisposeScope();
-        return outputs;
-    }
-
     public void Dispose()
     {
         Quants.Dispose();
