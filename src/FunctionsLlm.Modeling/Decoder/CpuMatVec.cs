@@ -152,12 +152,12 @@ internal static class CpuMatVec
         where TVector : struct
     {
         int i = 0;
-        if (typeof(TVector) == typeof(Vector512<float>) && columns > DecodeColumnSpan)
+        if (typeof(TVector) == typeof(Vector512<float>) && inputRows >= 8)
         {
-            // Eight input rows this wide do not stay in L1 beside the weights (down at 2,048 columns: 8 rows from DRAM
-            // 0.213 -> 0.168-0.186 ms, bench/README.md): every row pair against the inputs' first 1,024 columns, then the
-            // next 1,024 continuing the same sums.
-            var carry = ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count);
+            // Weights wider than DecodeColumnSpan in passes of that many columns, each row pair's sums carried from one
+            // to the next, so that eight input rows stay in L1 beside the weights (down at 2,048 columns: 8 rows from
+            // DRAM 0.213 -> 0.168-0.186 ms, bench/README.md); narrower ones in one pass.
+            var carry = columns > DecodeColumnSpan ? ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count) : null;
             fixed (float* carried = carry)
             {
                 for (; i + 8 <= inputRows; i += 8)
@@ -169,12 +169,8 @@ internal static class CpuMatVec
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(carry);
-        }
-        else if (typeof(TVector) == typeof(Vector512<float>))
-        {
-            for (; i + 8 <= inputRows; i += 8)
-                RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true, 0, columns, null);
+            if (carry is not null)
+                ArrayPool<float>.Shared.Return(carry);
         }
         if (i < inputRows)
             RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end);
