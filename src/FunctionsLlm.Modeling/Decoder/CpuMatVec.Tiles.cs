@@ -1,0 +1,232 @@
+using System.Runtime.CompilerServices;
+
+namespace FunctionsLlm.Modeling.Decoder;
+
+/// <summary>The kernels that take several input rows per weight row: the 2×4, 4×4 and 2×8 register tiles.</summary>
+internal static partial class CpuMatVec
+{
+    /// <summary>
+    /// Weight rows [begin, end) against every input row: two weight rows times four input rows per pass (8 vector
+    /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
+    /// the scalar tail).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int r = begin;
+        for (; r + 2 <= end; r += 2)
+        {
+            float* w0 = w + ((long)r * columns), w1 = w0 + columns;
+            int i = 0;
+            for (; i + 4 <= inputRows; i += 4)
+            {
+                float* x0 = x + ((long)i * columns), x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
+                TVector a0 = default, a1 = default, a2 = default, a3 = default;
+                TVector b0 = default, b1 = default, b2 = default, b3 = default;
+                int c = 0;
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
+                {
+                    Prefetch(w0 + c, columns);
+                    var v0 = TLanes.Load(w0 + c);
+                    var v1 = TLanes.Load(w1 + c);
+                    var xv0 = TLanes.Load(x0 + c);
+                    var xv1 = TLanes.Load(x1 + c);
+                    var xv2 = TLanes.Load(x2 + c);
+                    var xv3 = TLanes.Load(x3 + c);
+                    a0 = TLanes.Fma(v0, xv0, a0);
+                    a1 = TLanes.Fma(v0, xv1, a1);
+                    a2 = TLanes.Fma(v0, xv2, a2);
+                    a3 = TLanes.Fma(v0, xv3, a3);
+                    b0 = TLanes.Fma(v1, xv0, b0);
+                    b1 = TLanes.Fma(v1, xv1, b1);
+                    b2 = TLanes.Fma(v1, xv2, b2);
+                    b3 = TLanes.Fma(v1, xv3, b3);
+                }
+                Store(y, outputs, i, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+                Store(y, outputs, i + 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+                Store(y, outputs, i + 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+                Store(y, outputs, i + 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+            }
+            for (; i < inputRows; i++)
+            {
+                // The rows left over from the blocks of four: both weight rows in one pass, each summed as Dot sums it.
+                float* xi = x + ((long)i * columns);
+                TVector a = default, b = default;
+                int c = 0;
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
+                {
+                    Prefetch(w0 + c, columns);
+                    var xv = TLanes.Load(xi + c);
+                    a = TLanes.Fma(TLanes.Load(w0 + c), xv, a);
+                    b = TLanes.Fma(TLanes.Load(w1 + c), xv, b);
+                }
+                Store(y, outputs, i, r, Tail(TLanes.Sum(a), w0, xi, c, columns), Tail(TLanes.Sum(b), w1, xi, c, columns));
+            }
+        }
+        for (; r < end; r++)
+        {
+            for (int i = 0; i < inputRows; i++)
+                y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
+        }
+    }
+
+    /// <summary>
+    /// A prompt's weight rows [begin, end) of a panel in L2 against four input rows: four weight rows times all four per
+    /// pass (16 accumulators, 512-bit code's registers), the rest through <see cref="RowsTimesInputs"/>; each dot product
+    /// summed as <see cref="RowsTimesInputs"/> sums it. For weights of 1,025 to 2,048 columns, whose blocks are four input
+    /// rows: two weight rows a pass left the FMAs waiting on the loads (down 768 × 2048 at 512 rows ran 126–215 GFLOP/s).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
+        int r = begin;
+        for (; r + 4 <= end; r += 4)
+        {
+            float* w0 = w + ((long)r * columns), w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns;
+            TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+            int c = 0;
+            for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            {
+                var xv0 = TLanes.Load(x0 + c);
+                var xv1 = TLanes.Load(x1 + c);
+                var xv2 = TLanes.Load(x2 + c);
+                var xv3 = TLanes.Load(x3 + c);
+                var v = TLanes.Load(w0 + c);
+                a0 = TLanes.Fma(v, xv0, a0);
+                a1 = TLanes.Fma(v, xv1, a1);
+                a2 = TLanes.Fma(v, xv2, a2);
+                a3 = TLanes.Fma(v, xv3, a3);
+                v = TLanes.Load(w1 + c);
+                b0 = TLanes.Fma(v, xv0, b0);
+                b1 = TLanes.Fma(v, xv1, b1);
+                b2 = TLanes.Fma(v, xv2, b2);
+                b3 = TLanes.Fma(v, xv3, b3);
+                v = TLanes.Load(w2 + c);
+                c0 = TLanes.Fma(v, xv0, c0);
+                c1 = TLanes.Fma(v, xv1, c1);
+                c2 = TLanes.Fma(v, xv2, c2);
+                c3 = TLanes.Fma(v, xv3, c3);
+                v = TLanes.Load(w3 + c);
+                d0 = TLanes.Fma(v, xv0, d0);
+                d1 = TLanes.Fma(v, xv1, d1);
+                d2 = TLanes.Fma(v, xv2, d2);
+                d3 = TLanes.Fma(v, xv3, d3);
+            }
+            Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+            Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+            Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+            Store(y, outputs, 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+            Store(y, outputs, 0, r + 2, Tail(TLanes.Sum(c0), w2, x0, c, columns), Tail(TLanes.Sum(d0), w3, x0, c, columns));
+            Store(y, outputs, 1, r + 2, Tail(TLanes.Sum(c1), w2, x1, c, columns), Tail(TLanes.Sum(d1), w3, x1, c, columns));
+            Store(y, outputs, 2, r + 2, Tail(TLanes.Sum(c2), w2, x2, c, columns), Tail(TLanes.Sum(d2), w3, x2, c, columns));
+            Store(y, outputs, 3, r + 2, Tail(TLanes.Sum(c3), w2, x3, c, columns), Tail(TLanes.Sum(d3), w3, x3, c, columns));
+        }
+        if (r < end)
+            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4, r, end);
+    }
+
+    /// <summary>
+    /// Weight rows [begin, end) against eight input rows: two weight rows times all eight per pass (16 accumulators, which
+    /// only 512-bit code has the registers for), each dot product summed as <see cref="RowsTimesInputs"/> sums it. With
+    /// <paramref name="prefetch"/> (weights streamed from DRAM, not a prompt's panel in L2) it asks for rows ahead. Only
+    /// columns [<paramref name="from"/>, <paramref name="to"/>) are summed: a pass that starts past column 0 continues
+    /// each row pair's 16 accumulators from <paramref name="carry"/>, one that ends before the last column leaves them
+    /// there, so the lanes add the same products in the same order as one pass over every column.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void RowsTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool prefetch,
+        int from, int to, float* carry)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        int n = TLanes.Count;
+        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
+        int r = begin;
+        for (; r + 2 <= end; r += 2)
+        {
+            float* w0 = w + ((long)r * columns), w1 = w0 + columns;
+            TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+            float* saved = carry + ((long)(r - begin) / 2 * 16 * n);
+            if (from > 0)
+            {
+                (a0, a1, a2, a3, a4, a5, a6, a7) = (TLanes.Load(saved), TLanes.Load(saved + n), TLanes.Load(saved + (2 * n)), TLanes.Load(saved + (3 * n)),
+                    TLanes.Load(saved + (4 * n)), TLanes.Load(saved + (5 * n)), TLanes.Load(saved + (6 * n)), TLanes.Load(saved + (7 * n)));
+                (b0, b1, b2, b3, b4, b5, b6, b7) = (TLanes.Load(saved + (8 * n)), TLanes.Load(saved + (9 * n)), TLanes.Load(saved + (10 * n)),
+                    TLanes.Load(saved + (11 * n)), TLanes.Load(saved + (12 * n)), TLanes.Load(saved + (13 * n)), TLanes.Load(saved + (14 * n)),
+                    TLanes.Load(saved + (15 * n)));
+            }
+            int c = from;
+            for (; c + TLanes.Count <= to; c += TLanes.Count)
+            {
+                if (prefetch)
+                    Prefetch(w0 + c, columns);
+                var v0 = TLanes.Load(w0 + c);
+                var v1 = TLanes.Load(w1 + c);
+                var xv = TLanes.Load(x0 + c);
+                a0 = TLanes.Fma(v0, xv, a0);
+                b0 = TLanes.Fma(v1, xv, b0);
+                xv = TLanes.Load(x1 + c);
+                a1 = TLanes.Fma(v0, xv, a1);
+                b1 = TLanes.Fma(v1, xv, b1);
+                xv = TLanes.Load(x2 + c);
+                a2 = TLanes.Fma(v0, xv, a2);
+                b2 = TLanes.Fma(v1, xv, b2);
+                xv = TLanes.Load(x3 + c);
+                a3 = TLanes.Fma(v0, xv, a3);
+                b3 = TLanes.Fma(v1, xv, b3);
+                xv = TLanes.Load(x4 + c);
+                a4 = TLanes.Fma(v0, xv, a4);
+                b4 = TLanes.Fma(v1, xv, b4);
+                xv = TLanes.Load(x5 + c);
+                a5 = TLanes.Fma(v0, xv, a5);
+                b5 = TLanes.Fma(v1, xv, b5);
+                xv = TLanes.Load(x6 + c);
+                a6 = TLanes.Fma(v0, xv, a6);
+                b6 = TLanes.Fma(v1, xv, b6);
+                xv = TLanes.Load(x7 + c);
+                a7 = TLanes.Fma(v0, xv, a7);
+                b7 = TLanes.Fma(v1, xv, b7);
+            }
+            if (to < columns)
+            {
+                TLanes.Store(a0, saved);
+                TLanes.Store(a1, saved + n);
+                TLanes.Store(a2, saved + (2 * n));
+                TLanes.Store(a3, saved + (3 * n));
+                TLanes.Store(a4, saved + (4 * n));
+                TLanes.Store(a5, saved + (5 * n));
+                TLanes.Store(a6, saved + (6 * n));
+                TLanes.Store(a7, saved + (7 * n));
+                TLanes.Store(b0, saved + (8 * n));
+                TLanes.Store(b1, saved + (9 * n));
+                TLanes.Store(b2, saved + (10 * n));
+                TLanes.Store(b3, saved + (11 * n));
+                TLanes.Store(b4, saved + (12 * n));
+                TLanes.Store(b5, saved + (13 * n));
+                TLanes.Store(b6, saved + (14 * n));
+                TLanes.Store(b7, saved + (15 * n));
+                continue;
+            }
+            Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+            Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+            Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+            Store(y, outputs, 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+            Store(y, outputs, 4, r, Tail(TLanes.Sum(a4), w0, x4, c, columns), Tail(TLanes.Sum(b4), w1, x4, c, columns));
+            Store(y, outputs, 5, r, Tail(TLanes.Sum(a5), w0, x5, c, columns), Tail(TLanes.Sum(b5), w1, x5, c, columns));
+            Store(y, outputs, 6, r, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
+            Store(y, outputs, 7, r, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
+        }
+        for (; r < end && to == columns; r++)
+        {
+            for (int i = 0; i < 8; i++)
+                y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
+        }
+    }
+}
