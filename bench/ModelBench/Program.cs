@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows | --ragged] [--weights q8_0] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --ragged] [--weights q8_0] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
@@ -66,10 +66,13 @@ if (args.Length > 0 && args[0] == "train")
 // --weights q8_0: every linear weight and the output head in Q8_0, as llama.cpp's Q8_0 model (ModelLoadOptions.Q8Weights)
 // --prefills N: the first prefill after the warm-up as always, then the median of N - 1 more, each into an empty cache
 // (the first one also pays for first-touch memory and the first libtorch calls at that size).
-int weightsAt = Array.IndexOf(args, "--weights"), prefillsAt = Array.IndexOf(args, "--prefills");
+// --cached N (with --rows): each row's prompt before the timed steps, 64 tokens unless given.
+int weightsAt = Array.IndexOf(args, "--weights"), prefillsAt = Array.IndexOf(args, "--prefills"), cachedAt = Array.IndexOf(args, "--cached");
 bool q8 = weightsAt >= 0 && weightsAt + 1 < args.Length && args[weightsAt + 1] == "q8_0";
 int prefillRuns = prefillsAt >= 0 && prefillsAt + 1 < args.Length ? int.Parse(args[prefillsAt + 1], CultureInfo.InvariantCulture) : 1;
-string[] positional = [.. args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !(weightsAt >= 0 && i == weightsAt + 1) && !(prefillsAt >= 0 && i == prefillsAt + 1))];
+int cachedTokens = cachedAt >= 0 && cachedAt + 1 < args.Length ? int.Parse(args[cachedAt + 1], CultureInfo.InvariantCulture) : 64;
+bool OptionValue(int i) => (weightsAt >= 0 && i == weightsAt + 1) || (prefillsAt >= 0 && i == prefillsAt + 1) || (cachedAt >= 0 && i == cachedAt + 1);
+string[] positional = [.. args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && !OptionValue(i))];
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
 int decodeTokens = positional.Length > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 128;
@@ -95,7 +98,7 @@ if (args.Contains("--ragged"))
 }
 if (args.Contains("--rows"))
 {
-    RowsBench.Run(model, threads);
+    RowsBench.Run(model, threads, cachedTokens);
     return;
 }
 

@@ -6,24 +6,25 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Bench;
 
 /// <summary>
-/// `-- DIR 512 128 THREADS --rows [--weights q8_0]`: the decode step alone (CausalLM.Forward of one token per row, after a 64-token
-/// prompt in every row) at 1, 2, 4 and 8 rows, median and p90 of 64 steps, and tokens/s per row count. It separates
-/// what the batched step costs from what the serving engine adds around it (bench "serve").
+/// `-- DIR 512 128 THREADS --rows [--weights q8_0] [--cached N]`: the decode step alone (CausalLM.Forward of one token per
+/// row, after a prompt of N tokens, 64 unless given, in every row) at 1, 2, 4 and 8 rows, median and p90 of 64 steps, and
+/// tokens/s per row count. It separates what the batched step costs from what the serving engine adds around it (bench
+/// "serve"); a long prompt shows what attention over a long cache costs.
 /// </summary>
 internal static class RowsBench
 {
-    private const int Prompt = 64, Steps = 64;
+    private const int Steps = 64;
 
-    public static void Run(CausalLM model, int threads)
+    public static void Run(CausalLM model, int threads, int prompt)
     {
         using var noGrad = no_grad();
         var random = new Random(7);
         double single = 0;
         foreach (int rows in new[] { 1, 2, 4, 8 })
         {
-            using var cache = model.CreateCache(rows, Prompt + Steps + 8);
-            long[] prompt = [.. Enumerable.Range(0, rows * Prompt).Select(_ => (long)random.Next(3, model.Config.VocabSize))];
-            using (var input = tensor(prompt, [rows, Prompt]))
+            using var cache = model.CreateCache(rows, prompt + Steps + 8);
+            long[] ids = [.. Enumerable.Range(0, rows * prompt).Select(_ => (long)random.Next(3, model.Config.VocabSize))];
+            using (var input = tensor(ids, [rows, prompt]))
                 model.Forward(input, cache, lastPositionOnly: true).Dispose();
             var times = new double[Steps];
             var clock = new Stopwatch();
