@@ -1,8 +1,8 @@
 #!/bin/bash
 # Issue 21's whole side-by-side in one run: ours and llama.cpp alternately (alternate.sh), the serve bench and the
 # chunked-prefill bench twice each as the Inference host runs (tiering off) and once with .NET's default tiering,
-# one-prefill runs for the peak RSS, and the kernels. Prints the load average before each part. Build bench/ModelBench and bench/LlamaCppBench in
-# Release first.
+# one-prefill runs for the peak RSS, and the kernels. Prints the load average before each part. Build bench/ModelBench
+# and bench/LlamaCppBench in Release first.
 cd "$(dirname "$0")/.."
 B="dotnet bench/ModelBench/bin/Release/net10.0/ModelBench.dll"
 stamp() { echo "=== $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) :: $*"; }
