@@ -21,17 +21,17 @@ internal sealed partial class CpuDecodeStep
         var scores = buffer.AsSpan(0, length);
         float max = float.NegativeInfinity;
         int p = 0;
-        // Four positions at a time: four independent sums, each in the order Dot sums one.
-        for (; p + 4 <= length; p += 4)
+        // Eight positions at a time: eight independent sums (a chain of FMAs each), each in the order Dot sums one.
+        for (; p + 8 <= length; p += 8)
         {
             if (p + KeyPrefetchPositions < length)
-                Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 4 * _headDim);
-            Dot4(q, keys + ((long)p * _headDim), _headDim, out float s0, out float s1, out float s2, out float s3);
-            scores[p] = valid[p] ? s0 * scale : float.NegativeInfinity;
-            scores[p + 1] = valid[p + 1] ? s1 * scale : float.NegativeInfinity;
-            scores[p + 2] = valid[p + 2] ? s2 * scale : float.NegativeInfinity;
-            scores[p + 3] = valid[p + 3] ? s3 * scale : float.NegativeInfinity;
-            max = MathF.Max(MathF.Max(max, MathF.Max(scores[p], scores[p + 1])), MathF.Max(scores[p + 2], scores[p + 3]));
+                Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 8 * _headDim);
+            Dot8(q, keys + ((long)p * _headDim), _headDim, scores.Slice(p, 8));
+            for (int k = p; k < p + 8; k++)
+            {
+                scores[k] = valid[k] ? scores[k] * scale : float.NegativeInfinity;
+                max = MathF.Max(max, scores[k]);
+            }
         }
         for (; p < length; p++)
         {
@@ -60,8 +60,11 @@ internal sealed partial class CpuDecodeStep
             (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
         for (; v < length; v++)
             scores[v] /= sum;
-        // Output lanes in registers, 32 at a time, each summed over the positions in order (as one FMA a position).
+        // Output lanes in registers, 64 at a time (then 32, then 8), each summed over the positions in order (as one FMA a
+        // position): eight independent FMA chains a position, where four left half the FMA slots waiting on their latency.
         int d = 0;
+        for (; d + 64 <= _headDim; d += 64)
+            ValueSums64(scores, values + d, valid, length, output.Slice(d, 64));
         for (; d + 32 <= _headDim; d += 32)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -95,6 +98,38 @@ internal sealed partial class CpuDecodeStep
         }
     }
 
+    /// <summary>Σ scores[s] · values[s][0..64) over the valid positions s in order, one FMA a position for each lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void ValueSums64(ReadOnlySpan<float> scores, float* values, bool* valid, int length, Span<float> output)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        for (int s = 0; s < length; s++)
+        {
+            float* value = values + ((long)s * _headDim);
+            if (s + ValuePrefetchPositions < length)
+                Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
+            if (!valid[s])
+                continue;
+            var weight = Vector256.Create(scores[s]);
+            a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
+            a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
+            a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
+            a4 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 32), a4);
+            a5 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 40), a5);
+            a6 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 48), a6);
+            a7 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 56), a7);
+        }
+        a0.CopyTo(output[..8]);
+        a1.CopyTo(output.Slice(8, 8));
+        a2.CopyTo(output.Slice(16, 8));
+        a3.CopyTo(output.Slice(24, 8));
+        a4.CopyTo(output.Slice(32, 8));
+        a5.CopyTo(output.Slice(40, 8));
+        a6.CopyTo(output.Slice(48, 8));
+        a7.CopyTo(output.Slice(56, 8));
+    }
+
     /// <summary>Asks for the cache lines of <paramref name="count"/> floats from <paramref name="from"/> (64-byte lines).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Prefetch(float* from, int count)
@@ -119,12 +154,12 @@ internal sealed partial class CpuDecodeStep
         return total;
     }
 
-    /// <summary>q against four consecutive keys (rows of <paramref name="length"/> floats from <paramref name="keys"/>), each summed as <see cref="Dot"/> sums.</summary>
+    /// <summary>q against eight consecutive keys (rows of <paramref name="length"/> floats from <paramref name="keys"/>) into <paramref name="dots"/>, each summed as <see cref="Dot"/> sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Dot4(ReadOnlySpan<float> q, float* keys, int length, out float d0, out float d1, out float d2, out float d3)
+    private static unsafe void Dot8(ReadOnlySpan<float> q, float* keys, int length, Span<float> dots)
     {
-        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-        float* k1 = keys + length, k2 = k1 + length, k3 = k2 + length;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        float* k1 = keys + length, k2 = k1 + length, k3 = k2 + length, k4 = k3 + length, k5 = k4 + length, k6 = k5 + length, k7 = k6 + length;
         int i = 0;
         for (; i + 8 <= length; i += 8)
         {
@@ -133,17 +168,23 @@ internal sealed partial class CpuDecodeStep
             s1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k1 + i), s1);
             s2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k2 + i), s2);
             s3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k3 + i), s3);
+            s4 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k4 + i), s4);
+            s5 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k5 + i), s5);
+            s6 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k6 + i), s6);
+            s7 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k7 + i), s7);
         }
-        d0 = Vector256.Sum(s0);
-        d1 = Vector256.Sum(s1);
-        d2 = Vector256.Sum(s2);
-        d3 = Vector256.Sum(s3);
+        (dots[0], dots[1], dots[2], dots[3]) = (Vector256.Sum(s0), Vector256.Sum(s1), Vector256.Sum(s2), Vector256.Sum(s3));
+        (dots[4], dots[5], dots[6], dots[7]) = (Vector256.Sum(s4), Vector256.Sum(s5), Vector256.Sum(s6), Vector256.Sum(s7));
         for (; i < length; i++)
         {
-            d0 += q[i] * keys[i];
-            d1 += q[i] * k1[i];
-            d2 += q[i] * k2[i];
-            d3 += q[i] * k3[i];
+            dots[0] += q[i] * keys[i];
+            dots[1] += q[i] * k1[i];
+            dots[2] += q[i] * k2[i];
+            dots[3] += q[i] * k3[i];
+            dots[4] += q[i] * k4[i];
+            dots[5] += q[i] * k5[i];
+            dots[6] += q[i] * k6[i];
+            dots[7] += q[i] * k7[i];
         }
     }
 }
