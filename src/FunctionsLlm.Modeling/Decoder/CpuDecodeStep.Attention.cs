@@ -60,32 +60,11 @@ internal sealed partial class CpuDecodeStep
             (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
         for (; v < length; v++)
             scores[v] /= sum;
-        // Output lanes in registers, 64 at a time (then 32, then 8), each summed over the positions in order (as one FMA a
-        // position): eight independent FMA chains a position, where four left half the FMA slots waiting on their latency.
+        // Output lanes in registers, 64 at a time (the rest 8 at a time), each summed over the positions in order (as one FMA
+        // a position): eight independent FMA chains a position, where four left half the FMA slots waiting on their latency.
         int d = 0;
         for (; d + 64 <= _headDim; d += 64)
             ValueSums64(scores, values + d, valid, length, output.Slice(d, 64));
-        for (; d + 32 <= _headDim; d += 32)
-        {
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int s = 0; s < length; s++)
-            {
-                if (s + ValuePrefetchPositions < length)
-                    Prefetch(values + ((long)(s + ValuePrefetchPositions) * _headDim) + d, 32);
-                if (!valid[s])
-                    continue;
-                var weight = Vector256.Create(scores[s]);
-                float* value = values + ((long)s * _headDim) + d;
-                a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
-                a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
-                a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
-                a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
-            }
-            a0.CopyTo(output.Slice(d, 8));
-            a1.CopyTo(output.Slice(d + 8, 8));
-            a2.CopyTo(output.Slice(d + 16, 8));
-            a3.CopyTo(output.Slice(d + 24, 8));
-        }
         for (; d < _headDim; d += 8)
         {
             Vector256<float> a = default;

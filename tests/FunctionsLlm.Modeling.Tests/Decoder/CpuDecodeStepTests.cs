@@ -1,6 +1,7 @@
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
+using FunctionsLlm.Tests;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Tests.Decoder;
@@ -43,6 +44,65 @@ public class CpuDecodeStepTests
         model.ManagedDecode = false;
         var libtorch = Stepwise(model, ids, prefill: 3, expectManaged: false);
         TensorAssert.Close(libtorch, managed, 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), name);
+    }
+
+    /// <summary>
+    /// Heads wider than the fixtures' 16 and 32 lanes (64, 80 = 64 + 16, 128) take the attention's 64-lane value sums and
+    /// its eight-key score blocks with a remainder: a random Llama of each, 37 positions (blocks of eight and five left),
+    /// against libtorch's attention.
+    /// </summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(80)]
+    [InlineData(128)]
+    public void Wide_heads_decode_as_libtorchs_attention_does(int headDim)
+    {
+        using var folder = new TempFolder();
+        WriteRandomLlama(folder, headDim);
+        using var model = ModelLoader.Load(folder, new ModelLoadOptions(CPU, ScalarType.Float32));
+        int[] ids = [.. Enumerable.Range(0, 37).Select(i => (i * 7 % 61) + 2)];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var managed = Stepwise(model, ids, prefill: 20, expectManaged: true);
+        model.ManagedDecode = false;
+        var libtorch = Stepwise(model, ids, prefill: 20, expectManaged: false);
+        TensorAssert.Close(libtorch, managed, 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), $"head_dim {headDim}");
+    }
+
+    /// <summary>Two layers, 4 query heads over 2 KV heads of <paramref name="headDim"/>, 64 ids, weights N(0, 0.1).</summary>
+    private static void WriteRandomLlama(string directory, int headDim)
+    {
+        const int heads = 4, kvHeads = 2, hidden = 96, ffn = 160, vocab = 64;
+        File.WriteAllText(Path.Combine(directory, "config.json"), $$"""
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": {{hidden}}, "intermediate_size": {{ffn}},
+             "num_hidden_layers": 2, "num_attention_heads": {{heads}}, "num_key_value_heads": {{kvHeads}}, "head_dim": {{headDim}},
+             "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 128,
+             "vocab_size": {{vocab}}, "tie_word_embeddings": false, "torch_dtype": "float32"}
+            """);
+        var generator = new Generator(5);
+        Tensor Random(long rows, long columns) => randn([rows, columns], generator: generator).mul_(0.1);
+        var tensors = new List<(string, Tensor)>
+        {
+            ("model.embed_tokens.weight", Random(vocab, hidden)),
+            ("model.norm.weight", ones(hidden)),
+            ("lm_head.weight", Random(vocab, hidden)),
+        };
+        for (int i = 0; i < 2; i++)
+        {
+            string layer = $"model.layers.{i}.";
+            tensors.Add((layer + "input_layernorm.weight", ones(hidden)));
+            tensors.Add((layer + "post_attention_layernorm.weight", ones(hidden)));
+            tensors.Add((layer + "self_attn.q_proj.weight", Random(heads * headDim, hidden)));
+            tensors.Add((layer + "self_attn.k_proj.weight", Random(kvHeads * headDim, hidden)));
+            tensors.Add((layer + "self_attn.v_proj.weight", Random(kvHeads * headDim, hidden)));
+            tensors.Add((layer + "self_attn.o_proj.weight", Random(hidden, heads * headDim)));
+            tensors.Add((layer + "mlp.gate_proj.weight", Random(ffn, hidden)));
+            tensors.Add((layer + "mlp.up_proj.weight", Random(ffn, hidden)));
+            tensors.Add((layer + "mlp.down_proj.weight", Random(hidden, ffn)));
+        }
+        SafetensorsWriter.WriteCheckpoint(directory, tensors);
+        foreach (var (_, tensor) in tensors)
+            tensor.Dispose();
     }
 
     /// <summary>
