@@ -32,19 +32,30 @@ internal static class RandomLlama
 
     public static void Create(string dir)
     {
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "config.json"), Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var parameters = Write(dir, Config, seed: 1234, scale: 0.02f);
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), """{"eos_token_id": 2, "bos_token_id": 1}""");
-        int hidden = (int)Config["hidden_size"]!, ffn = (int)Config["intermediate_size"]!, vocab = (int)Config["vocab_size"]!;
-        int heads = (int)Config["num_attention_heads"]!, kvHeads = (int)Config["num_key_value_heads"]!, headDim = (int)Config["head_dim"]!;
-        var generator = new Generator(1234);
+        Console.WriteLine($"wrote {parameters:N0} parameters to {dir}");
+    }
+
+    /// <summary>
+    /// A Llama of <paramref name="config"/>'s shape (its hidden, intermediate and vocabulary sizes, layers, heads, KV heads
+    /// and head_dim) with weights N(0, <paramref name="scale"/>²) from <paramref name="seed"/> and norms 1, and the config,
+    /// into <paramref name="dir"/>; returns the parameter count. The modeling tests link this file for wide-head models.
+    /// </summary>
+    public static long Write(string dir, JsonObject config, long seed, float scale)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        int hidden = (int)config["hidden_size"]!, ffn = (int)config["intermediate_size"]!, vocab = (int)config["vocab_size"]!;
+        int heads = (int)config["num_attention_heads"]!, kvHeads = (int)config["num_key_value_heads"]!, headDim = (int)config["head_dim"]!;
+        using var generator = new Generator((ulong)seed);
         var tensors = new List<(string, Tensor)>
         {
             ("model.embed_tokens.weight", Random([vocab, hidden])),
             ("model.norm.weight", ones(hidden)),
             ("lm_head.weight", Random([vocab, hidden])),
         };
-        for (int i = 0; i < (int)Config["num_hidden_layers"]!; i++)
+        for (int i = 0; i < (int)config["num_hidden_layers"]!; i++)
         {
             string p = string.Create(CultureInfo.InvariantCulture, $"model.layers.{i}.");
             tensors.Add((p + "input_layernorm.weight", ones(hidden)));
@@ -58,9 +69,10 @@ internal static class RandomLlama
             tensors.Add((p + "mlp.down_proj.weight", Random([hidden, ffn])));
         }
         SafetensorsWriter.WriteCheckpoint(dir, tensors);
-        Console.WriteLine($"wrote {tensors.Sum(t => t.Item2.numel()):N0} parameters to {dir}");
+        long count = tensors.Sum(t => t.Item2.numel());
         tensors.ForEach(t => t.Item2.Dispose());
+        return count;
 
-        Tensor Random(long[] shape) => randn(shape, generator: generator).mul_(0.02f);
+        Tensor Random(long[] shape) => randn(shape, generator: generator).mul_(scale);
     }
 }

@@ -1,3 +1,4 @@
+using FunctionsLlm.Bench;
 using FunctionsLlm.Modeling.Checkpoints;
 using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Lora;
@@ -72,37 +73,11 @@ public class CpuDecodeStepTests
     /// <summary>Two layers, 4 query heads over 2 KV heads of <paramref name="headDim"/>, 64 ids, weights N(0, 0.1).</summary>
     private static void WriteRandomLlama(string directory, int headDim)
     {
-        const int heads = 4, kvHeads = 2, hidden = 96, ffn = 160, vocab = 64;
-        File.WriteAllText(Path.Combine(directory, "config.json"), $$"""
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": {{hidden}}, "intermediate_size": {{ffn}},
-             "num_hidden_layers": 2, "num_attention_heads": {{heads}}, "num_key_value_heads": {{kvHeads}}, "head_dim": {{headDim}},
-             "hidden_act": "silu", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 128,
-             "vocab_size": {{vocab}}, "tie_word_embeddings": false, "torch_dtype": "float32"}
-            """);
-        var generator = new Generator(5);
-        Tensor Random(long rows, long columns) => randn([rows, columns], generator: generator).mul_(0.1);
-        var tensors = new List<(string, Tensor)>
-        {
-            ("model.embed_tokens.weight", Random(vocab, hidden)),
-            ("model.norm.weight", ones(hidden)),
-            ("lm_head.weight", Random(vocab, hidden)),
-        };
-        for (int i = 0; i < 2; i++)
-        {
-            string layer = $"model.layers.{i}.";
-            tensors.Add((layer + "input_layernorm.weight", ones(hidden)));
-            tensors.Add((layer + "post_attention_layernorm.weight", ones(hidden)));
-            tensors.Add((layer + "self_attn.q_proj.weight", Random(heads * headDim, hidden)));
-            tensors.Add((layer + "self_attn.k_proj.weight", Random(kvHeads * headDim, hidden)));
-            tensors.Add((layer + "self_attn.v_proj.weight", Random(kvHeads * headDim, hidden)));
-            tensors.Add((layer + "self_attn.o_proj.weight", Random(hidden, heads * headDim)));
-            tensors.Add((layer + "mlp.gate_proj.weight", Random(ffn, hidden)));
-            tensors.Add((layer + "mlp.up_proj.weight", Random(ffn, hidden)));
-            tensors.Add((layer + "mlp.down_proj.weight", Random(hidden, ffn)));
-        }
-        SafetensorsWriter.WriteCheckpoint(directory, tensors);
-        foreach (var (_, tensor) in tensors)
-            tensor.Dispose();
+        var config = RandomLlama.Config.DeepClone().AsObject();
+        (config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]) = (96, 160, 2);
+        (config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]) = (4, 2, headDim);
+        (config["vocab_size"], config["max_position_embeddings"]) = (64, 128);
+        RandomLlama.Write(directory, config, seed: 5, scale: 0.1f);
     }
 
     /// <summary>
