@@ -147,13 +147,17 @@ internal static partial class CpuMatVec
     {
         int n = TLanes.Count;
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
-        int r = begin;
-        for (; r + 2 <= end; r += 2)
+        int pairs = (end - begin) / 2;
+        int skip = columns - (to - from);   // from a pass's last column to the next row's first
+        for (int pair = 0; pair < pairs; pair++)
         {
-            float* w0 = w + ((long)r * columns), w1 = w0 + columns;
+            // Streaming from DRAM, a pass pairs each row of the slice's first half with its counterpart in the second:
+            // two streams far apart kept DRAM busier under the FMAs than two adjacent rows (bench/README.md).
+            int r = prefetch ? begin + pair : begin + (2 * pair), r1 = prefetch ? r + pairs : r + 1;
+            float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns);
             TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            float* saved = carry + ((long)(r - begin) / 2 * 16 * n);
+            float* saved = carry + ((long)pair * 16 * n);
             if (from > 0)
             {
                 (a0, a1, a2, a3, a4, a5, a6, a7) = (TLanes.Load(saved), TLanes.Load(saved + n), TLanes.Load(saved + (2 * n)), TLanes.Load(saved + (3 * n)),
@@ -166,7 +170,7 @@ internal static partial class CpuMatVec
             for (; c + TLanes.Count <= to; c += TLanes.Count)
             {
                 if (prefetch)
-                    Prefetch(w0 + c, columns);
+                    PrefetchAhead(w0, w1, c, to, skip);
                 var v0 = TLanes.Load(w0 + c);
                 var v1 = TLanes.Load(w1 + c);
                 var xv = TLanes.Load(x0 + c);
@@ -214,16 +218,16 @@ internal static partial class CpuMatVec
                 TLanes.Store(b7, saved + (15 * n));
                 continue;
             }
-            Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
-            Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
-            Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
-            Store(y, outputs, 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
-            Store(y, outputs, 4, r, Tail(TLanes.Sum(a4), w0, x4, c, columns), Tail(TLanes.Sum(b4), w1, x4, c, columns));
-            Store(y, outputs, 5, r, Tail(TLanes.Sum(a5), w0, x5, c, columns), Tail(TLanes.Sum(b5), w1, x5, c, columns));
-            Store(y, outputs, 6, r, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
-            Store(y, outputs, 7, r, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
+            Store(y, outputs, 0, r, r1, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+            Store(y, outputs, 1, r, r1, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+            Store(y, outputs, 2, r, r1, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+            Store(y, outputs, 3, r, r1, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+            Store(y, outputs, 4, r, r1, Tail(TLanes.Sum(a4), w0, x4, c, columns), Tail(TLanes.Sum(b4), w1, x4, c, columns));
+            Store(y, outputs, 5, r, r1, Tail(TLanes.Sum(a5), w0, x5, c, columns), Tail(TLanes.Sum(b5), w1, x5, c, columns));
+            Store(y, outputs, 6, r, r1, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
+            Store(y, outputs, 7, r, r1, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
         }
-        for (; r < end && to == columns; r++)
+        for (int r = begin + (2 * pairs); r < end && to == columns; r++)
         {
             for (int i = 0; i < 8; i++)
                 y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);

@@ -27,6 +27,11 @@ internal static partial class CpuMatVec
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
 
+    // Eight decode rows' products ask for each weight stream's line 3 KB ahead: far enough to cover the latency from L2,
+    // near enough that the lines on their way leave the eight input rows in L1 (eight rows ahead, 48 KB of lines in
+    // flight, their input loads missed L1; bench/README.md).
+    private const int PrefetchAheadFloats = 768;
+
     // Eight decode rows' inputs of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
     private const int DecodeColumnSpan = 1024;
 
@@ -215,11 +220,31 @@ internal static partial class CpuMatVec
         }
     }
 
+    /// <summary>
+    /// For two streams of weight rows read in passes of columns [.., <paramref name="to"/>) (<paramref name="skip"/>
+    /// columns between a pass's end and the next row's start): the line each will read <see cref="PrefetchAheadFloats"/>
+    /// floats after column <paramref name="c"/> of rows <paramref name="w0"/> and <paramref name="w1"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store(float* y, int outputs, int inputRow, int r, float first, float second)
+    private static unsafe void PrefetchAhead(float* w0, float* w1, int c, int to, int skip)
+    {
+        if (Sse.IsSupported)
+        {
+            int ahead = c + PrefetchAheadFloats;
+            long offset = ahead < to ? ahead : ahead + skip;
+            Sse.Prefetch0(w0 + offset);
+            Sse.Prefetch0(w1 + offset);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store(float* y, int outputs, int inputRow, int r, float first, float second) => Store(y, outputs, inputRow, r, r + 1, first, second);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Store(float* y, int outputs, int inputRow, int r, int r1, float first, float second)
     {
         y[((long)inputRow * outputs) + r] = first;
-        y[((long)inputRow * outputs) + r + 1] = second;
+        y[((long)inputRow * outputs) + r1] = second;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
