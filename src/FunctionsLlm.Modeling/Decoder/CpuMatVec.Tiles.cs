@@ -84,6 +84,7 @@ internal static partial class CpuMatVec
         where TVector : struct
     {
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
+        float* sums = stackalloc float[16];
         int r = begin;
         for (; r + 4 <= end; r += 4)
         {
@@ -118,14 +119,15 @@ internal static partial class CpuMatVec
                 d2 = TLanes.Fma(v, xv2, d2);
                 d3 = TLanes.Fma(v, xv3, d3);
             }
-            Store(y, outputs, 0, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
-            Store(y, outputs, 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
-            Store(y, outputs, 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
-            Store(y, outputs, 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
-            Store(y, outputs, 0, r + 2, Tail(TLanes.Sum(c0), w2, x0, c, columns), Tail(TLanes.Sum(d0), w3, x0, c, columns));
-            Store(y, outputs, 1, r + 2, Tail(TLanes.Sum(c1), w2, x1, c, columns), Tail(TLanes.Sum(d1), w3, x1, c, columns));
-            Store(y, outputs, 2, r + 2, Tail(TLanes.Sum(c2), w2, x2, c, columns), Tail(TLanes.Sum(d2), w3, x2, c, columns));
-            Store(y, outputs, 3, r + 2, Tail(TLanes.Sum(c3), w2, x3, c, columns), Tail(TLanes.Sum(d3), w3, x3, c, columns));
+            TLanes.Sums(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, sums);
+            Store(y, outputs, 0, r, Tail(sums[0], w0, x0, c, columns), Tail(sums[4], w1, x0, c, columns));
+            Store(y, outputs, 1, r, Tail(sums[1], w0, x1, c, columns), Tail(sums[5], w1, x1, c, columns));
+            Store(y, outputs, 2, r, Tail(sums[2], w0, x2, c, columns), Tail(sums[6], w1, x2, c, columns));
+            Store(y, outputs, 3, r, Tail(sums[3], w0, x3, c, columns), Tail(sums[7], w1, x3, c, columns));
+            Store(y, outputs, 0, r + 2, Tail(sums[8], w2, x0, c, columns), Tail(sums[12], w3, x0, c, columns));
+            Store(y, outputs, 1, r + 2, Tail(sums[9], w2, x1, c, columns), Tail(sums[13], w3, x1, c, columns));
+            Store(y, outputs, 2, r + 2, Tail(sums[10], w2, x2, c, columns), Tail(sums[14], w3, x2, c, columns));
+            Store(y, outputs, 3, r + 2, Tail(sums[11], w2, x3, c, columns), Tail(sums[15], w3, x3, c, columns));
         }
         if (r < end)
             RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4, r, end);
@@ -147,6 +149,7 @@ internal static partial class CpuMatVec
     {
         int n = TLanes.Count;
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
+        float* sums = stackalloc float[16];
         int pairs = (end - begin) / 2;
         int skip = columns - (to - from);   // from a pass's last column to the next row's first
         for (int pair = 0; pair < pairs; pair++)
@@ -218,14 +221,15 @@ internal static partial class CpuMatVec
                 TLanes.Store(b7, saved + (15 * n));
                 continue;
             }
-            Store(y, outputs, 0, r, r1, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
-            Store(y, outputs, 1, r, r1, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
-            Store(y, outputs, 2, r, r1, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
-            Store(y, outputs, 3, r, r1, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
-            Store(y, outputs, 4, r, r1, Tail(TLanes.Sum(a4), w0, x4, c, columns), Tail(TLanes.Sum(b4), w1, x4, c, columns));
-            Store(y, outputs, 5, r, r1, Tail(TLanes.Sum(a5), w0, x5, c, columns), Tail(TLanes.Sum(b5), w1, x5, c, columns));
-            Store(y, outputs, 6, r, r1, Tail(TLanes.Sum(a6), w0, x6, c, columns), Tail(TLanes.Sum(b6), w1, x6, c, columns));
-            Store(y, outputs, 7, r, r1, Tail(TLanes.Sum(a7), w0, x7, c, columns), Tail(TLanes.Sum(b7), w1, x7, c, columns));
+            TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
+            Store(y, outputs, 0, r, r1, Tail(sums[0], w0, x0, c, columns), Tail(sums[8], w1, x0, c, columns));
+            Store(y, outputs, 1, r, r1, Tail(sums[1], w0, x1, c, columns), Tail(sums[9], w1, x1, c, columns));
+            Store(y, outputs, 2, r, r1, Tail(sums[2], w0, x2, c, columns), Tail(sums[10], w1, x2, c, columns));
+            Store(y, outputs, 3, r, r1, Tail(sums[3], w0, x3, c, columns), Tail(sums[11], w1, x3, c, columns));
+            Store(y, outputs, 4, r, r1, Tail(sums[4], w0, x4, c, columns), Tail(sums[12], w1, x4, c, columns));
+            Store(y, outputs, 5, r, r1, Tail(sums[5], w0, x5, c, columns), Tail(sums[13], w1, x5, c, columns));
+            Store(y, outputs, 6, r, r1, Tail(sums[6], w0, x6, c, columns), Tail(sums[14], w1, x6, c, columns));
+            Store(y, outputs, 7, r, r1, Tail(sums[7], w0, x7, c, columns), Tail(sums[15], w1, x7, c, columns));
         }
         for (int r = begin + (2 * pairs); r < end && to == columns; r++)
         {

@@ -268,48 +268,4 @@ internal static partial class CpuMatVec
             sum += w[c] * x[c];
         return sum;
     }
-
-    /// <summary>
-    /// The vector operations of one lane width. The kernels are generic over these and hold the vectors themselves
-    /// (<typeparamref name="TVector"/>), not a struct around them: with a wrapper struct the JIT kept the accumulators
-    /// out of registers and a one-row product ran at half speed (bench/README.md).
-    /// </summary>
-    private unsafe interface ILanes<TVector> where TVector : struct
-    {
-        static abstract int Count { get; }
-
-        static abstract TVector Load(float* source);
-
-        static abstract TVector Fma(TVector a, TVector b, TVector addend);
-
-        static abstract float Sum(TVector lanes);
-
-        static abstract void Store(TVector lanes, float* target);
-    }
-
-    private readonly unsafe struct Lanes256 : ILanes<Vector256<float>>
-    {
-        public static int Count => Vector256<float>.Count;
-
-        public static Vector256<float> Load(float* source) => Vector256.Load(source);
-
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.FusedMultiplyAdd(a, b, addend);
-
-        public static float Sum(Vector256<float> lanes) => Vector256.Sum(lanes);
-
-        public static void Store(Vector256<float> lanes, float* target) => lanes.Store(target);
-    }
-
-    private readonly unsafe struct Lanes512 : ILanes<Vector512<float>>
-    {
-        public static int Count => Vector512<float>.Count;
-
-        public static Vector512<float> Load(float* source) => Vector512.Load(source);
-
-        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.FusedMultiplyAdd(a, b, addend);
-
-        public static float Sum(Vector512<float> lanes) => Vector512.Sum(lanes);
-
-        public static void Store(Vector512<float> lanes, float* target) => lanes.Store(target);
-    }
 }
