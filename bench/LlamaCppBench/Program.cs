@@ -9,11 +9,11 @@ using LLama.Native;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/LlamaCppBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
-//     [--flash-attention off|on|auto] [--kv f32|f16] [--weights f32|q8_0]
+//     [--flash-attention off|on|auto] [--kv f32|f16] [--weights f32|q8_0] [--streams N]
 // The same model, prompt and procedure as bench/ModelBench, run by llama.cpp (LLamaSharp's CPU build) from an F32
 // GGUF converted here (with --weights q8_0 quantized by llama.cpp itself, output tensor included); then llama.cpp's logits
 // are checked against ours (ours with ModelLoadOptions.Q8Weights for q8_0) on the first prompt tokens, and so are 32
-// greedy tokens after them.
+// greedy tokens after them. With --streams N only what ModelBench's serve measures (LlamaStreams), and nothing else.
 var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
 int promptTokens = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 512;
@@ -23,6 +23,7 @@ string flashAttention = Option("--flash-attention", "off");
 string kv = Option("--kv", "f32");
 string weightType = Option("--weights", "f32");
 int prefillRuns = int.Parse(Option("--prefills", "1"), CultureInfo.InvariantCulture);   // as in ModelBench
+int streams = int.Parse(Option("--streams", "0"), CultureInfo.InvariantCulture);         // as ModelBench's serve, when given
 const int CheckTokens = 16;
 const int GreedyTokens = 32;
 
@@ -68,6 +69,12 @@ var parameters = new ModelParams(ggufPath)
 var clock = Stopwatch.StartNew();
 using var weights = LLamaWeights.LoadFromFile(parameters);
 double loadSeconds = clock.Elapsed.TotalSeconds;
+if (streams > 0)
+{
+    Console.WriteLine($"model      {ggufPath}: {weightType} weights, llama.cpp via LLamaSharp 0.30.0, {threads} threads, KV cache {kv}, flash attention {flashAttention}");
+    Console.WriteLine(LlamaStreams.Run(weights, parameters, config.VocabSize, streams, promptTokens, decodeTokens));
+    return;
+}
 clock.Restart();
 using var context = weights.CreateContext(parameters);
 double contextSeconds = clock.Elapsed.TotalSeconds;
