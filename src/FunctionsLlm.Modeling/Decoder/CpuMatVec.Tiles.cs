@@ -11,14 +11,17 @@ internal static partial class CpuMatVec
     /// the scalar tail).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
+    private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end,
+        bool streaming = false)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        int r = begin;
-        for (; r + 2 <= end; r += 2)
+        int pairs = (end - begin) / 2;
+        for (int pair = 0; pair < pairs; pair++)
         {
-            float* w0 = w + ((long)r * columns), w1 = w0 + columns;
+            // As in RowsTimesEight: from DRAM, each row of the range's first half with its counterpart in the second.
+            int r = streaming ? begin + pair : begin + (2 * pair), r1 = streaming ? r + pairs : r + 1;
+            float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns);
             int i = 0;
             for (; i + 4 <= inputRows; i += 4)
             {
@@ -28,7 +31,10 @@ internal static partial class CpuMatVec
                 int c = 0;
                 for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
-                    Prefetch(w0 + c, columns);
+                    if (streaming)
+                        PrefetchAhead(w0, w1, c, columns, 0);
+                    else
+                        Prefetch(w0 + c, columns);
                     var v0 = TLanes.Load(w0 + c);
                     var v1 = TLanes.Load(w1 + c);
                     var xv0 = TLanes.Load(x0 + c);
@@ -44,10 +50,10 @@ internal static partial class CpuMatVec
                     b2 = TLanes.Fma(v1, xv2, b2);
                     b3 = TLanes.Fma(v1, xv3, b3);
                 }
-                Store(y, outputs, i, r, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
-                Store(y, outputs, i + 1, r, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
-                Store(y, outputs, i + 2, r, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
-                Store(y, outputs, i + 3, r, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
+                Store(y, outputs, i, r, r1, Tail(TLanes.Sum(a0), w0, x0, c, columns), Tail(TLanes.Sum(b0), w1, x0, c, columns));
+                Store(y, outputs, i + 1, r, r1, Tail(TLanes.Sum(a1), w0, x1, c, columns), Tail(TLanes.Sum(b1), w1, x1, c, columns));
+                Store(y, outputs, i + 2, r, r1, Tail(TLanes.Sum(a2), w0, x2, c, columns), Tail(TLanes.Sum(b2), w1, x2, c, columns));
+                Store(y, outputs, i + 3, r, r1, Tail(TLanes.Sum(a3), w0, x3, c, columns), Tail(TLanes.Sum(b3), w1, x3, c, columns));
             }
             for (; i < inputRows; i++)
             {
@@ -57,15 +63,18 @@ internal static partial class CpuMatVec
                 int c = 0;
                 for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
-                    Prefetch(w0 + c, columns);
+                    if (streaming)
+                        PrefetchAhead(w0, w1, c, columns, 0);
+                    else
+                        Prefetch(w0 + c, columns);
                     var xv = TLanes.Load(xi + c);
                     a = TLanes.Fma(TLanes.Load(w0 + c), xv, a);
                     b = TLanes.Fma(TLanes.Load(w1 + c), xv, b);
                 }
-                Store(y, outputs, i, r, Tail(TLanes.Sum(a), w0, xi, c, columns), Tail(TLanes.Sum(b), w1, xi, c, columns));
+                Store(y, outputs, i, r, r1, Tail(TLanes.Sum(a), w0, xi, c, columns), Tail(TLanes.Sum(b), w1, xi, c, columns));
             }
         }
-        for (; r < end; r++)
+        for (int r = begin + (2 * pairs); r < end; r++)
         {
             for (int i = 0; i < inputRows; i++)
                 y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);

@@ -178,7 +178,7 @@ internal static partial class CpuMatVec
                 ArrayPool<float>.Shared.Return(carry);
         }
         if (i < inputRows)
-            RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end);
+            RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end, streaming: true);
     }
 
     /// <summary>
