@@ -88,21 +88,29 @@ internal static partial class CpuMatVec
     /// rows: two weight rows a pass left the FMAs waiting on the loads (down 768 × 2048 at 512 rows ran 126–215 GFLOP/s).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
+    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end,
+        bool streaming = false)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
         float* sums = stackalloc float[16];
-        int r = begin;
-        for (; r + 4 <= end; r += 4)
+        // From DRAM (a decode pass), the four weight rows of a pass come from the four quarters of the range, as in Rows.
+        int passes = (end - begin) / 4, apart = streaming ? passes : 1;
+        for (int pass = 0; pass < passes; pass++)
         {
-            float* w0 = w + ((long)r * columns), w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns;
+            int r = streaming ? begin + pass : begin + (4 * pass), r1 = r + apart, r2 = r1 + apart, r3 = r2 + apart;
+            float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns), w2 = w + ((long)r2 * columns), w3 = w + ((long)r3 * columns);
             TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
             TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
             int c = 0;
             for (; c + TLanes.Count <= columns; c += TLanes.Count)
             {
+                if (streaming)
+                {
+                    PrefetchAhead(w0, w1, c, columns, 0);
+                    PrefetchAhead(w2, w3, c, columns, 0);
+                }
                 var xv0 = TLanes.Load(x0 + c);
                 var xv1 = TLanes.Load(x1 + c);
                 var xv2 = TLanes.Load(x2 + c);
@@ -129,17 +137,17 @@ internal static partial class CpuMatVec
                 d3 = TLanes.Fma(v, xv3, d3);
             }
             TLanes.Sums(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, sums);
-            Store(y, outputs, 0, r, Tail(sums[0], w0, x0, c, columns), Tail(sums[4], w1, x0, c, columns));
-            Store(y, outputs, 1, r, Tail(sums[1], w0, x1, c, columns), Tail(sums[5], w1, x1, c, columns));
-            Store(y, outputs, 2, r, Tail(sums[2], w0, x2, c, columns), Tail(sums[6], w1, x2, c, columns));
-            Store(y, outputs, 3, r, Tail(sums[3], w0, x3, c, columns), Tail(sums[7], w1, x3, c, columns));
-            Store(y, outputs, 0, r + 2, Tail(sums[8], w2, x0, c, columns), Tail(sums[12], w3, x0, c, columns));
-            Store(y, outputs, 1, r + 2, Tail(sums[9], w2, x1, c, columns), Tail(sums[13], w3, x1, c, columns));
-            Store(y, outputs, 2, r + 2, Tail(sums[10], w2, x2, c, columns), Tail(sums[14], w3, x2, c, columns));
-            Store(y, outputs, 3, r + 2, Tail(sums[11], w2, x3, c, columns), Tail(sums[15], w3, x3, c, columns));
+            Store(y, outputs, 0, r, r1, Tail(sums[0], w0, x0, c, columns), Tail(sums[4], w1, x0, c, columns));
+            Store(y, outputs, 1, r, r1, Tail(sums[1], w0, x1, c, columns), Tail(sums[5], w1, x1, c, columns));
+            Store(y, outputs, 2, r, r1, Tail(sums[2], w0, x2, c, columns), Tail(sums[6], w1, x2, c, columns));
+            Store(y, outputs, 3, r, r1, Tail(sums[3], w0, x3, c, columns), Tail(sums[7], w1, x3, c, columns));
+            Store(y, outputs, 0, r2, r3, Tail(sums[8], w2, x0, c, columns), Tail(sums[12], w3, x0, c, columns));
+            Store(y, outputs, 1, r2, r3, Tail(sums[9], w2, x1, c, columns), Tail(sums[13], w3, x1, c, columns));
+            Store(y, outputs, 2, r2, r3, Tail(sums[10], w2, x2, c, columns), Tail(sums[14], w3, x2, c, columns));
+            Store(y, outputs, 3, r2, r3, Tail(sums[11], w2, x3, c, columns), Tail(sums[15], w3, x3, c, columns));
         }
-        if (r < end)
-            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4, r, end);
+        if (begin + (4 * passes) < end)
+            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4, begin + (4 * passes), end);
     }
 
     /// <summary>

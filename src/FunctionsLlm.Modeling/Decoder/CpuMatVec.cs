@@ -177,6 +177,11 @@ internal static partial class CpuMatVec
             if (carry is not null)
                 ArrayPool<float>.Shared.Return(carry);
         }
+        if (typeof(TVector) == typeof(Vector512<float>) && inputRows - i >= 4)
+        {
+            FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, streaming: true);
+            i += 4;
+        }
         if (i < inputRows)
             RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end, streaming: true);
     }
