@@ -8,7 +8,8 @@ internal static partial class CpuMatVec
     /// <summary>
     /// Weight rows [begin, end) against every input row: two weight rows times four input rows per pass (8 vector
     /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
-    /// the scalar tail).
+    /// the scalar tail). <paramref name="streaming"/> (a decode pass, weights from DRAM): the two rows of a pass come
+    /// from the two halves of the range, each stream prefetched <see cref="PrefetchAheadFloats"/> ahead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowsTimesInputs<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end,
@@ -19,7 +20,6 @@ internal static partial class CpuMatVec
         int pairs = (end - begin) / 2;
         for (int pair = 0; pair < pairs; pair++)
         {
-            // As in RowsTimesEight: from DRAM, each row of the range's first half with its counterpart in the second.
             int r = streaming ? begin + pair : begin + (2 * pair), r1 = streaming ? r + pairs : r + 1;
             float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns);
             int i = 0;
@@ -82,10 +82,13 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// A prompt's weight rows [begin, end) of a panel in L2 against four input rows: four weight rows times all four per
-    /// pass (16 accumulators, 512-bit code's registers), the rest through <see cref="RowsTimesInputs"/>; each dot product
-    /// summed as <see cref="RowsTimesInputs"/> sums it. For weights of 1,025 to 2,048 columns, whose blocks are four input
-    /// rows: two weight rows a pass left the FMAs waiting on the loads (down 768 × 2048 at 512 rows ran 126–215 GFLOP/s).
+    /// Weight rows [begin, end) against four input rows: four weight rows times all four per pass (16 accumulators,
+    /// 512-bit code's registers), the rest through <see cref="RowsTimesInputs"/>; each dot product summed as
+    /// <see cref="RowsTimesInputs"/> sums it. For a prompt's panel in L2 of weights of 1,025 to 2,048 columns, whose
+    /// blocks are four input rows: two weight rows a pass left the FMAs waiting on the loads (down 768 × 2048 at 512 rows
+    /// ran 126–215 GFLOP/s). <paramref name="streaming"/> (a decode pass's four rows): the four weight rows of a pass come
+    /// from the four quarters of the range, each stream prefetched <see cref="PrefetchAheadFloats"/> ahead (a 4-row
+    /// step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end,
@@ -153,7 +156,8 @@ internal static partial class CpuMatVec
     /// <summary>
     /// Weight rows [begin, end) against eight input rows: two weight rows times all eight per pass (16 accumulators, which
     /// only 512-bit code has the registers for), each dot product summed as <see cref="RowsTimesInputs"/> sums it. With
-    /// <paramref name="prefetch"/> (weights streamed from DRAM, not a prompt's panel in L2) it asks for rows ahead. Only
+    /// <paramref name="prefetch"/> (weights streamed from DRAM, not a prompt's panel in L2) the two rows of a pass come
+    /// from the two halves of the range, each stream prefetched <see cref="PrefetchAheadFloats"/> ahead. Only
     /// columns [<paramref name="from"/>, <paramref name="to"/>) are summed: a pass that starts past column 0 continues
     /// each row pair's 16 accumulators from <paramref name="carry"/>, one that ends before the last column leaves them
     /// there, so the lanes add the same products in the same order as one pass over every column.
@@ -171,8 +175,6 @@ internal static partial class CpuMatVec
         int skip = columns - (to - from);   // from a pass's last column to the next row's first
         for (int pair = 0; pair < pairs; pair++)
         {
-            // Streaming from DRAM, a pass pairs each row of the slice's first half with its counterpart in the second:
-            // two streams far apart kept DRAM busier under the FMAs than two adjacent rows (bench/README.md).
             int r = prefetch ? begin + pair : begin + (2 * pair), r1 = prefetch ? r + pairs : r + 1;
             float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns);
             TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;

@@ -27,9 +27,9 @@ internal static partial class CpuMatVec
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
 
-    // Eight decode rows' products ask for each weight stream's line 3 KB ahead: far enough to cover the latency from L2,
-    // near enough that the lines on their way leave the eight input rows in L1 (eight rows ahead, 48 KB of lines in
-    // flight, their input loads missed L1; bench/README.md).
+    // Decode products of several rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
+    // from L2, near enough that the lines on their way leave the input rows in L1 (eight rows ahead of a row pair put
+    // 48 KB of lines in flight and the eight input rows' loads missed L1; bench/README.md).
     private const int PrefetchAheadFloats = 768;
 
     // Eight decode rows' inputs of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
@@ -148,8 +148,9 @@ internal static partial class CpuMatVec
     /// <summary>
     /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows: blocks of eight through <see cref="RowsTimesEight"/>
     /// where 512-bit code has the registers for it (with weights on 2 MB pages, 8 rows of gate/up from DRAM took 0.15-0.16
-    /// ms against 0.19-0.20 through <see cref="RowsTimesInputs"/>, 16 rows 10% less; bench/README.md), the rest through
-    /// <see cref="RowsTimesInputs"/>. Both sum every output the same way.
+    /// ms against 0.19-0.20 through <see cref="RowsTimesInputs"/>, 16 rows 10% less; bench/README.md), a block of four
+    /// through <see cref="FourRowsTimesFour"/>, the rest through <see cref="RowsTimesInputs"/>, each reading its weight
+    /// rows as streams from far-apart parts of the range. All sum every output the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Decode<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
@@ -188,8 +189,8 @@ internal static partial class CpuMatVec
 
     /// <summary>
     /// One input row against weight rows [begin, end): four rows a pass, one from each quarter of the range, so that
-    /// four streams far apart keep DRAM busy (a 400 MB sweep on two cores 6.7-7.4 ms with four adjacent rows a pass,
-    /// 5.9-6.0 with the quarters, 5.7-6.0 reading alone; bench/README.md). Each row summed as <see cref="Dot"/> sums it.
+    /// four streams far apart keep DRAM busy (a 400 MB sweep on two cores: 6.7-7.6 ms with four adjacent rows a pass,
+    /// 5.2-6.0 with the quarters, 5.7-6.1 reading alone; bench/README.md). Each row summed as <see cref="Dot"/> sums it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Rows<TLanes, TVector>(float* w, float* x, float* y, int columns, int begin, int end)
@@ -246,9 +247,6 @@ internal static partial class CpuMatVec
             Sse.Prefetch0(w1 + offset);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Store(float* y, int outputs, int inputRow, int r, float first, float second) => Store(y, outputs, inputRow, r, r + 1, first, second);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Store(float* y, int outputs, int inputRow, int r, int r1, float first, float second)
