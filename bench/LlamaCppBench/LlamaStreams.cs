@@ -3,6 +3,7 @@ using System.Globalization;
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using static FunctionsLlm.Bench.Greedy;
 
 namespace FunctionsLlm.Bench;
 
@@ -76,16 +77,5 @@ internal static class LlamaStreams
         var result = context.NativeHandle.Decode(batch);
         if (result != DecodeResult.Ok)
             throw new InvalidOperationException($"llama_decode returned {result}");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-                best = i;
-        }
-        return best;
     }
 }

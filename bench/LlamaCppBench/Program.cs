@@ -6,6 +6,7 @@ using FunctionsLlm.Modeling.Decoder;
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using static FunctionsLlm.Bench.Greedy;
 using static TorchSharp.torch;
 
 // dotnet run --project bench/LlamaCppBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads]
@@ -223,17 +224,6 @@ static (double MaxDiff, int ArgMaxAgree) Compare(float[][] ours, float[][] their
         agree += ArgMax(ours[i]) == ArgMax(theirs[i]) ? 1 : 0;
     }
     return (maxDiff, agree);
-}
-
-static int ArgMax(ReadOnlySpan<float> values)
-{
-    int best = 0;
-    for (int i = 1; i < values.Length; i++)
-    {
-        if (values[i] > values[best])
-            best = i;
-    }
-    return best;
 }
 
 // As ModelBench prints it: the median of the prefills after the first, or nothing without --prefills.
