@@ -65,7 +65,8 @@ internal static class LlamaStreams
             Decode(context, batch);
             for (int s = 0; s < streams; s++)
                 next[s] = ArgMax(context.NativeHandle.GetLogitsIth(logitsAt[s]));
-            secondToken = step == 1 ? clock.Elapsed.TotalSeconds : secondToken;
+            if (step == 1)
+                secondToken = clock.Elapsed.TotalSeconds;
         }
         double wall = clock.Elapsed.TotalSeconds;
         return (firstToken, (decodeTokens - 1) / (wall - firstToken), streams * decodeTokens / wall, wall,
