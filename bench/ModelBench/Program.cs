@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --ragged] [--weights q8_0] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged] [--weights q8_0] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
@@ -94,6 +94,11 @@ if (args.Contains("--profile"))
 if (args.Contains("--ragged"))
 {
     RaggedBench.Run(model);
+    return;
+}
+if (args.Contains("--floors"))
+{
+    FloorBench.Run(model, threads, cachedAt >= 0 ? cachedTokens : 128);
     return;
 }
 if (args.Contains("--rows"))

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using FunctionsLlm.Modeling.Decoder;
+using FunctionsLlm.Modeling.Runtime;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Bench;
+
+/// <summary>
+/// `-- DIR 512 128 THREADS --floors [--cached P]`: what bounds a decode step of 8 rows (the serve bench's streams) on
+/// this machine, every part measured in one process in alternating rounds (the host's speed drifts ±20–30% from one
+/// minute to the next): the decode step itself at 1 and at 8 rows (CausalLM.Forward after P cached positions, 128 unless
+/// given: the middle of the serve bench's 64-token prompts and 128 new tokens); the step's products alone (every linear
+/// of every layer and the head, in the step's order, on <see cref="CpuMatVec"/>) at one row with the weights from DRAM
+/// (the memory floor: every weight read once) and at 8 rows; the machine's fused multiply-add peak on registers (the
+/// floor of the 8 rows' arithmetic; <c>kernels</c> gives the kernel's own rate per shape); and what attention reads from
+/// the KV cache. An 8-row step can take no less than the larger of its memory and its arithmetic
+/// plus what is not a product; the report says how much the 8 rows' products take beyond the memory floor now, and the
+/// step and multiple of one row these floors would allow.
+/// </summary>
+internal static class FloorBench
+{
+    private const int Rounds = 7, StepsPerRound = 8, Rows = 8;
+
+    public static unsafe void Run(CausalLM model, int threads, int positions)
+    {
+        using var noGrad = no_grad();
+        var linears = model.model.layers
+            .SelectMany(l => new[] { l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj,
+                l.mlp.gate_up_proj, l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj }.OfType<LinearLayer>())
+            .Concat(model.lm_head is LinearLayer head ? [head] : [])   // a tied head (the embedding) is not counted
+            .ToList();
+        if (linears.Any(l => l.weight is not { } w || w.dtype != ScalarType.Float32))
+            throw new ArgumentException("--floors measures F32 weights (load without --weights q8_0)");
+        long weightFloats = linears.Sum(l => l.OutFeatures * l.InFeatures);
+        int widest = (int)linears.Max(l => Math.Max(l.InFeatures, l.OutFeatures));
+        var random = new Random(3);
+        var x = new float[Rows * widest];
+        var y = new float[Rows * widest];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = (float)(random.NextDouble() - 0.5);
+
+        double Products(int rows)
+        {
+            long ticks = 0;
+            fixed (float* input = x, output = y)
+            {
+                foreach (var layer in linears)
+                {
+                    fixed (byte* w = layer.weight!.bytes)
+                    {
+                        long started = Stopwatch.GetTimestamp();
+                        CpuMatVec.Multiply(input, rows, (float*)w, (int)layer.OutFeatures, (int)layer.InFeatures, output);
+                        ticks += Stopwatch.GetTimestamp() - started;
+                    }
+                }
+            }
+            return ticks * 1000.0 / Stopwatch.Frequency;
+        }
+
+        using var oneCache = model.CreateCache(1, positions + (Rounds * StepsPerRound) + 16);
+        using var eightCache = model.CreateCache(Rows, positions + (Rounds * StepsPerRound) + 16);
+        foreach (var (cache, rows) in new[] { (oneCache, 1), (eightCache, Rows) })
+        {
+            using var prompt = tensor([.. Enumerable.Range(0, rows * positions).Select(_ => (long)random.Next(3, model.Config.VocabSize))], [rows, positions]);
+            model.Forward(prompt, cache, lastPositionOnly: true).Dispose();
+        }
+        double Step(KvCache cache, int rows)
+        {
+            var times = new double[StepsPerRound];
+            for (int s = 0; s < StepsPerRound; s++)
+            {
+                using var token = tensor([.. Enumerable.Range(0, rows).Select(_ => (long)random.Next(3, model.Config.VocabSize))], [rows, 1]);
+                long started = Stopwatch.GetTimestamp();
+                model.Forward(token, cache, lastPositionOnly: true).Dispose();
+                times[s] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+            return Median([.. times]);
+        }
+
+        var measured = new Dictionary<string, List<double>>();
+        void Add(string name, double value) => (measured.TryGetValue(name, out var list) ? list : measured[name] = []).Add(value);
+        Products(1);
+        Products(Rows);
+        for (int round = 0; round < Rounds; round++)
+        {
+            Add("step 1", Step(oneCache, 1));
+            Add("step 8", Step(eightCache, Rows));
+            Add("memory", Products(1));
+            Add("products 8", Products(Rows));
+            Add("peak", FmaPeak(threads) / 1e9);
+        }
+        double one = Median(measured["step 1"]), eight = Median(measured["step 8"]), memory = Median(measured["memory"]);
+        double products = Median(measured["products 8"]), peak = Median(measured["peak"]);
+        double weightBytes = weightFloats * 4.0, flops = 2.0 * Rows * weightFloats, atPeak = flops / (peak * 1e9) * 1e3;
+        var config = model.Config;
+        double kvBytes = 2.0 * Rows * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * 4 * positions;
+        double rest = eight - products;   // attention, norms, rotary, the step's bookkeeping
+        double best = rest + Math.Max(memory, atPeak);   // the step with every FMA hidden under the weights' stream
+        string Range(string name) => string.Create(CultureInfo.InvariantCulture, $"{measured[name].Min():F2}–{measured[name].Max():F2}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+            floors     {linears.Count} products, {weightBytes / 1e6:F0} MB of F32 weights, {threads} threads, {positions} cached positions, {Rounds} rounds alternating, medians (range)
+            step       1 row {one:F2} ms ({Range("step 1")}), {Rows} rows {eight:F2} ms ({Range("step 8")}) = {eight / one:F2}× one row's, {Rows * one / eight:F2}× its tokens/s
+            memory     the products at 1 row, weights from DRAM: {memory:F2} ms ({Range("memory")}) = {weightBytes / memory / 1e6:F1} GB/s
+            FMA peak   registers only: {peak:F0} GFLOP/s ({Range("peak")}) → {Rows} rows' arithmetic at peak {atPeak:F2} ms
+            products   at {Rows} rows from DRAM: {products:F2} ms ({Range("products 8")}) = {flops / products / 1e6:F0} GFLOP/s, memory + {products - memory:F2} ms ({(products - memory) / atPeak:F2}× the arithmetic at peak)
+            rest       of the {Rows}-row step (attention, norms, rotary, bookkeeping): {rest:F2} ms; attention reads {kvBytes / 1e6:F1} MB of KV cache = {kvBytes / (weightBytes / memory):F2} ms at the memory's rate
+            floor      the {Rows}-row step with its products at max(memory, arithmetic at peak), the rest as measured: {best:F2} ms = {best / one:F2}× one row's, {Rows * one / best:F2}× its tokens/s
+            """));
+    }
+
+    /// <summary>Fused multiply-adds on registers only (12 independent chains a thread), on every kernel thread: FLOP/s.</summary>
+    private static double FmaPeak(int threads)
+    {
+        const int Iterations = 2_000_000;
+        long started = Stopwatch.GetTimestamp();
+        var sinks = new float[threads];
+        KernelThreads.Run(threads, part => sinks[part] = Vector512.IsHardwareAccelerated ? Chains512(Iterations) : Chains256(Iterations));
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        int lanes = Vector512.IsHardwareAccelerated ? 16 : 8;
+        return threads * (double)Iterations * 12 * lanes * 2 / seconds;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Chains512(int iterations)
+    {
+        var m = Vector512.Create(0.999f);
+        var a = Vector512.Create(0.001f);
+        Vector512<float> c0 = Vector512.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int i = 0; i < iterations; i++)
+        {
+            (c0, c1, c2, c3) = (Vector512.FusedMultiplyAdd(c0, m, a), Vector512.FusedMultiplyAdd(c1, m, a), Vector512.FusedMultiplyAdd(c2, m, a), Vector512.FusedMultiplyAdd(c3, m, a));
+            (c4, c5, c6, c7) = (Vector512.FusedMultiplyAdd(c4, m, a), Vector512.FusedMultiplyAdd(c5, m, a), Vector512.FusedMultiplyAdd(c6, m, a), Vector512.FusedMultiplyAdd(c7, m, a));
+            (c8, c9, c10, c11) = (Vector512.FusedMultiplyAdd(c8, m, a), Vector512.FusedMultiplyAdd(c9, m, a), Vector512.FusedMultiplyAdd(c10, m, a), Vector512.FusedMultiplyAdd(c11, m, a));
+        }
+        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Chains256(int iterations)
+    {
+        var m = Vector256.Create(0.999f);
+        var a = Vector256.Create(0.001f);
+        Vector256<float> c0 = Vector256.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (int i = 0; i < iterations; i++)
+        {
+            (c0, c1, c2, c3) = (Vector256.FusedMultiplyAdd(c0, m, a), Vector256.FusedMultiplyAdd(c1, m, a), Vector256.FusedMultiplyAdd(c2, m, a), Vector256.FusedMultiplyAdd(c3, m, a));
+            (c4, c5, c6, c7) = (Vector256.FusedMultiplyAdd(c4, m, a), Vector256.FusedMultiplyAdd(c5, m, a), Vector256.FusedMultiplyAdd(c6, m, a), Vector256.FusedMultiplyAdd(c7, m, a));
+            (c8, c9, c10, c11) = (Vector256.FusedMultiplyAdd(c8, m, a), Vector256.FusedMultiplyAdd(c9, m, a), Vector256.FusedMultiplyAdd(c10, m, a), Vector256.FusedMultiplyAdd(c11, m, a));
+        }
+        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+}
