@@ -94,7 +94,8 @@ internal static class FloorBench
         double peak = Median(measured["peak"]);
         double weightBytes = weightFloats * 4.0, flops = 2.0 * Rows * weightFloats, atPeak = flops / (peak * 1e9) * 1e3;
         var config = model.Config;
-        double kvBytes = 2.0 * Rows * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * 4 * positions;
+        int attended = positions + (Rounds * StepsPerRound / 2);   // the cache grows a position a step: its mean length
+        double kvBytes = 2.0 * Rows * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * 4 * attended;
         double kvTime = kvBytes / (weightBytes / memory);
         double floor = Math.Max(memory, atPeak) + kvTime;
         string Range(string name) => string.Create(CultureInfo.InvariantCulture, $"{measured[name].Min():F2}–{measured[name].Max():F2}");
@@ -103,7 +104,7 @@ internal static class FloorBench
             step       1 row {one:F2} ms ({Range("step 1")}), {Rows} rows {eight:F2} ms ({Range("step 8")}) = {eight / one:F2}× one row's, {Rows * one / eight:F2}× its tokens/s
             memory     the products at 1 row, weights from DRAM: {memory:F2} ms ({Range("memory")}) = {weightBytes / memory / 1e6:F1} GB/s
             FMA peak   registers only: {peak:F0} GFLOP/s ({Range("peak")}) → {Rows} rows' arithmetic at peak {atPeak:F2} ms
-            KV cache   attention at {Rows} rows reads {kvBytes / 1e6:F1} MB a step = {kvTime:F2} ms at the memory's rate
+            KV cache   attention at {Rows} rows over {attended} positions (the mean) reads {kvBytes / 1e6:F1} MB a step = {kvTime:F2} ms at the memory's rate
             floor      of an {Rows}-row step: max(memory, arithmetic at peak) + KV cache = {floor:F2} ms = {floor / one:F2}× the one-row step; the {Rows}-row step is {eight / floor:F2}× its floor, the one-row step {one / (memory + (kvTime / Rows)):F2}× its own
             """));
     }
