@@ -82,38 +82,30 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Weight rows [begin, end) against four input rows: four weight rows times all four per pass (16 accumulators,
-    /// 512-bit code's registers), the rest through <see cref="RowsTimesInputs"/>; each dot product summed as
-    /// <see cref="RowsTimesInputs"/> sums it. For a prompt's panel in L2 of weights of 1,025 to 2,048 columns, whose
-    /// blocks are four input rows: two weight rows a pass left the FMAs waiting on the loads (down 768 × 2048 at 512 rows
-    /// ran 126–215 GFLOP/s). <paramref name="streaming"/> (a decode pass's four rows): the four weight rows of a pass come
-    /// from the four quarters of the range, each stream prefetched <see cref="PrefetchAheadFloats"/> ahead (a 4-row
-    /// step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs).
+    /// Weight rows [begin, end) from DRAM against a decode pass's four input rows: four weight rows times all four per
+    /// pass (16 accumulators, 512-bit code's registers), one from each quarter of the range, each stream prefetched
+    /// <see cref="PrefetchAheadFloats"/> ahead (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs); the
+    /// rest through <see cref="RowsTimesInputs"/>; each dot product summed as <see cref="RowsTimesInputs"/> sums it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end,
-        bool streaming = false)
+    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
         float* sums = stackalloc float[16];
-        // From DRAM (a decode pass), the four weight rows of a pass come from the four quarters of the range, as in Rows.
-        int passes = (end - begin) / 4, apart = streaming ? passes : 1;
+        int passes = (end - begin) / 4;
         for (int pass = 0; pass < passes; pass++)
         {
-            int r = streaming ? begin + pass : begin + (4 * pass), r1 = r + apart, r2 = r1 + apart, r3 = r2 + apart;
+            int r = begin + pass, r1 = r + passes, r2 = r1 + passes, r3 = r2 + passes;
             float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns), w2 = w + ((long)r2 * columns), w3 = w + ((long)r3 * columns);
             TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
             TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
             int c = 0;
             for (; c + TLanes.Count <= columns; c += TLanes.Count)
             {
-                if (streaming)
-                {
-                    PrefetchAhead(w0, w1, c, columns, 0);
-                    PrefetchAhead(w2, w3, c, columns, 0);
-                }
+                PrefetchAhead(w0, w1, c, columns, 0);
+                PrefetchAhead(w2, w3, c, columns, 0);
                 var xv0 = TLanes.Load(x0 + c);
                 var xv1 = TLanes.Load(x1 + c);
                 var xv2 = TLanes.Load(x2 + c);

@@ -32,8 +32,8 @@ internal static partial class CpuMatVec
     // 48 KB of lines in flight and the eight input rows' loads missed L1; bench/README.md).
     private const int PrefetchAheadFloats = 768;
 
-    // Eight decode rows' inputs of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
-    private const int DecodeColumnSpan = 1024;
+    // Eight input rows of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
+    private const int ColumnSpan = 1024;
 
     // A prompt's panel of weight rows: half of a 512 KB L2 (1 MB on newer cores), so the input blocks passing through
     // leave it there. 128 KB to 512 KB measured within a few percent of each other, all of the weight at once 5-12% slower.
@@ -53,11 +53,10 @@ internal static partial class CpuMatVec
         && !(is_grad_enabled() && (input.requires_grad || weight.requires_grad));
 
     /// <summary>
-    /// How many input rows of a prompt go against the weight rows at a time: as many as fit in 32 KB of L1 cache with
-    /// 8 at most, where that is at least 4 (wider weights go to libtorch's GEMM); 0 without 512-bit vectors.
+    /// How many input rows of a prompt go against the weight rows at a time: eight, for weights of up to two passes of
+    /// <see cref="ColumnSpan"/> columns (wider ones go to libtorch's GEMM); 0 without 512-bit vectors.
     /// </summary>
-    internal static int PromptBlockRows(int columns) =>
-        !Vector512.IsHardwareAccelerated ? 0 : columns <= 1024 ? 8 : columns <= 2048 ? 4 : 0;
+    internal static int PromptBlockRows(int columns) => !Vector512.IsHardwareAccelerated || columns > 2 * ColumnSpan ? 0 : 8;
 
     public static unsafe Tensor Multiply(Tensor input, Tensor weight, Tensor? bias)
     {
@@ -119,30 +118,48 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Many input rows: a panel of weight rows small enough to stay in L2 against every block of input rows in turn, each
-    /// block small enough to stay in L1 (<see cref="PromptBlockRows"/>; eight at a time with <see cref="RowsTimesEight"/>),
-    /// summed as <see cref="RowsTimesInputs"/> sums.
+    /// Many input rows: a panel of weight rows small enough to stay in L2 against every block of eight input rows in turn
+    /// (<see cref="EightRowsInPasses"/>, whose passes keep the block in L1), the last few rows through
+    /// <see cref="RowsTimesInputs"/>; every output summed as <see cref="RowsTimesInputs"/> sums it. Down (768 × 2048) in
+    /// blocks of eight over two column passes took 12–19% less than in blocks of four over every column, a 512-token
+    /// prefill the same within noise (bench/README.md); one tile for every prompt.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Prompt<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        int block = Math.Max(1, PromptBlockRows(columns));
         int panel = Math.Max(2, (PanelBytes / (columns * sizeof(float))) & ~1);
-        for (int first = begin; first < end; first += panel)
+        var carry = columns > ColumnSpan ? ArrayPool<float>.Shared.Rent((panel + 1) / 2 * 16 * TLanes.Count) : null;
+        fixed (float* carried = carry)
         {
-            int last = Math.Min(end, first + panel);
-            for (int i = 0; i < inputRows; i += block)
+            for (int first = begin; first < end; first += panel)
             {
-                if (block == 8 && inputRows - i >= 8)
-                    RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prefetch: false, 0, columns, null);
-                else if (block == 4 && inputRows - i >= 4)
-                    FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last);
-                else
-                    RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, Math.Min(block, inputRows - i), first, last);
+                int last = Math.Min(end, first + panel), i = 0;
+                for (; i + 8 <= inputRows; i += 8)
+                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prefetch: false, carried);
+                if (i < inputRows)
+                    RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, first, last);
             }
         }
+        if (carry is not null)
+            ArrayPool<float>.Shared.Return(carry);
+    }
+
+    /// <summary>
+    /// Eight input rows through <see cref="RowsTimesEight"/>: weights wider than <see cref="ColumnSpan"/> in passes of
+    /// that many columns, each row pair's sums carried in <paramref name="carry"/> from one pass to the next, so that the
+    /// eight input rows stay in L1 beside the weights (decode, down at 2,048 columns: 8 rows from DRAM 0.213 ->
+    /// 0.168-0.186 ms; bench/README.md).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool prefetch,
+        float* carry)
+        where TLanes : struct, ILanes<TVector>
+        where TVector : struct
+    {
+        for (int from = 0; from < columns; from += ColumnSpan)
+            RowsTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, prefetch, from, Math.Min(columns, from + ColumnSpan), carry);
     }
 
     /// <summary>
@@ -160,27 +177,18 @@ internal static partial class CpuMatVec
         int i = 0;
         if (typeof(TVector) == typeof(Vector512<float>) && inputRows >= 8)
         {
-            // Weights wider than DecodeColumnSpan in passes of that many columns, each row pair's sums carried from one
-            // to the next, so that eight input rows stay in L1 beside the weights (down at 2,048 columns: 8 rows from
-            // DRAM 0.213 -> 0.168-0.186 ms, bench/README.md); narrower ones in one pass.
-            var carry = columns > DecodeColumnSpan ? ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count) : null;
+            var carry = columns > ColumnSpan ? ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count) : null;
             fixed (float* carried = carry)
             {
                 for (; i + 8 <= inputRows; i += 8)
-                {
-                    for (int from = 0; from < columns; from += DecodeColumnSpan)
-                    {
-                        RowsTimesEight<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true,
-                            from, Math.Min(columns, from + DecodeColumnSpan), carried);
-                    }
-                }
+                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true, carried);
             }
             if (carry is not null)
                 ArrayPool<float>.Shared.Return(carry);
         }
         if (typeof(TVector) == typeof(Vector512<float>) && inputRows - i >= 4)
         {
-            FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, streaming: true);
+            FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end);
             i += 4;
         }
         if (i < inputRows)

@@ -60,8 +60,8 @@ public class CpuMatVecTests
     [InlineData(45, 1030, 771)]  // five blocks of eight and five rows left (four and one), two threads, ragged split
     [InlineData(512, 768, 768)]  // a prompt of the bench model's q/o shape
     [InlineData(24, 33, 64)]     // an odd weight row beside the pairs
-    [InlineData(21, 300, 2048)]  // blocks of four, weight panels of 32 rows
-    [InlineData(19, 91, 1536)]   // blocks of four and three, panels of 42 rows: four weight rows at a time, then a pair, then one
+    [InlineData(21, 300, 2048)]  // two blocks of eight, each in two column passes, and five rows left; weight panels of 32 rows
+    [InlineData(19, 91, 1536)]   // two blocks of eight in passes of 1,024 and 512 columns, three rows left; panels of 42 rows, odd weight rows
     public void A_prompt_matches_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
     {
         var generator = new Generator(7);
