@@ -57,7 +57,11 @@ public sealed partial class InferenceEngine : IDisposable
     /// <summary>Positions per sequence: prompt plus completion.</summary>
     public int ContextLength { get; }
 
-    public int ActiveSequences { get { lock (_queue) return Occupied; } }
+    /// <summary>
+    /// Requests generating or being prefilled. A row whose request has finished counts no more, though the engine retires
+    /// it only after its step: a client that got its answer and asks /health at once saw its own row still counted.
+    /// </summary>
+    public int ActiveSequences { get { lock (_queue) return _rows.Count(r => !r.IsDone) + (_chunked is { IsDone: false } ? 1 : 0); } }
 
     /// <summary>Cache rows in use: the live rows and the one being prefilled in chunks. Under the queue's lock.</summary>
     private int Occupied => _rows.Count + (_chunked is null ? 0 : 1);

@@ -47,6 +47,23 @@ public class InferenceEngineTests
     }
 
     /// <summary>
+    /// A request's answer is out before the engine retires its row (after the step that finished it): the row no longer
+    /// counts as active then, so a client asking /health right after its answer sees its request gone (the fuzz test's
+    /// last check once read 1 there).
+    /// </summary>
+    [Fact]
+    public async Task A_request_is_not_active_once_its_answer_is_out()
+    {
+        using var engine = TestModels.Engine();
+        var prompt = TestModels.Prompts(1)[0];
+        for (int i = 0; i < 40; i++)
+        {
+            await engine.Submit(prompt, Greedy with { MaxTokens = 1 + (i % 3) }).Completion;
+            Assert.Equal(0, engine.ActiveSequences);
+        }
+    }
+
+    /// <summary>
     /// Paced chunks ride along with the decode steps in one ragged pass (stall 1); fixed chunks (stall 0) are passes of
     /// their own. Either way every answer is the one the prompt gets alone.
     /// </summary>
