@@ -137,7 +137,7 @@ internal static partial class CpuMatVec
             {
                 int last = Math.Min(end, first + panel), i = 0;
                 for (; i + 8 <= inputRows; i += 8)
-                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prefetch: false, carried);
+                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, streaming: false, carried);
                 if (i < inputRows)
                     RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, first, last);
             }
@@ -147,19 +147,25 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Eight input rows through <see cref="RowsTimesEight"/>: weights wider than <see cref="ColumnSpan"/> in passes of
+    /// Eight input rows through <see cref="RowsTimesEight"/> (decode, <paramref name="streaming"/>) or
+    /// <see cref="PanelTimesEight"/> (a prompt's panel in L2): weights wider than <see cref="ColumnSpan"/> in passes of
     /// that many columns, each row pair's sums carried in <paramref name="carry"/> from one pass to the next, so that the
     /// eight input rows stay in L1 beside the weights (decode, down at 2,048 columns: 8 rows from DRAM 0.213 ->
     /// 0.168-0.186 ms; bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool prefetch,
+    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool streaming,
         float* carry)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
         for (int from = 0; from < columns; from += ColumnSpan)
-            RowsTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, prefetch, from, Math.Min(columns, from + ColumnSpan), carry);
+        {
+            if (streaming)
+                RowsTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
+            else
+                PanelTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
+        }
     }
 
     /// <summary>
@@ -181,7 +187,7 @@ internal static partial class CpuMatVec
             fixed (float* carried = carry)
             {
                 for (; i + 8 <= inputRows; i += 8)
-                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, prefetch: true, carried);
+                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, streaming: true, carried);
             }
             if (carry is not null)
                 ArrayPool<float>.Shared.Return(carry);
