@@ -5,7 +5,6 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// <summary>The kernels that take several input rows per weight row: the 2×4, 4×4 and 2×8 register tiles.</summary>
 internal static partial class CpuMatVec
 {
-
     /// <summary>
     /// Weight rows [begin, end) against every input row: two weight rows times four input rows per pass (8 vector
     /// accumulators), each dot product summed like <see cref="Rows"/> sums it (8 lanes in column order, lane sum, then
@@ -282,47 +281,45 @@ internal static partial class CpuMatVec
                     TLanes.Load(saved + (15 * n)));
             }
             int c = from, vectors = (to - from) / TLanes.Count;
+            // Three row pointers and the row stride address the eight input rows (1x and 2x the stride scale into
+            // the load), and the two weight rows move as pointers.
+            nint stride = columns;
+            float* p0 = x0 + c, p3 = x3 + c, p6 = x6 + c, q0 = w0 + c, q1 = w1 + c;
+            for (int k = 0; k < vectors; k++)
             {
-                // Three row pointers and the row stride address the eight input rows (1x and 2x the stride scale into
-                // the load), and the two weight rows move as pointers.
-                nint stride = columns;
-                float* p0 = x0 + c, p3 = x3 + c, p6 = x6 + c, q0 = w0 + c, q1 = w1 + c;
-                for (int k = 0; k < vectors; k++)
-                {
-                    var v0 = TLanes.Load(q0);
-                    var v1 = TLanes.Load(q1);
-                    var xv = TLanes.Load(p0);
-                    a0 = TLanes.Fma(v0, xv, a0);
-                    b0 = TLanes.Fma(v1, xv, b0);
-                    xv = TLanes.Load(p0 + stride);
-                    a1 = TLanes.Fma(v0, xv, a1);
-                    b1 = TLanes.Fma(v1, xv, b1);
-                    xv = TLanes.Load(p0 + (2 * stride));
-                    a2 = TLanes.Fma(v0, xv, a2);
-                    b2 = TLanes.Fma(v1, xv, b2);
-                    xv = TLanes.Load(p3);
-                    a3 = TLanes.Fma(v0, xv, a3);
-                    b3 = TLanes.Fma(v1, xv, b3);
-                    xv = TLanes.Load(p3 + stride);
-                    a4 = TLanes.Fma(v0, xv, a4);
-                    b4 = TLanes.Fma(v1, xv, b4);
-                    xv = TLanes.Load(p3 + (2 * stride));
-                    a5 = TLanes.Fma(v0, xv, a5);
-                    b5 = TLanes.Fma(v1, xv, b5);
-                    xv = TLanes.Load(p6);
-                    a6 = TLanes.Fma(v0, xv, a6);
-                    b6 = TLanes.Fma(v1, xv, b6);
-                    xv = TLanes.Load(p6 + stride);
-                    a7 = TLanes.Fma(v0, xv, a7);
-                    b7 = TLanes.Fma(v1, xv, b7);
-                    p0 += TLanes.Count;
-                    p3 += TLanes.Count;
-                    p6 += TLanes.Count;
-                    q0 += TLanes.Count;
-                    q1 += TLanes.Count;
-                }
-                c += vectors * TLanes.Count;
+                var v0 = TLanes.Load(q0);
+                var v1 = TLanes.Load(q1);
+                var xv = TLanes.Load(p0);
+                a0 = TLanes.Fma(v0, xv, a0);
+                b0 = TLanes.Fma(v1, xv, b0);
+                xv = TLanes.Load(p0 + stride);
+                a1 = TLanes.Fma(v0, xv, a1);
+                b1 = TLanes.Fma(v1, xv, b1);
+                xv = TLanes.Load(p0 + (2 * stride));
+                a2 = TLanes.Fma(v0, xv, a2);
+                b2 = TLanes.Fma(v1, xv, b2);
+                xv = TLanes.Load(p3);
+                a3 = TLanes.Fma(v0, xv, a3);
+                b3 = TLanes.Fma(v1, xv, b3);
+                xv = TLanes.Load(p3 + stride);
+                a4 = TLanes.Fma(v0, xv, a4);
+                b4 = TLanes.Fma(v1, xv, b4);
+                xv = TLanes.Load(p3 + (2 * stride));
+                a5 = TLanes.Fma(v0, xv, a5);
+                b5 = TLanes.Fma(v1, xv, b5);
+                xv = TLanes.Load(p6);
+                a6 = TLanes.Fma(v0, xv, a6);
+                b6 = TLanes.Fma(v1, xv, b6);
+                xv = TLanes.Load(p6 + stride);
+                a7 = TLanes.Fma(v0, xv, a7);
+                b7 = TLanes.Fma(v1, xv, b7);
+                p0 += TLanes.Count;
+                p3 += TLanes.Count;
+                p6 += TLanes.Count;
+                q0 += TLanes.Count;
+                q1 += TLanes.Count;
             }
+            c += vectors * TLanes.Count;
             if (to < columns)
             {
                 TLanes.Store(a0, saved);
