@@ -73,7 +73,8 @@ internal static class LlamaStreams
             streams * (decodeTokens - 2) / (wall - secondToken));
     }
 
-    private static void Decode(LLamaContext context, LLamaBatch batch)
+    /// <summary>llama_decode of <paramref name="batch"/>, failing on anything but Ok.</summary>
+    internal static void Decode(LLamaContext context, LLamaBatch batch)
     {
         var result = context.NativeHandle.Decode(batch);
         if (result != DecodeResult.Ok)

@@ -153,9 +153,7 @@ void Decode(LLamaContext target, ReadOnlySpan<int> tokens, int start, bool allLo
     batch.Clear();
     for (int i = 0; i < tokens.Length; i++)
         batch.Add(tokens[i], start + i, LLamaSeqId.Zero, allLogits || i == tokens.Length - 1);
-    var result = target.NativeHandle.Decode(batch);
-    if (result != DecodeResult.Ok)
-        throw new InvalidOperationException($"llama_decode returned {result}");
+    LlamaStreams.Decode(target, batch);
 }
 
 float[][] Logits(LLamaContext target)
