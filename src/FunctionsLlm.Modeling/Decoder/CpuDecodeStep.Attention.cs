@@ -13,6 +13,9 @@ internal sealed partial class CpuDecodeStep
     // whole 8-row step ~4% (bench/README.md); 8 to 64 positions ahead measured alike, 64 cached positions no change.
     private const int KeyPrefetchPositions = 16, ValuePrefetchPositions = 8;
 
+    // vperm2f128 selectors: the low 128-bit halves of both operands, the high halves of both.
+    private const byte LowHalves = 0x20, HighHalves = 0x31;
+
     /// <summary>softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void Attend(ReadOnlySpan<float> q, float* keys, float* values, bool* valid, int length, float scale, float[] buffer,
@@ -21,25 +24,30 @@ internal sealed partial class CpuDecodeStep
         var scores = buffer.AsSpan(0, length);
         float max = float.NegativeInfinity;
         int p = 0;
-        // Eight positions at a time: eight independent sums (a chain of FMAs each), each in the order Dot sums one.
+        var scales = Vector256.Create(scale);
+        var maxes = Vector256.Create(float.NegativeInfinity);
+        // Eight positions at a time: eight independent sums (a chain of FMAs each), each in the order Dot sums one; the
+        // scale, the validity and the running maximum as vector ops on the eight (with the lane sums in one tree and the
+        // value sums on 512-bit lanes: attention at 8 rows and ~156 positions 2.1 -> 1.8 ms a step, the same bits;
+        // bench/README.md).
         for (; p + 8 <= length; p += 8)
         {
             if (p + KeyPrefetchPositions < length)
                 Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 8 * _headDim);
-            Dot8(q, keys + ((long)p * _headDim), _headDim, scores.Slice(p, 8));
-            for (int k = p; k < p + 8; k++)
-            {
-                scores[k] = valid[k] ? scores[k] * scale : float.NegativeInfinity;
-                max = MathF.Max(max, scores[k]);
-            }
+            var dots = Dot8(q, keys + ((long)p * _headDim), _headDim);
+            var scaled = Vector256.ConditionalSelect(Valid8(valid + p), dots * scales, Vector256.Create(float.NegativeInfinity));
+            scaled.CopyTo(scores.Slice(p, 8));
+            maxes = Vector256.Max(maxes, scaled);
         }
+        for (int k = 0; k < 8; k++)
+            max = MathF.Max(max, maxes.GetElement(k));
         for (; p < length; p++)
         {
             scores[p] = valid[p] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)p * _headDim), _headDim)) * scale : float.NegativeInfinity;
             max = MathF.Max(max, scores[p]);
         }
         // Invalid positions hold −∞, whose exp is 0. Eight positions at a time, then the rest one by one.
-        var maxes = Vector256.Create(max);
+        maxes = Vector256.Create(max);
         var sums = Vector256<float>.Zero;
         int v = 0;
         for (; v + 8 <= length; v += 8)
@@ -64,7 +72,12 @@ internal sealed partial class CpuDecodeStep
         // a position): eight independent FMA chains a position, where four left half the FMA slots waiting on their latency.
         int d = 0;
         for (; d + 64 <= _headDim; d += 64)
-            ValueSums64(scores, values + d, valid, length, output.Slice(d, 64));
+        {
+            if (Vector512.IsHardwareAccelerated)
+                ValueSums64Wide(scores, values + d, valid, length, output.Slice(d, 64));
+            else
+                ValueSums64(scores, values + d, valid, length, output.Slice(d, 64));
+        }
         for (; d < _headDim; d += 8)
         {
             Vector256<float> a = default;
@@ -109,6 +122,38 @@ internal sealed partial class CpuDecodeStep
         a7.CopyTo(output.Slice(56, 8));
     }
 
+    /// <summary>
+    /// <see cref="ValueSums64"/> on 512-bit lanes: each output lane gets the same FMAs in the same order, in half the
+    /// instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void ValueSums64Wide(ReadOnlySpan<float> scores, float* values, bool* valid, int length, Span<float> output)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int s = 0; s < length; s++)
+        {
+            float* value = values + ((long)s * _headDim);
+            if (s + ValuePrefetchPositions < length)
+                Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
+            if (!valid[s])
+                continue;
+            var weight = Vector512.Create(scores[s]);
+            a0 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value), a0);
+            a1 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 48), a3);
+        }
+        a0.CopyTo(output[..16]);
+        a1.CopyTo(output.Slice(16, 16));
+        a2.CopyTo(output.Slice(32, 16));
+        a3.CopyTo(output.Slice(48, 16));
+    }
+
+    /// <summary>All-ones lanes where the eight positions from <paramref name="valid"/> are valid, zero where not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector256<float> Valid8(bool* valid) =>
+        ~Vector256.Equals(Avx2.ConvertToVector256Int32((byte*)valid), Vector256<int>.Zero).AsSingle();
+
     /// <summary>Asks for the cache lines of <paramref name="count"/> floats from <paramref name="from"/> (64-byte lines).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Prefetch(float* from, int count)
@@ -121,7 +166,7 @@ internal sealed partial class CpuDecodeStep
 
     // Inlined into Attend's loop over positions (a method compiled with AggressiveOptimization is not inlined).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    internal static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var sum = Vector256<float>.Zero;
         int i = 0;
@@ -133,14 +178,17 @@ internal sealed partial class CpuDecodeStep
         return total;
     }
 
-    /// <summary>q against eight consecutive keys (rows of <paramref name="length"/> floats from <paramref name="keys"/>) into <paramref name="dots"/>, each summed as <see cref="Dot"/> sums.</summary>
+    /// <summary>
+    /// q against eight consecutive keys (rows of <paramref name="length"/> floats from <paramref name="keys"/>, a multiple of
+    /// 8), each summed as <see cref="Dot"/> sums: 8 lanes of FMAs, then the lanes as <see cref="Vector256.Sum{T}"/> adds them
+    /// (within each 128-bit half adjacent lanes, then the pairs; then the halves), all eight sums in one transposed tree.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Dot8(ReadOnlySpan<float> q, float* keys, int length, Span<float> dots)
+    internal static unsafe Vector256<float> Dot8(ReadOnlySpan<float> q, float* keys, int length)
     {
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
         float* k1 = keys + length, k2 = k1 + length, k3 = k2 + length, k4 = k3 + length, k5 = k4 + length, k6 = k5 + length, k7 = k6 + length;
-        int i = 0;
-        for (; i + 8 <= length; i += 8)
+        for (int i = 0; i < length; i += 8)
         {
             var x = Vector256.Create<float>(q.Slice(i, 8));
             s0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(keys + i), s0);
@@ -152,18 +200,8 @@ internal sealed partial class CpuDecodeStep
             s6 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k6 + i), s6);
             s7 = Vector256.FusedMultiplyAdd(x, Vector256.Load(k7 + i), s7);
         }
-        (dots[0], dots[1], dots[2], dots[3]) = (Vector256.Sum(s0), Vector256.Sum(s1), Vector256.Sum(s2), Vector256.Sum(s3));
-        (dots[4], dots[5], dots[6], dots[7]) = (Vector256.Sum(s4), Vector256.Sum(s5), Vector256.Sum(s6), Vector256.Sum(s7));
-        for (; i < length; i++)
-        {
-            dots[0] += q[i] * keys[i];
-            dots[1] += q[i] * k1[i];
-            dots[2] += q[i] * k2[i];
-            dots[3] += q[i] * k3[i];
-            dots[4] += q[i] * k4[i];
-            dots[5] += q[i] * k5[i];
-            dots[6] += q[i] * k6[i];
-            dots[7] += q[i] * k7[i];
-        }
+        var first = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+        var second = Avx.HorizontalAdd(Avx.HorizontalAdd(s4, s5), Avx.HorizontalAdd(s6, s7));
+        return Avx.Permute2x128(first, second, LowHalves) + Avx.Permute2x128(first, second, HighHalves);
     }
 }

@@ -255,6 +255,43 @@ public class CpuDecodeStepTests
             Assert.False(step.Applies(one, cache, null));
     }
 
+    /// <summary>
+    /// Attention scores eight keys at a time (one transposed tree for the eight lane sums) against one key at a time, bit
+    /// for bit, on values of widely spread magnitudes (a tree pairing other lanes differs in the last bits), and both
+    /// against the exact dot product to fp32 rounding.
+    /// </summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(80)]
+    [InlineData(128)]
+    public unsafe void Eight_keys_at_a_time_score_as_one_key_at_a_time(int headDim)
+    {
+        var random = new Random(headDim);
+        float Spread() => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-12, 13)));
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var q = Enumerable.Range(0, headDim).Select(_ => Spread()).ToArray();
+            var keys = Enumerable.Range(0, 8 * headDim).Select(_ => Spread()).ToArray();
+            fixed (float* k = keys)
+            {
+                var eight = CpuDecodeStep.Dot8(q, k, headDim);
+                for (int j = 0; j < 8; j++)
+                {
+                    var key = keys.AsSpan(j * headDim, headDim);
+                    float one = CpuDecodeStep.Dot(q, key);
+                    Assert.True(BitConverter.SingleToInt32Bits(one) == BitConverter.SingleToInt32Bits(eight[j]), $"head_dim {headDim}, trial {trial}, key {j}: {eight[j]} against {one}");
+                    double exact = 0, magnitude = 0;
+                    for (int i = 0; i < headDim; i++)
+                    {
+                        exact += (double)q[i] * key[i];
+                        magnitude += Math.Abs((double)q[i] * key[i]);
+                    }
+                    Assert.True(Math.Abs(exact - one) <= magnitude * headDim * 6e-8, $"head_dim {headDim}, trial {trial}, key {j}: {one} against exact {exact}");
+                }
+            }
+        }
+    }
+
     /// <summary>The prompt into a one-row cache, after <paramref name="padding"/> masked positions.</summary>
     private static void Prefill(CausalLM model, KvCache row, int[] prompt, int padding)
     {
