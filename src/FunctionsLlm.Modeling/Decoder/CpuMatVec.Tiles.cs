@@ -32,7 +32,7 @@ internal static partial class CpuMatVec
                 for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
                     if (streaming)
-                        PrefetchAhead(w0, w1, c, columns, 0);
+                        PrefetchAhead(w0, w1, c);
                     else
                         Prefetch(w0 + c, columns);
                     var v0 = TLanes.Load(w0 + c);
@@ -64,7 +64,7 @@ internal static partial class CpuMatVec
                 for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
                     if (streaming)
-                        PrefetchAhead(w0, w1, c, columns, 0);
+                        PrefetchAhead(w0, w1, c);
                     else
                         Prefetch(w0 + c, columns);
                     var xv = TLanes.Load(xi + c);
@@ -82,178 +82,95 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Weight rows [begin, end) from DRAM against a decode pass's four input rows: four weight rows times all four per
-    /// pass (16 accumulators, 512-bit code's registers), one from each quarter of the range, each stream prefetched
-    /// <see cref="PrefetchAheadFloats"/> ahead (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs); the
-    /// rest through <see cref="RowsTimesInputs"/>; each dot product summed as <see cref="RowsTimesInputs"/> sums it.
+    /// Weight rows [begin, end) from DRAM against a decode pass's <paramref name="groups"/> × 4 input rows: four weight
+    /// rows a pass, one from each quarter of the range (four streams far apart keep DRAM busy), times each group of four
+    /// input rows in turn (16 accumulators, 512-bit code's registers), the four rows staying in L1 from one group to the
+    /// next; the rest of the range through <see cref="RowsTimesInputs"/>; each dot product summed as
+    /// <see cref="RowsTimesInputs"/> sums it. One group prefetches each stream <see cref="PrefetchAheadFloats"/> ahead
+    /// (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs). With several, the first group reads the rows
+    /// that the second asked for during the pass before, while it computed from L1: the weights' reading overlaps the
+    /// arithmetic (an 8-row step 11–12% faster than two weight rows times all eight with prefetches along the streams;
+    /// bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void FourRowsTimesFour<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
+    private static unsafe void FourRowsTimesGroups<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int groups, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
         float* sums = stackalloc float[16];
         int passes = (end - begin) / 4;
         for (int pass = 0; pass < passes; pass++)
         {
             int r = begin + pass, r1 = r + passes, r2 = r1 + passes, r3 = r2 + passes;
             float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns), w2 = w + ((long)r2 * columns), w3 = w + ((long)r3 * columns);
-            TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-            TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
-            int c = 0;
-            for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            for (int group = 0; group < groups; group++)
             {
-                PrefetchAhead(w0, w1, c, columns, 0);
-                PrefetchAhead(w2, w3, c, columns, 0);
-                var xv0 = TLanes.Load(x0 + c);
-                var xv1 = TLanes.Load(x1 + c);
-                var xv2 = TLanes.Load(x2 + c);
-                var xv3 = TLanes.Load(x3 + c);
-                var v = TLanes.Load(w0 + c);
-                a0 = TLanes.Fma(v, xv0, a0);
-                a1 = TLanes.Fma(v, xv1, a1);
-                a2 = TLanes.Fma(v, xv2, a2);
-                a3 = TLanes.Fma(v, xv3, a3);
-                v = TLanes.Load(w1 + c);
-                b0 = TLanes.Fma(v, xv0, b0);
-                b1 = TLanes.Fma(v, xv1, b1);
-                b2 = TLanes.Fma(v, xv2, b2);
-                b3 = TLanes.Fma(v, xv3, b3);
-                v = TLanes.Load(w2 + c);
-                c0 = TLanes.Fma(v, xv0, c0);
-                c1 = TLanes.Fma(v, xv1, c1);
-                c2 = TLanes.Fma(v, xv2, c2);
-                c3 = TLanes.Fma(v, xv3, c3);
-                v = TLanes.Load(w3 + c);
-                d0 = TLanes.Fma(v, xv0, d0);
-                d1 = TLanes.Fma(v, xv1, d1);
-                d2 = TLanes.Fma(v, xv2, d2);
-                d3 = TLanes.Fma(v, xv3, d3);
+                float* x0 = x + ((long)group * 4 * columns), x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
+                TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+                int c = 0;
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
+                {
+                    if (groups == 1)
+                    {
+                        PrefetchAhead(w0, w1, c);
+                        PrefetchAhead(w2, w3, c);
+                    }
+                    else if (group == 1)
+                    {
+                        PrefetchNextRows(w0, w1, c, columns);
+                        PrefetchNextRows(w2, w3, c, columns);
+                    }
+                    var xv0 = TLanes.Load(x0 + c);
+                    var xv1 = TLanes.Load(x1 + c);
+                    var xv2 = TLanes.Load(x2 + c);
+                    var xv3 = TLanes.Load(x3 + c);
+                    var v = TLanes.Load(w0 + c);
+                    a0 = TLanes.Fma(v, xv0, a0);
+                    a1 = TLanes.Fma(v, xv1, a1);
+                    a2 = TLanes.Fma(v, xv2, a2);
+                    a3 = TLanes.Fma(v, xv3, a3);
+                    v = TLanes.Load(w1 + c);
+                    b0 = TLanes.Fma(v, xv0, b0);
+                    b1 = TLanes.Fma(v, xv1, b1);
+                    b2 = TLanes.Fma(v, xv2, b2);
+                    b3 = TLanes.Fma(v, xv3, b3);
+                    v = TLanes.Load(w2 + c);
+                    c0 = TLanes.Fma(v, xv0, c0);
+                    c1 = TLanes.Fma(v, xv1, c1);
+                    c2 = TLanes.Fma(v, xv2, c2);
+                    c3 = TLanes.Fma(v, xv3, c3);
+                    v = TLanes.Load(w3 + c);
+                    d0 = TLanes.Fma(v, xv0, d0);
+                    d1 = TLanes.Fma(v, xv1, d1);
+                    d2 = TLanes.Fma(v, xv2, d2);
+                    d3 = TLanes.Fma(v, xv3, d3);
+                }
+                TLanes.Sums(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, sums);
+                int i = group * 4;
+                Store(y, outputs, i, r, r1, Tail(sums[0], w0, x0, c, columns), Tail(sums[4], w1, x0, c, columns));
+                Store(y, outputs, i + 1, r, r1, Tail(sums[1], w0, x1, c, columns), Tail(sums[5], w1, x1, c, columns));
+                Store(y, outputs, i + 2, r, r1, Tail(sums[2], w0, x2, c, columns), Tail(sums[6], w1, x2, c, columns));
+                Store(y, outputs, i + 3, r, r1, Tail(sums[3], w0, x3, c, columns), Tail(sums[7], w1, x3, c, columns));
+                Store(y, outputs, i, r2, r3, Tail(sums[8], w2, x0, c, columns), Tail(sums[12], w3, x0, c, columns));
+                Store(y, outputs, i + 1, r2, r3, Tail(sums[9], w2, x1, c, columns), Tail(sums[13], w3, x1, c, columns));
+                Store(y, outputs, i + 2, r2, r3, Tail(sums[10], w2, x2, c, columns), Tail(sums[14], w3, x2, c, columns));
+                Store(y, outputs, i + 3, r2, r3, Tail(sums[11], w2, x3, c, columns), Tail(sums[15], w3, x3, c, columns));
             }
-            TLanes.Sums(a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3, sums);
-            Store(y, outputs, 0, r, r1, Tail(sums[0], w0, x0, c, columns), Tail(sums[4], w1, x0, c, columns));
-            Store(y, outputs, 1, r, r1, Tail(sums[1], w0, x1, c, columns), Tail(sums[5], w1, x1, c, columns));
-            Store(y, outputs, 2, r, r1, Tail(sums[2], w0, x2, c, columns), Tail(sums[6], w1, x2, c, columns));
-            Store(y, outputs, 3, r, r1, Tail(sums[3], w0, x3, c, columns), Tail(sums[7], w1, x3, c, columns));
-            Store(y, outputs, 0, r2, r3, Tail(sums[8], w2, x0, c, columns), Tail(sums[12], w3, x0, c, columns));
-            Store(y, outputs, 1, r2, r3, Tail(sums[9], w2, x1, c, columns), Tail(sums[13], w3, x1, c, columns));
-            Store(y, outputs, 2, r2, r3, Tail(sums[10], w2, x2, c, columns), Tail(sums[14], w3, x2, c, columns));
-            Store(y, outputs, 3, r2, r3, Tail(sums[11], w2, x3, c, columns), Tail(sums[15], w3, x3, c, columns));
         }
         if (begin + (4 * passes) < end)
-            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4, begin + (4 * passes), end);
+            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, 4 * groups, begin + (4 * passes), end);
     }
 
     /// <summary>
-    /// Weight rows [begin, end) from DRAM against a decode pass's eight input rows: two weight rows times all eight per
-    /// pass (16 accumulators, which only 512-bit code has the registers for), one from each half of the range, each
-    /// stream prefetched <see cref="PrefetchAheadFloats"/> ahead; each dot product summed as <see cref="RowsTimesInputs"/>
-    /// sums it (a prompt's panel in L2 goes through <see cref="PanelTimesEight"/>, the same sums). Only
-    /// columns [<paramref name="from"/>, <paramref name="to"/>) are summed: a pass that starts past column 0 continues
-    /// each row pair's 16 accumulators from <paramref name="carry"/>, one that ends before the last column leaves them
-    /// there, so the lanes add the same products in the same order as one pass over every column.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void RowsTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, int from, int to,
-        float* carry)
-        where TLanes : struct, ILanes<TVector>
-        where TVector : struct
-    {
-        int n = TLanes.Count;
-        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
-        float* sums = stackalloc float[16];
-        int pairs = (end - begin) / 2;
-        int skip = columns - (to - from);   // from a pass's last column to the next row's first
-        for (int pair = 0; pair < pairs; pair++)
-        {
-            int r = begin + pair, r1 = r + pairs;
-            float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns);
-            TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            float* saved = carry + ((long)pair * 16 * n);
-            if (from > 0)
-            {
-                (a0, a1, a2, a3, a4, a5, a6, a7) = (TLanes.Load(saved), TLanes.Load(saved + n), TLanes.Load(saved + (2 * n)), TLanes.Load(saved + (3 * n)),
-                    TLanes.Load(saved + (4 * n)), TLanes.Load(saved + (5 * n)), TLanes.Load(saved + (6 * n)), TLanes.Load(saved + (7 * n)));
-                (b0, b1, b2, b3, b4, b5, b6, b7) = (TLanes.Load(saved + (8 * n)), TLanes.Load(saved + (9 * n)), TLanes.Load(saved + (10 * n)),
-                    TLanes.Load(saved + (11 * n)), TLanes.Load(saved + (12 * n)), TLanes.Load(saved + (13 * n)), TLanes.Load(saved + (14 * n)),
-                    TLanes.Load(saved + (15 * n)));
-            }
-            int c = from;
-            for (; c + TLanes.Count <= to; c += TLanes.Count)
-            {
-                PrefetchAhead(w0, w1, c, to, skip);
-                var v0 = TLanes.Load(w0 + c);
-                var v1 = TLanes.Load(w1 + c);
-                var xv = TLanes.Load(x0 + c);
-                a0 = TLanes.Fma(v0, xv, a0);
-                b0 = TLanes.Fma(v1, xv, b0);
-                xv = TLanes.Load(x1 + c);
-                a1 = TLanes.Fma(v0, xv, a1);
-                b1 = TLanes.Fma(v1, xv, b1);
-                xv = TLanes.Load(x2 + c);
-                a2 = TLanes.Fma(v0, xv, a2);
-                b2 = TLanes.Fma(v1, xv, b2);
-                xv = TLanes.Load(x3 + c);
-                a3 = TLanes.Fma(v0, xv, a3);
-                b3 = TLanes.Fma(v1, xv, b3);
-                xv = TLanes.Load(x4 + c);
-                a4 = TLanes.Fma(v0, xv, a4);
-                b4 = TLanes.Fma(v1, xv, b4);
-                xv = TLanes.Load(x5 + c);
-                a5 = TLanes.Fma(v0, xv, a5);
-                b5 = TLanes.Fma(v1, xv, b5);
-                xv = TLanes.Load(x6 + c);
-                a6 = TLanes.Fma(v0, xv, a6);
-                b6 = TLanes.Fma(v1, xv, b6);
-                xv = TLanes.Load(x7 + c);
-                a7 = TLanes.Fma(v0, xv, a7);
-                b7 = TLanes.Fma(v1, xv, b7);
-            }
-            if (to < columns)
-            {
-                TLanes.Store(a0, saved);
-                TLanes.Store(a1, saved + n);
-                TLanes.Store(a2, saved + (2 * n));
-                TLanes.Store(a3, saved + (3 * n));
-                TLanes.Store(a4, saved + (4 * n));
-                TLanes.Store(a5, saved + (5 * n));
-                TLanes.Store(a6, saved + (6 * n));
-                TLanes.Store(a7, saved + (7 * n));
-                TLanes.Store(b0, saved + (8 * n));
-                TLanes.Store(b1, saved + (9 * n));
-                TLanes.Store(b2, saved + (10 * n));
-                TLanes.Store(b3, saved + (11 * n));
-                TLanes.Store(b4, saved + (12 * n));
-                TLanes.Store(b5, saved + (13 * n));
-                TLanes.Store(b6, saved + (14 * n));
-                TLanes.Store(b7, saved + (15 * n));
-                continue;
-            }
-            TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
-            Store(y, outputs, 0, r, r1, Tail(sums[0], w0, x0, c, columns), Tail(sums[8], w1, x0, c, columns));
-            Store(y, outputs, 1, r, r1, Tail(sums[1], w0, x1, c, columns), Tail(sums[9], w1, x1, c, columns));
-            Store(y, outputs, 2, r, r1, Tail(sums[2], w0, x2, c, columns), Tail(sums[10], w1, x2, c, columns));
-            Store(y, outputs, 3, r, r1, Tail(sums[3], w0, x3, c, columns), Tail(sums[11], w1, x3, c, columns));
-            Store(y, outputs, 4, r, r1, Tail(sums[4], w0, x4, c, columns), Tail(sums[12], w1, x4, c, columns));
-            Store(y, outputs, 5, r, r1, Tail(sums[5], w0, x5, c, columns), Tail(sums[13], w1, x5, c, columns));
-            Store(y, outputs, 6, r, r1, Tail(sums[6], w0, x6, c, columns), Tail(sums[14], w1, x6, c, columns));
-            Store(y, outputs, 7, r, r1, Tail(sums[7], w0, x7, c, columns), Tail(sums[15], w1, x7, c, columns));
-        }
-        for (int r = begin + (2 * pairs); r < end && to == columns; r++)
-        {
-            for (int i = 0; i < 8; i++)
-                y[((long)i * outputs) + r] = Dot<TLanes, TVector>(w + ((long)r * columns), x + ((long)i * columns), columns);
-        }
-    }
-
-    /// <summary>
-    /// <see cref="RowsTimesEight"/> for a prompt's panel of weight rows in L2 (no prefetch, adjacent row pairs): the
-    /// same sums in the same order, the eight input rows addressed from three row pointers and the row stride so that
-    /// nothing in the loop is kept on the stack. Prompt products 5–12% faster (q/o, gate/up, down at 512 rows), a 512-token
-    /// prefill 3–7%; the 8-row decode step was 8–13% slower with this loop, so decode keeps <see cref="RowsTimesEight"/>
-    /// (bench/README.md).
+    /// A prompt's panel of weight rows in L2 [begin, end) against eight input rows: two adjacent weight rows times all
+    /// eight per pass (16 accumulators, which only 512-bit code has the registers for), each dot product summed as
+    /// <see cref="RowsTimesInputs"/> sums it; the eight input rows addressed from three row pointers and the row stride so
+    /// that nothing in the loop is kept on the stack (prompt products 5–12% faster than with eight row pointers, a
+    /// 512-token prefill 3–7%; bench/README.md). Only columns [<paramref name="from"/>, <paramref name="to"/>) are summed:
+    /// a pass that starts past column 0 continues each row pair's 16 accumulators from <paramref name="carry"/>, one that
+    /// ends before the last column leaves them there, so the lanes add the same products in the same order as one pass
+    /// over every column.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PanelTimesEight<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, int from, int to,

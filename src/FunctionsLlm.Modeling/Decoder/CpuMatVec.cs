@@ -27,9 +27,9 @@ internal static partial class CpuMatVec
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
 
-    // Decode products of several rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
-    // from L2, near enough that the lines on their way leave the input rows in L1 (eight rows ahead of a row pair put
-    // 48 KB of lines in flight and the eight input rows' loads missed L1; bench/README.md).
+    // Decode products of two to seven rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
+    // from L2, near enough that the lines on their way leave the input rows in L1 (bench/README.md). With eight or more,
+    // FourRowsTimesGroups asks for the next rows while it computes from L1 instead.
     private const int PrefetchAheadFloats = 768;
 
     // Eight input rows of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
@@ -137,7 +137,7 @@ internal static partial class CpuMatVec
             {
                 int last = Math.Min(end, first + panel), i = 0;
                 for (; i + 8 <= inputRows; i += 8)
-                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, streaming: false, carried);
+                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, carried);
                 if (i < inputRows)
                     RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, first, last);
             }
@@ -147,33 +147,25 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Eight input rows through <see cref="RowsTimesEight"/> (decode, <paramref name="streaming"/>) or
-    /// <see cref="PanelTimesEight"/> (a prompt's panel in L2): weights wider than <see cref="ColumnSpan"/> in passes of
+    /// Eight input rows through <see cref="PanelTimesEight"/>: weights wider than <see cref="ColumnSpan"/> in passes of
     /// that many columns, each row pair's sums carried in <paramref name="carry"/> from one pass to the next, so that the
-    /// eight input rows stay in L1 beside the weights (decode, down at 2,048 columns: 8 rows from DRAM 0.213 ->
-    /// 0.168-0.186 ms; bench/README.md).
+    /// eight input rows stay in L1 beside the weights (down at 2,048 columns, 512 rows: 12–19% faster than blocks of
+    /// four over every column; bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, bool streaming,
-        float* carry)
+    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, float* carry)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
         for (int from = 0; from < columns; from += ColumnSpan)
-        {
-            if (streaming)
-                RowsTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
-            else
-                PanelTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
-        }
+            PanelTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
     }
 
     /// <summary>
-    /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows: blocks of eight through <see cref="RowsTimesEight"/>
-    /// where 512-bit code has the registers for it (with weights on 2 MB pages, 8 rows of gate/up from DRAM took 0.15-0.16
-    /// ms against 0.19-0.20 through <see cref="RowsTimesInputs"/>, 16 rows 10% less; bench/README.md), a block of four
-    /// through <see cref="FourRowsTimesFour"/>, the rest through <see cref="RowsTimesInputs"/>, each reading its weight
-    /// rows as streams from far-apart parts of the range. All sum every output the same way.
+    /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows: every group of four through
+    /// <see cref="FourRowsTimesGroups"/> in one sweep of the weights where 512-bit code has the registers for it, the rest
+    /// through <see cref="RowsTimesInputs"/>, each reading its weight rows as streams from far-apart parts of the range.
+    /// All sum every output the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Decode<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
@@ -181,21 +173,11 @@ internal static partial class CpuMatVec
         where TVector : struct
     {
         int i = 0;
-        if (typeof(TVector) == typeof(Vector512<float>) && inputRows >= 8)
-        {
-            var carry = columns > ColumnSpan ? ArrayPool<float>.Shared.Rent((end - begin + 1) / 2 * 16 * TLanes.Count) : null;
-            fixed (float* carried = carry)
-            {
-                for (; i + 8 <= inputRows; i += 8)
-                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end, streaming: true, carried);
-            }
-            if (carry is not null)
-                ArrayPool<float>.Shared.Return(carry);
-        }
         if (typeof(TVector) == typeof(Vector512<float>) && inputRows - i >= 4)
         {
-            FourRowsTimesFour<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, begin, end);
-            i += 4;
+            int groups = (inputRows - i) / 4;
+            FourRowsTimesGroups<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, groups, begin, end);
+            i += 4 * groups;
         }
         if (i < inputRows)
             RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end, streaming: true);
@@ -246,19 +228,27 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// For two streams of weight rows read in passes of columns [.., <paramref name="to"/>) (<paramref name="skip"/>
-    /// columns between a pass's end and the next row's start): the line each will read <see cref="PrefetchAheadFloats"/>
-    /// floats after column <paramref name="c"/> of rows <paramref name="w0"/> and <paramref name="w1"/>.
+    /// For two streams of weight rows: the line each will read <see cref="PrefetchAheadFloats"/> floats after column
+    /// <paramref name="c"/> of rows <paramref name="w0"/> and <paramref name="w1"/> (in the rows after them past a row's end).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void PrefetchAhead(float* w0, float* w1, int c, int to, int skip)
+    private static unsafe void PrefetchAhead(float* w0, float* w1, int c)
     {
         if (Sse.IsSupported)
         {
-            int ahead = c + PrefetchAheadFloats;
-            long offset = ahead < to ? ahead : ahead + skip;
-            Sse.Prefetch0(w0 + offset);
-            Sse.Prefetch0(w1 + offset);
+            Sse.Prefetch0(w0 + c + PrefetchAheadFloats);
+            Sse.Prefetch0(w1 + c + PrefetchAheadFloats);
+        }
+    }
+
+    /// <summary>The line at column <paramref name="c"/> of the rows after <paramref name="w0"/> and <paramref name="w1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchNextRows(float* w0, float* w1, int c, int columns)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(w0 + columns + c);
+            Sse.Prefetch0(w1 + columns + c);
         }
     }
 

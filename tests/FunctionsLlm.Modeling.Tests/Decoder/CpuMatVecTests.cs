@@ -30,10 +30,10 @@ public class CpuMatVecTests
     [InlineData(2, 7, 13)]
     [InlineData(5, 1030, 771)]   // a leftover input row beyond the groups of four, two threads, ragged split
     [InlineData(8, 4096, 768)]
-    [InlineData(13, 1030, 771)]  // with 512-bit vectors a block of eight, then four and one
-    [InlineData(16, 33, 64)]     // an odd weight row
-    [InlineData(9, 301, 2050)]   // with 512-bit vectors wide rows in passes of 1,024 columns, the last only a tail; an odd row; one more input row
-    [InlineData(8, 40, 3000)]    // passes of 1,024, 1,024 and 952 columns
+    [InlineData(13, 1030, 771)]  // with 512-bit vectors three groups of four in one sweep, then one
+    [InlineData(16, 33, 64)]     // four groups of four; an odd weight row
+    [InlineData(9, 301, 2050)]   // with 512-bit vectors two groups of four over wide rows ending in a tail; an odd row; one more input row
+    [InlineData(8, 40, 3000)]    // two groups of four over rows wider than L1
     public void Several_rows_match_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
     {
         var generator = new Generator(6);
