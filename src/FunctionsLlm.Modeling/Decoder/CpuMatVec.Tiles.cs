@@ -87,10 +87,11 @@ internal static partial class CpuMatVec
     /// input rows in turn (16 accumulators, 512-bit code's registers), the four rows staying in L1 from one group to the
     /// next; the rest of the range through <see cref="RowsTimesInputs"/>; each dot product summed as
     /// <see cref="RowsTimesInputs"/> sums it. One group prefetches each stream <see cref="PrefetchAheadFloats"/> ahead
-    /// (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs). With several, the first group reads the rows
-    /// that the second asked for during the pass before, while it computed from L1: the weights' reading overlaps the
-    /// arithmetic (an 8-row step 11–12% faster than two weight rows times all eight with prefetches along the streams;
-    /// bench/README.md).
+    /// (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs). With several, each group asks for the next
+    /// rows of some of the streams while it computes from L1, so that the asks spread over the pass and the weights'
+    /// reading overlaps the arithmetic: the 8-row step 6–12% faster than two weight rows times all eight with prefetches
+    /// along the streams, and the asks spread over both groups up to 10% faster again than all in the second
+    /// (bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FourRowsTimesGroups<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int groups, int begin, int end)
@@ -106,6 +107,9 @@ internal static partial class CpuMatVec
             for (int group = 0; group < groups; group++)
             {
                 float* x0 = x + ((long)group * 4 * columns), x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns;
+                // Stream k's next row is asked for in group k mod groups (with four groups, one stream a group).
+                float* own = group switch { 0 => w0, 1 => w1, 2 => w2, _ => w3 };
+                float* other = group + groups == 2 ? w2 : group + groups == 3 ? w3 : own;
                 TVector a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
                 TVector c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
                 int c = 0;
@@ -116,10 +120,9 @@ internal static partial class CpuMatVec
                         PrefetchAhead(w0, w1, c);
                         PrefetchAhead(w2, w3, c);
                     }
-                    else if (group == 1)
+                    else
                     {
-                        PrefetchNextRows(w0, w1, c, columns);
-                        PrefetchNextRows(w2, w3, c, columns);
+                        PrefetchNextRows(own, other, c, columns);
                     }
                     var xv0 = TLanes.Load(x0 + c);
                     var xv1 = TLanes.Load(x1 + c);
