@@ -173,11 +173,10 @@ internal static partial class CpuMatVec
         where TVector : struct
     {
         int i = 0;
-        if (typeof(TVector) == typeof(Vector512<float>) && inputRows - i >= 4)
+        if (typeof(TVector) == typeof(Vector512<float>) && inputRows >= 4)
         {
-            int groups = (inputRows - i) / 4;
-            FourRowsTimesGroups<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, groups, begin, end);
-            i += 4 * groups;
+            FourRowsTimesGroups<TLanes, TVector>(w, x, y, columns, outputs, inputRows / 4, begin, end);
+            i = inputRows / 4 * 4;
         }
         if (i < inputRows)
             RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end, streaming: true);
