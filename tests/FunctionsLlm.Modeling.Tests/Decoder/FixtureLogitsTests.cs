@@ -28,18 +28,20 @@ public class FixtureLogitsTests
 
     /// <summary>
     /// In float64 the cached and the full computation agree to rounding, so ≤ 1e-5 tests the cache logic itself.
-    /// In float32 prefill and decode use differently blocked kernels: they agree to a few float32 ulps of the logits.
+    /// In float32 prefill and decode use differently blocked kernels: they agree to a few float32 ulps of the logits (on a
+    /// CPU without 512-bit vectors a prompt goes through libtorch's GEMM and a step through CpuMatVec's 256-bit kernel:
+    /// tiny-llama's logits measured 1.2e-6 of their magnitude apart).
     /// </summary>
     [Theory]
     [InlineData("tiny-llama", ScalarType.Float64, 1e-5)]
     [InlineData("tiny-qwen2", ScalarType.Float64, 1e-5)]
     [InlineData("tiny-qwen3", ScalarType.Float64, 1e-5)]
-    [InlineData("tiny-llama", ScalarType.Float32, 1e-6)]
-    [InlineData("tiny-qwen2", ScalarType.Float32, 1e-6)]
-    [InlineData("tiny-qwen3", ScalarType.Float32, 1e-6)]
+    [InlineData("tiny-llama", ScalarType.Float32, 2e-6)]
+    [InlineData("tiny-qwen2", ScalarType.Float32, 2e-6)]
+    [InlineData("tiny-qwen3", ScalarType.Float32, 2e-6)]
     [InlineData("tiny-glm", ScalarType.Float64, 1e-5)]
     [InlineData("tiny-glm4", ScalarType.Float64, 1e-5)]
-    [InlineData("tiny-glm4", ScalarType.Float32, 1e-6)]
+    [InlineData("tiny-glm4", ScalarType.Float32, 2e-6)]
     public void Decoding_with_the_cache_token_by_token_equals_the_full_forward(string name, ScalarType dtype, double tolerancePerLogitUnit)
     {
         var fixture = FixtureModel.Get(name);
