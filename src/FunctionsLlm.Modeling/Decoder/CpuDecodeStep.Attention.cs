@@ -16,12 +16,26 @@ internal sealed partial class CpuDecodeStep
     // vperm2f128 selectors: the low 128-bit halves of both operands, the high halves of both.
     private const byte LowHalves = 0x20, HighHalves = 0x31;
 
-    /// <summary>softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head.</summary>
+    /// <summary>
+    /// softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head,
+    /// for each of its <paramref name="heads"/> query heads (<paramref name="queries"/> and <paramref name="outputs"/> head
+    /// after head; <paramref name="scores"/> holds <paramref name="heads"/> × <paramref name="length"/>). Each head's
+    /// scores are its own pass over the keys (the first asks for them ahead; the others find them in cache); the values
+    /// are read once for up to three heads at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Attend(ReadOnlySpan<float> q, float* keys, float* values, bool* valid, int length, float scale, float[] buffer,
-        Span<float> output)
+    private unsafe void Attend(ReadOnlySpan<float> queries, float* keys, float* values, bool* valid, int length, int heads, float scale,
+        Span<float> scores, Span<float> outputs)
     {
-        var scores = buffer.AsSpan(0, length);
+        for (int h = 0; h < heads; h++)
+            Probabilities(queries.Slice(h * _headDim, _headDim), keys, valid, length, scale, scores.Slice(h * length, length), prefetch: h == 0);
+        WeightedValues(scores, values, valid, length, heads, outputs);
+    }
+
+    /// <summary>softmax(q·Kᵀ · scale) into <paramref name="scores"/>: −∞ (then 0) at the positions not valid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void Probabilities(ReadOnlySpan<float> q, float* keys, bool* valid, int length, float scale, Span<float> scores, bool prefetch)
+    {
         float max = float.NegativeInfinity;
         int p = 0;
         var scales = Vector256.Create(scale);
@@ -33,7 +47,7 @@ internal sealed partial class CpuDecodeStep
         // bench/README.md).
         for (; p + 8 <= length; p += 8)
         {
-            if (p + KeyPrefetchPositions < length)
+            if (prefetch && p + KeyPrefetchPositions < length)
                 Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 8 * _headDim);
             var dots = Dot8(q, keys + ((long)p * _headDim), _headDim);
             var scaled = Vector256.ConditionalSelect(Valid8(valid + p), dots * scales, minusInfinity);
@@ -69,25 +83,46 @@ internal sealed partial class CpuDecodeStep
             (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
         for (; v < length; v++)
             scores[v] /= sum;
-        // Output lanes in registers, 64 at a time (the rest 8 at a time), each summed over the positions in order (as one FMA
-        // a position): eight independent FMA chains a position, where four left half the FMA slots waiting on their latency.
+    }
+
+    /// <summary>
+    /// Each head's Σ scores[s] · values[s] over the valid positions s in order (as one FMA a position for every output
+    /// lane): 64 lanes at a time in registers, then the rest 8 at a time. On 512-bit lanes up to three heads share each
+    /// loaded value and interleave their FMA chains (one head's four chains left the FMAs waiting on their latency and
+    /// read the values once a head).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void WeightedValues(ReadOnlySpan<float> scores, float* values, bool* valid, int length, int heads, Span<float> outputs)
+    {
         int d = 0;
         for (; d + 64 <= _headDim; d += 64)
         {
+            int h = 0;
             if (Vector512.IsHardwareAccelerated)
-                ValueSums64Wide(scores, values + d, valid, length, output.Slice(d, 64));
-            else
-                ValueSums64(scores, values + d, valid, length, output.Slice(d, 64));
+            {
+                for (; h + 3 <= heads; h += 3)
+                    ValueSums64Wide<ThreeHeads>(scores, h, values + d, valid, length, outputs, d);
+                for (; h + 2 <= heads; h += 2)
+                    ValueSums64Wide<TwoHeads>(scores, h, values + d, valid, length, outputs, d);
+                for (; h < heads; h++)
+                    ValueSums64Wide<OneHead>(scores, h, values + d, valid, length, outputs, d);
+            }
+            for (; h < heads; h++)
+                ValueSums64(scores.Slice(h * length, length), values + d, valid, length, outputs.Slice((h * _headDim) + d, 64));
         }
         for (; d < _headDim; d += 8)
         {
-            Vector256<float> a = default;
-            for (int s = 0; s < length; s++)
+            for (int h = 0; h < heads; h++)
             {
-                if (valid[s])
-                    a = Vector256.FusedMultiplyAdd(Vector256.Create(scores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
+                var headScores = scores.Slice(h * length, length);
+                Vector256<float> a = default;
+                for (int s = 0; s < length; s++)
+                {
+                    if (valid[s])
+                        a = Vector256.FusedMultiplyAdd(Vector256.Create(headScores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
+                }
+                a.CopyTo(outputs.Slice((h * _headDim) + d, 8));
             }
-            a.CopyTo(output.Slice(d, 8));
         }
     }
 
@@ -124,13 +159,21 @@ internal sealed partial class CpuDecodeStep
     }
 
     /// <summary>
-    /// <see cref="ValueSums64"/> on 512-bit lanes: each output lane gets the same FMAs in the same order, in half the
-    /// instructions.
+    /// <see cref="ValueSums64"/> on 512-bit lanes for <typeparamref name="THeads"/> heads from <paramref name="head"/> on,
+    /// into lanes [<paramref name="at"/>, +64) of each head's output: each output lane gets the same FMAs in the same order
+    /// as <see cref="ValueSums64"/> gives it, each loaded value serving every head. The JIT drops the heads beyond the count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void ValueSums64Wide(ReadOnlySpan<float> scores, float* values, bool* valid, int length, Span<float> output)
+    private unsafe void ValueSums64Wide<THeads>(ReadOnlySpan<float> scores, int head, float* values, bool* valid, int length, Span<float> outputs, int at)
+        where THeads : struct, IHeadCount
     {
+        int count = THeads.Count;
+        var first = scores.Slice(head * length, length);
+        var second = count > 1 ? scores.Slice((head + 1) * length, length) : first;
+        var third = count > 2 ? scores.Slice((head + 2) * length, length) : first;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int s = 0; s < length; s++)
         {
             float* value = values + ((long)s * _headDim);
@@ -138,16 +181,67 @@ internal sealed partial class CpuDecodeStep
                 Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
             if (!valid[s])
                 continue;
-            var weight = Vector512.Create(scores[s]);
-            a0 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value), a0);
-            a1 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 16), a1);
-            a2 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 32), a2);
-            a3 = Vector512.FusedMultiplyAdd(weight, Vector512.Load(value + 48), a3);
+            var v0 = Vector512.Load(value);
+            var v1 = Vector512.Load(value + 16);
+            var v2 = Vector512.Load(value + 32);
+            var v3 = Vector512.Load(value + 48);
+            var weight = Vector512.Create(first[s]);
+            a0 = Vector512.FusedMultiplyAdd(weight, v0, a0);
+            a1 = Vector512.FusedMultiplyAdd(weight, v1, a1);
+            a2 = Vector512.FusedMultiplyAdd(weight, v2, a2);
+            a3 = Vector512.FusedMultiplyAdd(weight, v3, a3);
+            if (count > 1)
+            {
+                weight = Vector512.Create(second[s]);
+                b0 = Vector512.FusedMultiplyAdd(weight, v0, b0);
+                b1 = Vector512.FusedMultiplyAdd(weight, v1, b1);
+                b2 = Vector512.FusedMultiplyAdd(weight, v2, b2);
+                b3 = Vector512.FusedMultiplyAdd(weight, v3, b3);
+            }
+            if (count > 2)
+            {
+                weight = Vector512.Create(third[s]);
+                c0 = Vector512.FusedMultiplyAdd(weight, v0, c0);
+                c1 = Vector512.FusedMultiplyAdd(weight, v1, c1);
+                c2 = Vector512.FusedMultiplyAdd(weight, v2, c2);
+                c3 = Vector512.FusedMultiplyAdd(weight, v3, c3);
+            }
         }
+        Store(a0, a1, a2, a3, outputs.Slice((head * _headDim) + at, 64));
+        if (count > 1)
+            Store(b0, b1, b2, b3, outputs.Slice(((head + 1) * _headDim) + at, 64));
+        if (count > 2)
+            Store(c0, c1, c2, c3, outputs.Slice(((head + 2) * _headDim) + at, 64));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Span<float> output)
+    {
         a0.CopyTo(output[..16]);
         a1.CopyTo(output.Slice(16, 16));
         a2.CopyTo(output.Slice(32, 16));
         a3.CopyTo(output.Slice(48, 16));
+    }
+
+    /// <summary>How many heads <see cref="ValueSums64Wide{THeads}"/> takes at a time: a constant of each instantiation.</summary>
+    private interface IHeadCount
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct OneHead : IHeadCount
+    {
+        public static int Count => 1;
+    }
+
+    private readonly struct TwoHeads : IHeadCount
+    {
+        public static int Count => 2;
+    }
+
+    private readonly struct ThreeHeads : IHeadCount
+    {
+        public static int Count => 3;
     }
 
     /// <summary>All-ones lanes where the eight positions from <paramref name="valid"/> are valid, zero where not.</summary>

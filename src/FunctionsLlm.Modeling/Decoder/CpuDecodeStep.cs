@@ -227,15 +227,13 @@ internal sealed partial class CpuDecodeStep
             void Group(int pair, int part)
             {
                 int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
-                if (_scores[part].Length < length)
-                    _scores[part] = new float[Math.Max(length, _scores[part].Length * 2)];
+                if (_scores[part].Length < groups * length)
+                    _scores[part] = new float[Math.Max(groups * length, _scores[part].Length * 2)];
                 long at = (((long)cacheRows[r] * _kvHeads) + kv) * capacity * _headDim;
                 bool* rowValid = (bool*)validBase + ((long)cacheRows[r] * capacity);
-                for (int head = kv * groups; head < (kv + 1) * groups; head++)
-                {
-                    Attend(_q.AsSpan((r * qWidth) + (head * _headDim), _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid,
-                        length, scale, _scores[part], _attended.AsSpan((r * qWidth) + (head * _headDim), _headDim));
-                }
+                int groupStart = (r * qWidth) + (kv * groups * _headDim);
+                Attend(_q.AsSpan(groupStart, groups * _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid, length, groups, scale,
+                    _scores[part].AsSpan(0, groups * length), _attended.AsSpan(groupStart, groups * _headDim));
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);

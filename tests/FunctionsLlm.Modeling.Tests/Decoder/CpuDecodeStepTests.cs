@@ -49,17 +49,21 @@ public class CpuDecodeStepTests
 
     /// <summary>
     /// Heads wider than the fixtures' 16 and 32 lanes (64, 80 = 64 + 16, 128) take the attention's 64-lane value sums and
-    /// its eight-key score blocks with a remainder: a random Llama of each, 37 positions (blocks of eight and five left),
-    /// against libtorch's attention.
+    /// its eight-key score blocks with a remainder, and groups of 2, 3, 7 and 8 query heads a KV head share each loaded
+    /// value in threes, twos and ones: a random Llama of each, 37 positions (blocks of eight and five left), against
+    /// libtorch's attention.
     /// </summary>
     [Theory]
-    [InlineData(64)]
-    [InlineData(80)]
-    [InlineData(128)]
-    public void Wide_heads_decode_as_libtorchs_attention_does(int headDim)
+    [InlineData(64, 4, 2)]
+    [InlineData(80, 4, 2)]
+    [InlineData(128, 4, 2)]
+    [InlineData(64, 6, 2)]
+    [InlineData(80, 7, 1)]
+    [InlineData(64, 8, 1)]
+    public void Wide_heads_decode_as_libtorchs_attention_does(int headDim, int heads, int kvHeads)
     {
         using var folder = new TempFolder();
-        WriteRandomLlama(folder, headDim);
+        WriteRandomLlama(folder, headDim, heads, kvHeads);
         using var model = ModelLoader.Load(folder, new ModelLoadOptions(CPU, ScalarType.Float32));
         int[] ids = [.. Enumerable.Range(0, 37).Select(i => (i * 7 % 61) + 2)];
         using var scope = NewDisposeScope();
@@ -67,15 +71,15 @@ public class CpuDecodeStepTests
         var managed = Stepwise(model, ids, prefill: 20, expectManaged: true);
         model.ManagedDecode = false;
         var libtorch = Stepwise(model, ids, prefill: 20, expectManaged: false);
-        TensorAssert.Close(libtorch, managed, 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), $"head_dim {headDim}");
+        TensorAssert.Close(libtorch, managed, 1e-5 * Math.Max(1, TensorAssert.MaxMagnitude(libtorch)), $"head_dim {headDim}, {heads} heads over {kvHeads}");
     }
 
-    /// <summary>Two layers, 4 query heads over 2 KV heads of <paramref name="headDim"/>, 64 ids, weights N(0, 0.1).</summary>
-    private static void WriteRandomLlama(string directory, int headDim)
+    /// <summary>Two layers, <paramref name="heads"/> query heads over <paramref name="kvHeads"/> KV heads of <paramref name="headDim"/>, 64 ids, weights N(0, 0.1).</summary>
+    private static void WriteRandomLlama(string directory, int headDim, int heads, int kvHeads)
     {
         var config = RandomLlama.Config.DeepClone().AsObject();
         (config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]) = (96, 160, 2);
-        (config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]) = (4, 2, headDim);
+        (config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]) = (heads, kvHeads, headDim);
         (config["vocab_size"], config["max_position_embeddings"]) = (64, 128);
         RandomLlama.Write(directory, config, seed: 5, scale: 0.1f);
     }
