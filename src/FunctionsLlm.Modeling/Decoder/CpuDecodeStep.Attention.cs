@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using FunctionsLlm.Modeling.Runtime;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
@@ -101,11 +102,11 @@ internal sealed partial class CpuDecodeStep
             if (Vector512.IsHardwareAccelerated)
             {
                 for (; h + 3 <= heads; h += 3)
-                    ValueSums64Wide<ThreeHeads>(scores, h, values + d, valid, length, outputs, d);
+                    ValueSums64Wide<Count.Three>(scores, h, values + d, valid, length, outputs, d);
                 for (; h + 2 <= heads; h += 2)
-                    ValueSums64Wide<TwoHeads>(scores, h, values + d, valid, length, outputs, d);
+                    ValueSums64Wide<Count.Two>(scores, h, values + d, valid, length, outputs, d);
                 for (; h < heads; h++)
-                    ValueSums64Wide<OneHead>(scores, h, values + d, valid, length, outputs, d);
+                    ValueSums64Wide<Count.One>(scores, h, values + d, valid, length, outputs, d);
             }
             for (; h < heads; h++)
                 ValueSums64(scores.Slice(h * length, length), values + d, valid, length, outputs.Slice((h * _headDim) + d, 64));
@@ -165,9 +166,9 @@ internal sealed partial class CpuDecodeStep
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private unsafe void ValueSums64Wide<THeads>(ReadOnlySpan<float> scores, int head, float* values, bool* valid, int length, Span<float> outputs, int at)
-        where THeads : struct, IHeadCount
+        where THeads : struct, ICount
     {
-        int count = THeads.Count;
+        int count = THeads.Value;
         var first = scores.Slice(head * length, length);
         var second = count > 1 ? scores.Slice((head + 1) * length, length) : first;
         var third = count > 2 ? scores.Slice((head + 2) * length, length) : first;
@@ -221,27 +222,6 @@ internal sealed partial class CpuDecodeStep
         a1.CopyTo(output.Slice(16, 16));
         a2.CopyTo(output.Slice(32, 16));
         a3.CopyTo(output.Slice(48, 16));
-    }
-
-    /// <summary>How many heads <see cref="ValueSums64Wide{THeads}"/> takes at a time: a constant of each instantiation.</summary>
-    private interface IHeadCount
-    {
-        static abstract int Count { get; }
-    }
-
-    private readonly struct OneHead : IHeadCount
-    {
-        public static int Count => 1;
-    }
-
-    private readonly struct TwoHeads : IHeadCount
-    {
-        public static int Count => 2;
-    }
-
-    private readonly struct ThreeHeads : IHeadCount
-    {
-        public static int Count => 3;
     }
 
     /// <summary>All-ones lanes where the eight positions from <paramref name="valid"/> are valid, zero where not.</summary>

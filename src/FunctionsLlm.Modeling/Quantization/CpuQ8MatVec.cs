@@ -144,9 +144,9 @@ internal static class CpuQ8MatVec
                     if (TLanes.IsVectorized)
                     {
                         for (; i + 8 <= last; i += 8)
-                            DotGroup<TLanes, EightRows>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                            DotGroup<TLanes, Count.Eight>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                         for (; i + 4 <= last; i += 4)
-                            DotGroup<TLanes, FourRows>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+                            DotGroup<TLanes, Count.Four>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
                         for (; i < last; i++)
                             output[(long)i * rows] = Dot<TLanes>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), blocks);
                     }
@@ -170,9 +170,9 @@ internal static class CpuQ8MatVec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DotGroup<TLanes, TGroup>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
         where TLanes : struct, IBlockLanes
-        where TGroup : struct, IRowGroup
+        where TGroup : struct, ICount
     {
-        bool eight = TGroup.Rows == 8;
+        bool eight = TGroup.Value == 8;
         sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
         float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks, d4 = d3 + blocks, d5 = d4 + blocks, d6 = d5 + blocks, d7 = d6 + blocks;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
@@ -218,22 +218,6 @@ internal static class CpuQ8MatVec
             sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), TLanes.Lanes(wv, TLanes.Prepare(wv), Avx.LoadVector256(x + at)), sum);
         }
         return Q8Blocks.HorizontalSum(sum);
-    }
-
-    /// <summary>How many input rows <see cref="DotGroup{TLanes, TGroup}"/> takes at a time: a constant of each instantiation.</summary>
-    private interface IRowGroup
-    {
-        static abstract int Rows { get; }
-    }
-
-    private readonly struct FourRows : IRowGroup
-    {
-        public static int Rows => 4;
-    }
-
-    private readonly struct EightRows : IRowGroup
-    {
-        public static int Rows => 8;
     }
 
     /// <summary>
