@@ -18,19 +18,83 @@ internal sealed partial class CpuDecodeStep
     private const byte LowHalves = 0x20, HighHalves = 0x31;
 
     /// <summary>
-    /// softmax(q·Kᵀ · scale) V over the valid ones of the first <paramref name="length"/> cached positions of one KV head,
-    /// for each of its <paramref name="heads"/> query heads (<paramref name="queries"/> and <paramref name="outputs"/> head
-    /// after head; <paramref name="scores"/> holds <paramref name="heads"/> × <paramref name="length"/>). Each head's
-    /// scores are its own pass over the keys (the first asks for them ahead; the others find them in cache); the values
-    /// are read once for up to three heads at a time.
+    /// A query of a step's attention: one query head of one token, at <see cref="At"/> in the step's queries and in its
+    /// attended outputs, over the first <see cref="Length"/> cached positions of its row.
+    /// </summary>
+    private readonly record struct Query(int At, int Length);
+
+    /// <summary>Up to <see cref="Most"/> queries of one KV head of one cache row, which read its keys and values together.</summary>
+    private readonly struct Bunch
+    {
+        public const int Most = 3;
+
+        private readonly Query _first, _second, _third;
+
+        public Bunch(int cacheRow, int kvHead, ReadOnlySpan<Query> queries)
+        {
+            (CacheRow, KvHead, Count) = (cacheRow, kvHead, queries.Length);
+            _first = queries[0];
+            _second = queries.Length > 1 ? queries[1] : default;
+            _third = queries.Length > 2 ? queries[2] : default;
+        }
+
+        public int CacheRow { get; }
+
+        public int KvHead { get; }
+
+        public int Count { get; }
+
+        public Query this[int k] => k switch { 0 => _first, 1 => _second, _ => _third };
+    }
+
+    /// <summary>
+    /// The step's queries in bunches: for each cache row (its tokens are consecutive rows of the step) and KV head, the
+    /// query heads of that KV head for each of the row's tokens in turn, three at a time.
+    /// </summary>
+    private List<Bunch> Bunches(int[] cacheRows, int[] slots, int groups)
+    {
+        _bunches.Clear();
+        Span<Query> pending = stackalloc Query[Bunch.Most];
+        for (int first = 0, end; first < _rows; first = end)
+        {
+            for (end = first + 1; end < _rows && cacheRows[end] == cacheRows[first]; end++)
+            {
+            }
+            for (int kv = 0; kv < _kvHeads; kv++)
+            {
+                int n = 0;
+                for (int token = first; token < end; token++)
+                {
+                    for (int head = kv * groups; head < (kv + 1) * groups; head++)
+                    {
+                        pending[n++] = new Query(((token * _heads) + head) * _headDim, slots[token] + 1);
+                        if (n == Bunch.Most)
+                        {
+                            _bunches.Add(new Bunch(cacheRows[first], kv, pending));
+                            n = 0;
+                        }
+                    }
+                }
+                if (n > 0)
+                    _bunches.Add(new Bunch(cacheRows[first], kv, pending[..n]));
+            }
+        }
+        return _bunches;
+    }
+
+    /// <summary>
+    /// softmax(q·Kᵀ · scale) V for each query of <paramref name="bunch"/> over the valid ones of its cached positions of one
+    /// KV head, into the step's attended outputs. Each query's scores are its own pass over the keys (the first asks for
+    /// them ahead; the others find them in cache), at <paramref name="stride"/> apart in <paramref name="buffer"/>; the
+    /// values are read once for the bunch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Attend(ReadOnlySpan<float> queries, float* keys, float* values, bool* valid, int length, int heads, float scale,
-        Span<float> scores, Span<float> outputs)
+    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, float[] buffer, int stride)
     {
-        for (int h = 0; h < heads; h++)
-            Probabilities(queries.Slice(h * _headDim, _headDim), keys, valid, length, scale, scores.Slice(h * length, length), prefetch: h == 0);
-        WeightedValues(scores, values, valid, length, heads, outputs);
+        var scores = buffer.AsSpan(0, Bunch.Most * stride);
+        for (int k = 0; k < bunch.Count; k++)
+            Probabilities(_q.AsSpan(bunch[k].At, _headDim), keys, valid, bunch[k].Length, scale, scores.Slice(k * stride, bunch[k].Length), prefetch: k == 0);
+        WeightedValues(bunch, scores, stride, values, valid);
     }
 
     /// <summary>softmax(q·Kᵀ · scale) into <paramref name="scores"/>: −∞ (then 0) at the positions not valid.</summary>
@@ -87,42 +151,42 @@ internal sealed partial class CpuDecodeStep
     }
 
     /// <summary>
-    /// Each head's Σ scores[s] · values[s] over the valid positions s in order (as one FMA a position for every output
-    /// lane): 64 lanes at a time in registers, then the rest 8 at a time. On 512-bit lanes up to three heads share each
-    /// loaded value and interleave their FMA chains (one head's four chains left the FMAs waiting on their latency and
-    /// read the values once a head).
+    /// Each query's Σ scores[s] · values[s] over its valid positions s in order (as one FMA a position for every output
+    /// lane): 64 lanes at a time in registers, then the rest 8 at a time. On 512-bit lanes the bunch's queries share each
+    /// loaded value and interleave their FMA chains (one query's four chains left the FMAs waiting on their latency and
+    /// read the values once a query).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void WeightedValues(ReadOnlySpan<float> scores, float* values, bool* valid, int length, int heads, Span<float> outputs)
+    private unsafe void WeightedValues(Bunch bunch, ReadOnlySpan<float> scores, int stride, float* values, bool* valid)
     {
         int d = 0;
         for (; d + 64 <= _headDim; d += 64)
         {
-            int h = 0;
             if (Vector512.IsHardwareAccelerated)
             {
-                for (; h + 3 <= heads; h += 3)
-                    ValueSums64Wide<Count.Three>(scores, h, values + d, valid, length, outputs, d);
-                for (; h + 2 <= heads; h += 2)
-                    ValueSums64Wide<Count.Two>(scores, h, values + d, valid, length, outputs, d);
-                for (; h < heads; h++)
-                    ValueSums64Wide<Count.One>(scores, h, values + d, valid, length, outputs, d);
+                if (bunch.Count == 3)
+                    ValueSums64Wide<Count.Three>(bunch, scores, stride, values + d, valid, d);
+                else if (bunch.Count == 2)
+                    ValueSums64Wide<Count.Two>(bunch, scores, stride, values + d, valid, d);
+                else
+                    ValueSums64Wide<Count.One>(bunch, scores, stride, values + d, valid, d);
+                continue;
             }
-            for (; h < heads; h++)
-                ValueSums64(scores.Slice(h * length, length), values + d, valid, length, outputs.Slice((h * _headDim) + d, 64));
+            for (int k = 0; k < bunch.Count; k++)
+                ValueSums64(scores.Slice(k * stride, bunch[k].Length), values + d, valid, bunch[k].Length, _attended.AsSpan(bunch[k].At + d, 64));
         }
         for (; d < _headDim; d += 8)
         {
-            for (int h = 0; h < heads; h++)
+            for (int k = 0; k < bunch.Count; k++)
             {
-                var headScores = scores.Slice(h * length, length);
+                var queryScores = scores.Slice(k * stride, bunch[k].Length);
                 Vector256<float> a = default;
-                for (int s = 0; s < length; s++)
+                for (int s = 0; s < queryScores.Length; s++)
                 {
                     if (valid[s])
-                        a = Vector256.FusedMultiplyAdd(Vector256.Create(headScores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
+                        a = Vector256.FusedMultiplyAdd(Vector256.Create(queryScores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
                 }
-                a.CopyTo(outputs.Slice((h * _headDim) + d, 8));
+                a.CopyTo(_attended.AsSpan(bunch[k].At + d, 8));
             }
         }
     }
@@ -160,25 +224,28 @@ internal sealed partial class CpuDecodeStep
     }
 
     /// <summary>
-    /// <see cref="ValueSums64"/> on 512-bit lanes for <typeparamref name="THeads"/> heads from <paramref name="head"/> on,
-    /// into lanes [<paramref name="at"/>, +64) of each head's output: each output lane gets the same FMAs in the same order
-    /// as <see cref="ValueSums64"/> gives it, each loaded value serving every head. The JIT drops the heads beyond the count.
+    /// <see cref="ValueSums64"/> on 512-bit lanes for the <typeparamref name="TQueries"/> queries of
+    /// <paramref name="bunch"/> (each over its own positions), into lanes [<paramref name="at"/>, +64) of each query's
+    /// output: each output lane gets the same FMAs in the same order as <see cref="ValueSums64"/> gives it, each loaded
+    /// value serving every query that reads it. The JIT drops the queries beyond the count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void ValueSums64Wide<THeads>(ReadOnlySpan<float> scores, int head, float* values, bool* valid, int length, Span<float> outputs, int at)
-        where THeads : struct, ICount
+    private unsafe void ValueSums64Wide<TQueries>(Bunch bunch, ReadOnlySpan<float> scores, int stride, float* values, bool* valid, int at)
+        where TQueries : struct, ICount
     {
-        int count = THeads.Value;
-        var first = scores.Slice(head * length, length);
-        var second = count > 1 ? scores.Slice((head + 1) * length, length) : first;
-        var third = count > 2 ? scores.Slice((head + 2) * length, length) : first;
+        int count = TQueries.Value;
+        int firstLength = bunch[0].Length, secondLength = count > 1 ? bunch[1].Length : 0, thirdLength = count > 2 ? bunch[2].Length : 0;
+        int longest = Math.Max(firstLength, Math.Max(secondLength, thirdLength));
+        var first = scores[..firstLength];
+        var second = scores.Slice(stride, secondLength);
+        var third = scores.Slice(2 * stride, thirdLength);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int s = 0; s < length; s++)
+        for (int s = 0; s < longest; s++)
         {
             float* value = values + ((long)s * _headDim);
-            if (s + ValuePrefetchPositions < length)
+            if (s + ValuePrefetchPositions < longest)
                 Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
             if (!valid[s])
                 continue;
@@ -186,33 +253,36 @@ internal sealed partial class CpuDecodeStep
             var v1 = Vector512.Load(value + 16);
             var v2 = Vector512.Load(value + 32);
             var v3 = Vector512.Load(value + 48);
-            var weight = Vector512.Create(first[s]);
-            a0 = Vector512.FusedMultiplyAdd(weight, v0, a0);
-            a1 = Vector512.FusedMultiplyAdd(weight, v1, a1);
-            a2 = Vector512.FusedMultiplyAdd(weight, v2, a2);
-            a3 = Vector512.FusedMultiplyAdd(weight, v3, a3);
-            if (count > 1)
+            if (s < firstLength)
             {
-                weight = Vector512.Create(second[s]);
+                var weight = Vector512.Create(first[s]);
+                a0 = Vector512.FusedMultiplyAdd(weight, v0, a0);
+                a1 = Vector512.FusedMultiplyAdd(weight, v1, a1);
+                a2 = Vector512.FusedMultiplyAdd(weight, v2, a2);
+                a3 = Vector512.FusedMultiplyAdd(weight, v3, a3);
+            }
+            if (count > 1 && s < secondLength)
+            {
+                var weight = Vector512.Create(second[s]);
                 b0 = Vector512.FusedMultiplyAdd(weight, v0, b0);
                 b1 = Vector512.FusedMultiplyAdd(weight, v1, b1);
                 b2 = Vector512.FusedMultiplyAdd(weight, v2, b2);
                 b3 = Vector512.FusedMultiplyAdd(weight, v3, b3);
             }
-            if (count > 2)
+            if (count > 2 && s < thirdLength)
             {
-                weight = Vector512.Create(third[s]);
+                var weight = Vector512.Create(third[s]);
                 c0 = Vector512.FusedMultiplyAdd(weight, v0, c0);
                 c1 = Vector512.FusedMultiplyAdd(weight, v1, c1);
                 c2 = Vector512.FusedMultiplyAdd(weight, v2, c2);
                 c3 = Vector512.FusedMultiplyAdd(weight, v3, c3);
             }
         }
-        Store(a0, a1, a2, a3, outputs.Slice((head * _headDim) + at, 64));
+        Store(a0, a1, a2, a3, _attended.AsSpan(bunch[0].At + at, 64));
         if (count > 1)
-            Store(b0, b1, b2, b3, outputs.Slice(((head + 1) * _headDim) + at, 64));
+            Store(b0, b1, b2, b3, _attended.AsSpan(bunch[1].At + at, 64));
         if (count > 2)
-            Store(c0, c1, c2, c3, outputs.Slice(((head + 2) * _headDim) + at, 64));
+            Store(c0, c1, c2, c3, _attended.AsSpan(bunch[2].At + at, 64));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -24,6 +24,7 @@ internal sealed partial class CpuDecodeStep
     private int _rows;   // input rows of the products: the pass's tokens, then its cache rows for the head
     private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
     private readonly List<float[]> _scores = [];   // one buffer per kernel thread attending
+    private readonly List<Bunch> _bunches = [];    // a layer's queries, as Bunches groups them
 
     // Below this many (query head, cached position) pairs in a step, attention runs on the calling thread alone: waking a
     // second one costs about what it saves (the threshold one row of 64 positions met in the 12-head bench model before).
@@ -207,10 +208,12 @@ internal sealed partial class CpuDecodeStep
                     _v.AsSpan((r * kvWidth) + (kv * _headDim), _headDim).CopyTo(new Span<float>((float*)valueBase + slot, _headDim));
                 }
             }
-            // Each (row, KV head) with its group of query heads, reading those keys and values while they are in cache;
-            // the pairs of every row spread over the kernel threads in one call, each thread with its own score buffer.
-            // A row's arithmetic is the same however the pairs are spread.
-            int pairs = _rows * _kvHeads, parts = Math.Min(get_num_threads(), pairs);
+            // The queries of each KV head of a cache row (its query heads, times the row's tokens in this pass: a chunk
+            // riding along has several) in bunches of up to three that read the keys and values together, the bunches
+            // of every row spread over the kernel threads in one call, each thread with its own score buffer. A query's
+            // arithmetic is the same however they are bunched and spread.
+            var bunches = Bunches(cacheRows, slots, groups);
+            int parts = Math.Min(get_num_threads(), bunches.Count);
             long attendedPositions = 0;
             for (int r = 0; r < _rows; r++)
                 attendedPositions += slots[r] + 1;
@@ -219,21 +222,21 @@ internal sealed partial class CpuDecodeStep
                 _scores.Add(new float[256]);
             KernelThreads.Run(parts, part =>
             {
-                for (int pair = part; pair < pairs; pair += parts)
-                    Group(pair, part);
+                for (int b = part; b < bunches.Count; b += parts)
+                    AttendBunch(bunches[b], part);
             });
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            void Group(int pair, int part)
+            void AttendBunch(Bunch bunch, int part)
             {
-                int r = pair / _kvHeads, kv = pair % _kvHeads, length = slots[r] + 1;
-                if (_scores[part].Length < groups * length)
-                    _scores[part] = new float[Math.Max(groups * length, _scores[part].Length * 2)];
-                long at = (((long)cacheRows[r] * _kvHeads) + kv) * capacity * _headDim;
-                bool* rowValid = (bool*)validBase + ((long)cacheRows[r] * capacity);
-                int groupStart = (r * qWidth) + (kv * groups * _headDim);
-                Attend(_q.AsSpan(groupStart, groups * _headDim), (float*)keyBase + at, (float*)valueBase + at, rowValid, length, groups, scale,
-                    _scores[part].AsSpan(0, groups * length), _attended.AsSpan(groupStart, groups * _headDim));
+                int longest = 0;
+                for (int k = 0; k < bunch.Count; k++)
+                    longest = Math.Max(longest, bunch[k].Length);
+                if (_scores[part].Length < Bunch.Most * longest)
+                    _scores[part] = new float[Math.Max(Bunch.Most * longest, _scores[part].Length * 2)];
+                long at = (((long)bunch.CacheRow * _kvHeads) + bunch.KvHead) * capacity * _headDim;
+                bool* rowValid = (bool*)validBase + ((long)bunch.CacheRow * capacity);
+                Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scores[part], longest);
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);

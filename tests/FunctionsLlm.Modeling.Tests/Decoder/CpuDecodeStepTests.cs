@@ -218,6 +218,43 @@ public class CpuDecodeStepTests
         }
     }
 
+    /// <summary>
+    /// A chunk's tokens read their row's keys and values together (bunched with each other's query heads), each over its
+    /// own positions: on random Llamas with wide heads and groups of 3, 7 and 2 query heads a KV head, a prompt in chunks of
+    /// 5, 13 and 1–15 tokens beside a decoding row gives, at each chunk's last token, the bits that decoding the prompt one
+    /// token at a time gives.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 6, 2)]
+    [InlineData(80, 7, 1)]
+    [InlineData(128, 4, 2)]
+    public void A_chunk_of_wide_heads_gives_the_bits_of_decoding_its_tokens_one_at_a_time(int headDim, int heads, int kvHeads)
+    {
+        using var folder = new TempFolder();
+        WriteRandomLlama(folder, headDim, heads, kvHeads);
+        using var model = ModelLoader.Load(folder, new ModelLoadOptions(CPU, ScalarType.Float32));
+        long[] prompt = [.. Enumerable.Range(0, 60).Select(i => (long)((i * 11 % 61) + 2))];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var alone = model.CreateCache(1, prompt.Length);
+        var stepwise = prompt.Select(id => model.Forward(tensor(new[] { id }, [1, 1]), alone)[0, 0]).ToArray();
+
+        using var cache = model.CreateCache(2, prompt.Length + 16);
+        using (var row = cache.Rows(0, 1))
+            Prefill(model, row, [5, 17, 30], padding: 0);
+        int done = 0, pass = 0;
+        while (done < prompt.Length)
+        {
+            int count = Math.Min(pass switch { 0 => 5, 1 => 13, _ => 1 + (pass * 4 % 15) }, prompt.Length - done);
+            long[] tokens = [40 + pass, .. prompt.Skip(done).Take(count)];
+            Assert.True(model.CanForwardRagged([1, count], cache));
+            using var logits = model.ForwardRagged(tokens, [1, count], cache);
+            done += count;
+            Assert.True(logits[1, 0].eq(stepwise[done - 1]).all().item<bool>(), $"head_dim {headDim}, {heads} heads over {kvHeads}, after {done} ids");
+            pass++;
+        }
+    }
+
     [Fact]
     public void A_ragged_pass_takes_at_most_16_tokens_at_least_one_per_row_and_no_served_adapters()
     {
