@@ -7,7 +7,7 @@ namespace FunctionsLlm.Bench;
 
 /// <summary>
 /// `-- DIR 512 128 THREADS --rows [--weights q8_0] [--cached N]`: the decode step alone (CausalLM.Forward of one token per
-/// row, after a prompt of N tokens, 64 unless given, in every row) at 1, 2, 4 and 8 rows, median and p90 of 64 steps, and
+/// row, after a prompt of N tokens, 64 unless given, in every row) at 1, 2 and 4 to 8 rows, median and p90 of 64 steps, and
 /// tokens/s per row count. It separates what the batched step costs from what the serving engine adds around it (bench
 /// "serve"); a long prompt shows what attention over a long cache costs.
 /// </summary>
@@ -20,7 +20,7 @@ internal static class RowsBench
         using var noGrad = no_grad();
         var random = new Random(7);
         double single = 0;
-        foreach (int rows in new[] { 1, 2, 4, 8 })
+        foreach (int rows in new[] { 1, 2, 4, 5, 6, 7, 8 })
         {
             using var cache = model.CreateCache(rows, prompt + Steps + 8);
             long[] ids = [.. Enumerable.Range(0, rows * prompt).Select(_ => (long)random.Next(3, model.Config.VocabSize))];

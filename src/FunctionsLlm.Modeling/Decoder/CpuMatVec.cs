@@ -162,24 +162,20 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows: every group of four through
-    /// <see cref="FourRowsTimesGroups"/> in one sweep of the weights where 512-bit code has the registers for it, the rest
-    /// through <see cref="RowsTimesInputs"/>, each reading its weight rows as streams from far-apart parts of the range.
-    /// All sum every output the same way.
+    /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows in one sweep of the weights: from four rows on through
+    /// <see cref="FourRowsTimesGroups"/> (groups of four and the one to three left) where 512-bit code has the registers for
+    /// it, otherwise through <see cref="RowsTimesInputs"/>, each reading its weight rows as streams from far-apart parts of
+    /// the range. All sum every output the same way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Decode<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        int i = 0;
         if (typeof(TVector) == typeof(Vector512<float>) && inputRows >= 4)
-        {
-            FourRowsTimesGroups<TLanes, TVector>(w, x, y, columns, outputs, inputRows / 4, begin, end);
-            i = inputRows / 4 * 4;
-        }
-        if (i < inputRows)
-            RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, begin, end, streaming: true);
+            FourRowsTimesGroups<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end);
+        else
+            RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, inputRows, begin, end, streaming: true);
     }
 
     /// <summary>

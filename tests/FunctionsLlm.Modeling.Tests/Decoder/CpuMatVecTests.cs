@@ -28,11 +28,14 @@ public class CpuMatVecTests
 
     [Theory]
     [InlineData(2, 7, 13)]
-    [InlineData(5, 1030, 771)]   // a leftover input row beyond the groups of four, two threads, ragged split
+    [InlineData(5, 1030, 771)]   // with 512-bit vectors a group of four and one row in one sweep, two threads, ragged split
+    [InlineData(6, 1030, 771)]   // a group of four and two rows
+    [InlineData(7, 301, 2050)]   // a group of four and three rows over wide rows ending in a tail; an odd weight row
     [InlineData(8, 4096, 768)]
-    [InlineData(13, 1030, 771)]  // with 512-bit vectors three groups of four in one sweep, then one
+    [InlineData(13, 1030, 771)]  // three groups of four, then one
+    [InlineData(15, 33, 64)]     // three groups of four, then three; an odd weight row
     [InlineData(16, 33, 64)]     // four groups of four; an odd weight row
-    [InlineData(9, 301, 2050)]   // with 512-bit vectors two groups of four over wide rows ending in a tail; an odd row; one more input row
+    [InlineData(9, 301, 2050)]   // two groups of four over wide rows ending in a tail, then one; an odd weight row
     [InlineData(8, 40, 3000)]    // two groups of four over rows wider than L1
     public void Several_rows_match_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
     {
