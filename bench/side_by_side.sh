@@ -15,8 +15,8 @@ for i in 1 2; do
   stamp floors $i; DOTNET_TieredCompilation=0 $B bench/data/llama-100m 512 128 2 --floors 2>&1 | grep -v '^\s*$'
 done
 stamp serve tiering-on; $B serve bench/data/llama-100m 8 64 128 2 2>&1 | grep -v '^\s*$'
-for i in 1 2; do stamp chunked tiering-off $i; DOTNET_TieredCompilation=0 $B chunked bench/data/llama-100m 4 2000 2 128:1 2>&1; done
-stamp chunked tiering-on; $B chunked bench/data/llama-100m 4 2000 2 128:1 2>&1
+for i in 1 2; do stamp chunked tiering-off $i; DOTNET_TieredCompilation=0 $B chunked bench/data/llama-100m 4 2000 2 128:0.75 2>&1; done
+stamp chunked tiering-on; $B chunked bench/data/llama-100m 4 2000 2 128:0.75 2>&1
 for i in 1 2; do for w in "" "--weights q8_0"; do
   stamp "one prefill $w"; $B bench/data/llama-100m 512 128 2 $w 2>&1 | grep -E '^(load|prefill|decode|peak)' | tr '\n' ' '; echo
 done; done
