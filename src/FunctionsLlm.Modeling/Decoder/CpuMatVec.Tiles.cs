@@ -83,17 +83,17 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Weight rows [begin, end) from DRAM against a decode pass's <paramref name="inputRows"/> (four or more): four weight
-    /// rows a pass, one from each quarter of the range (four streams far apart keep DRAM busy), times each group of four
-    /// input rows in turn and then the one to three left (16 accumulators, 512-bit code's registers), the four rows staying
-    /// in L1 from one group to the next (the rows left had a sweep of their own before: a 5-row step 10.5 → 15.0 ms against
-    /// 4 rows); the rest of the range through <see cref="RowsTimesInputs"/>; each dot product summed as
-    /// <see cref="RowsTimesInputs"/> sums it. One group prefetches each stream <see cref="PrefetchAheadFloats"/> ahead
-    /// (a 4-row step 12.0 → 9.1 ms against the 2×4 tile on adjacent pairs). With several, each group asks for the next
-    /// rows of some of the streams while it computes from L1, so that the asks spread over the pass and the weights'
-    /// reading overlaps the arithmetic: the 8-row step 6–12% faster than two weight rows times all eight with prefetches
-    /// along the streams, and the asks spread over both groups up to 10% faster again than all in the second
-    /// (bench/README.md).
+    /// Weight rows [begin, end) from DRAM against a decode pass's <paramref name="inputRows"/> (four or more): four
+    /// weight rows a pass, one from each quarter of the range (four streams far apart keep DRAM busy), times each group
+    /// of four input rows in turn and then the one to three left (16 accumulators, 512-bit code's registers), the four
+    /// rows staying in L1 from one group to the next (the rows left used to take a sweep of their own: a 5-row step
+    /// 14.0–14.4 ms against 9.6–9.9 for 4 rows, now 11.3–11.4); the rest of the range through
+    /// <see cref="RowsTimesInputs"/>; each dot product summed as <see cref="RowsTimesInputs"/> sums it. One group
+    /// prefetches each stream <see cref="PrefetchAheadFloats"/> ahead (a 4-row step 12.0 → 9.1 ms against the 2×4 tile
+    /// on adjacent pairs). With several, each group asks for the next rows of some of the streams while it computes
+    /// from L1, so that the asks spread over the pass and the weights' reading overlaps the arithmetic: the 8-row step
+    /// 6–12% faster than two weight rows times all eight with prefetches along the streams, and the asks spread over
+    /// both groups up to 10% faster again than all in the second (bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FourRowsTimesGroups<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
