@@ -36,6 +36,7 @@ internal sealed partial class CpuDecodeStep
             _first = queries[0];
             _second = queries.Length > 1 ? queries[1] : default;
             _third = queries.Length > 2 ? queries[2] : default;
+            Longest = Math.Max(_first.Length, Math.Max(_second.Length, _third.Length));
         }
 
         public int CacheRow { get; }
@@ -43,6 +44,9 @@ internal sealed partial class CpuDecodeStep
         public int KvHead { get; }
 
         public int Count { get; }
+
+        /// <summary>The most positions any of the queries reads.</summary>
+        public int Longest { get; }
 
         public Query this[int k] => k switch { 0 => _first, 1 => _second, _ => _third };
     }
@@ -85,12 +89,13 @@ internal sealed partial class CpuDecodeStep
     /// <summary>
     /// softmax(q·Kᵀ · scale) V for each query of <paramref name="bunch"/> over the valid ones of its cached positions of one
     /// KV head, into the step's attended outputs. Each query's scores are its own pass over the keys (the first asks for
-    /// them ahead; the others find them in cache), at <paramref name="stride"/> apart in <paramref name="buffer"/>; the
+    /// them ahead; the others find them in cache), the bunch's longest length apart in <paramref name="buffer"/>; the
     /// values are read once for the bunch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, float[] buffer, int stride)
+    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, float[] buffer)
     {
+        int stride = bunch.Longest;
         var scores = buffer.AsSpan(0, Bunch.Most * stride);
         for (int k = 0; k < bunch.Count; k++)
             Probabilities(_q.AsSpan(bunch[k].At, _headDim), keys, valid, bunch[k].Length, scale, scores.Slice(k * stride, bunch[k].Length), prefetch: k == 0);
@@ -235,7 +240,7 @@ internal sealed partial class CpuDecodeStep
     {
         int count = TQueries.Value;
         int firstLength = bunch[0].Length, secondLength = count > 1 ? bunch[1].Length : 0, thirdLength = count > 2 ? bunch[2].Length : 0;
-        int longest = Math.Max(firstLength, Math.Max(secondLength, thirdLength));
+        int longest = bunch.Longest;
         var first = scores[..firstLength];
         var second = scores.Slice(stride, secondLength);
         var third = scores.Slice(2 * stride, thirdLength);

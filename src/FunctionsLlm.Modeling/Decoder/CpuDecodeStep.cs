@@ -229,14 +229,11 @@ internal sealed partial class CpuDecodeStep
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void AttendBunch(Bunch bunch, int part)
             {
-                int longest = 0;
-                for (int k = 0; k < bunch.Count; k++)
-                    longest = Math.Max(longest, bunch[k].Length);
-                if (_scores[part].Length < Bunch.Most * longest)
-                    _scores[part] = new float[Math.Max(Bunch.Most * longest, _scores[part].Length * 2)];
+                if (_scores[part].Length < Bunch.Most * bunch.Longest)
+                    _scores[part] = new float[Math.Max(Bunch.Most * bunch.Longest, _scores[part].Length * 2)];
                 long at = (((long)bunch.CacheRow * _kvHeads) + bunch.KvHead) * capacity * _headDim;
                 bool* rowValid = (bool*)validBase + ((long)bunch.CacheRow * capacity);
-                Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scores[part], longest);
+                Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scores[part]);
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);

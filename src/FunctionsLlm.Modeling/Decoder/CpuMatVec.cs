@@ -27,8 +27,8 @@ internal static partial class CpuMatVec
     // weight rows this far ahead took 8 rows of gate/up (2048 x 768) from 0.29-0.39 to 0.21-0.23 ms (bench/README.md).
     private const int PrefetchRows = 8;
 
-    // Decode products of two to seven rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
-    // from L2, near enough that the lines on their way leave the input rows in L1 (bench/README.md). With eight or more,
+    // Decode products of two to four rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
+    // from L2, near enough that the lines on their way leave the input rows in L1 (bench/README.md). With five or more,
     // FourRowsTimesGroups asks for the next rows while it computes from L1 instead.
     private const int PrefetchAheadFloats = 768;
 
