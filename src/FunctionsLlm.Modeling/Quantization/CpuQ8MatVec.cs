@@ -13,7 +13,8 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// where the CPU has it: the same integers in the same lanes, <see cref="IBlockLanes"/>), scaled and summed in fp32
 /// (<see cref="Q8Blocks.Dot"/> is the same sum in plain code and the fallback without AVX2). Reading 1 byte per weight
 /// instead of 4 is what makes batch-1 decode faster; W's rows are split over torch's thread count. With several input
-/// rows each loaded weight block serves eight (or four) of them.
+/// rows each loaded weight block serves eight (or four) of them, and with eight or more two weight rows share each
+/// loaded input block.
 /// </summary>
 internal static class CpuQ8MatVec
 {
@@ -84,16 +85,18 @@ internal static class CpuQ8MatVec
         // Pooled: a decode step makes dozens of products, and fresh arrays for each would keep the collector busy.
         var xq = ArrayPool<sbyte>.Shared.Rent(inputRows * columns);
         var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
+        var xdByBlock = ArrayPool<float>.Shared.Rent(inputRows * blocks);
         try
         {
             var xs = new ReadOnlySpan<float>(x, inputRows * columns);
             for (int i = 0; i < inputRows; i++)
                 Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
             TLanes.PrepareActivations(xq.AsSpan(0, inputRows * columns));
+            ScalesByBlock(xd, inputRows, blocks, xdByBlock);
             fixed (sbyte* xqp = xq)
-            fixed (float* xdp = xd)
+            fixed (float* xdp = xd, xdbp = xdByBlock)
             {
-                nint xp = (nint)xqp, xdpp = (nint)xdp;
+                nint xp = (nint)xqp, xdpp = (nint)xdp, xdbpp = (nint)xdbp;
                 int threads = (long)allRows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), allRows / 64));
                 [MethodImpl(MethodImplOptions.AggressiveOptimization)]
                 void Part(int part)
@@ -103,7 +106,7 @@ internal static class CpuQ8MatVec
                         int rows = (int)weights[k].Shape[0], perThread = (rows + threads - 1) / threads;
                         int begin = part * perThread, end = Math.Min(rows, begin + perThread);
                         if (begin < end)
-                            Rows<TLanes>(weights[k], (sbyte*)xp, (float*)xdpp, inputRows, (float*)outputs[k], begin, end);
+                            Rows<TLanes>(weights[k], (sbyte*)xp, (float*)xdpp, (float*)xdbpp, inputRows, (float*)outputs[k], begin, end);
                     }
                 }
                 if (threads == 1)
@@ -116,63 +119,196 @@ internal static class CpuQ8MatVec
         {
             ArrayPool<sbyte>.Shared.Return(xq);
             ArrayPool<float>.Shared.Return(xd);
+            ArrayPool<float>.Shared.Return(xdByBlock);
         }
     }
 
     /// <summary>
-    /// Rows [<paramref name="begin"/>, <paramref name="end"/>) of y = W x for input rows already quantized to Q8_0 blocks
-    /// (<paramref name="xq"/>, <paramref name="xd"/>). A chunk of input rows stays in cache while the weight rows stream
-    /// past it; eight (or four) input rows share each loaded weight block. Every output is summed as Q8Blocks.Dot sums
-    /// it, in any grouping.
+    /// The activation scales of each full group of eight input rows block by block (<c>[group][block][row]</c>), so
+    /// that one vector multiply gives a weight block's scale products with all eight.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Rows<TLanes>(Q8Weight weight, sbyte* xq, float* xd, int inputRows, float* y, int begin, int end)
-        where TLanes : struct, IBlockLanes
+    private static void ScalesByBlock(float[] xd, int inputRows, int blocks, float[] byBlock)
     {
-        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
-        fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes)
+        for (int group = 0; group + 8 <= inputRows; group += 8)
         {
-            for (int first = 0; first < inputRows; first += InputChunk)
+            for (int b = 0; b < blocks; b++)
             {
-                int last = Math.Min(inputRows, first + InputChunk);
-                for (int r = begin; r < end; r++)
-                {
-                    var wRow = (sbyte*)w + ((long)r * columns);
-                    var wScales = (float*)wd + ((long)r * blocks);
-                    var output = y + r;
-                    int i = first;
-                    if (TLanes.IsVectorized)
-                    {
-                        for (; i + 8 <= last; i += 8)
-                            DotGroup<TLanes, Count.Eight>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
-                        for (; i + 4 <= last; i += 4)
-                            DotGroup<TLanes, Count.Four>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
-                        for (; i < last; i++)
-                            output[(long)i * rows] = Dot<TLanes>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), blocks);
-                    }
-                    for (; i < last; i++)
-                    {
-                        output[(long)i * rows] = Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
-                            new ReadOnlySpan<sbyte>(xq + ((long)i * columns), columns), new ReadOnlySpan<float>(xd + ((long)i * blocks), blocks));
-                    }
-                }
+                for (int i = 0; i < 8; i++)
+                    byBlock[(group * blocks) + (b * 8) + i] = xd[((group + i) * blocks) + b];
             }
         }
     }
 
     /// <summary>
-    /// One weight row against four or eight input rows (<typeparamref name="TGroup"/>; <paramref name="x"/> with stride
+    /// Rows [<paramref name="begin"/>, <paramref name="end"/>) of y = W x for input rows already quantized to Q8_0 blocks
+    /// (<paramref name="xq"/>, <paramref name="xd"/>; <paramref name="xdByBlock"/> the groups of eight's scales by block).
+    /// A chunk of input rows stays in cache while the weight rows stream past it; pairs of weight rows take groups of
+    /// eight input rows, each loaded input block serving both. Every output is summed as Q8Blocks.Dot sums it, in any
+    /// grouping.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows<TLanes>(Q8Weight weight, sbyte* xq, float* xd, float* xdByBlock, int inputRows, float* y, int begin, int end)
+        where TLanes : struct, IBlockLanes
+    {
+        int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
+        // The pairs' sixteen sums and their operands need AVX-512's 32 vector registers: in 16 they spill, and the pairs
+        // ran 10-20% slower than one weight row at a time (kernels bench with DOTNET_EnableAVX512=0).
+        bool pairs = TLanes.IsVectorized && Avx512F.VL.IsSupported && inputRows >= 8;
+        var scaleProducts = pairs ? ArrayPool<float>.Shared.Rent(16 * blocks) : [];
+        try
+        {
+            fixed (byte* w = weight.Quants.bytes, wd = weight.Scales.bytes)
+            fixed (float* products = scaleProducts)
+            {
+                for (int first = 0; first < inputRows; first += InputChunk)
+                {
+                    int last = Math.Min(inputRows, first + InputChunk), r = begin;
+                    if (pairs && last - first >= 8)
+                    {
+                        for (; r + 2 <= end; r += 2)
+                        {
+                            var wRow = (sbyte*)w + ((long)r * columns);
+                            var wScales = (float*)wd + ((long)r * blocks);
+                            int i = first;
+                            for (; i + 8 <= last; i += 8)
+                                TwoRowsTimesEight<TLanes>(wRow, wScales, xq + ((long)i * columns), xdByBlock + ((long)i * blocks), products, columns, blocks, y + ((long)i * rows) + r, rows);
+                            Row<TLanes>(wRow, wScales, xq, xd, columns, blocks, y + r, rows, i, last);
+                            Row<TLanes>(wRow + columns, wScales + blocks, xq, xd, columns, blocks, y + r + 1, rows, i, last);
+                        }
+                    }
+                    for (; r < end; r++)
+                        Row<TLanes>((sbyte*)w + ((long)r * columns), (float*)wd + ((long)r * blocks), xq, xd, columns, blocks, y + r, rows, first, last);
+                }
+            }
+        }
+        finally
+        {
+            if (pairs)
+                ArrayPool<float>.Shared.Return(scaleProducts);
+        }
+    }
+
+    /// <summary>
+    /// One weight row against input rows [<paramref name="first"/>, <paramref name="last"/>): eight at a time, then the
+    /// one to seven left as one group (a group of five costs little more than one of four; one at a time, each row
+    /// would repeat the weight block's preparation and wait on its own FMA chain).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Row<TLanes>(sbyte* wRow, float* wScales, sbyte* xq, float* xd, int columns, int blocks, float* output, int rows, int first, int last)
+        where TLanes : struct, IBlockLanes
+    {
+        int i = first;
+        if (TLanes.IsVectorized)
+        {
+            for (; i + 8 <= last; i += 8)
+                DotGroup<TLanes, Count.Eight>(wRow, wScales, xq + ((long)i * columns), xd + ((long)i * blocks), columns, blocks, output + ((long)i * rows), rows);
+            var x = xq + ((long)i * columns);
+            var d = xd + ((long)i * blocks);
+            var y = output + ((long)i * rows);
+            switch (last - i)
+            {
+                case 7: DotGroup<TLanes, Count.Seven>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 6: DotGroup<TLanes, Count.Six>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 5: DotGroup<TLanes, Count.Five>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 4: DotGroup<TLanes, Count.Four>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 3: DotGroup<TLanes, Count.Three>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 2: DotGroup<TLanes, Count.Two>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+                case 1: DotGroup<TLanes, Count.One>(wRow, wScales, x, d, columns, blocks, y, rows); break;
+            }
+            return;
+        }
+        for (; i < last; i++)
+        {
+            output[(long)i * rows] = Q8Blocks.Dot(new ReadOnlySpan<sbyte>(wRow, columns), new ReadOnlySpan<float>(wScales, blocks),
+                new ReadOnlySpan<sbyte>(xq + ((long)i * columns), columns), new ReadOnlySpan<float>(xd + ((long)i * blocks), blocks));
+        }
+    }
+
+    /// <summary>
+    /// Two consecutive weight rows (<paramref name="w"/> and the next, their scales likewise) against eight input rows,
+    /// each of the sixteen outputs summed as <see cref="Q8Blocks.Dot"/>: each input block is loaded once for both weight
+    /// rows, and the scale products (the same fp32 products of the two scales) are made beforehand, sixteen a block in
+    /// two vector multiplies, into <paramref name="products"/>, so the loop is a <c>vpdpbusd</c> and an FMA per block and
+    /// output (both on the same two pipes; the multiply inside the loop was a third there).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void TwoRowsTimesEight<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScalesByBlock, float* products, int columns, int blocks, float* y, int rows)
+        where TLanes : struct, IBlockLanes
+    {
+        for (nint b = 0; b < blocks; b++)
+        {
+            var xScales = Avx.LoadVector256(xScalesByBlock + (b * 8));
+            Avx.Store(products + (b * 16), Vector256.Create(wScales[b]) * xScales);
+            Avx.Store(products + (b * 16) + 8, Vector256.Create(wScales[blocks + b]) * xScales);
+        }
+        sbyte* w1 = w + columns;
+        sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
+        Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
+        float* p = products;
+        for (nint at = 0; at < columns; at += Q8Blocks.Size, p += 16)
+        {
+            var wv = Avx.LoadVector256(w + at);
+            var prepared = TLanes.Prepare(wv);
+            var wv1 = Avx.LoadVector256(w1 + at);
+            var prepared1 = TLanes.Prepare(wv1);
+            var xv = Avx.LoadVector256(x + at);
+            s0 = Fma.MultiplyAdd(Vector256.Create(p[0]), TLanes.Lanes(wv, prepared, xv), s0);
+            t0 = Fma.MultiplyAdd(Vector256.Create(p[8]), TLanes.Lanes(wv1, prepared1, xv), t0);
+            xv = Avx.LoadVector256(x1 + at);
+            s1 = Fma.MultiplyAdd(Vector256.Create(p[1]), TLanes.Lanes(wv, prepared, xv), s1);
+            t1 = Fma.MultiplyAdd(Vector256.Create(p[9]), TLanes.Lanes(wv1, prepared1, xv), t1);
+            xv = Avx.LoadVector256(x2 + at);
+            s2 = Fma.MultiplyAdd(Vector256.Create(p[2]), TLanes.Lanes(wv, prepared, xv), s2);
+            t2 = Fma.MultiplyAdd(Vector256.Create(p[10]), TLanes.Lanes(wv1, prepared1, xv), t2);
+            xv = Avx.LoadVector256(x3 + at);
+            s3 = Fma.MultiplyAdd(Vector256.Create(p[3]), TLanes.Lanes(wv, prepared, xv), s3);
+            t3 = Fma.MultiplyAdd(Vector256.Create(p[11]), TLanes.Lanes(wv1, prepared1, xv), t3);
+            xv = Avx.LoadVector256(x4 + at);
+            s4 = Fma.MultiplyAdd(Vector256.Create(p[4]), TLanes.Lanes(wv, prepared, xv), s4);
+            t4 = Fma.MultiplyAdd(Vector256.Create(p[12]), TLanes.Lanes(wv1, prepared1, xv), t4);
+            xv = Avx.LoadVector256(x5 + at);
+            s5 = Fma.MultiplyAdd(Vector256.Create(p[5]), TLanes.Lanes(wv, prepared, xv), s5);
+            t5 = Fma.MultiplyAdd(Vector256.Create(p[13]), TLanes.Lanes(wv1, prepared1, xv), t5);
+            xv = Avx.LoadVector256(x6 + at);
+            s6 = Fma.MultiplyAdd(Vector256.Create(p[6]), TLanes.Lanes(wv, prepared, xv), s6);
+            t6 = Fma.MultiplyAdd(Vector256.Create(p[14]), TLanes.Lanes(wv1, prepared1, xv), t6);
+            xv = Avx.LoadVector256(x7 + at);
+            s7 = Fma.MultiplyAdd(Vector256.Create(p[7]), TLanes.Lanes(wv, prepared, xv), s7);
+            t7 = Fma.MultiplyAdd(Vector256.Create(p[15]), TLanes.Lanes(wv1, prepared1, xv), t7);
+        }
+        y[0] = Q8Blocks.HorizontalSum(s0);
+        y[rows] = Q8Blocks.HorizontalSum(s1);
+        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+        y[4 * rows] = Q8Blocks.HorizontalSum(s4);
+        y[5 * rows] = Q8Blocks.HorizontalSum(s5);
+        y[6 * rows] = Q8Blocks.HorizontalSum(s6);
+        y[7 * rows] = Q8Blocks.HorizontalSum(s7);
+        y[1] = Q8Blocks.HorizontalSum(t0);
+        y[rows + 1] = Q8Blocks.HorizontalSum(t1);
+        y[(2 * rows) + 1] = Q8Blocks.HorizontalSum(t2);
+        y[(3 * rows) + 1] = Q8Blocks.HorizontalSum(t3);
+        y[(4 * rows) + 1] = Q8Blocks.HorizontalSum(t4);
+        y[(5 * rows) + 1] = Q8Blocks.HorizontalSum(t5);
+        y[(6 * rows) + 1] = Q8Blocks.HorizontalSum(t6);
+        y[(7 * rows) + 1] = Q8Blocks.HorizontalSum(t7);
+    }
+
+    /// <summary>
+    /// One weight row against one to eight input rows (<typeparamref name="TGroup"/>; <paramref name="x"/> with stride
     /// <paramref name="columns"/>, their scales with stride <paramref name="blocks"/>), each summed as
-    /// <see cref="Dot{TLanes}"/>: the weight block and what it contributes to every row's lanes are loaded once for the
-    /// group. One offset and one block index address every row, so the loop is the vector work and its loads; each scale
-    /// product is the fp32 product of the two scales. The JIT drops the second half for groups of four.
+    /// <see cref="Q8Blocks.Dot"/> sums it (per block, the lanes by the fp32 product of the two scales, fused into 8 fp32
+    /// sums): the weight block and what it contributes to every row's lanes are loaded once for the group. One offset and
+    /// one block index address every row, so the loop is the vector work and its loads. The JIT drops the rows past the
+    /// group's count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DotGroup<TLanes, TGroup>(sbyte* w, float* wScales, sbyte* x, float* xScales, int columns, int blocks, float* y, int rows)
         where TLanes : struct, IBlockLanes
         where TGroup : struct, ICount
     {
-        bool eight = TGroup.Value == 8;
+        int n = TGroup.Value;
         sbyte* x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns, x5 = x4 + columns, x6 = x5 + columns, x7 = x6 + columns;
         float* d1 = xScales + blocks, d2 = d1 + blocks, d3 = d2 + blocks, d4 = d3 + blocks, d5 = d4 + blocks, d6 = d5 + blocks, d7 = d6 + blocks;
         Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
@@ -182,42 +318,36 @@ internal static class CpuQ8MatVec
             var prepared = TLanes.Prepare(wv);
             var scale = Vector256.Create(wScales[b]);
             s0 = Fma.MultiplyAdd(scale * Vector256.Create(xScales[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x + at)), s0);
-            s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
-            s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
-            s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
-            if (eight)
-            {
+            if (n > 1)
+                s1 = Fma.MultiplyAdd(scale * Vector256.Create(d1[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x1 + at)), s1);
+            if (n > 2)
+                s2 = Fma.MultiplyAdd(scale * Vector256.Create(d2[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x2 + at)), s2);
+            if (n > 3)
+                s3 = Fma.MultiplyAdd(scale * Vector256.Create(d3[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x3 + at)), s3);
+            if (n > 4)
                 s4 = Fma.MultiplyAdd(scale * Vector256.Create(d4[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x4 + at)), s4);
+            if (n > 5)
                 s5 = Fma.MultiplyAdd(scale * Vector256.Create(d5[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x5 + at)), s5);
+            if (n > 6)
                 s6 = Fma.MultiplyAdd(scale * Vector256.Create(d6[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x6 + at)), s6);
+            if (n > 7)
                 s7 = Fma.MultiplyAdd(scale * Vector256.Create(d7[b]), TLanes.Lanes(wv, prepared, Avx.LoadVector256(x7 + at)), s7);
-            }
         }
         y[0] = Q8Blocks.HorizontalSum(s0);
-        y[rows] = Q8Blocks.HorizontalSum(s1);
-        y[2 * rows] = Q8Blocks.HorizontalSum(s2);
-        y[3 * rows] = Q8Blocks.HorizontalSum(s3);
-        if (eight)
-        {
+        if (n > 1)
+            y[rows] = Q8Blocks.HorizontalSum(s1);
+        if (n > 2)
+            y[2 * rows] = Q8Blocks.HorizontalSum(s2);
+        if (n > 3)
+            y[3 * rows] = Q8Blocks.HorizontalSum(s3);
+        if (n > 4)
             y[4 * rows] = Q8Blocks.HorizontalSum(s4);
+        if (n > 5)
             y[5 * rows] = Q8Blocks.HorizontalSum(s5);
+        if (n > 6)
             y[6 * rows] = Q8Blocks.HorizontalSum(s6);
+        if (n > 7)
             y[7 * rows] = Q8Blocks.HorizontalSum(s7);
-        }
-    }
-
-    /// <summary>One weight row against one input row: per block, the lanes by the product of the two scales, fused into 8 fp32 sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Dot<TLanes>(sbyte* w, float* wScales, sbyte* x, float* xScales, int blocks)
-        where TLanes : struct, IBlockLanes
-    {
-        var sum = Vector256<float>.Zero;
-        for (nint b = 0, at = 0; b < blocks; b++, at += Q8Blocks.Size)
-        {
-            var wv = Avx.LoadVector256(w + at);
-            sum = Fma.MultiplyAdd(Vector256.Create(wScales[b] * xScales[b]), TLanes.Lanes(wv, TLanes.Prepare(wv), Avx.LoadVector256(x + at)), sum);
-        }
-        return Q8Blocks.HorizontalSum(sum);
     }
 
     /// <summary>

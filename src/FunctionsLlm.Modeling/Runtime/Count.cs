@@ -32,6 +32,21 @@ internal static class Count
         public static int Value => 4;
     }
 
+    public readonly struct Five : ICount
+    {
+        public static int Value => 5;
+    }
+
+    public readonly struct Six : ICount
+    {
+        public static int Value => 6;
+    }
+
+    public readonly struct Seven : ICount
+    {
+        public static int Value => 7;
+    }
+
     public readonly struct Eight : ICount
     {
         public static int Value => 8;
