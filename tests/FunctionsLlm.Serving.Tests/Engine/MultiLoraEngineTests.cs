@@ -65,7 +65,9 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
     {
         // One slot, three rows: "support" holds the slot with a long request; "billing" must wait for it. A later
         // "support" request could take a free row at once and keep the slot busy; it waits behind "billing" instead,
-        // while a later request for the base goes ahead.
+        // while a later request for the base goes ahead. The three are submitted back to back while the long request
+        // has 199 tokens to go: the queue keeps their order. (A 20 ms pause used to sit between billing and the others;
+        // on a busy machine its continuation can come much later, after the long request and billing had finished.)
         using var engine = models.Engine(new EngineOptions { MaxConcurrentSequences = 3, MaxLoras = 1, MaxLoraRank = 8, ContextLength = 256 });
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         async Task Run(string label, string? adapter, int tokens)
@@ -77,7 +79,6 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
         await foreach (var _ in first.ReadAllAsync())
             break;
         var waiting = Run("billing", "billing", 4);
-        await Task.Delay(20);
         var later = Run("support again", "support", 4);
         var baseRequest = Run("base", null, 4);
 
