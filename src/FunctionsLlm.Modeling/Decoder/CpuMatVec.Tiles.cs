@@ -137,7 +137,9 @@ internal static partial class CpuMatVec
     /// <see cref="RowsTimesInputs"/> sums it. One phase, no pass from L1: with the weights' lines asked for early, a
     /// loop of eight FMAs per line keeps enough lines in flight. The decode step against <see cref="FourRowsTimesGroups"/>
     /// (in-process A/B, five runs): 8 rows 2-4% faster, 7 rows 2-4%, 6 rows 4%, 5 rows 14% (bench/README.md).
-    /// The input rows must fit in L1 beside the weights' lines (<see cref="ColumnSpan"/> columns of eight rows).
+    /// The input rows must fit in L1 beside the weights' lines (<see cref="ColumnSpan"/> columns of eight rows). The JIT
+    /// keeps the eight input row pointers on the stack; a version with three row pointers and the stride, without those
+    /// reloads, was slower in the step (bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ThreeRowsTimesInputs<TLanes, TVector, TInputs>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)

@@ -13,8 +13,8 @@ namespace FunctionsLlm.Modeling.Quantization;
 /// where the CPU has it: the same integers in the same lanes, <see cref="IBlockLanes"/>), scaled and summed in fp32
 /// (<see cref="Q8Blocks.Dot"/> is the same sum in plain code and the fallback without AVX2). Reading 1 byte per weight
 /// instead of 4 is what makes batch-1 decode faster; W's rows are split over torch's thread count. With several input
-/// rows each loaded weight block serves eight (or four) of them, and with eight or more two weight rows share each
-/// loaded input block.
+/// rows each loaded weight block serves up to eight of them, and with eight or more (on AVX-512's registers) two weight
+/// rows share each loaded input block.
 /// </summary>
 internal static class CpuQ8MatVec
 {
