@@ -134,8 +134,8 @@ internal static partial class CpuMatVec
     /// in one pass: three weight rows at a time, one from each third of the range, times every input row (24
     /// accumulators, 512-bit code's registers), each stream asked for <see cref="ThreeStreamsAheadFloats"/> ahead; the
     /// rows left after the thirds through <see cref="RowsTimesInputs"/>; each dot product summed as
-    /// <see cref="RowsTimesInputs"/> sums it. One phase, no pass from L1: with the weights' lines asked for early, a
-    /// loop of eight FMAs per line keeps enough lines in flight. The decode step against <see cref="FourRowsTimesGroups"/>
+    /// <see cref="RowsTimesInputs"/> sums it. One phase (no second group re-reading the rows from L1), the weights'
+    /// lines asked for early rather than waited on. The decode step against <see cref="FourRowsTimesGroups"/>
     /// (in-process A/B, five runs): 8 rows 2-4% faster, 7 rows 2-4%, 6 rows 4%, 5 rows 14% (bench/README.md).
     /// The input rows must fit in L1 beside the weights' lines (<see cref="ColumnSpan"/> columns of eight rows). The JIT
     /// keeps the eight input row pointers on the stack; a version with three row pointers and the stride, without those

@@ -32,8 +32,8 @@ internal static partial class CpuMatVec
     // FourRowsTimesGroups asks for the next rows while it computes from L1 instead.
     private const int PrefetchAheadFloats = 768;
 
-    // ThreeRowsTimesInputs asks for each of its three weight streams' lines 2 KB ahead (a synthetic 400 MB sweep of that
-    // shape on both cores: 1 KB 8.2-9.5 ms, 2 KB 6.7-7.1, 3 KB 7.1-7.4, 4-8 KB 7.9-9.0; loads alone 6.9-7.9).
+    // ThreeRowsTimesInputs asks for each of its three weight streams' lines 2 KB ahead: in the step 1, 3, 4 and 6 KB were
+    // equal or slower, and so were 1, 3 and 4-8 KB in a synthetic sweep of that shape (bench/README.md).
     private const int ThreeStreamsAheadFloats = 512;
 
     // Eight input rows of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
