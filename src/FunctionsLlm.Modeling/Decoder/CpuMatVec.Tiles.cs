@@ -137,7 +137,8 @@ internal static partial class CpuMatVec
     /// <see cref="RowsTimesInputs"/> sums it. One phase (no second group re-reading the rows from L1), the weights'
     /// lines asked for early rather than waited on. The decode step against <see cref="FourRowsTimesGroups"/>
     /// (in-process A/B, five runs): 8 rows 2-4% faster, 7 rows 2-4%, 6 rows 4%, 5 rows 14% (bench/README.md).
-    /// The input rows must fit in L1 beside the weights' lines (<see cref="ColumnSpan"/> columns of eight rows). The JIT
+    /// Up to 2,048 columns (measured): down's eight input rows of 2,048 columns (64 KB, from L2) also went faster than
+    /// through <see cref="FourRowsTimesGroups"/> (the step 1.6-5% in-process A/B, 5-8 rows, three runs). The JIT
     /// keeps the eight input row pointers on the stack; a version with three row pointers and the stride, without those
     /// reloads, was slower in the step (bench/README.md).
     /// </summary>

@@ -167,7 +167,7 @@ internal static partial class CpuMatVec
 
     /// <summary>
     /// A decode pass's 2 to <see cref="MaxInputRows"/> input rows in one sweep of the weights, where 512-bit code has the
-    /// registers for it: five to eight rows of up to <see cref="ColumnSpan"/> columns through
+    /// registers for it: five to eight rows of up to two <see cref="ColumnSpan"/>s of columns through
     /// <see cref="ThreeRowsTimesInputs"/>, other counts from four on through <see cref="FourRowsTimesGroups"/> (groups of
     /// four and the one to three left); otherwise through <see cref="RowsTimesInputs"/>. Each reads its weight rows as
     /// streams from far-apart parts of the range, and all sum every output the same way.
@@ -177,7 +177,7 @@ internal static partial class CpuMatVec
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        if (typeof(TVector) == typeof(Vector512<float>) && inputRows is >= 5 and <= 8 && columns <= ColumnSpan)
+        if (typeof(TVector) == typeof(Vector512<float>) && inputRows is >= 5 and <= 8 && columns <= 2 * ColumnSpan)
         {
             switch (inputRows)
             {
