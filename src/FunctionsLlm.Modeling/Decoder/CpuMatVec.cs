@@ -28,8 +28,9 @@ internal static partial class CpuMatVec
     private const int PrefetchRows = 8;
 
     // Decode products of two to four rows ask for each weight stream's line 3 KB ahead: far enough to cover the latency
-    // from L2, near enough that the lines on their way leave the input rows in L1 (bench/README.md). With five or more,
-    // FourRowsTimesGroups asks for the next rows while it computes from L1 instead.
+    // from L2, near enough that the lines on their way leave the input rows in L1 (bench/README.md). With five to eight,
+    // ThreeRowsTimesInputs asks ThreeStreamsAheadFloats ahead; with more (or wider weights), FourRowsTimesGroups asks for
+    // the next rows while it computes from L1.
     private const int PrefetchAheadFloats = 768;
 
     // ThreeRowsTimesInputs asks for each of its three weight streams' lines 2 KB ahead: in the step 1, 3, 4 and 6 KB were

@@ -85,14 +85,19 @@ internal static class CpuQ8MatVec
         // Pooled: a decode step makes dozens of products, and fresh arrays for each would keep the collector busy.
         var xq = ArrayPool<sbyte>.Shared.Rent(inputRows * columns);
         var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
-        var xdByBlock = ArrayPool<float>.Shared.Rent(inputRows * blocks);
+        // Pairs of weight rows (TwoRowsTimesEight) need AVX-512's 32 vector registers for their sixteen sums and operands:
+        // in 16 they spill, and the pairs ran 10-20% slower than one weight row at a time (kernels bench with
+        // DOTNET_EnableAVX512=0). Only they read the scales by block.
+        bool pairs = TLanes.IsVectorized && Avx512F.VL.IsSupported && inputRows >= 8;
+        var xdByBlock = pairs ? ArrayPool<float>.Shared.Rent(inputRows * blocks) : null;
         try
         {
             var xs = new ReadOnlySpan<float>(x, inputRows * columns);
             for (int i = 0; i < inputRows; i++)
                 Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), xq.AsSpan(i * columns, columns), xd.AsSpan(i * blocks, blocks));
             TLanes.PrepareActivations(xq.AsSpan(0, inputRows * columns));
-            ScalesByBlock(xd, inputRows, blocks, xdByBlock);
+            if (xdByBlock is not null)
+                ScalesByBlock(xd, inputRows, blocks, xdByBlock);
             fixed (sbyte* xqp = xq)
             fixed (float* xdp = xd, xdbp = xdByBlock)
             {
@@ -119,7 +124,8 @@ internal static class CpuQ8MatVec
         {
             ArrayPool<sbyte>.Shared.Return(xq);
             ArrayPool<float>.Shared.Return(xd);
-            ArrayPool<float>.Shared.Return(xdByBlock);
+            if (xdByBlock is not null)
+                ArrayPool<float>.Shared.Return(xdByBlock);
         }
     }
 
@@ -141,7 +147,8 @@ internal static class CpuQ8MatVec
 
     /// <summary>
     /// Rows [<paramref name="begin"/>, <paramref name="end"/>) of y = W x for input rows already quantized to Q8_0 blocks
-    /// (<paramref name="xq"/>, <paramref name="xd"/>; <paramref name="xdByBlock"/> the groups of eight's scales by block).
+    /// (<paramref name="xq"/>, <paramref name="xd"/>; <paramref name="xdByBlock"/> the groups of eight's scales by block,
+    /// null where pairs of weight rows do not run).
     /// A chunk of input rows stays in cache while the weight rows stream past it; pairs of weight rows take groups of
     /// eight input rows, each loaded input block serving both. Every output is summed as Q8Blocks.Dot sums it, in any
     /// grouping.
@@ -151,9 +158,7 @@ internal static class CpuQ8MatVec
         where TLanes : struct, IBlockLanes
     {
         int rows = (int)weight.Shape[0], columns = (int)weight.Shape[1], blocks = columns / Q8Blocks.Size;
-        // The pairs' sixteen sums and their operands need AVX-512's 32 vector registers: in 16 they spill, and the pairs
-        // ran 10-20% slower than one weight row at a time (kernels bench with DOTNET_EnableAVX512=0).
-        bool pairs = TLanes.IsVectorized && Avx512F.VL.IsSupported && inputRows >= 8;
+        bool pairs = xdByBlock != null;
         var scaleProducts = pairs ? ArrayPool<float>.Shared.Rent(16 * blocks) : [];
         try
         {
