@@ -19,16 +19,16 @@ internal static class TestModels
 
     /// <summary>
     /// The fixture with max_position_embeddings raised to 4096 (same weights) in a temporary folder: a request can then
-    /// run for seconds, long enough to hold a row while a test checks the limits.
+    /// run for seconds, long enough to hold a row while a test checks the limits. The caller disposes it (the folder goes).
     /// </summary>
-    public static string LongContextCopy()
+    public static TempFolder LongContextCopy()
     {
-        string dir = System.IO.Directory.CreateTempSubdirectory("flm-long-context-").FullName;
+        var dir = new TempFolder("flm-long-context-");
         foreach (var file in System.IO.Directory.GetFiles(Directory()))
-            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+            File.Copy(file, dir.File(Path.GetFileName(file)));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("config.json")))!;
         config["max_position_embeddings"] = 4096;
-        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        File.WriteAllText(dir.File("config.json"), config.ToJsonString());
         return dir;
     }
 

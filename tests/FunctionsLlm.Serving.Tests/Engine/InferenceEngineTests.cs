@@ -129,7 +129,8 @@ public class InferenceEngineTests
     {
         // A context of 4,096 so the first request still holds its row when the second arrives (250 tokens of the tiny
         // model could finish in the few milliseconds between the test's first token and its next submit); 2,048 is the cap.
-        using var engine = new InferenceEngine(ServedModel.Load(TestModels.LongContextCopy(), TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
+        using var model = TestModels.LongContextCopy();
+        using var engine = new InferenceEngine(ServedModel.Load(model, TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
             new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 0, ContextLength = 4096 });
         using var cancel = new CancellationTokenSource();
         var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 2048 }, cancel.Token);
@@ -148,7 +149,8 @@ public class InferenceEngineTests
     {
         // The first request must still hold the only row when the second is cancelled: 250 tokens of the tiny model once
         // finished before that (the second then ran to its end), so it gets 2,048 tokens of a 4,096 context.
-        using var engine = new InferenceEngine(ServedModel.Load(TestModels.LongContextCopy(), TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
+        using var model = TestModels.LongContextCopy();
+        using var engine = new InferenceEngine(ServedModel.Load(model, TestModels.Name, new ModelLoadOptions(CPU, ScalarType.Float32)),
             new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 1, ContextLength = 4096 });
         using var first = new CancellationTokenSource();
         var running = engine.Submit([1, 2, 3], Greedy with { MaxTokens = 2048 }, first.Token);

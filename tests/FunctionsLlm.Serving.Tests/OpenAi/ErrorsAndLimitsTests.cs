@@ -75,7 +75,7 @@ public class ErrorsAndLimitsTests
     [Fact]
     public async Task When_every_row_and_queue_slot_is_taken_requests_get_429_with_retry_after_and_a_cancelled_stream_frees_its_row()
     {
-        string model = TestModels.LongContextCopy();
+        using var model = TestModels.LongContextCopy();
         await using var server = await Server.StartAsync(new EngineOptions { MaxConcurrentSequences = 1, MaxQueuedRequests = 0, RetryAfterSeconds = 2, MaxTokensCap = 4000 },
             modelDirectory: model);
         using var streaming = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
