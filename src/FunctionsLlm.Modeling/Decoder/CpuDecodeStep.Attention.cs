@@ -93,7 +93,7 @@ internal sealed partial class CpuDecodeStep
     /// values are read once for the bunch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, float[] buffer)
+    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, AlignedFloats buffer)
     {
         int stride = bunch.Longest;
         var scores = buffer.AsSpan(0, Bunch.Most * stride);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using FunctionsLlm.Modeling.Quantization;
+using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -35,8 +36,8 @@ internal sealed partial class CpuDecodeStep
     /// decode 242–256 → 250–272 tokens/s, the 8-row step 10.5 → 9.7–10.0 ms (bench/README.md; F32 measured no gain).
     /// Each output is the one its product alone gives.
     /// </summary>
-    private unsafe void ProjectTogether(LinearLayer first, float[] firstOutput, LinearLayer second, float[] secondOutput,
-        LinearLayer? third = null, float[]? thirdOutput = null)
+    private unsafe void ProjectTogether(LinearLayer first, AlignedFloats firstOutput, LinearLayer second,
+        AlignedFloats secondOutput, LinearLayer? third = null, AlignedFloats? thirdOutput = null)
     {
         bool oneCall = first.Q8 is not null && second.Q8 is not null && (third is null || third.Q8 is not null)
             && first.Bank is null && second.Bank is null && third?.Bank is null;
@@ -45,7 +46,7 @@ internal sealed partial class CpuDecodeStep
             Project(first, _h, firstOutput);
             Project(second, _h, secondOutput);
             if (third is not null)
-                Project(third, _h, thirdOutput);
+                Project(third, _h, thirdOutput!);
             return;
         }
         fixed (float* x = _h, y1 = firstOutput, y2 = secondOutput, y3 = thirdOutput)

@@ -22,8 +22,10 @@ internal sealed partial class CpuDecodeStep
     private readonly LinearLayer[] _linears;   // the model's structure is fixed; adapters attach inside these layers
     private readonly int _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab;
     private int _rows;   // input rows of the products: the pass's tokens, then its cache rows for the head
-    private float[] _x = [], _h = [], _q = [], _k = [], _v = [], _attended = [], _out = [], _gate = [], _up = [];
-    private readonly List<float[]> _scores = [];   // one buffer per kernel thread attending
+    private AlignedFloats _x = AlignedFloats.Empty, _h = AlignedFloats.Empty, _q = AlignedFloats.Empty, _k = AlignedFloats.Empty,
+        _v = AlignedFloats.Empty, _attended = AlignedFloats.Empty, _out = AlignedFloats.Empty, _gate = AlignedFloats.Empty,
+        _up = AlignedFloats.Empty;
+    private readonly List<AlignedFloats> _scores = [];   // one buffer per kernel thread attending
     private readonly List<Bunch> _bunches = [];    // a layer's queries, as Bunches groups them
 
     // Below this many (query head, cached position) pairs in a step, attention runs on the calling thread alone: waking a
@@ -157,15 +159,15 @@ internal sealed partial class CpuDecodeStep
         _rows = rows;
         if (_x.Length >= rows * _hidden)
             return;
-        _x = new float[rows * _hidden];
-        _h = new float[rows * _hidden];
-        _q = new float[rows * _heads * _headDim];
-        _k = new float[rows * _kvHeads * _headDim];
-        _v = new float[rows * _kvHeads * _headDim];
-        _attended = new float[rows * _heads * _headDim];
-        _out = new float[rows * Math.Max(_hidden, _vocab)];
-        _gate = new float[rows * 2 * _intermediate];
-        _up = new float[rows * _intermediate];
+        _x = new AlignedFloats(rows * _hidden);
+        _h = new AlignedFloats(rows * _hidden);
+        _q = new AlignedFloats(rows * _heads * _headDim);
+        _k = new AlignedFloats(rows * _kvHeads * _headDim);
+        _v = new AlignedFloats(rows * _kvHeads * _headDim);
+        _attended = new AlignedFloats(rows * _heads * _headDim);
+        _out = new AlignedFloats(rows * Math.Max(_hidden, _vocab));
+        _gate = new AlignedFloats(rows * 2 * _intermediate);
+        _up = new AlignedFloats(rows * _intermediate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -219,7 +221,7 @@ internal sealed partial class CpuDecodeStep
                 attendedPositions += slots[r] + 1;
             parts = attendedPositions * _heads >= AttentionSplit ? parts : 1;
             while (_scores.Count < parts)
-                _scores.Add(new float[256]);
+                _scores.Add(new AlignedFloats(256));
             KernelThreads.Run(parts, part =>
             {
                 for (int b = part; b < bunches.Count; b += parts)
@@ -230,7 +232,7 @@ internal sealed partial class CpuDecodeStep
             void AttendBunch(Bunch bunch, int part)
             {
                 if (_scores[part].Length < Bunch.Most * bunch.Longest)
-                    _scores[part] = new float[Math.Max(Bunch.Most * bunch.Longest, _scores[part].Length * 2)];
+                    _scores[part] = new AlignedFloats(Math.Max(Bunch.Most * bunch.Longest, _scores[part].Length * 2));
                 long at = (((long)bunch.CacheRow * _kvHeads) + bunch.KvHead) * capacity * _headDim;
                 bool* rowValid = (bool*)validBase + ((long)bunch.CacheRow * capacity);
                 Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scores[part]);
