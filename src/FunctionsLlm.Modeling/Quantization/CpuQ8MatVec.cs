@@ -83,8 +83,8 @@ internal static class CpuQ8MatVec
             allRows += (int)weight.Shape[0];
         }
         // Pooled: a decode step makes dozens of products, and fresh arrays for each would keep the collector busy. The
-        // quantized rows start on a 64-byte line (AlignedFloats says why), so one more line is rented.
-        var xq = ArrayPool<sbyte>.Shared.Rent((inputRows * columns) + 64);
+        // quantized rows start on a cache line (half their 32-byte blocks straddled two), so one more line is rented.
+        var xq = ArrayPool<sbyte>.Shared.Rent((inputRows * columns) + CacheLines.Of<sbyte>());
         var xd = ArrayPool<float>.Shared.Rent(inputRows * blocks);
         // Pairs of weight rows (TwoRowsTimesEight) need AVX-512's 32 vector registers for their sixteen sums and operands:
         // in 16 they spill, and the pairs ran 10-20% slower than one weight row at a time (kernels bench with
@@ -96,15 +96,15 @@ internal static class CpuQ8MatVec
             fixed (sbyte* xqBase = xq)
             fixed (float* xdp = xd, xdbp = xdByBlock)
             {
-                int lineStart = (int)((64 - ((nint)xqBase & 63)) & 63);
+                sbyte* xqp = CacheLines.NextLine(xqBase);
                 var xs = new ReadOnlySpan<float>(x, inputRows * columns);
-                var quantized = xq.AsSpan(lineStart, inputRows * columns);
+                var quantized = new Span<sbyte>(xqp, inputRows * columns);
                 for (int i = 0; i < inputRows; i++)
                     Q8Blocks.QuantizeActivations(xs.Slice(i * columns, columns), quantized.Slice(i * columns, columns), xd.AsSpan(i * blocks, blocks));
                 TLanes.PrepareActivations(quantized);
                 if (xdByBlock is not null)
                     ScalesByBlock(xd, inputRows, blocks, xdByBlock);
-                nint xp = (nint)(xqBase + lineStart), xdpp = (nint)xdp, xdbpp = (nint)xdbp;
+                nint xp = (nint)xqp, xdpp = (nint)xdp, xdbpp = (nint)xdbp;
                 int threads = (long)allRows * columns < (1 << 18) ? 1 : Math.Max(1, Math.Min(get_num_threads(), allRows / 64));
                 [MethodImpl(MethodImplOptions.AggressiveOptimization)]
                 void Part(int part)

@@ -10,18 +10,16 @@ namespace FunctionsLlm.Modeling.Runtime;
 /// </summary>
 internal sealed class AlignedFloats
 {
-    private const int LineFloats = 64 / sizeof(float);
     private readonly float[] _array;
     private readonly int _start;
 
     public AlignedFloats(int length)
     {
-        _array = GC.AllocateArray<float>(length + LineFloats, pinned: true);
+        _array = GC.AllocateArray<float>(length + CacheLines.Of<float>(), pinned: true);
         unsafe
         {
-            // Pinned arrays hold floats at 4-byte addresses at least, so a whole number of floats reaches the boundary.
-            long misalignment = (long)Unsafe.AsPointer(ref _array[0]) & 63;
-            _start = (int)((64 - misalignment) & 63) / sizeof(float);
+            float* first = (float*)Unsafe.AsPointer(ref _array[0]);
+            _start = (int)(CacheLines.NextLine(first) - first);
         }
         Length = length;
     }
