@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using FunctionsLlm.Modeling.Runtime;
@@ -140,7 +141,9 @@ internal static partial class CpuMatVec
     /// Up to 2,048 columns (measured): down's eight input rows of 2,048 columns (64 KB, from L2) also went faster than
     /// through <see cref="FourRowsTimesGroups"/> (the step 1.6-5% in-process A/B, 5-8 rows, three runs). The JIT
     /// keeps the eight input row pointers on the stack; a version with three row pointers and the stride, without those
-    /// reloads, was slower in the step (bench/README.md).
+    /// reloads, was slower in the step (bench/README.md). The sums are staged (<see cref="Staged"/>) and reach
+    /// <paramref name="y"/> after the sweep: stored there as they came, one float into each of 24 rows of y a triple, the
+    /// same products at 8 rows took 13–18% longer (bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ThreeRowsTimesInputs<TLanes, TVector, TInputs>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
@@ -153,60 +156,69 @@ internal static partial class CpuMatVec
         float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns;
         float* x5 = n > 5 ? x4 + columns : x4, x6 = n > 6 ? x5 + columns : x4, x7 = n > 7 ? x6 + columns : x4;
         int third = (end - begin) / 3;
-        for (int r = begin; r < begin + third; r++)
+        var stagedArray = ArrayPool<float>.Shared.Rent(Staged.Floats(third));
+        fixed (float* stagedStart = stagedArray)
         {
-            int r1 = r + third, r2 = r1 + third;
-            float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns), w2 = w + ((long)r2 * columns);
-            TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-            TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
-            TVector c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-            int c = 0;
-            for (; c + TLanes.Count <= columns; c += TLanes.Count)
+            float* staged = CacheLines.NextLine(stagedStart);
+            for (int r = begin; r < begin + third; r++)
             {
-                if (Sse.IsSupported)
+                int r1 = r + third, r2 = r1 + third;
+                float* w0 = w + ((long)r * columns), w1 = w + ((long)r1 * columns), w2 = w + ((long)r2 * columns);
+                TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
+                TVector c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                int c = 0;
+                for (; c + TLanes.Count <= columns; c += TLanes.Count)
                 {
-                    Sse.Prefetch0(w0 + c + ThreeStreamsAheadFloats);
-                    Sse.Prefetch0(w1 + c + ThreeStreamsAheadFloats);
-                    Sse.Prefetch0(w2 + c + ThreeStreamsAheadFloats);
+                    if (Sse.IsSupported)
+                    {
+                        Sse.Prefetch0(w0 + c + ThreeStreamsAheadFloats);
+                        Sse.Prefetch0(w1 + c + ThreeStreamsAheadFloats);
+                        Sse.Prefetch0(w2 + c + ThreeStreamsAheadFloats);
+                    }
+                    var v0 = TLanes.Load(w0 + c);
+                    var v1 = TLanes.Load(w1 + c);
+                    var v2 = TLanes.Load(w2 + c);
+                    var xv = TLanes.Load(x0 + c);
+                    (a0, b0, c0) = (TLanes.Fma(v0, xv, a0), TLanes.Fma(v1, xv, b0), TLanes.Fma(v2, xv, c0));
+                    xv = TLanes.Load(x1 + c);
+                    (a1, b1, c1) = (TLanes.Fma(v0, xv, a1), TLanes.Fma(v1, xv, b1), TLanes.Fma(v2, xv, c1));
+                    xv = TLanes.Load(x2 + c);
+                    (a2, b2, c2) = (TLanes.Fma(v0, xv, a2), TLanes.Fma(v1, xv, b2), TLanes.Fma(v2, xv, c2));
+                    xv = TLanes.Load(x3 + c);
+                    (a3, b3, c3) = (TLanes.Fma(v0, xv, a3), TLanes.Fma(v1, xv, b3), TLanes.Fma(v2, xv, c3));
+                    xv = TLanes.Load(x4 + c);
+                    (a4, b4, c4) = (TLanes.Fma(v0, xv, a4), TLanes.Fma(v1, xv, b4), TLanes.Fma(v2, xv, c4));
+                    if (n > 5)
+                    {
+                        xv = TLanes.Load(x5 + c);
+                        (a5, b5, c5) = (TLanes.Fma(v0, xv, a5), TLanes.Fma(v1, xv, b5), TLanes.Fma(v2, xv, c5));
+                    }
+                    if (n > 6)
+                    {
+                        xv = TLanes.Load(x6 + c);
+                        (a6, b6, c6) = (TLanes.Fma(v0, xv, a6), TLanes.Fma(v1, xv, b6), TLanes.Fma(v2, xv, c6));
+                    }
+                    if (n > 7)
+                    {
+                        xv = TLanes.Load(x7 + c);
+                        (a7, b7, c7) = (TLanes.Fma(v0, xv, a7), TLanes.Fma(v1, xv, b7), TLanes.Fma(v2, xv, c7));
+                    }
                 }
-                var v0 = TLanes.Load(w0 + c);
-                var v1 = TLanes.Load(w1 + c);
-                var v2 = TLanes.Load(w2 + c);
-                var xv = TLanes.Load(x0 + c);
-                (a0, b0, c0) = (TLanes.Fma(v0, xv, a0), TLanes.Fma(v1, xv, b0), TLanes.Fma(v2, xv, c0));
-                xv = TLanes.Load(x1 + c);
-                (a1, b1, c1) = (TLanes.Fma(v0, xv, a1), TLanes.Fma(v1, xv, b1), TLanes.Fma(v2, xv, c1));
-                xv = TLanes.Load(x2 + c);
-                (a2, b2, c2) = (TLanes.Fma(v0, xv, a2), TLanes.Fma(v1, xv, b2), TLanes.Fma(v2, xv, c2));
-                xv = TLanes.Load(x3 + c);
-                (a3, b3, c3) = (TLanes.Fma(v0, xv, a3), TLanes.Fma(v1, xv, b3), TLanes.Fma(v2, xv, c3));
-                xv = TLanes.Load(x4 + c);
-                (a4, b4, c4) = (TLanes.Fma(v0, xv, a4), TLanes.Fma(v1, xv, b4), TLanes.Fma(v2, xv, c4));
-                if (n > 5)
+                TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
+                TLanes.Sums(c0, c1, c2, c3, c4, c5, c6, c7, c0, c1, c2, c3, c4, c5, c6, c7, sums + 16);
+                float* slot = Staged.Slot(staged, r - begin);
+                float* xi = x0;
+                for (int i = 0; i < n; i++, xi += columns)
                 {
-                    xv = TLanes.Load(x5 + c);
-                    (a5, b5, c5) = (TLanes.Fma(v0, xv, a5), TLanes.Fma(v1, xv, b5), TLanes.Fma(v2, xv, c5));
-                }
-                if (n > 6)
-                {
-                    xv = TLanes.Load(x6 + c);
-                    (a6, b6, c6) = (TLanes.Fma(v0, xv, a6), TLanes.Fma(v1, xv, b6), TLanes.Fma(v2, xv, c6));
-                }
-                if (n > 7)
-                {
-                    xv = TLanes.Load(x7 + c);
-                    (a7, b7, c7) = (TLanes.Fma(v0, xv, a7), TLanes.Fma(v1, xv, b7), TLanes.Fma(v2, xv, c7));
+                    slot[Staged.Offset(0, i)] = Tail(sums[i], w0, xi, c, columns);
+                    slot[Staged.Offset(1, i)] = Tail(sums[8 + i], w1, xi, c, columns);
+                    slot[Staged.Offset(2, i)] = Tail(sums[16 + i], w2, xi, c, columns);
                 }
             }
-            TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
-            TLanes.Sums(c0, c1, c2, c3, c4, c5, c6, c7, c0, c1, c2, c3, c4, c5, c6, c7, sums + 16);
-            float* xi = x0;
-            for (int i = 0; i < n; i++, xi += columns)
-            {
-                Store(y, outputs, i, r, r1, Tail(sums[i], w0, xi, c, columns), Tail(sums[8 + i], w1, xi, c, columns));
-                y[((long)i * outputs) + r2] = Tail(sums[16 + i], w2, xi, c, columns);
-            }
+            Staged.Unstage<TLanes, TVector>(staged, y, outputs, n, begin, third);
         }
+        ArrayPool<float>.Shared.Return(stagedArray);
         if (begin + (3 * third) < end)
             RowsTimesInputs<TLanes, TVector>(w, x, y, columns, outputs, n, begin + (3 * third), end);
     }
