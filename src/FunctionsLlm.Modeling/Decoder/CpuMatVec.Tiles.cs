@@ -139,11 +139,11 @@ internal static partial class CpuMatVec
     /// lines asked for early rather than waited on. The decode step against <see cref="FourRowsTimesGroups"/>
     /// (in-process A/B, five runs): 8 rows 2-4% faster, 7 rows 2-4%, 6 rows 4%, 5 rows 14% (bench/README.md).
     /// Up to 2,048 columns (measured): down's eight input rows of 2,048 columns (64 KB, from L2) also went faster than
-    /// through <see cref="FourRowsTimesGroups"/> (the step 1.6-5% in-process A/B, 5-8 rows, three runs). The JIT
-    /// keeps the eight input row pointers on the stack; a version with three row pointers and the stride, without those
-    /// reloads, was slower in the step (bench/README.md). The sums are staged (<see cref="Staged"/>) and reach
-    /// <paramref name="y"/> after the sweep: stored there as they came, one float into each of 24 rows of y a triple, the
-    /// same products at 8 rows took 13–18% longer (bench/README.md).
+    /// through <see cref="FourRowsTimesGroups"/> (the step 1.6-5% in-process A/B, 5-8 rows, three runs). The sums are
+    /// staged (<see cref="Staged"/>) and reach <paramref name="y"/> after the sweep: stored there as they came, one float
+    /// into each of 24 rows of y a triple, the step's products at 8 rows took 13–18% longer; and with them staged, the
+    /// input rows addressed from three pointers (eight, the JIT reloaded from the stack every iteration) took 7.5% less
+    /// (bench/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ThreeRowsTimesInputs<TLanes, TVector, TInputs>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
@@ -153,8 +153,8 @@ internal static partial class CpuMatVec
     {
         int n = TInputs.Value;
         float* sums = stackalloc float[32];
-        float* x0 = x, x1 = x0 + columns, x2 = x1 + columns, x3 = x2 + columns, x4 = x3 + columns;
-        float* x5 = n > 5 ? x4 + columns : x4, x6 = n > 6 ? x5 + columns : x4, x7 = n > 7 ? x6 + columns : x4;
+        float* x0 = x, x3 = x + (3 * columns), x6 = x + (6 * columns);
+        nint stride = columns;
         int third = (end - begin) / 3;
         var stagedArray = ArrayPool<float>.Shared.Rent(Staged.Floats(third));
         fixed (float* stagedStart = stagedArray)
@@ -167,44 +167,53 @@ internal static partial class CpuMatVec
                 TVector a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 TVector b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default, b6 = default, b7 = default;
                 TVector c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-                int c = 0;
-                for (; c + TLanes.Count <= columns; c += TLanes.Count)
+                // The eight input rows from three moving pointers and the row stride (1x and 2x it fold into the loads).
+                float* p0 = x0, p3 = x3, p6 = x6, q0 = w0, q1 = w1, q2 = w2;
+                int vectors = columns / TLanes.Count;
+                for (int k = 0; k < vectors; k++)
                 {
                     if (Sse.IsSupported)
                     {
-                        Sse.Prefetch0(w0 + c + ThreeStreamsAheadFloats);
-                        Sse.Prefetch0(w1 + c + ThreeStreamsAheadFloats);
-                        Sse.Prefetch0(w2 + c + ThreeStreamsAheadFloats);
+                        Sse.Prefetch0(q0 + ThreeStreamsAheadFloats);
+                        Sse.Prefetch0(q1 + ThreeStreamsAheadFloats);
+                        Sse.Prefetch0(q2 + ThreeStreamsAheadFloats);
                     }
-                    var v0 = TLanes.Load(w0 + c);
-                    var v1 = TLanes.Load(w1 + c);
-                    var v2 = TLanes.Load(w2 + c);
-                    var xv = TLanes.Load(x0 + c);
+                    var v0 = TLanes.Load(q0);
+                    var v1 = TLanes.Load(q1);
+                    var v2 = TLanes.Load(q2);
+                    var xv = TLanes.Load(p0);
                     (a0, b0, c0) = (TLanes.Fma(v0, xv, a0), TLanes.Fma(v1, xv, b0), TLanes.Fma(v2, xv, c0));
-                    xv = TLanes.Load(x1 + c);
+                    xv = TLanes.Load(p0 + stride);
                     (a1, b1, c1) = (TLanes.Fma(v0, xv, a1), TLanes.Fma(v1, xv, b1), TLanes.Fma(v2, xv, c1));
-                    xv = TLanes.Load(x2 + c);
+                    xv = TLanes.Load(p0 + (2 * stride));
                     (a2, b2, c2) = (TLanes.Fma(v0, xv, a2), TLanes.Fma(v1, xv, b2), TLanes.Fma(v2, xv, c2));
-                    xv = TLanes.Load(x3 + c);
+                    xv = TLanes.Load(p3);
                     (a3, b3, c3) = (TLanes.Fma(v0, xv, a3), TLanes.Fma(v1, xv, b3), TLanes.Fma(v2, xv, c3));
-                    xv = TLanes.Load(x4 + c);
+                    xv = TLanes.Load(p3 + stride);
                     (a4, b4, c4) = (TLanes.Fma(v0, xv, a4), TLanes.Fma(v1, xv, b4), TLanes.Fma(v2, xv, c4));
                     if (n > 5)
                     {
-                        xv = TLanes.Load(x5 + c);
+                        xv = TLanes.Load(p3 + (2 * stride));
                         (a5, b5, c5) = (TLanes.Fma(v0, xv, a5), TLanes.Fma(v1, xv, b5), TLanes.Fma(v2, xv, c5));
                     }
                     if (n > 6)
                     {
-                        xv = TLanes.Load(x6 + c);
+                        xv = TLanes.Load(p6);
                         (a6, b6, c6) = (TLanes.Fma(v0, xv, a6), TLanes.Fma(v1, xv, b6), TLanes.Fma(v2, xv, c6));
                     }
                     if (n > 7)
                     {
-                        xv = TLanes.Load(x7 + c);
+                        xv = TLanes.Load(p6 + stride);
                         (a7, b7, c7) = (TLanes.Fma(v0, xv, a7), TLanes.Fma(v1, xv, b7), TLanes.Fma(v2, xv, c7));
                     }
+                    p0 += TLanes.Count;
+                    p3 += TLanes.Count;
+                    p6 += TLanes.Count;
+                    q0 += TLanes.Count;
+                    q1 += TLanes.Count;
+                    q2 += TLanes.Count;
                 }
+                int c = vectors * TLanes.Count;
                 TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
                 TLanes.Sums(c0, c1, c2, c3, c4, c5, c6, c7, c0, c1, c2, c3, c4, c5, c6, c7, sums + 16);
                 float* slot = Staged.Slot(staged, r - begin);
