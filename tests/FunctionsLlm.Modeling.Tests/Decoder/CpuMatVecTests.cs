@@ -34,6 +34,7 @@ public class CpuMatVecTests
     [InlineData(8, 4096, 768)]
     [InlineData(7, 302, 1000)]   // three weight rows times seven over rows ending in a tail, two rows left after the thirds
     [InlineData(6, 300, 1500)]   // three weight rows times six over rows wider than L1's span, ending in a tail
+    [InlineData(8, 770, 2048)]   // three weight rows times eight in two column passes (down's shape), rows left after the thirds
     [InlineData(13, 1030, 771)]  // three groups of four, then one
     [InlineData(15, 33, 64)]     // three groups of four, then three; an odd weight row
     [InlineData(16, 33, 64)]     // four groups of four; an odd weight row
