@@ -5,57 +5,38 @@ namespace FunctionsLlm.Modeling.Decoder;
 internal static partial class CpuMatVec
 {
     /// <summary>
-    /// Where <see cref="ThreeRowsTimesInputs{TLanes, TVector, TInputs}"/> keeps its sums until its sweep is done: blocks of
-    /// <see cref="Triples"/> row triples one after another, in each block a line per (stream, input row) holding those
-    /// triples' sums. The blocks fill in order, so the sweep's writes go to one place that moves forward; they reach the
-    /// output rows in whole lines afterwards.
+    /// Where <see cref="ThreeRowsTimesInputs{TLanes, TVector, TInputs}"/> keeps its sums until its sweep is done: a row of
+    /// <see cref="RowFloats"/> per row triple, as <see cref="ILanes{TVector}.Sums"/> stores them (the first two weight
+    /// rows' sixteen sums with the eight input rows, then the third's eight, written twice), the rows one after another,
+    /// so that the sweep writes to one place that moves forward. They reach the output rows after the sweep.
     /// </summary>
     private static class Staged
     {
-        public const int Triples = 16;
-        private const int BlockFloats = 3 * 8 * Triples;   // three streams × up to eight input rows
+        public const int RowFloats = 32;
 
         /// <summary>Floats to rent for <paramref name="triples"/> triples, with room to start them on a cache line.</summary>
-        public static int Floats(int triples) => ((triples + Triples - 1) / Triples * BlockFloats) + CacheLines.Of<float>();
+        public static int Floats(int triples) => (triples * RowFloats) + CacheLines.Of<float>();
 
-        /// <summary>Triple <paramref name="triple"/>'s place; <see cref="Offset"/> from there for a stream and an input row.</summary>
-        public static unsafe float* Slot(float* staged, int triple) => staged + (triple / Triples * BlockFloats) + (triple % Triples);
+        public static unsafe float* Row(float* staged, int triple) => staged + ((long)triple * RowFloats);
 
-        public static int Offset(int stream, int inputRow) => ((8 * stream) + inputRow) * Triples;
+        /// <summary>Where in a row the sum of weight row <paramref name="stream"/> (0–2) with an input row is.</summary>
+        public static int Offset(int stream, int inputRow) => (8 * stream) + inputRow;
 
         /// <summary>
         /// Stream s's sums of input row i, triples [0, <paramref name="third"/>), into y[i][begin + s·third …] for the
         /// <paramref name="inputRows"/> input rows.
         /// </summary>
-        public static unsafe void Unstage<TLanes, TVector>(float* staged, float* y, int outputs, int inputRows, int begin, int third)
-            where TLanes : struct, ILanes<TVector>
-            where TVector : struct
+        public static unsafe void Unstage(float* staged, float* y, int outputs, int inputRows, int begin, int third)
         {
-            for (int first = 0; first < third; first += Triples)
+            for (int i = 0; i < inputRows; i++)
             {
-                float* block = Slot(staged, first);
-                int count = Math.Min(Triples, third - first);
-                float* yi = y + begin + first;
-                for (int i = 0; i < inputRows; i++, yi += outputs)
+                for (int stream = 0; stream < 3; stream++)
                 {
-                    for (int stream = 0; stream < 3; stream++)
-                        Copy<TLanes, TVector>(block + Offset(stream, i), yi + ((long)stream * third), count);
+                    float* from = staged + Offset(stream, i), to = y + ((long)i * outputs) + begin + ((long)stream * third);
+                    for (int t = 0; t < third; t++)
+                        to[t] = from[(long)t * RowFloats];
                 }
             }
-        }
-
-        private static unsafe void Copy<TLanes, TVector>(float* from, float* to, int count)
-            where TLanes : struct, ILanes<TVector>
-            where TVector : struct
-        {
-            if (count == Triples)
-            {
-                for (int k = 0; k < Triples; k += TLanes.Count)
-                    TLanes.Store(TLanes.Load(from + k), to + k);
-                return;
-            }
-            for (int k = 0; k < count; k++)
-                to[k] = from[k];
         }
     }
 }

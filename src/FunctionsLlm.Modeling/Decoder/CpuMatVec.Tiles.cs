@@ -169,7 +169,7 @@ internal static partial class CpuMatVec
             {
                 ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, 0, columns, null, null, staged);
             }
-            Staged.Unstage<TLanes, TVector>(staged, y, outputs, TInputs.Value, begin, third);
+            Staged.Unstage(staged, y, outputs, TInputs.Value, begin, third);
         }
         ArrayPool<float>.Shared.Return(stagedArray);
         if (carryArray is not null)
@@ -192,7 +192,6 @@ internal static partial class CpuMatVec
         where TInputs : struct, ICount
     {
         int n = TInputs.Value, k = TLanes.Count;
-        float* sums = stackalloc float[32];
         float* x0 = x + from, x3 = x0 + (3 * columns), x6 = x0 + (6 * columns);
         nint stride = columns;
         int vectors = (to - from) / k, span = to - from;
@@ -273,16 +272,19 @@ internal static partial class CpuMatVec
                 TLanes.Store(c4, at + (20 * k)); TLanes.Store(c5, at + (21 * k)); TLanes.Store(c6, at + (22 * k)); TLanes.Store(c7, at + (23 * k));
                 continue;
             }
+            float* row = Staged.Row(staged, t);
+            TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, row);
+            TLanes.Sums(c0, c1, c2, c3, c4, c5, c6, c7, c0, c1, c2, c3, c4, c5, c6, c7, row + 16);
             int c = from + (vectors * k);
-            TLanes.Sums(a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7, sums);
-            TLanes.Sums(c0, c1, c2, c3, c4, c5, c6, c7, c0, c1, c2, c3, c4, c5, c6, c7, sums + 16);
-            float* slot = Staged.Slot(staged, t);
-            float* xi = x;
-            for (int i = 0; i < n; i++, xi += columns)
+            if (c < columns)
             {
-                slot[Staged.Offset(0, i)] = Tail(sums[i], w0, xi, c, columns);
-                slot[Staged.Offset(1, i)] = Tail(sums[8 + i], w1, xi, c, columns);
-                slot[Staged.Offset(2, i)] = Tail(sums[16 + i], w2, xi, c, columns);
+                float* xi = x;
+                for (int i = 0; i < n; i++, xi += columns)
+                {
+                    row[Staged.Offset(0, i)] = Tail(row[Staged.Offset(0, i)], w0, xi, c, columns);
+                    row[Staged.Offset(1, i)] = Tail(row[Staged.Offset(1, i)], w1, xi, c, columns);
+                    row[Staged.Offset(2, i)] = Tail(row[Staged.Offset(2, i)], w2, xi, c, columns);
+                }
             }
         }
     }
