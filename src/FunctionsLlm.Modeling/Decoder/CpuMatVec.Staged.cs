@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FunctionsLlm.Modeling.Runtime;
 
 namespace FunctionsLlm.Modeling.Decoder;
@@ -26,6 +27,7 @@ internal static partial class CpuMatVec
         /// Stream s's sums of input row i, triples [0, <paramref name="third"/>), into y[i][begin + s·third …] for the
         /// <paramref name="inputRows"/> input rows.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static unsafe void Unstage(float* staged, float* y, int outputs, int inputRows, int begin, int third)
         {
             for (int i = 0; i < inputRows; i++)

@@ -136,6 +136,7 @@ internal static class CpuQ8MatVec
     /// The activation scales of each full group of eight input rows block by block (<c>[group][block][row]</c>), so
     /// that one vector multiply gives a weight block's scale products with all eight.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalesByBlock(float[] xd, int inputRows, int blocks, float[] byBlock)
     {
         for (int group = 0; group + 8 <= inputRows; group += 8)
