@@ -142,7 +142,7 @@ internal static partial class CpuMatVec
     /// carried from the first to the second, so that the input rows' span stays in L1 (down's eight rows of 2,048
     /// columns are 64 KB): down's products at 8 rows 10-12% faster than in one pass (in-process A/B). The sums are
     /// staged (<see cref="Staged"/>) and reach <paramref name="y"/> after the sweep: stored there as they came, one float
-    /// into each of 24 rows of y a triple, the step's products at 8 rows took 13–18% longer; and with them staged, the
+    /// into each of 24 rows of y a triple, the step's products at 8 rows took 15–22% longer; and with them staged, the
     /// input rows addressed from three pointers (eight, the JIT reloaded from the stack every iteration) took 7.5% less
     /// (bench/README.md).
     /// </summary>
