@@ -44,7 +44,7 @@ internal static class FloorBench
         var inputs = x.AsSpan();
         for (int i = 0; i < inputs.Length; i++)
             inputs[i] = (float)(random.NextDouble() - 0.5);
-        var sinks = new float[Math.Max(1, threads)];
+        var sinks = new float[Math.Max(1, get_num_threads())];   // one per part CpuMatVec.Split can give
 
         double Products(int rows)
         {
@@ -72,7 +72,7 @@ internal static class FloorBench
             foreach (var layer in linears)
             {
                 int rows = (int)layer.OutFeatures, columns = (int)layer.InFeatures;
-                int parts = Math.Max(1, Math.Min(threads, rows / 64)), perPart = ((rows / parts) + 3) / 4 * 4;
+                var (parts, perPart) = CpuMatVec.Split(rows, columns);
                 fixed (byte* w = layer.weight!.bytes)
                 {
                     nint weights = (nint)w;

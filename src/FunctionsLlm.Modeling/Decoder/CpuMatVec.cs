@@ -81,10 +81,8 @@ internal static partial class CpuMatVec
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Multiply(float* x, int inputRows, float* w, int rows, int columns, float* y)
     {
-        // Below ~256 KB of weights a second thread costs more to wake than it saves.
-        int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
+        var (threads, perThread) = Split(rows, columns);
         nint wp = (nint)w, xp = (nint)x, yp = (nint)y;
-        int perThread = ((rows / threads) + 3) / 4 * 4;
         // 512-bit lanes where the CPU has them (every path alike, so the sums do not depend on the batch either way).
         bool wide = Vector512.IsHardwareAccelerated;
         // Optimized at its first call like the kernels it calls: as tier-0 code it was recompiled in the background
@@ -101,6 +99,17 @@ internal static partial class CpuMatVec
             Slice(0, rows);
         else
             KernelThreads.Run(threads, t => Slice(t * perThread, Math.Min(rows, (t + 1) * perThread)), SpinAfter(inputRows));
+    }
+
+    /// <summary>
+    /// How many kernel threads a product of <paramref name="rows"/> × <paramref name="columns"/> weights takes, and how
+    /// many weight rows each (a multiple of four; the last thread's share may be shorter).
+    /// </summary>
+    internal static (int Threads, int PerThread) Split(int rows, int columns)
+    {
+        // Below ~256 KB of weights a second thread costs more to wake than it saves.
+        int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), rows / 64));
+        return (threads, ((rows / threads) + 3) / 4 * 4);
     }
 
     /// <summary>
