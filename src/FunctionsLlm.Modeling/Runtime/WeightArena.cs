@@ -15,7 +15,7 @@ namespace FunctionsLlm.Modeling.Runtime;
 internal sealed class WeightArena : IDisposable
 {
     private const long BlockBytes = 256L << 20;
-    private const long Alignment = 64;
+    private const long Alignment = CacheLines.Bytes;   // each tensor starts on a cache line
     private readonly Dictionary<ScalarType, Block> _blocks = [];
 
     /// <summary>A contiguous tensor in the arena, not yet written, which the caller owns.</summary>
