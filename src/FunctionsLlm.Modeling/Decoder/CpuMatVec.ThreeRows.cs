@@ -5,7 +5,10 @@ using FunctionsLlm.Modeling.Runtime;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
-/// <summary>The tile for five to eight decode rows: three weight rows times every input row, its sums staged.</summary>
+/// <summary>
+/// The tile for five to eight decode rows, and for a prompt's blocks of eight: three weight rows times every input row,
+/// its sums staged.
+/// </summary>
 internal static partial class CpuMatVec
 {
     /// <summary>
@@ -22,16 +25,18 @@ internal static partial class CpuMatVec
     /// staged (<see cref="Staged"/>) and reach <paramref name="y"/> after the sweep: stored there as they came, one float
     /// into each of 24 rows of y a triple, the step's products at 8 rows took 15–22% longer; and with them staged, the
     /// input rows addressed from three pointers (eight, the JIT reloaded from the stack every iteration) took 7.5% less
-    /// (bench/README.md).
+    /// (bench/README.md). As a <paramref name="prompt"/>'s block of eight against a panel already in L2 (see
+    /// <see cref="Prompt"/>): one pass over every column, nothing asked for ahead.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ThreeRowsTimesInputs<TLanes, TVector, TInputs>(float* w, float* x, float* y, int columns, int outputs, int begin, int end)
+    private static unsafe void ThreeRowsTimesInputs<TLanes, TVector, TInputs>(float* w, float* x, float* y, int columns, int outputs, int begin, int end,
+        bool prompt = false)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
         where TInputs : struct, ICount
     {
         int third = (end - begin) / 3;
-        bool twoPasses = columns > ColumnSpan;
+        bool twoPasses = !prompt && columns > ColumnSpan;
         var stagedArray = ArrayPool<float>.Shared.Rent(Staged.Floats(third));
         var carryArray = twoPasses ? ArrayPool<float>.Shared.Rent((third * 24 * TLanes.Count) + CacheLines.Of<float>()) : null;
         fixed (float* stagedStart = stagedArray, carryStart = carryArray)
@@ -40,12 +45,12 @@ internal static partial class CpuMatVec
             if (twoPasses)
             {
                 float* carry = CacheLines.NextLine(carryStart);
-                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, 0, ColumnSpan, null, carry, null);
-                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, ColumnSpan, columns, carry, null, staged);
+                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, 0, ColumnSpan, null, carry, null, prefetch: true);
+                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, ColumnSpan, columns, carry, null, staged, prefetch: true);
             }
             else
             {
-                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, 0, columns, null, null, staged);
+                ThreeRowsPass<TLanes, TVector, TInputs>(w, x, columns, begin, third, 0, columns, null, null, staged, prefetch: !prompt);
             }
             Staged.Unstage(staged, y, outputs, TInputs.Value, begin, third);
         }
@@ -59,12 +64,13 @@ internal static partial class CpuMatVec
     /// <summary>
     /// <see cref="ThreeRowsTimesInputs"/> over columns [<paramref name="from"/>, <paramref name="to"/>): each triple's 24
     /// sums start from <paramref name="carriedIn"/> (or zero) and go on to <paramref name="carryOut"/> when a pass follows,
-    /// else are summed up (with the columns past the last whole vector) into <paramref name="staged"/>. A stream asks for
-    /// the line it reads 2 KB later in this pass: past the pass's end of a row, that is in the next row's span.
+    /// else are summed up (with the columns past the last whole vector) into <paramref name="staged"/>. With
+    /// <paramref name="prefetch"/> a stream asks for the line it reads 2 KB later in this pass: past the pass's end of a
+    /// row, that is in the next row's span.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ThreeRowsPass<TLanes, TVector, TInputs>(float* w, float* x, int columns, int begin, int third, int from, int to,
-        float* carriedIn, float* carryOut, float* staged)
+        float* carriedIn, float* carryOut, float* staged, bool prefetch)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
         where TInputs : struct, ICount
@@ -97,7 +103,7 @@ internal static partial class CpuMatVec
             float* p0 = x0, p3 = x3, p6 = x6, q0 = w0 + from, q1 = w1 + from, q2 = w2 + from;
             for (int v = 0; v < vectors; v++)
             {
-                if (Sse.IsSupported)
+                if (prefetch && Sse.IsSupported)
                 {
                     nint ahead = ThreeStreamsAheadFloats + (v >= nextRowFrom ? skip : 0);
                     Sse.Prefetch0(q0 + ahead);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -13,7 +12,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// libtorch runs it at single-thread bandwidth for one row (half of what 2 threads reach, bench/README.md) and far below
 /// its GEMM rate for a few rows, so this kernel splits W's rows over torch's thread count and streams each once with
 /// 512-bit FMAs (256-bit without AVX-512), against every input row while it is in cache. With AVX-512 a prompt's rows go
-/// through the same sums in blocks that stay in L1, against panels of W that stay in L2: 1.2-1.9x libtorch's GEMM here
+/// through the same sums in blocks of eight, against panels of W that stay in L2: 2.1-2.4x libtorch's GEMM here
 /// (bench/README.md; with 256-bit vectors only as fast as it, so libtorch's GEMM keeps prompts there). Each
 /// output is summed in the same order whatever the number of input rows, so a sequence decoded in a batch, or its prompt
 /// prefilled, gets the bits it gets decoded alone.
@@ -37,12 +36,16 @@ internal static partial class CpuMatVec
     // equal or slower, and so were 1, 3 and 4-8 KB in a synthetic sweep of that shape (bench/README.md).
     private const int ThreeStreamsAheadFloats = 512;
 
-    // Eight input rows of this many columns fill 32 KB of L1: wider weights go in passes of this many columns.
+    // Eight input rows of this many columns fill 32 KB of L1: wider weights are decoded in passes of this many columns.
     private const int ColumnSpan = 1024;
 
-    // A prompt's panel of weight rows: half of a 512 KB L2 (1 MB on newer cores), so the input blocks passing through
-    // leave it there. 128 KB to 512 KB measured within a few percent of each other, all of the weight at once 5-12% slower.
-    private const int PanelBytes = 256 << 10;
+    // A prompt's panel of weight rows: up to this many bytes (within a 512 KB L2, half of newer cores'), so the input
+    // blocks passing through leave it there, in whole multiples of PanelRowsStep (at least one).
+    private const int PanelBytes = 384 << 10;
+
+    // Panels of 48 rows × m: thirds of a multiple of sixteen, which the stage writes out as whole 16 × 16 transposes;
+    // panels of 96 and 48 rows took 2-4% less than of 84 (768 columns) and 30 (2,048) (bench/README.md).
+    private const int PanelRowsStep = 48;
 
     /// <summary>
     /// fp32 on the CPU, contiguous weight, no gradient needed, and 1 to <see cref="MaxInputRows"/> input rows, or more (a
@@ -58,8 +61,8 @@ internal static partial class CpuMatVec
         && !(is_grad_enabled() && (input.requires_grad || weight.requires_grad));
 
     /// <summary>
-    /// How many input rows of a prompt go against the weight rows at a time: eight, for weights of up to two passes of
-    /// <see cref="ColumnSpan"/> columns (wider ones go to libtorch's GEMM); 0 without 512-bit vectors.
+    /// How many input rows of a prompt go against the weight rows at a time: eight, for weights of up to twice
+    /// <see cref="ColumnSpan"/> columns (the widest measured; wider ones go to libtorch's GEMM); 0 without 512-bit vectors.
     /// </summary>
     internal static int PromptBlockRows(int columns) => !Vector512.IsHardwareAccelerated || columns > 2 * ColumnSpan ? 0 : 8;
 
@@ -132,47 +135,34 @@ internal static partial class CpuMatVec
     }
 
     /// <summary>
-    /// Many input rows: a panel of weight rows small enough to stay in L2 against every block of eight input rows in turn
-    /// (<see cref="EightRowsInPasses"/>, whose passes keep the block in L1), the last few rows through
-    /// <see cref="RowsTimesInputs"/>; every output summed as <see cref="RowsTimesInputs"/> sums it. Down (768 × 2048) in
-    /// blocks of eight over two column passes took 12–19% less than in blocks of four over every column, a 512-token
-    /// prefill the same within noise (bench/README.md); one tile for every prompt.
+    /// Many input rows: a panel of weight rows small enough to stay in L2 against every block of eight input rows in turn,
+    /// through <see cref="ThreeRowsTimesInputs"/> as a prompt (three weight rows times the eight, 24 accumulators, sums
+    /// staged; one pass over every column, nothing asked for ahead), the last few input rows through
+    /// <see cref="RowsTimesInputs"/>; every output summed as <see cref="RowsTimesInputs"/> sums it. Against the tile it
+    /// replaces (two weight rows times the eight, in column passes of <see cref="ColumnSpan"/>, sums stored as they came;
+    /// in-process A/B, 41 rounds, panels from DRAM) the products took 8–10% less at 512 rows for q/o and gate/up, 4–7%
+    /// for down, 14–18% at 64 rows; panels of <see cref="PanelRowsStep"/> rows took 2–4% more off (bench/README.md).
+    /// Measured and not kept: the same tile asking for lines ahead as it does from DRAM (19% slower to 10% faster by the
+    /// minute: the panel is in L2 already); adjacent weight rows with their sums stored straight into y (down 7–8%
+    /// slower than staged).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Prompt<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int inputRows, int begin, int end)
         where TLanes : struct, ILanes<TVector>
         where TVector : struct
     {
-        int panel = Math.Max(2, (PanelBytes / (columns * sizeof(float))) & ~1);
-        var carry = columns > ColumnSpan ? ArrayPool<float>.Shared.Rent((panel + 1) / 2 * 16 * TLanes.Count) : null;
-        fixed (float* carried = carry)
+        int panel = Math.Max(1, PanelBytes / (columns * sizeof(float)) / PanelRowsStep) * PanelRowsStep;
+        for (int first = begin; first < end; first += panel)
         {
-            for (int first = begin; first < end; first += panel)
+            int last = Math.Min(end, first + panel), i = 0;
+            if (typeof(TVector) == typeof(Vector512<float>))
             {
-                int last = Math.Min(end, first + panel), i = 0;
                 for (; i + 8 <= inputRows; i += 8)
-                    EightRowsInPasses<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, carried);
-                if (i < inputRows)
-                    RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, first, last);
+                    ThreeRowsTimesInputs<TLanes, TVector, Count.Eight>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, first, last, prompt: true);
             }
+            if (i < inputRows)
+                RowsTimesInputs<TLanes, TVector>(w, x + ((long)i * columns), y + ((long)i * outputs), columns, outputs, inputRows - i, first, last);
         }
-        if (carry is not null)
-            ArrayPool<float>.Shared.Return(carry);
-    }
-
-    /// <summary>
-    /// Eight input rows through <see cref="PanelTimesEight"/>: weights wider than <see cref="ColumnSpan"/> in passes of
-    /// that many columns, each row pair's sums carried in <paramref name="carry"/> from one pass to the next, so that the
-    /// eight input rows stay in L1 beside the weights (down at 2,048 columns, 512 rows: 12–19% faster than blocks of
-    /// four over every column; bench/README.md).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void EightRowsInPasses<TLanes, TVector>(float* w, float* x, float* y, int columns, int outputs, int begin, int end, float* carry)
-        where TLanes : struct, ILanes<TVector>
-        where TVector : struct
-    {
-        for (int from = 0; from < columns; from += ColumnSpan)
-            PanelTimesEight<TLanes, TVector>(w, x, y, columns, outputs, begin, end, from, Math.Min(columns, from + ColumnSpan), carry);
     }
 
     /// <summary>

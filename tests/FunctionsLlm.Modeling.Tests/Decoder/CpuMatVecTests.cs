@@ -63,11 +63,11 @@ public class CpuMatVecTests
     }
 
     [Theory]
-    [InlineData(45, 1030, 771)]  // five blocks of eight and five rows left (four and one), two threads, ragged split
+    [InlineData(45, 1030, 771)]  // five blocks of eight and five rows left (four and one), two threads, ragged split; panels of 96 weight rows, the last of 36 and of 34 (a row after the thirds)
     [InlineData(512, 768, 768)]  // a prompt of the bench model's q/o shape
-    [InlineData(24, 33, 64)]     // an odd weight row beside the pairs
-    [InlineData(21, 300, 2048)]  // two blocks of eight, each in two column passes, and five rows left; weight panels of 32 rows
-    [InlineData(19, 91, 1536)]   // two blocks of eight in passes of 1,024 and 512 columns, three rows left; panels of 42 rows, odd weight rows
+    [InlineData(24, 34, 64)]     // one panel, a weight row after the thirds
+    [InlineData(21, 300, 2048)]  // two blocks of eight over 2,048 columns (down's width), five rows left; panels of 48 weight rows, the last of 8 and of 4 (rows after the thirds)
+    [InlineData(19, 91, 1536)]   // two blocks of eight, three rows left; panels of 48 weight rows and one of 43 (a row after the thirds)
     public void A_prompt_matches_libtorchs_linear_and_each_row_gets_the_bits_it_gets_alone(int inputRows, int rows, int columns)
     {
         var generator = new Generator(7);
