@@ -24,8 +24,14 @@ internal static class BatchSampler
         int[] greedy = [.. Enumerable.Range(0, rows.Count).Where(i => rows[i].Options.IsGreedy)];
         int[] whole = [.. Enumerable.Range(0, rows.Count).Where(i => !rows[i].Options.IsGreedy && !Truncates(rows[i].Options))];
         int[] truncated = [.. Enumerable.Range(0, rows.Count).Where(i => !rows[i].Options.IsGreedy && Truncates(rows[i].Options))];
-        if (greedy.Length > 0)
+        if (greedy.Length > 0 && LogitRows.Readable(logits))
+        {
+            LogitRows.Argmax(logits, greedy, ids);
+        }
+        else if (greedy.Length > 0)
+        {
             Scatter(ids, greedy, Select(logits, greedy).argmax(1));
+        }
         if (whole.Length > 0)
             Scatter(ids, whole, DrawFromWhole(Select(logits, whole), [.. whole.Select(i => rows[i])]));
         if (truncated.Length > 0)

@@ -81,12 +81,13 @@ public sealed class GenerationSequence
     public static int[] ChooseAll(Tensor logits, IReadOnlyList<GenerationSequence> sequences)
     {
         int[] ids = BatchSampler.Next(logits, [.. sequences.Select(s => s._sampler)]);
-        for (int i = 0; i < sequences.Count; i++)
+        int[] asking = [.. Enumerable.Range(0, sequences.Count).Where(i => sequences[i]._options.TopLogprobs is not null)];
+        var shifts = asking.Length > 0 && LogitRows.Readable(logits) ? LogitRows.LogSoftmaxShifts(logits, asking) : null;
+        for (int k = 0; k < asking.Length; k++)
         {
-            if (sequences[i]._options.TopLogprobs is not { } top)
-                continue;
+            int i = asking[k];
             using var row = logits[i];
-            sequences[i]._logprobs.Add(sequences[i].LogprobsOf(row, ids[i], top));
+            sequences[i]._logprobs.Add(sequences[i].LogprobsOf(row, ids[i], sequences[i]._options.TopLogprobs!.Value, shifts?[k]));
         }
         return ids;
     }
@@ -126,9 +127,25 @@ public sealed class GenerationSequence
         return emitted;
     }
 
-    private TokenLogprob LogprobsOf(Tensor logits, int chosen, int top)
+    /// <summary>
+    /// The chosen id's log-probability and the top ones'; from <paramref name="shift"/> (<see cref="LogitRows"/>) where
+    /// the logits are in CPU memory, else by libtorch's log_softmax.
+    /// </summary>
+    private TokenLogprob LogprobsOf(Tensor logits, int chosen, int top, (float Max, float LogSum)? shift)
     {
         using var scope = NewDisposeScope();
+        if (shift is var (max, logSum))
+        {
+            // topk of the logits is topk of their log-probabilities.
+            float LogprobOf(int id) => (LogitRows.Row(logits, 0)[id] - max) - logSum;
+            var picked = new List<TokenLogprob>();
+            if (top > 0)
+            {
+                foreach (long id in logits.topk(top).indexes.data<long>())
+                    picked.Add(new TokenLogprob((int)id, TokenText((int)id), LogprobOf((int)id), []));
+            }
+            return new TokenLogprob(chosen, TokenText(chosen), LogprobOf(chosen), picked);
+        }
         var logProbabilities = logits.log_softmax(0);
         var alternatives = new List<TokenLogprob>();
         if (top > 0)

@@ -1,0 +1,147 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FunctionsLlm.Modeling.Runtime;
+using static TorchSharp.torch;
+
+namespace FunctionsLlm.Modeling.Generation;
+
+/// <summary>
+/// Greedy picks and log-probabilities read straight from rows of fp32 logits in CPU memory, in 256-bit lanes, the rows
+/// of a batch spread over the kernel threads (their workers spin between decode steps anyway). As libtorch ops (argmax
+/// over the batch, a log_softmax per row asking for log-probabilities) they took 0.45 and 0.23–0.33 ms of an 8-row
+/// serving step of 10–13 ms, while the kernel worker waited (bench/README.md). Anywhere else (CUDA, other dtypes) the
+/// callers keep libtorch's ops.
+/// </summary>
+internal static class LogitRows
+{
+    private static readonly int Lanes = Vector256<float>.Count;
+
+    /// <summary>Whether <paramref name="logits"/> can be read here: fp32, contiguous, in CPU memory.</summary>
+    public static bool Readable(Tensor logits) =>
+        logits.device_type == TorchSharp.DeviceType.CPU && logits.dtype == ScalarType.Float32 && logits.is_contiguous();
+
+    /// <summary>Row <paramref name="row"/> of <paramref name="logits"/> (…, vocab), which must be <see cref="Readable"/>.</summary>
+    public static ReadOnlySpan<float> Row(Tensor logits, int row)
+    {
+        int vocab = (int)logits.shape[^1];
+        return MemoryMarshal.Cast<byte, float>(logits.bytes).Slice(row * vocab, vocab);
+    }
+
+    /// <summary><see cref="Argmax(ReadOnlySpan{float})"/> of each of <paramref name="rows"/> of (rows, vocab) logits, into ids[row].</summary>
+    public static unsafe void Argmax(Tensor logits, int[] rows, int[] ids)
+    {
+        int vocab = (int)logits.shape[^1];
+        fixed (byte* data = logits.bytes)
+        {
+            nint start = (nint)data;
+            Spread(rows.Length, k => ids[rows[k]] = Argmax(new ReadOnlySpan<float>((float*)start + ((long)rows[k] * vocab), vocab)));
+        }
+    }
+
+    /// <summary><see cref="LogSoftmaxShift(ReadOnlySpan{float})"/> of each of <paramref name="rows"/> of (rows, vocab) logits.</summary>
+    public static unsafe (float Max, float LogSum)[] LogSoftmaxShifts(Tensor logits, int[] rows)
+    {
+        int vocab = (int)logits.shape[^1];
+        var shifts = new (float Max, float LogSum)[rows.Length];
+        fixed (byte* data = logits.bytes)
+        {
+            nint start = (nint)data;
+            Spread(rows.Length, k => shifts[k] = LogSoftmaxShift(new ReadOnlySpan<float>((float*)start + ((long)rows[k] * vocab), vocab)));
+        }
+        return shifts;
+    }
+
+    /// <summary>
+    /// torch.argmax's pick, in one pass: the first NaN if the row has one, else the first of its largest values (each
+    /// lane keeps its first largest value and where it was; the lowest position among the lanes holding the maximum).
+    /// </summary>
+    public static int Argmax(ReadOnlySpan<float> row)
+    {
+        ref float start = ref MemoryMarshal.GetReference(row);
+        var best = Vector256.Create(float.NegativeInfinity);
+        var at = Vector256.Create(-1);
+        var position = Vector256<int>.Indices;
+        var step = Vector256.Create(Lanes);
+        var nans = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + Lanes <= row.Length; i += Lanes, position += step)
+        {
+            var v = Vector256.LoadUnsafe(ref start, (nuint)i);
+            nans |= ~Vector256.Equals(v, v);
+            var greater = Vector256.GreaterThan(v, best);
+            best = Vector256.ConditionalSelect(greater, v, best);
+            at = Vector256.ConditionalSelect(greater.AsInt32(), position, at);
+        }
+        if (nans != Vector256<float>.Zero || ContainsNaN(row[i..]))
+            return FirstNaN(row);
+        float max = float.NegativeInfinity;
+        int first = 0;
+        for (int lane = 0; lane < Lanes; lane++)
+        {
+            if (at[lane] >= 0 && (best[lane] > max || (best[lane] == max && at[lane] < first)))
+                (max, first) = (best[lane], at[lane]);
+        }
+        for (; i < row.Length; i++)
+        {
+            if (row[i] > max)
+                (max, first) = (row[i], i);
+        }
+        return first;
+    }
+
+    /// <summary>
+    /// What log_softmax subtracts from a row's logits, as two terms: its maximum and the log of Σ exp(x − maximum), so
+    /// that a logit's log-probability is (x − <c>Max</c>) − <c>LogSum</c>, as libtorch computes it.
+    /// </summary>
+    public static (float Max, float LogSum) LogSoftmaxShift(ReadOnlySpan<float> row)
+    {
+        ref float start = ref MemoryMarshal.GetReference(row);
+        var maxima = Vector256.Create(float.NegativeInfinity);
+        int i = 0;
+        for (; i + Lanes <= row.Length; i += Lanes)
+            maxima = Vector256.MaxNative(Vector256.LoadUnsafe(ref start, (nuint)i), maxima);
+        float max = float.NegativeInfinity;
+        for (int lane = 0; lane < Lanes; lane++)
+            max = Math.Max(max, maxima[lane]);
+        for (; i < row.Length; i++)
+            max = Math.Max(max, row[i]);
+        // A NaN anywhere makes the sum NaN, and every log-probability with it, as in libtorch.
+        var shift = Vector256.Create(max);
+        var sums = Vector256<float>.Zero;
+        for (i = 0; i + Lanes <= row.Length; i += Lanes)
+            sums += Vector256.Exp(Vector256.LoadUnsafe(ref start, (nuint)i) - shift);
+        float sum = Vector256.Sum(sums);
+        for (; i < row.Length; i++)
+            sum += MathF.Exp(row[i] - max);
+        return (max, MathF.Log(sum));
+    }
+
+    private static bool ContainsNaN(ReadOnlySpan<float> values)
+    {
+        foreach (float value in values)
+        {
+            if (float.IsNaN(value))
+                return true;
+        }
+        return false;
+    }
+
+    private static int FirstNaN(ReadOnlySpan<float> row)
+    {
+        int i = 0;
+        while (!float.IsNaN(row[i]))
+            i++;
+        return i;
+    }
+
+    // Rows k = 0 … count − 1 over the kernel threads, a few to each.
+    private static void Spread(int count, Action<int> row)
+    {
+        int parts = Math.Max(1, Math.Min(get_num_threads(), count / 2));
+        KernelThreads.Run(parts, part =>
+        {
+            for (int k = part; k < count; k += parts)
+                row(k);
+        });
+    }
+}
