@@ -14,7 +14,7 @@ namespace FunctionsLlm.Modeling.Generation;
 /// </summary>
 internal static class LogitRows
 {
-    private static readonly int Lanes = Vector256<float>.Count;
+    private static int Lanes => Vector256<float>.Count;
 
     /// <summary>Whether <paramref name="logits"/> can be read here: fp32, contiguous, in CPU memory.</summary>
     public static bool Readable(Tensor logits) =>
