@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using FunctionsLlm.Modeling.Runtime;
@@ -10,7 +11,8 @@ namespace FunctionsLlm.Modeling.Generation;
 /// of a batch spread over the kernel threads (their workers spin between decode steps anyway). As libtorch ops (argmax
 /// over the batch, a log_softmax per row asking for log-probabilities) they took 0.45 and 0.23–0.33 ms of an 8-row
 /// serving step of 10–13 ms, while the kernel worker waited (bench/README.md). Anywhere else (CUDA, other dtypes) the
-/// callers keep libtorch's ops.
+/// callers keep libtorch's ops. The row loops are optimized at their first call, as the kernels are (tier-0 code would
+/// run the first calls of a served model's life several times slower).
 /// </summary>
 internal static class LogitRows
 {
@@ -55,6 +57,7 @@ internal static class LogitRows
     /// torch.argmax's pick, in one pass: the first NaN if the row has one, else the first of its largest values (each
     /// lane keeps its first largest value and where it was; the lowest position among the lanes holding the maximum).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Argmax(ReadOnlySpan<float> row)
     {
         ref float start = ref MemoryMarshal.GetReference(row);
@@ -93,6 +96,7 @@ internal static class LogitRows
     /// What log_softmax subtracts from a row's logits, as two terms: its maximum and the log of Σ exp(x − maximum), so
     /// that a logit's log-probability is (x − <c>Max</c>) − <c>LogSum</c>, as libtorch computes it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (float Max, float LogSum) LogSoftmaxShift(ReadOnlySpan<float> row)
     {
         ref float start = ref MemoryMarshal.GetReference(row);
