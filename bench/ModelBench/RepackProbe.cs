@@ -13,7 +13,7 @@ namespace FunctionsLlm.Bench;
 /// from DRAM (copies adding up to 384 MB, cycled), row-major through <c>CpuMatVec</c> against the same weights repacked
 /// as [rows / 16][columns][16], where a 512-bit vector holds sixteen output rows: each input broadcast into the FMAs, no
 /// horizontal sums, no staging (a plain kernel here: three blocks of sixteen rows times eight inputs, 24 accumulators,
-/// each stream asked for 2 KB ahead; four blocks for one row). In-process, alternating, 41 rounds of 20 products each,
+/// each stream asked for 2 KB ahead; for one row four blocks, nothing asked for ahead, as CpuMatVec's one-row kernel). In-process, alternating, 41 rounds of 20 products each,
 /// medians of the per-round ratios. AVX-512 only; the sums' order differs from CpuMatVec's, so the outputs are compared
 /// for closeness, not bits.
 /// </summary>
@@ -129,7 +129,7 @@ internal static unsafe class RepackProbe
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int c = 0; c < columns; c++)
             {
-                { Sse.Prefetch0(p0 + 512); Sse.Prefetch0(p1 + 512); Sse.Prefetch0(p2 + 512); Sse.Prefetch0(p3 + 512); }
+
                 var xv = Vector512.Create(x[c]);
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Load(p0), xv, a0);
                 a1 = Vector512.FusedMultiplyAdd(Vector512.Load(p1), xv, a1);
