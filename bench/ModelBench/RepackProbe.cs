@@ -9,16 +9,19 @@ using static TorchSharp.torch;
 namespace FunctionsLlm.Bench;
 
 /// <summary>
-/// `-- repack [rows] [columns]`: a probe for issue 21's layout question. Products of 1 and 8 input rows against weights
+/// `-- repack [rows] [columns]`: a probe for issue 21's layout question. Products of 1, 8 and 512 input rows against weights
 /// from DRAM (copies adding up to 384 MB, cycled), row-major through <c>CpuMatVec</c> against the same weights repacked
 /// as [rows / 16][columns][16], where a 512-bit vector holds sixteen output rows: each input broadcast into the FMAs, no
 /// horizontal sums, no staging (a plain kernel here: three blocks of sixteen rows times eight inputs, 24 accumulators,
-/// each stream asked for 2 KB ahead; for one row four blocks, nothing asked for ahead, as CpuMatVec's one-row kernel). In-process, alternating, 41 rounds of 20 products each,
+/// each stream asked for 2 KB ahead; for one row four blocks, nothing asked for ahead, as CpuMatVec's one-row kernel;
+/// for a prompt the 8-row kernel over panels of 96 rows, without prefetches). In-process, alternating, 41 rounds of 20 products each,
 /// medians of the per-round ratios. AVX-512 only; the sums' order differs from CpuMatVec's, so the outputs are compared
 /// for closeness, not bits.
 /// </summary>
 internal static unsafe class RepackProbe
 {
+    private const int Prompt = 512;
+
     public static void Run(int rows, int columns)
     {
         if (!Vector512.IsHardwareAccelerated || rows % 16 != 0)
@@ -31,12 +34,12 @@ internal static unsafe class RepackProbe
         int copies = (int)Math.Max(2, (384L << 20) / (4L * rows * columns));
         var weights = Enumerable.Range(0, copies).Select(_ => randn(rows, columns)).ToArray();
         var packed = weights.Select(w => Pack(w, rows, columns)).ToArray();
-        var x = new AlignedFloats(8 * columns);
+        var x = new AlignedFloats(Prompt * columns);
         var rnd = new Random(1);
-        for (int i = 0; i < 8 * columns; i++) x.AsSpan()[i] = (float)rnd.NextDouble() - 0.5f;
-        var y = new AlignedFloats(8 * rows);
-        var y2 = new AlignedFloats(8 * rows);
-        foreach (int n in new[] { 1, 8 })
+        for (int i = 0; i < Prompt * columns; i++) x.AsSpan()[i] = (float)rnd.NextDouble() - 0.5f;
+        var y = new AlignedFloats(Prompt * rows);
+        var y2 = new AlignedFloats(Prompt * rows);
+        foreach (int n in new[] { 1, 8, Prompt })
         {
             // Check: the repacked product against the row-major one (different summation order: close, not equal).
             fixed (byte* w0 = weights[0].bytes)
@@ -113,8 +116,23 @@ internal static unsafe class RepackProbe
         KernelThreads.Run(2, t =>
         {
             int from = t * per, to = Math.Min(blocks, from + per);
-            if (n == 1) One((float*)xp, (float*)wp, columns, rows, (float*)yp, from, to);
-            else Eight((float*)xp, (float*)wp, columns, rows, (float*)yp, from, to);
+            if (n == 1)
+            {
+                One((float*)xp, (float*)wp, columns, rows, (float*)yp, from, to);
+            }
+            else if (n == 8)
+            {
+                Eight((float*)xp, (float*)wp, columns, rows, (float*)yp, from, to);
+            }
+            else
+            {
+                // A prompt: panels of six blocks (96 rows) stay in L2 while every block of eight input rows passes.
+                for (int first = from; first < to; first += 6)
+                {
+                    for (int i = 0; i + 8 <= n; i += 8)
+                        Eight((float*)xp + ((long)i * columns), (float*)wp, columns, rows, (float*)yp + ((long)i * rows), first, Math.Min(to, first + 6), prefetch: false);
+                }
+            }
         });
     }
 
@@ -150,7 +168,7 @@ internal static unsafe class RepackProbe
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Eight(float* x, float* w, int columns, int rows, float* y, int from, int to)
+    private static void Eight(float* x, float* w, int columns, int rows, float* y, int from, int to, bool prefetch = true)
     {
         int third = (to - from) / 3;
         nint s = columns;
@@ -164,7 +182,7 @@ internal static unsafe class RepackProbe
             float* xc = x;
             for (int c = 0; c < columns; c++, xc++)
             {
-                { Sse.Prefetch0(p0 + 512); Sse.Prefetch0(p1 + 512); Sse.Prefetch0(p2 + 512); }
+                if (prefetch) { Sse.Prefetch0(p0 + 512); Sse.Prefetch0(p1 + 512); Sse.Prefetch0(p2 + 512); }
                 var v0 = Vector512.Load(p0); var v1 = Vector512.Load(p1); var v2 = Vector512.Load(p2);
                 var xv = Vector512.Create(xc[0]);
                 a0 = Vector512.FusedMultiplyAdd(v0, xv, a0); b0v = Vector512.FusedMultiplyAdd(v1, xv, b0v); c0 = Vector512.FusedMultiplyAdd(v2, xv, c0);
