@@ -31,6 +31,7 @@ internal static unsafe class RepackProbe
         }
         set_num_threads(2);
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();   // the weights' copies
         int copies = (int)Math.Max(2, (384L << 20) / (4L * rows * columns));
         var weights = Enumerable.Range(0, copies).Select(_ => randn(rows, columns)).ToArray();
         var packed = weights.Select(w => Pack(w, rows, columns)).ToArray();
