@@ -30,26 +30,14 @@ internal static class LogitRows
     }
 
     /// <summary><see cref="Argmax(ReadOnlySpan{float})"/> of each of <paramref name="rows"/> of (rows, vocab) logits, into ids[row].</summary>
-    public static unsafe void Argmax(Tensor logits, int[] rows, int[] ids)
-    {
-        int vocab = (int)logits.shape[^1];
-        fixed (byte* data = logits.bytes)
-        {
-            nint start = (nint)data;
-            Spread(rows.Length, k => ids[rows[k]] = Argmax(new ReadOnlySpan<float>((float*)start + ((long)rows[k] * vocab), vocab)));
-        }
-    }
+    public static void Argmax(Tensor logits, int[] rows, int[] ids) =>
+        EachRow(logits, rows, (k, row) => ids[rows[k]] = Argmax(row));
 
     /// <summary><see cref="LogSoftmaxShift(ReadOnlySpan{float})"/> of each of <paramref name="rows"/> of (rows, vocab) logits.</summary>
-    public static unsafe (float Max, float LogSum)[] LogSoftmaxShifts(Tensor logits, int[] rows)
+    public static (float Max, float LogSum)[] LogSoftmaxShifts(Tensor logits, int[] rows)
     {
-        int vocab = (int)logits.shape[^1];
         var shifts = new (float Max, float LogSum)[rows.Length];
-        fixed (byte* data = logits.bytes)
-        {
-            nint start = (nint)data;
-            Spread(rows.Length, k => shifts[k] = LogSoftmaxShift(new ReadOnlySpan<float>((float*)start + ((long)rows[k] * vocab), vocab)));
-        }
+        EachRow(logits, rows, (k, row) => shifts[k] = LogSoftmaxShift(row));
         return shifts;
     }
 
@@ -75,8 +63,8 @@ internal static class LogitRows
             best = Vector256.ConditionalSelect(greater, v, best);
             at = Vector256.ConditionalSelect(greater.AsInt32(), position, at);
         }
-        if (nans != Vector256<float>.Zero || ContainsNaN(row[i..]))
-            return FirstNaN(row);
+        if (nans != Vector256<float>.Zero || IndexOfNaN(row[i..]) >= 0)
+            return IndexOfNaN(row);
         float max = float.NegativeInfinity;
         int first = 0;
         for (int lane = 0; lane < Lanes; lane++)
@@ -120,32 +108,30 @@ internal static class LogitRows
         return (max, MathF.Log(sum));
     }
 
-    private static bool ContainsNaN(ReadOnlySpan<float> values)
+    private static int IndexOfNaN(ReadOnlySpan<float> values)
     {
-        foreach (float value in values)
+        for (int i = 0; i < values.Length; i++)
         {
-            if (float.IsNaN(value))
-                return true;
+            if (float.IsNaN(values[i]))
+                return i;
         }
-        return false;
+        return -1;
     }
 
-    private static int FirstNaN(ReadOnlySpan<float> row)
-    {
-        int i = 0;
-        while (!float.IsNaN(row[i]))
-            i++;
-        return i;
-    }
+    private delegate void RowBody(int k, ReadOnlySpan<float> row);
 
-    // Rows k = 0 … count − 1 over the kernel threads, a few to each.
-    private static void Spread(int count, Action<int> row)
+    // body(k, row rows[k]) for every k, the rows spread over the kernel threads, a few to each.
+    private static unsafe void EachRow(Tensor logits, int[] rows, RowBody body)
     {
-        int parts = Math.Max(1, Math.Min(get_num_threads(), count / 2));
-        KernelThreads.Run(parts, part =>
+        int vocab = (int)logits.shape[^1], parts = Math.Max(1, Math.Min(get_num_threads(), rows.Length / 2));
+        fixed (byte* data = logits.bytes)
         {
-            for (int k = part; k < count; k += parts)
-                row(k);
-        });
+            nint start = (nint)data;
+            KernelThreads.Run(parts, part =>
+            {
+                for (int k = part; k < rows.Length; k += parts)
+                    body(k, new ReadOnlySpan<float>((float*)start + ((long)rows[k] * vocab), vocab));
+            });
+        }
     }
 }
