@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged] [--weights q8_0] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged] [--weights q8_0|rows] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- repack [rows] [columns]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
@@ -69,12 +69,14 @@ if (args.Length > 0 && args[0] == "train")
         TrainBench.Run(trainDir, Arg(2, 20), Arg(3, 4), Arg(4, 256), Arg(5, 2), run == "lora" ? null : FunctionsLlm.Modeling.Quantization.FourBitOptions.Parse(run), checkpointing);
     return;
 }
-// --weights q8_0: every linear weight and the output head in Q8_0, as llama.cpp's Q8_0 model (ModelLoadOptions.Q8Weights)
+// --weights q8_0: every linear weight and the output head in Q8_0, as llama.cpp's Q8_0 model (ModelLoadOptions.Q8Weights);
+// --weights rows: fp32 weights row-major (CpuMatVec); otherwise fp32 weights packed as served (ModelLoadOptions.PackedWeights)
 // --prefills N: the first prefill after the warm-up as always, then the median of N - 1 more, each into an empty cache
 // (the first one also pays for first-touch memory and the first libtorch calls at that size).
 // --cached N (with --rows): each row's prompt before the timed steps, 64 tokens unless given.
 int weightsAt = Array.IndexOf(args, "--weights"), prefillsAt = Array.IndexOf(args, "--prefills"), cachedAt = Array.IndexOf(args, "--cached");
 bool q8 = weightsAt >= 0 && weightsAt + 1 < args.Length && args[weightsAt + 1] == "q8_0";
+bool rowMajor = weightsAt >= 0 && weightsAt + 1 < args.Length && args[weightsAt + 1] == "rows";
 int prefillRuns = prefillsAt >= 0 && prefillsAt + 1 < args.Length ? int.Parse(args[prefillsAt + 1], CultureInfo.InvariantCulture) : 1;
 int cachedTokens = cachedAt >= 0 && cachedAt + 1 < args.Length ? int.Parse(args[cachedAt + 1], CultureInfo.InvariantCulture) : 64;
 bool OptionValue(int i) => (weightsAt >= 0 && i == weightsAt + 1) || (prefillsAt >= 0 && i == prefillsAt + 1) || (cachedAt >= 0 && i == cachedAt + 1);
@@ -89,7 +91,7 @@ if (!File.Exists(Path.Combine(dir, "config.json")))
 set_num_threads(threads);
 
 var clock = Stopwatch.StartNew();
-using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
+using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8, PackedWeights = !rowMajor });
 double loadSeconds = clock.Elapsed.TotalSeconds;
 long parameters = model.parameters().Sum(p => p.numel());
 if (args.Contains("--profile"))

@@ -51,7 +51,7 @@ internal static class GenerateCommand
             if (ids.Count == 0)
                 throw new UsageException("--prompt: the prompt encodes to no tokens");
 
-            using var lm = ModelLoader.Load(dir);
+            using var lm = ModelLoader.Load(dir, new ModelLoadOptions { PackedWeights = true });   // inference only
             var generator = new TextGenerator(lm, tokenizer);
             bool streaming = parse.GetValue(stream);
             var clock = Stopwatch.StartNew();

@@ -30,7 +30,7 @@ internal static class ServeCommand
         var prefillStall = new Option<double>("--prefill-stall") { Description = "How long one chunk may take, in decode steps of the running streams (chunks sized from measured times); 0: every chunk --prefill-chunk tokens.", DefaultValueFactory = _ => defaults.PrefillChunkStall };
         var weights = new Option<string>("--weights")
         {
-            Description = "f32: the checkpoint's weights in the compute dtype; q8_0: every linear weight and the output head in Q8_0 blocks (CPU, as llama.cpp's Q8_0 model).",
+            Description = "f32: the checkpoint's weights in the compute dtype (on a CPU with 512-bit vectors, packed for its kernels); q8_0: every linear weight and the output head in Q8_0 blocks (CPU, as llama.cpp's Q8_0 model).",
             DefaultValueFactory = _ => "f32",
         };
         weights.AcceptOnlyFromAmong("f32", "q8_0");

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
-/// <summary>The step's products: a layer's rows through its weight (Q8_0 or fp32), its bias and its served adapters.</summary>
+/// <summary>The step's products: a layer's rows through its weight (Q8_0, fp32 packed or fp32), its bias and its served adapters.</summary>
 internal sealed partial class CpuDecodeStep
 {
     /// <summary>The <see cref="_rows"/> rows of <paramref name="input"/> through <paramref name="layer"/> into <paramref name="output"/>.</summary>
@@ -18,6 +18,10 @@ internal sealed partial class CpuDecodeStep
             if (layer.Q8 is { } q8)
             {
                 CpuQ8MatVec.Multiply(x, _rows, q8, y);
+            }
+            else if (layer.Packed is { } packed)
+            {
+                packed.Multiply(x, _rows, y);
             }
             else
             {

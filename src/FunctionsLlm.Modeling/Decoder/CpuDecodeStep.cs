@@ -66,7 +66,7 @@ internal sealed partial class CpuDecodeStep
     // Adapters served from banks are fine (their update runs on the matrix-vector kernel too); a trained adapter is not.
     private static bool Plain(LinearLayer layer) =>
         layer.lora_A is null && layer.Quantized is null
-        && (layer.Q8 is not null || layer.weight is { } w && w.dtype == ScalarType.Float32 && w.is_contiguous());
+        && (layer.Q8 is not null || layer.Packed is not null || layer.weight is { } w && w.dtype == ScalarType.Float32 && w.is_contiguous());
 
     /// <summary>
     /// Several tokens for some rows in one pass (a prompt's chunk next to decoding rows): <paramref name="counts"/>[r] new

@@ -11,7 +11,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// LoRA update scaling · B(A(dropout(x))) as in PEFT. The factors are registered as <c>lora_A</c> / <c>lora_B</c>,
 /// so their parameter names are PEFT's saved keys without the <c>base_model.model.</c> prefix. The frozen weight is
 /// dense (<see cref="weight"/>), 4-bit (<see cref="Quantized"/>, QLoRA, dequantized when used) or Q8_0 for CPU
-/// inference (<see cref="Q8"/>, multiplied as llama.cpp does).
+/// inference (<see cref="Q8"/>, multiplied as llama.cpp does) or fp32 packed for CPU inference (<see cref="Packed"/>).
 /// </summary>
 public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 {
@@ -41,6 +41,13 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>A layer whose frozen fp32 weight is held packed for CPU inference; it takes <paramref name="weight"/> over.</summary>
+    public LinearLayer(PackedWeight weight, Tensor? bias) : this(weight.Shape, bias)
+    {
+        Packed = weight;
+        RegisterComponents();
+    }
+
     private LinearLayer(long[] shape, Tensor? bias) : base(nameof(LinearLayer))
     {
         if (bias is not null && (bias.ndim != 1 || bias.shape[0] != shape[0]))
@@ -55,6 +62,9 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     /// <summary>The frozen weight in Q8_0 (CPU inference), or null.</summary>
     public Q8Weight? Q8 { get; }
+
+    /// <summary>The frozen fp32 weight packed for CPU inference, or null.</summary>
+    public PackedWeight? Packed { get; }
 
     public long InFeatures { get; }
 
@@ -99,7 +109,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var output = Quantized?.Project(input, bias) ?? Q8?.Project(input, bias) ?? Project(input, weight!, bias);
+        var output = Quantized?.Project(input, bias) ?? Q8?.Project(input, bias) ?? Packed?.Project(input, bias) ?? Project(input, weight!, bias);
         if (Bank is not null)
         {
             using var scope = NewDisposeScope();
@@ -135,11 +145,12 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
     public static Tensor Project(Tensor input, Tensor weight, Tensor? bias = null) =>
         CpuMatVec.Applies(input, weight) ? CpuMatVec.Multiply(input, weight, bias) : nn.functional.linear(input, weight, bias);
 
-    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter; a quantized one dequantized).</summary>
+    /// <summary>W + scaling · B·A computed in fp32 (the weight alone without an adapter; a quantized one dequantized, a packed one unpacked).</summary>
     public Tensor MergedWeight()
     {
         using var scope = NewDisposeScope();
-        var merged = Quantized?.Dequantize(ScalarType.Float32) ?? Q8?.Dequantize(ScalarType.Float32) ?? weight!.detach().to(ScalarType.Float32);
+        var merged = Quantized?.Dequantize(ScalarType.Float32) ?? Q8?.Dequantize(ScalarType.Float32) ?? Packed?.Unpack()
+            ?? weight!.detach().to(ScalarType.Float32);
         if (lora_A is not null && lora_B is not null)
         {
             var delta = lora_B.weight.detach().to(ScalarType.Float32).matmul(lora_A.weight.detach().to(ScalarType.Float32)).mul_(_loraScaling!);
@@ -155,6 +166,7 @@ public sealed class LinearLayer : nn.Module<Tensor, Tensor>
             _loraScaling?.Dispose();
             Quantized?.Dispose();
             Q8?.Dispose();
+            Packed?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -20,6 +20,17 @@ public sealed record ModelLoadOptions(Device? Device = null, ScalarType? DType =
     /// </summary>
     public bool Q8Weights { get; init; }
 
+    /// <summary>
+    /// Hold each dense linear weight (and a separate output head) packed for CPU inference (<see cref="PackedWeight"/>):
+    /// where the model is on the CPU in fp32, the CPU has 512-bit vectors and the weight's rows are a multiple of 16;
+    /// otherwise as without it. Its products take no gradient: a model to train loads without it.
+    /// </summary>
+    public bool PackedWeights { get; init; }
+
+    /// <summary>Whether <see cref="PackedWeights"/> packs anything with these options on this CPU.</summary>
+    internal bool Packs => PackedWeights && !Q8Weights && CpuPackedMatVec.Supported
+        && ResolvedDevice.type == TorchSharp.DeviceType.CPU && ResolvedDType == ScalarType.Float32;
+
     public Device ResolvedDevice => Device ?? (cuda.is_available() ? CUDA : CPU);
 
     /// <summary>bf16 matmuls are far slower than fp32 on CPU (bench/README.md), so CPU computes in fp32 whatever the checkpoint holds.</summary>
@@ -208,6 +219,16 @@ public static class ModelLoader
             return blocks;
         }
 
+        // As QuantizeReleasing: the checkpoint's pages go back as the rows are packed into the arena.
+        private PackedWeight PackReleasing(string name, Tensor dense)
+        {
+            bool mapped = config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name);
+            var packed = PackedWeight.Pack(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, _arena);
+            if (mapped)
+                checkpoint.Release(name);
+            return packed;
+        }
+
         public LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable)
         {
             string weightName = name + ".weight";
@@ -220,6 +241,13 @@ public static class ModelLoader
                 return new LinearLayer(blocks, Bias());
             }
             var fourBit = FourBit(weightName, shape, quantizable);
+            if (fourBit is null && options.Packs && PackedWeight.Packs(shape))
+            {
+                PackedWeight packed;
+                using (var dense = Take(weightName, shape, options.ResolvedDType))
+                    packed = PackReleasing(weightName, dense);
+                return new LinearLayer(packed, Bias());
+            }
             if (fourBit is null)
                 return new LinearLayer(Take(weightName, shape), Bias());
             if (!options.DequantizeFourBit)

@@ -46,11 +46,14 @@ public sealed class ServedModel : IDisposable
         }
     }
 
-    /// <summary>Loads a Hugging Face model folder; <paramref name="name"/> defaults to the folder's name.</summary>
+    /// <summary>
+    /// Loads a Hugging Face model folder; <paramref name="name"/> defaults to the folder's name. A served model only
+    /// infers, so its fp32 CPU weights are packed for the CPU kernels where the CPU has them (<see cref="ModelLoadOptions.PackedWeights"/>).
+    /// </summary>
     public static ServedModel Load(string directory, string? name = null, ModelLoadOptions? options = null)
     {
         var tokenizer = HfTokenizer.Load(directory);
-        var model = ModelLoader.Load(directory, options);
+        var model = ModelLoader.Load(directory, (options ?? new ModelLoadOptions()) with { PackedWeights = true });
         return new ServedModel(name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))), directory, model, tokenizer);
     }
 

@@ -16,12 +16,28 @@ public class CpuDecodeStepTests
 {
     public static TheoryData<string> Plain => new(["tiny-llama", "tiny-qwen2", "tiny-qwen3"]);
 
+    /// <summary>The plain fixtures with their weights as loaded (row-major) and packed for CPU inference (<see cref="PackedWeight"/>).</summary>
+    public static TheoryData<string, bool> PlainRowMajorAndPacked
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (string model in (string[])["tiny-llama", "tiny-qwen2", "tiny-qwen3"])
+            {
+                data.Add(model, false);
+                data.Add(model, true);
+            }
+            return data;
+        }
+    }
+
     [Theory]
-    [MemberData(nameof(Plain))]
-    public void Decoding_one_token_at_a_time_gives_llama_cpps_logits(string name)
+    [MemberData(nameof(PlainRowMajorAndPacked))]
+    public void Decoding_one_token_at_a_time_gives_llama_cpps_logits(string name, bool packed)
     {
         var fixture = FixtureModel.Get(name);
-        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { PackedWeights = packed });
+        Assert.Equal(packed && CpuPackedMatVec.Supported, model.modules().OfType<LinearLayer>().All(layer => layer.Packed is not null));
         using var expected = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
         using var noGrad = no_grad();
         foreach (var (ids, tensorName) in fixture.LogitCases)
@@ -107,11 +123,12 @@ public class CpuDecodeStepTests
     }
 
     [Theory]
-    [InlineData("tiny-qwen2", false)]
-    [InlineData("tiny-qwen3", true)]
-    public void Rows_of_different_lengths_and_padding_decode_together_to_the_bits_they_get_alone(string name, bool q8)
+    [InlineData("tiny-qwen2", false, false)]
+    [InlineData("tiny-qwen3", true, false)]
+    [InlineData("tiny-llama", false, true)]
+    public void Rows_of_different_lengths_and_padding_decode_together_to_the_bits_they_get_alone(string name, bool q8, bool packed)
     {
-        using var model = ModelLoader.Load(FixtureModel.Get(name).Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
+        using var model = ModelLoader.Load(FixtureModel.Get(name).Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8, PackedWeights = packed });
         int[][] prompts = [[5, 17, 300, 42, 9, 88], [7, 3], [401, 22, 19, 250]];
         long[][] next = [[11, 12, 13, 14], [21, 22, 23, 24], [31, 32, 33, 34]];
         using var scope = NewDisposeScope();
@@ -168,14 +185,15 @@ public class CpuDecodeStepTests
     /// the chunks, at the prompt's last positions; the decoding rows get the bits they get alone.
     /// </summary>
     [Theory]
-    [InlineData("tiny-llama", false)]
-    [InlineData("tiny-qwen2", false)]
-    [InlineData("tiny-qwen3", true)]
-    public void A_prompt_in_chunks_beside_decoding_rows_gives_llama_cpps_logits_and_leaves_their_bits(string name, bool q8)
+    [InlineData("tiny-llama", false, false)]
+    [InlineData("tiny-qwen2", false, false)]
+    [InlineData("tiny-qwen3", true, false)]
+    [InlineData("tiny-qwen2", false, true)]
+    public void A_prompt_in_chunks_beside_decoding_rows_gives_llama_cpps_logits_and_leaves_their_bits(string name, bool q8, bool packed)
     {
         var fixture = FixtureModel.Get(name);
         var (ids, tensorName) = fixture.LogitCases.MaxBy(c => c.InputIds.Length);
-        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8 });
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8, PackedWeights = packed });
         using var expectedFile = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

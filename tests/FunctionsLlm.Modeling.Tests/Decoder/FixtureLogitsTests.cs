@@ -7,12 +7,27 @@ namespace FunctionsLlm.Modeling.Tests.Decoder;
 /// <summary>Our forward pass against llama.cpp's logits for the same weights (all positions, whole vocabulary).</summary>
 public class FixtureLogitsTests
 {
+    /// <summary>Each fixture with its weights as loaded (row-major) and packed for CPU inference (<see cref="PackedWeight"/>: prompts on its kernel).</summary>
+    public static TheoryData<string, bool> AllRowMajorAndPacked
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (string model in (string[])FixtureModel.Names)
+            {
+                data.Add(model, false);
+                data.Add(model, true);
+            }
+            return data;
+        }
+    }
+
     [Theory]
-    [MemberData(nameof(FixtureModel.All), MemberType = typeof(FixtureModel))]
-    public void Every_position_matches_llama_cpp_within_the_fixture_tolerance(string name)
+    [MemberData(nameof(AllRowMajorAndPacked))]
+    public void Every_position_matches_llama_cpp_within_the_fixture_tolerance(string name, bool packed)
     {
         var fixture = FixtureModel.Get(name);
-        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32));
+        using var model = ModelLoader.Load(fixture.Directory, new ModelLoadOptions(CPU, ScalarType.Float32) { PackedWeights = packed });
         using var expected = SafetensorsFile.Open(fixture.ExpectedLogitsPath);
         using var noGrad = no_grad();
         Assert.Equal(3, fixture.LogitCases.Count);
