@@ -14,7 +14,7 @@ namespace FunctionsLlm.Bench;
 /// this machine, every part measured in one process in alternating rounds (the host's speed drifts ±20–30% from one
 /// minute to the next): the decode step itself at 1 and at 8 rows (CausalLM.Forward after P cached positions, 128 unless
 /// given: the middle of the serve bench's 64-token prompts and 128 new tokens); the step's products alone (every linear
-/// of every layer and the head, in the step's order, on <see cref="CpuMatVec"/>) at one row with the weights from DRAM
+/// of every layer and the head, in the step's order, on <see cref="CpuMatVec"/> or packed as loaded) at one row with the weights from DRAM
 /// (the memory floor: every weight read once) and at 8 rows; every weight streamed once with 8 rows' fused multiply-adds
 /// on inputs held in registers (what an 8-row kernel reading its weights as ours does could take at best: its arithmetic
 /// hidden under the stream); the machine's fused multiply-add peak on registers (the floor of the 8 rows' arithmetic;
@@ -34,8 +34,10 @@ internal static class FloorBench
                 l.mlp.gate_up_proj, l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj }.OfType<LinearLayer>())
             .Concat(model.lm_head is LinearLayer head ? [head] : [])   // a tied head (the embedding) is not counted
             .ToList();
-        if (linears.Any(l => l.weight is not { } w || w.dtype != ScalarType.Float32))
+        if (linears.Any(l => l.Packed is null && (l.weight is not { } w || w.dtype != ScalarType.Float32)))
             throw new ArgumentException("--floors measures F32 weights (load without --weights q8_0)");
+        // A packed weight's floats, read as a row-major one's by the memory lines (the same bytes in another order).
+        static Span<byte> Weights(LinearLayer layer) => layer.Packed is { } packed ? packed.Blocks.bytes : layer.weight!.bytes;
         long weightFloats = linears.Sum(l => l.OutFeatures * l.InFeatures);
         int widest = (int)linears.Max(l => Math.Max(l.InFeatures, l.OutFeatures));
         var random = new Random(3);
@@ -53,10 +55,13 @@ internal static class FloorBench
             {
                 foreach (var layer in linears)
                 {
-                    fixed (byte* w = layer.weight!.bytes)
+                    fixed (byte* w = Weights(layer))
                     {
                         long started = Stopwatch.GetTimestamp();
-                        CpuMatVec.Multiply(input, rows, (float*)w, (int)layer.OutFeatures, (int)layer.InFeatures, output);
+                        if (layer.Packed is { } packed)
+                            packed.Multiply(input, rows, output);
+                        else
+                            CpuMatVec.Multiply(input, rows, (float*)w, (int)layer.OutFeatures, (int)layer.InFeatures, output);
                         ticks += Stopwatch.GetTimestamp() - started;
                     }
                 }
@@ -73,7 +78,7 @@ internal static class FloorBench
             {
                 int rows = (int)layer.OutFeatures, columns = (int)layer.InFeatures;
                 var (parts, perPart) = CpuMatVec.Split(rows, columns);
-                fixed (byte* w = layer.weight!.bytes)
+                fixed (byte* w = Weights(layer))
                 {
                     nint weights = (nint)w;
                     long started = Stopwatch.GetTimestamp();

@@ -29,51 +29,107 @@ internal static class CpuPackedMatVec
     public static bool Supported => Vector512.IsHardwareAccelerated;
 
     /// <summary>y (inputRows, rows) = x (inputRows, columns) Wᵀ, W packed (rows a multiple of <see cref="BlockRows"/>).</summary>
+    public static unsafe void Multiply(float* x, int inputRows, float* w, int rows, int columns, float* y) =>
+        Multiply(x, inputRows, [(nint)w], [rows], columns, [(nint)y]);
+
+    /// <summary>
+    /// yₖ (inputRows, rowsₖ) = x Wₖᵀ for packed weights of one input width (q, k and v; gate and up), into
+    /// <paramref name="outputs"/>[k], in one parallel region (one hand-off where each product's would cost a wake-up).
+    /// Each thread owns an equal share of every weight's blocks and works through its units (<see cref="Unit"/>) from the
+    /// front; a thread done with its own takes the others' remaining units from the back. A worker that wakes late, or a
+    /// core the host slows, then holds no one up.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Multiply(float* x, int inputRows, float* w, int rows, int columns, float* y)
+    public static unsafe void Multiply(float* x, int inputRows, nint[] weights, int[] rows, int columns, nint[] outputs)
     {
-        int blocks = rows / BlockRows;
+        long allRows = rows.Sum();
         // Below ~256 KB of weights a second thread costs more to wake than it saves (as CpuMatVec.Split).
-        int threads = (long)rows * columns < (1 << 16) ? 1 : Math.Max(1, Math.Min(get_num_threads(), blocks / 4));
-        int perThread = (blocks + threads - 1) / threads;
-        nint wp = (nint)w, xp = (nint)x, yp = (nint)y;
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void Part(int t) => Blocks((float*)xp, inputRows, (float*)wp, rows, columns, (float*)yp, t * perThread, Math.Min(blocks, (t + 1) * perThread));
+        int threads = allRows * columns < (1 << 16) ? 1 : (int)Math.Max(1, Math.Min(get_num_threads(), allRows / BlockRows / 4));
         if (threads == 1)
-            Part(0);
-        else
-            KernelThreads.Run(threads, Part, CpuMatVec.SpinAfter(inputRows));
+        {
+            for (int k = 0; k < weights.Length; k++)
+                Blocks(x, inputRows, (float*)weights[k], rows[k], columns, (float*)outputs[k], 0, rows[k] / BlockRows);
+            return;
+        }
+        // Per (thread, weight) share: the next unit from the front in the low half, one past the last left in the high
+        // half, a cache line apart from the others' (a line shared between the threads would move at every unit taken).
+        const int Stride = CacheLines.Bytes / sizeof(long);
+        var shares = new long[threads * weights.Length * Stride];
+        for (int t = 0; t < threads; t++)
+        {
+            for (int k = 0; k < weights.Length; k++)
+            {
+                var (from, to) = Share(rows[k] / BlockRows, threads, t);
+                shares[((t * weights.Length) + k) * Stride] = (long)Math.Max(0, Units(from, to)) << 32;
+            }
+        }
+        nint xp = (nint)x;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Take(int owner, int k, bool front)
+        {
+            ref long share = ref shares[((owner * weights.Length) + k) * Stride];
+            var (from, to) = Share(rows[k] / BlockRows, threads, owner);
+            while (true)
+            {
+                long seen = Volatile.Read(ref share);
+                int next = (int)seen, end = (int)(seen >> 32);
+                if (next >= end)
+                    return;
+                long taken = front ? seen + 1 : ((long)(end - 1) << 32) | (uint)next;
+                if (Interlocked.CompareExchange(ref share, taken, seen) == seen)
+                    Unit((float*)xp, inputRows, (float*)weights[k], rows[k], columns, (float*)outputs[k], from, to, front ? next : end - 1);
+            }
+        }
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void Part(int t)
+        {
+            for (int k = 0; k < weights.Length; k++)
+                Take(t, k, front: true);
+            for (int other = 1; other < threads; other++)
+            {
+                for (int k = 0; k < weights.Length; k++)
+                    Take((t + other) % threads, k, front: false);
+            }
+        }
+        KernelThreads.Run(threads, Part, CpuMatVec.SpinAfter(inputRows));
+    }
+
+    // Thread t's equal share of a weight's blocks.
+    private static (int From, int To) Share(int blocks, int threads, int t)
+    {
+        int perThread = (blocks + threads - 1) / threads, from = Math.Min(blocks, t * perThread);
+        return (from, Math.Min(blocks, from + perThread));
+    }
+
+    // The units of blocks [from, to): a triple per block of its first third, then each block left after the thirds.
+    private static int Units(int from, int to) => ((to - from) / 3) + ((to - from) % 3);
+
+    /// <summary>Blocks [from, to) against every input row: its <see cref="Unit"/>s in order.</summary>
+    private static unsafe void Blocks(float* x, int inputRows, float* w, int rows, int columns, float* y, int from, int to)
+    {
+        for (int unit = 0, units = Units(from, to); unit < units; unit++)
+            Unit(x, inputRows, w, rows, columns, y, from, to, unit);
     }
 
     /// <summary>
-    /// Blocks [from, to) against every input row: three blocks at a time, one from each third of the range (three streams
-    /// far apart keep DRAM busy, as CpuMatVec's rows), times each group of up to eight input rows in turn; the first
-    /// group of a decode product streams the blocks from DRAM, asking ahead, and the others find them in L2. A prompt's
-    /// groups all meet each triple (48 rows, 147 KB at 768 columns) while it is in L2.
+    /// One unit of blocks [from, to) against every input row: unit q below a third of the range is three blocks, q and
+    /// one and two thirds further (three streams far apart keep DRAM busy, as CpuMatVec's rows), the rest the blocks left
+    /// after the thirds, one each; times each group of up to eight input rows in turn. The first group of a decode
+    /// product streams the blocks from DRAM, asking ahead, and the others find them in L2; a prompt's groups all meet
+    /// each triple (48 rows, 147 KB at 768 columns) while it is in L2.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Blocks(float* x, int inputRows, float* w, int rows, int columns, float* y, int from, int to)
+    private static unsafe void Unit(float* x, int inputRows, float* w, int rows, int columns, float* y, int from, int to, int unit)
     {
         bool decode = inputRows <= CpuMatVec.MaxInputRows;
         long blockFloats = (long)columns * BlockRows;
         int third = (to - from) / 3;
-        for (int q = 0; q < third; q++)
+        bool triple = unit < third;
+        int b = triple ? from + unit : from + (3 * third) + (unit - third);
+        for (int i = 0; i < inputRows; i += GroupRows)
         {
-            int b = from + q;
-            float* w0 = w + (b * blockFloats);
-            for (int i = 0; i < inputRows; i += GroupRows)
-            {
-                Group(x + ((long)i * columns), Math.Min(GroupRows, inputRows - i), w0, third * blockFloats, columns, rows,
-                    y + ((long)i * rows) + (b * BlockRows), third * BlockRows, decode && i == 0, triple: true);
-            }
-        }
-        for (int b = from + (3 * third); b < to; b++)
-        {
-            for (int i = 0; i < inputRows; i += GroupRows)
-            {
-                Group(x + ((long)i * columns), Math.Min(GroupRows, inputRows - i), w + (b * blockFloats), 0, columns, rows,
-                    y + ((long)i * rows) + (b * BlockRows), 0, decode && i == 0, triple: false);
-            }
+            Group(x + ((long)i * columns), Math.Min(GroupRows, inputRows - i), w + (b * blockFloats), third * blockFloats, columns, rows,
+                y + ((long)i * rows) + (b * BlockRows), third * BlockRows, decode && i == 0, triple);
         }
     }
 

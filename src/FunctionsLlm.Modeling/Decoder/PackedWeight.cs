@@ -18,6 +18,11 @@ public sealed class PackedWeight : IDisposable
     {
         Blocks = blocks.DetachFromDisposeScope();
         Shape = shape;
+        unsafe
+        {
+            fixed (byte* w = Blocks.bytes)
+                Pointer = (nint)w;
+        }
     }
 
     /// <summary>fp32 (out / 16, in, 16).</summary>
@@ -78,19 +83,19 @@ public sealed class PackedWeight : IDisposable
         int inputRows = (int)(input.numel() / columns);
         using var x = input.contiguous();
         var y = empty([.. input.shape[..^1], rows], ScalarType.Float32);
-        fixed (byte* w = Blocks.bytes, xs = x.bytes, ys = y.bytes)
-            CpuPackedMatVec.Multiply((float*)xs, inputRows, (float*)w, rows, columns, (float*)ys);
+        fixed (byte* xs = x.bytes, ys = y.bytes)
+            CpuPackedMatVec.Multiply((float*)xs, inputRows, (float*)Pointer, rows, columns, (float*)ys);
         if (bias is not null)
             y.add_(bias, Scalars.One);
         return y;
     }
 
     /// <summary>y (inputRows, out) = x (inputRows, in) Wᵀ, all fp32 in memory that stays put.</summary>
-    internal unsafe void Multiply(float* x, int inputRows, float* y)
-    {
-        fixed (byte* w = Blocks.bytes)
-            CpuPackedMatVec.Multiply(x, inputRows, (float*)w, (int)Shape[0], (int)Shape[1], y);
-    }
+    internal unsafe void Multiply(float* x, int inputRows, float* y) =>
+        CpuPackedMatVec.Multiply(x, inputRows, (float*)Pointer, (int)Shape[0], (int)Shape[1], y);
+
+    /// <summary>The blocks' first float, read once: a CPU tensor's memory is native and never moves.</summary>
+    internal nint Pointer { get; }
 
     public void Dispose() => Blocks.Dispose();
 }
