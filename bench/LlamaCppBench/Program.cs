@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 //     [--flash-attention off|on|auto] [--kv f32|f16] [--weights f32|q8_0] [--streams N]
 // The same model, prompt and procedure as bench/ModelBench, run by llama.cpp (LLamaSharp's CPU build) from an F32
 // GGUF converted here (with --weights q8_0 quantized by llama.cpp itself, output tensor included); then llama.cpp's logits
-// are checked against ours (ours with ModelLoadOptions.Q8Weights for q8_0) on the first prompt tokens, and so are 32
+// are checked against ours (as served: ModelLoadOptions.Q8Weights for q8_0, else PackedWeights) on the first prompt tokens, and so are 32
 // greedy tokens after them. With --streams N only what ModelBench's serve measures (LlamaStreams), and nothing else.
 var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 string dir = positional.Length > 0 ? positional[0] : Path.Combine("bench", "data", "llama-100m");
@@ -198,7 +198,8 @@ int[] OurGreedy()
     return [.. ids];
 }
 
-ModelLoadOptions OurOptions() => new(CPU, ScalarType.Float32) { Q8Weights = weightType == "q8_0" };
+// Ours as served: Q8_0, or F32 packed for the CPU kernels where it has 512-bit vectors.
+ModelLoadOptions OurOptions() => new(CPU, ScalarType.Float32) { Q8Weights = weightType == "q8_0", PackedWeights = true };
 
 float[][] OurLogits()
 {

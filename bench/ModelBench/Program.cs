@@ -5,7 +5,7 @@ using FunctionsLlm.Modeling.Decoder;
 using FunctionsLlm.Modeling.Runtime;
 using static TorchSharp.torch;
 
-// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged] [--weights q8_0|rows] [--steps]
+// dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged | --layouts] [--weights q8_0|rows] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
 // dotnet run --project bench/ModelBench -c Release -- repack [rows] [columns]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
@@ -93,10 +93,20 @@ set_num_threads(threads);
 var clock = Stopwatch.StartNew();
 using var model = ModelLoader.Load(dir, new ModelLoadOptions(CPU, ScalarType.Float32) { Q8Weights = q8, PackedWeights = !rowMajor });
 double loadSeconds = clock.Elapsed.TotalSeconds;
-long parameters = model.parameters().Sum(p => p.numel());
+// Parameters plus the linear weights held outside them (Q8_0 blocks, packed F32).
+long parameters = model.parameters().Sum(p => p.numel())
+    + model.modules().OfType<LinearLayer>().Where(l => l.weight is null).Sum(l => l.OutFeatures * l.InFeatures);
+bool packedWeights = model.modules().OfType<LinearLayer>().Any(l => l.Packed is not null);
 if (args.Contains("--profile"))
 {
     DecodeProfile.Run(model, threads);
+    return;
+}
+if (args.Contains("--layouts"))
+{
+    if (q8 || rowMajor)
+        throw new ArgumentException("--layouts loads the F32 weights both ways itself (leave out --weights)");
+    LayoutBench.Run(dir, model);
     return;
 }
 if (args.Contains("--ragged"))
@@ -164,7 +174,7 @@ Array.Sort(steps);
 
 string peak = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(':')[1].Trim();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-    model      {dir}: {parameters / 1e6:F1}M parameters held dense, {(q8 ? "Q8_0 weights" : "F32")}, {threads} threads
+    model      {dir}: {parameters / 1e6:F1}M parameters, {(q8 ? "Q8_0 weights" : packedWeights ? "F32 packed" : "F32 row-major")}, {threads} threads
     load       {loadSeconds:F2} s
     prefill    {promptTokens} tokens in {prefillSeconds:F2} s = {promptTokens / prefillSeconds:F1} tokens/s{LaterPrefills(laterPrefills, promptTokens)}
     decode     {decodeTokens} tokens: {decodeTokens / steps.Sum():F1} tokens/s (median step {steps[decodeTokens / 2] * 1000:F1} ms, p90 {steps[decodeTokens * 9 / 10] * 1000:F1} ms)
