@@ -9,7 +9,8 @@ namespace FunctionsLlm.Bench;
 
 /// <summary>
 /// The serving engine on a model folder: cold start to first token, single-stream decode, and aggregate throughput
-/// with N concurrent streams (continuous batching). Greedy, no stop tokens, so every stream runs to its budget.
+/// with N concurrent streams (continuous batching), in alternating rounds. Greedy, no stop tokens, so every stream runs
+/// to its budget.
 /// </summary>
 internal static class ServeBench
 {
@@ -27,15 +28,33 @@ internal static class ServeBench
         double coldFirstToken = clock.Elapsed.TotalSeconds;
         await Measure(engine, 1, promptTokens, 8, greedy); // warm-up
 
-        var single = await Measure(engine, 1, promptTokens, decodeTokens, greedy);
-        var many = await Measure(engine, streams, promptTokens, decodeTokens, greedy);
+        // One stream and the N streams in alternating rounds, each ratio from its own round: the host's speed drifts from
+        // one minute to the next, and a single stream measured a minute apart from the N moved the ratio by ±15%.
+        var singles = new List<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)>();
+        var manys = new List<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)>();
+        for (int round = 0; round < Rounds; round++)
+        {
+            singles.Add(await Measure(engine, 1, promptTokens, decodeTokens, greedy));
+            manys.Add(await Measure(engine, streams, promptTokens, decodeTokens, greedy));
+        }
+        var ratios = manys.Select((m, i) => m.Aggregate / singles[i].DecodeRate).ToList();
+        var steadyRatios = manys.Select((m, i) => m.SteadyAggregate / singles[i].DecodeRate).ToList();
+        string Span(IEnumerable<double> values, string format) => string.Create(CultureInfo.InvariantCulture, $"{values.Min().ToString(format, CultureInfo.InvariantCulture)}–{values.Max().ToString(format, CultureInfo.InvariantCulture)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
-            model {dir}: {threads} threads, prompt {promptTokens} tokens, {decodeTokens} generated per stream
+            model {dir}: {threads} threads, prompt {promptTokens} tokens, {decodeTokens} generated per stream; {Rounds} rounds of 1 stream then {streams}, medians (range)
             cold start: load {loaded:F2} s, first token {coldFirstToken:F2} s after start
-            1 stream:  time to first token {single.FirstToken * 1000:F0} ms, decode {single.DecodeRate:F1} tokens/s
-            {streams} streams: time to first token {many.FirstToken * 1000:F0} ms (mean), aggregate {many.Aggregate:F1} tokens/s over {many.Wall:F2} s with the prefills = {many.Aggregate / single.DecodeRate:F2}× single-stream decode
-            {streams} streams decoding together: {many.SteadyAggregate:F1} tokens/s = {many.SteadyAggregate / single.DecodeRate:F2}× single-stream decode
+            1 stream:  time to first token {Median(singles.Select(r => r.FirstToken)) * 1000:F0} ms, decode {Median(singles.Select(r => r.DecodeRate)):F1} tokens/s ({Span(singles.Select(r => r.DecodeRate), "F1")})
+            {streams} streams: time to first token {Median(manys.Select(r => r.FirstToken)) * 1000:F0} ms (mean), aggregate {Median(manys.Select(r => r.Aggregate)):F1} tokens/s ({Span(manys.Select(r => r.Aggregate), "F1")}) over {Median(manys.Select(r => r.Wall)):F2} s with the prefills = {Median(ratios):F2}× single-stream decode (rounds {Span(ratios, "F2")})
+            {streams} streams decoding together: {Median(manys.Select(r => r.SteadyAggregate)):F1} tokens/s = {Median(steadyRatios):F2}× single-stream decode (rounds {Span(steadyRatios, "F2")})
             """));
+    }
+
+    private const int Rounds = 5;
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 
     /// <summary>Random weights have no tokenizer; any one will do, since only token ids are timed (unknown ids decode to nothing).</summary>
