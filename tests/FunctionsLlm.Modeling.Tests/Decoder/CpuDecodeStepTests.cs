@@ -314,6 +314,32 @@ public class CpuDecodeStepTests
             Assert.False(step.Applies(one, cache, null));
     }
 
+    /// <summary>Three queries scored against the same eight keys in one pass get the bits each gets alone.</summary>
+    [Theory]
+    [InlineData(64)]
+    [InlineData(128)]
+    public unsafe void Three_queries_at_a_time_score_as_each_alone(int headDim)
+    {
+        var random = new Random(headDim + 1);
+        float Spread() => (float)((random.NextDouble() - 0.5) * Math.Pow(2, random.Next(-12, 13)));
+        for (int trial = 0; trial < 500; trial++)
+        {
+            var queries = Enumerable.Range(0, 3 * headDim).Select(_ => Spread()).ToArray();
+            var keys = Enumerable.Range(0, 8 * headDim).Select(_ => Spread()).ToArray();
+            fixed (float* q = queries, k = keys)
+            {
+                var (first, second, third) = CpuDecodeStep.Dot8Three(q, q + headDim, q + (2 * headDim), k, headDim);
+                var together = new[] { first, second, third };
+                for (int i = 0; i < 3; i++)
+                {
+                    var alone = CpuDecodeStep.Dot8(queries.AsSpan(i * headDim, headDim), k, headDim);
+                    for (int j = 0; j < 8; j++)
+                        Assert.True(BitConverter.SingleToInt32Bits(alone[j]) == BitConverter.SingleToInt32Bits(together[i][j]), $"head_dim {headDim}, trial {trial}, query {i}, key {j}");
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// Attention scores eight keys at a time (one transposed tree for the eight lane sums) against one key at a time, bit
     /// for bit, on values of widely spread magnitudes (a tree pairing other lanes differs in the last bits), and both
