@@ -11,7 +11,7 @@ namespace FunctionsLlm.Modeling.Decoder;
 /// output rows, each block column after column, so that one 512-bit vector holds a column's sixteen weights. Each input
 /// value is broadcast into the FMAs of the blocks it meets; no horizontal sums, no staging. Against row-major
 /// <see cref="CpuMatVec"/> a product of eight decode rows costs what one costs (both stream the weights from DRAM), and a
-/// prompt's products reach 85–90% of the FMA peak (bench/README.md, "the repacked layout"). Every output is one chain of
+/// prompt's products reach 85–95% of the FMA peak (bench/README.md, "Packed F32 weights"). Every output is one chain of
 /// FMAs over the columns in order, whatever the number of input rows: a row gets the same bits alone, in a batch or in a
 /// prompt. 512-bit vectors only (the loader packs nothing without them).
 /// </summary>
