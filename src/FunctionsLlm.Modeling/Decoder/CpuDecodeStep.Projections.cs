@@ -44,49 +44,25 @@ internal sealed partial class CpuDecodeStep
     private unsafe void ProjectTogether(LinearLayer first, AlignedFloats firstOutput, LinearLayer second,
         AlignedFloats secondOutput, LinearLayer? third = null, AlignedFloats? thirdOutput = null)
     {
-        bool noBanks = first.Bank is null && second.Bank is null && third?.Bank is null;
-        bool oneQ8Call = noBanks && first.Q8 is not null && second.Q8 is not null && (third is null || third.Q8 is not null);
-        bool onePackedCall = noBanks && first.Packed is not null && second.Packed is not null && (third is null || third.Packed is not null);
-        if (onePackedCall)
+        LinearLayer[] layers = third is null ? [first, second] : [first, second, third];
+        AlignedFloats[] outputs = third is null ? [firstOutput, secondOutput] : [firstOutput, secondOutput, thirdOutput!];
+        bool q8 = layers.All(layer => layer.Q8 is not null), packed = layers.All(layer => layer.Packed is not null);
+        if (layers.Any(layer => layer.Bank is not null) || !(q8 || packed))
         {
-            fixed (float* x = _h, y1 = firstOutput, y2 = secondOutput, y3 = thirdOutput)
-            {
-                if (third is null)
-                {
-                    CpuPackedMatVec.Multiply(x, _rows, [first.Packed!.Pointer, second.Packed!.Pointer],
-                        [(int)first.OutFeatures, (int)second.OutFeatures], _hidden, [(nint)y1, (nint)y2]);
-                }
-                else
-                {
-                    CpuPackedMatVec.Multiply(x, _rows, [first.Packed!.Pointer, second.Packed!.Pointer, third.Packed!.Pointer],
-                        [(int)first.OutFeatures, (int)second.OutFeatures, (int)third.OutFeatures], _hidden, [(nint)y1, (nint)y2, (nint)y3]);
-                }
-            }
-            AddBias(first, firstOutput);
-            AddBias(second, secondOutput);
-            if (third is not null)
-                AddBias(third, thirdOutput!);
-            return;
-        }
-        if (!oneQ8Call)
-        {
-            Project(first, _h, firstOutput);
-            Project(second, _h, secondOutput);
-            if (third is not null)
-                Project(third, _h, thirdOutput!);
+            for (int k = 0; k < layers.Length; k++)
+                Project(layers[k], _h, outputs[k]);
             return;
         }
         fixed (float* x = _h, y1 = firstOutput, y2 = secondOutput, y3 = thirdOutput)
         {
-            if (third is null)
-                CpuQ8MatVec.Multiply(x, _rows, [first.Q8!, second.Q8!], [(nint)y1, (nint)y2]);
+            nint[] ys = third is null ? [(nint)y1, (nint)y2] : [(nint)y1, (nint)y2, (nint)y3];
+            if (q8)
+                CpuQ8MatVec.Multiply(x, _rows, [.. layers.Select(layer => layer.Q8!)], ys);
             else
-                CpuQ8MatVec.Multiply(x, _rows, [first.Q8!, second.Q8!, third.Q8!], [(nint)y1, (nint)y2, (nint)y3]);
+                CpuPackedMatVec.Multiply(x, _rows, [.. layers.Select(layer => layer.Packed!.Pointer)], [.. layers.Select(layer => (int)layer.OutFeatures)], _hidden, ys);
         }
-        AddBias(first, firstOutput);
-        AddBias(second, secondOutput);
-        if (third is not null)
-            AddBias(third, thirdOutput!);
+        for (int k = 0; k < layers.Length; k++)
+            AddBias(layers[k], outputs[k]);
     }
 
     private unsafe void AddBias(LinearLayer layer, Span<float> output)

@@ -151,7 +151,7 @@ public static class ModelLoader
             var tensor = Take(name, shape, options.ResolvedDType);
             Q8Weight blocks;
             using (tensor)
-                blocks = QuantizeReleasing(name, tensor, arena: null);   // dequantized below: not kept
+                blocks = ConvertReleasing(name, released => Q8Weight.Quantize(tensor, released, arena: null));   // dequantized below: not kept
             using (blocks)
                 return blocks.Dequantize(ScalarType.Float32).DetachFromDisposeScope();
         }
@@ -207,26 +207,17 @@ public static class ModelLoader
                 checkpoint.Release(source);   // the pages the chunks share
         }
 
-        // The checkpoint's pages of a tensor converted to Q8_0 (a dense copy is not kept) go back to the system as its rows
-        // are quantized: with the whole source resident until the end, the embeddings' and the head's 98 MB each set the
-        // bench model's peak RSS (491 MB; Q8_0 layers and all, 395 MB once loaded).
-        private Q8Weight QuantizeReleasing(string name, Tensor dense, WeightArena? arena)
+        // The checkpoint's pages of a tensor converted to Q8_0 or packed (a dense copy is not kept) go back to the system as
+        // its rows are converted: with the whole source resident until the end, the embeddings' and the head's 98 MB each
+        // set the bench model's peak RSS (491 MB; Q8_0 layers and all, 395 MB once loaded). The conversion gets the
+        // callback to call after each range of rows (null where the tensor is not the checkpoint's own mapping).
+        private T ConvertReleasing<T>(string name, Func<Action<long, long>?, T> convert)
         {
             bool mapped = config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name);
-            var blocks = Q8Weight.Quantize(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, arena);
+            var converted = convert(mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null);
             if (mapped)
                 checkpoint.Release(name);   // the pages the row ranges share
-            return blocks;
-        }
-
-        // As QuantizeReleasing: the checkpoint's pages go back as the rows are packed into the arena.
-        private PackedWeight PackReleasing(string name, Tensor dense)
-        {
-            bool mapped = config.Layout == CheckpointLayout.HuggingFace && checkpoint.Names.Contains(name);
-            var packed = PackedWeight.Pack(dense, mapped ? (first, rows) => checkpoint.Release(name, first, rows) : null, _arena);
-            if (mapped)
-                checkpoint.Release(name);
-            return packed;
+            return converted;
         }
 
         public LinearLayer Linear(string name, long[] shape, bool bias, bool quantizable)
@@ -237,7 +228,7 @@ public static class ModelLoader
             {
                 Q8Weight blocks;
                 using (var dense = Take(weightName, shape, options.ResolvedDType))
-                    blocks = QuantizeReleasing(weightName, dense, _arena);
+                    blocks = ConvertReleasing(weightName, released => Q8Weight.Quantize(dense, released, _arena));
                 return new LinearLayer(blocks, Bias());
             }
             var fourBit = FourBit(weightName, shape, quantizable);
@@ -245,7 +236,7 @@ public static class ModelLoader
             {
                 PackedWeight packed;
                 using (var dense = Take(weightName, shape, options.ResolvedDType))
-                    packed = PackReleasing(weightName, dense);
+                    packed = ConvertReleasing(weightName, released => PackedWeight.Pack(dense, released, _arena));
                 return new LinearLayer(packed, Bias());
             }
             if (fourBit is null)

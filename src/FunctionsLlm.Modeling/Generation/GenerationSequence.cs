@@ -136,15 +136,15 @@ public sealed class GenerationSequence
         using var scope = NewDisposeScope();
         if (shift is var (max, logSum))
         {
-            // topk of the logits is topk of their log-probabilities.
-            float LogprobOf(int id) => (LogitRows.Row(logits, 0)[id] - max) - logSum;
+            var row = LogitRows.Row(logits, 0);
             var picked = new List<TokenLogprob>();
             if (top > 0)
             {
+                // topk of the logits is topk of their log-probabilities.
                 foreach (long id in logits.topk(top).indexes.data<long>())
-                    picked.Add(new TokenLogprob((int)id, TokenText((int)id), LogprobOf((int)id), []));
+                    picked.Add(new TokenLogprob((int)id, TokenText((int)id), (row[(int)id] - max) - logSum, []));
             }
-            return new TokenLogprob(chosen, TokenText(chosen), LogprobOf(chosen), picked);
+            return new TokenLogprob(chosen, TokenText(chosen), (row[chosen] - max) - logSum, picked);
         }
         var logProbabilities = logits.log_softmax(0);
         var alternatives = new List<TokenLogprob>();
