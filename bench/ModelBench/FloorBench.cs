@@ -110,7 +110,7 @@ internal static class FloorBench
                 model.Forward(token, cache, lastPositionOnly: true).Dispose();
                 times[s] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
-            return Median([.. times]);
+            return Stats.Median([.. times]);
         }
 
         var measured = new Dictionary<string, List<double>>();
@@ -125,8 +125,8 @@ internal static class FloorBench
             Add("streamed", Streamed());
             Add("peak", FmaPeak(threads) / 1e9);
         }
-        double one = Median(measured["step 1"]), eight = Median(measured["step 8"]), memory = Median(measured["memory"]);
-        double peak = Median(measured["peak"]), products = Median(measured["products"]), streamed = Median(measured["streamed"]);
+        double one = Stats.Median(measured["step 1"]), eight = Stats.Median(measured["step 8"]), memory = Stats.Median(measured["memory"]);
+        double peak = Stats.Median(measured["peak"]), products = Stats.Median(measured["products"]), streamed = Stats.Median(measured["streamed"]);
         double weightBytes = weightFloats * 4.0, flops = 2.0 * Rows * weightFloats, atPeak = flops / (peak * 1e9) * 1e3;
         var config = model.Config;
         int attended = positions + (Rounds * StepsPerRound / 2);   // the cache grows a position a step: its mean length
@@ -223,6 +223,4 @@ internal static class FloorBench
         }
         return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
     }
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

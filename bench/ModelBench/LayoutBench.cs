@@ -50,7 +50,7 @@ internal static class LayoutBench
         {
             var ratios = times[0][p].Select((t, i) => t / times[1][p][i]).Order().ToList();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{parts[p],-15} packed {Median(times[0][p]):F2} ms, row-major {Median(times[1][p]):F2} ms; packed / row-major {ratios[Rounds / 2]:F3} (q1 {ratios[Rounds / 4]:F3}, q3 {ratios[3 * Rounds / 4]:F3})"));
+                $"{parts[p],-15} packed {Stats.Median(times[0][p]):F2} ms, row-major {Stats.Median(times[1][p]):F2} ms; packed / row-major {ratios[Rounds / 2]:F3} (q1 {ratios[Rounds / 4]:F3}, q3 {ratios[3 * Rounds / 4]:F3})"));
         }
     }
 
@@ -64,7 +64,7 @@ internal static class LayoutBench
             model.Forward(token, cache, lastPositionOnly: true).Dispose();
             times[s] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         }
-        return Median(times);
+        return Stats.Median(times);
     }
 
     private static double Prefill(CausalLM model, int rows, int tokens, Random random)
@@ -74,11 +74,5 @@ internal static class LayoutBench
         long started = Stopwatch.GetTimestamp();
         model.Forward(prompt, cache, lastPositionOnly: true).Dispose();
         return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
     }
 }

@@ -7,7 +7,6 @@ using static TorchSharp.torch;
 
 // dotnet run --project bench/ModelBench -c Release -- [model dir] [prompt tokens] [decode tokens] [threads] [--profile | --rows [--cached N] | --floors [--cached N] | --ragged | --layouts] [--weights q8_0|rows] [--steps]
 // dotnet run --project bench/ModelBench -c Release -- kernels [threads]
-// dotnet run --project bench/ModelBench -c Release -- repack [rows] [columns]
 // dotnet run --project bench/ModelBench -c Release -- train [model dir] [steps] [batch] [sequence] [threads] [lora|nf4|fp4|compare][-gc]
 // dotnet run --project bench/ModelBench -c Release -- serve [model dir] [streams] [prompt tokens] [decode tokens] [threads]
 // dotnet run --project bench/ModelBench -c Release -- chunked [model dir] [streams] [long prompt tokens] [threads] [CHUNK or CHUNK:STALL, comma-separated]
@@ -20,11 +19,6 @@ if (args.Length > 0 && args[0] == "serve")
     if (!File.Exists(Path.Combine(serveDir, "config.json")))
         RandomLlama.Create(serveDir);
     await ServeBench.RunAsync(serveDir, Arg(2, 8), Arg(3, 64), Arg(4, 128), Arg(5, 2));
-    return;
-}
-if (args.Length > 0 && args[0] == "repack")
-{
-    RepackProbe.Run(Arg(1, 1536), Arg(2, 768));
     return;
 }
 if (args.Length > 0 && args[0] == "kernels")

@@ -43,19 +43,13 @@ internal static class ServeBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             model {dir}: {threads} threads, prompt {promptTokens} tokens, {decodeTokens} generated per stream; {Rounds} rounds of 1 stream then {streams}, medians (range)
             cold start: load {loaded:F2} s, first token {coldFirstToken:F2} s after start
-            1 stream:  time to first token {Median(singles.Select(r => r.FirstToken)) * 1000:F0} ms, decode {Median(singles.Select(r => r.DecodeRate)):F1} tokens/s ({Span(singles.Select(r => r.DecodeRate), "F1")})
-            {streams} streams: time to first token {Median(manys.Select(r => r.FirstToken)) * 1000:F0} ms (mean), aggregate {Median(manys.Select(r => r.Aggregate)):F1} tokens/s ({Span(manys.Select(r => r.Aggregate), "F1")}) over {Median(manys.Select(r => r.Wall)):F2} s with the prefills = {Median(ratios):F2}× single-stream decode (rounds {Span(ratios, "F2")})
-            {streams} streams decoding together: {Median(manys.Select(r => r.SteadyAggregate)):F1} tokens/s = {Median(steadyRatios):F2}× single-stream decode (rounds {Span(steadyRatios, "F2")})
+            1 stream:  time to first token {Stats.Median(singles.Select(r => r.FirstToken)) * 1000:F0} ms, decode {Stats.Median(singles.Select(r => r.DecodeRate)):F1} tokens/s ({Span(singles.Select(r => r.DecodeRate), "F1")})
+            {streams} streams: time to first token {Stats.Median(manys.Select(r => r.FirstToken)) * 1000:F0} ms (mean), aggregate {Stats.Median(manys.Select(r => r.Aggregate)):F1} tokens/s ({Span(manys.Select(r => r.Aggregate), "F1")}) over {Stats.Median(manys.Select(r => r.Wall)):F2} s with the prefills = {Stats.Median(ratios):F2}× single-stream decode (rounds {Span(ratios, "F2")})
+            {streams} streams decoding together: {Stats.Median(manys.Select(r => r.SteadyAggregate)):F1} tokens/s = {Stats.Median(steadyRatios):F2}× single-stream decode (rounds {Span(steadyRatios, "F2")})
             """));
     }
 
     private const int Rounds = 5;
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
 
     /// <summary>Random weights have no tokenizer; any one will do, since only token ids are timed (unknown ids decode to nothing).</summary>
     internal static void BorrowTokenizer(string dir)
