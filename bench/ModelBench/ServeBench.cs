@@ -32,10 +32,13 @@ internal static class ServeBench
         // one minute to the next, and a single stream measured a minute apart from the N moved the ratio by ±15%.
         var singles = new List<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)>();
         var manys = new List<(double FirstToken, double DecodeRate, double Aggregate, double Wall, double SteadyAggregate)>();
+        var faults = new List<double>();   // the process's first-touch page faults in each round of N streams
         for (int round = 0; round < Rounds; round++)
         {
             singles.Add(await Measure(engine, 1, promptTokens, decodeTokens, greedy));
+            long before = MinorFaults();
             manys.Add(await Measure(engine, streams, promptTokens, decodeTokens, greedy));
+            faults.Add(MinorFaults() - before);
         }
         var ratios = manys.Select((m, i) => m.Aggregate / singles[i].DecodeRate).ToList();
         var steadyRatios = manys.Select((m, i) => m.SteadyAggregate / singles[i].DecodeRate).ToList();
@@ -46,7 +49,17 @@ internal static class ServeBench
             1 stream:  time to first token {Stats.Median(singles.Select(r => r.FirstToken)) * 1000:F0} ms, decode {Stats.Median(singles.Select(r => r.DecodeRate)):F1} tokens/s ({Span(singles.Select(r => r.DecodeRate), "F1")})
             {streams} streams: time to first token {Stats.Median(manys.Select(r => r.FirstToken)) * 1000:F0} ms (mean), aggregate {Stats.Median(manys.Select(r => r.Aggregate)):F1} tokens/s ({Span(manys.Select(r => r.Aggregate), "F1")}) over {Stats.Median(manys.Select(r => r.Wall)):F2} s with the prefills = {Stats.Median(ratios):F2}× single-stream decode (rounds {Span(ratios, "F2")})
             {streams} streams decoding together: {Stats.Median(manys.Select(r => r.SteadyAggregate)):F1} tokens/s = {Stats.Median(steadyRatios):F2}× single-stream decode (rounds {Span(steadyRatios, "F2")})
+            minor page faults in a round of {streams} streams: {string.Join(", ", faults)}
             """));
+    }
+
+    /// <summary>The process's minor page faults so far (field 10 of /proc/self/stat); 0 off Linux.</summary>
+    private static long MinorFaults()
+    {
+        if (!OperatingSystem.IsLinux())
+            return 0;
+        string stat = File.ReadAllText("/proc/self/stat");
+        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
     }
 
     private const int Rounds = 5;
