@@ -12,7 +12,8 @@ internal sealed partial class CpuDecodeStep
     // hardware prefetcher stays too close behind the dot products: asking this many positions ahead took attention at
     // 1,024 cached positions from 2.05-2.15 to 1.53-1.68 ms a step for one row, 14.5-16.8 to 12.1-12.6 for eight, the
     // whole 8-row step ~4% (bench/README.md); 8 to 64 positions ahead measured alike, 64 cached positions no change.
-    private const int KeyPrefetchPositions = 16, ValuePrefetchPositions = 8;
+    // Without it the 8-row step took 13-27% longer.
+    private const int PrefetchPositions = 16;
 
     /// <summary>
     /// A query of a step's attention: one query head of one token, at <see cref="At"/> in the step's queries and in its
@@ -84,171 +85,202 @@ internal sealed partial class CpuDecodeStep
     }
 
     /// <summary>
-    /// softmax(q·Kᵀ · scale) V for each query of <paramref name="bunch"/> over the valid ones of its cached positions of one
-    /// KV head, into the step's attended outputs. A bunch of three queries over the same positions is scored in one pass
-    /// over the keys (<see cref="ThreeProbabilities"/>); otherwise each query's scores are its own pass (the first asks for
-    /// the keys ahead; the others find them in cache). Scores lie the bunch's longest length apart in
-    /// <paramref name="buffer"/>; the values are read once for the bunch.
+    /// softmax(q·Kᵀ · scale) V for each query of <paramref name="bunch"/> over its valid cached positions, into the step's
+    /// attended outputs: one pass over the keys and values, eight positions at a time, each query keeping its running
+    /// maximum, its sums of exponentials and its weighted values (rescaled when a block raises the maximum; divided by the
+    /// sum at the end). Against scores for every position first, then their softmax, then the values: the 8-row decode step
+    /// 2.6-2.9% faster, one row 0.5-1% (in-process A/B over 64-720 cached positions, bench/README.md), with no buffer of
+    /// scores and the block's keys and values read together. A bunch of three is scored in one pass over the keys
+    /// (<see cref="Dot8Three"/>); the values are read once for the bunch. A query's arithmetic depends only on its own
+    /// positions (blocks start at position 0; a block past a query's length is not its block), so it gets the same bits
+    /// in any bunch or batch. <paramref name="scratch"/> holds <see cref="ScratchFloats"/> floats.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, AlignedFloats buffer)
+    private unsafe void Attend(Bunch bunch, float* keys, float* values, bool* valid, float scale, AlignedFloats scratch)
     {
-        int stride = bunch.Longest;
-        var scores = buffer.AsSpan(0, Bunch.Most * stride);
-        if (Vector512.IsHardwareAccelerated && bunch.Count == 3 && bunch[0].Length == stride && bunch[1].Length == stride && bunch[2].Length == stride)
+        int count = bunch.Count, longest = bunch.Longest, headDim = _headDim;
+        var scales = Vector256.Create(scale);
+        var softmax = stackalloc OnlineSoftmax[Bunch.Most];
+        var reads = stackalloc int[Bunch.Most];
+        fixed (float* queries = _q, sums = scratch)
         {
-            ThreeProbabilities(bunch, keys, valid, stride, scale, scores);
-        }
-        else
-        {
-            for (int k = 0; k < bunch.Count; k++)
-                Probabilities(_q.AsSpan(bunch[k].At, _headDim), keys, valid, bunch[k].Length, scale, scores.Slice(k * stride, bunch[k].Length), prefetch: k == 0);
-        }
-        WeightedValues(bunch, scores, stride, values, valid);
-    }
-
-    /// <summary>
-    /// Each query's Σ scores[s] · values[s] over its valid positions s in order (as one FMA a position for every output
-    /// lane): 64 lanes at a time in registers, then the rest 8 at a time. On 512-bit lanes the bunch's queries share each
-    /// loaded value and interleave their FMA chains (one query's four chains left the FMAs waiting on their latency and
-    /// read the values once a query).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void WeightedValues(Bunch bunch, ReadOnlySpan<float> scores, int stride, float* values, bool* valid)
-    {
-        int d = 0;
-        for (; d + 64 <= _headDim; d += 64)
-        {
-            if (Vector512.IsHardwareAccelerated)
+            float* weights = sums + (Bunch.Most * headDim);   // each query's eight weights of the block
+            new Span<float>(sums, count * headDim).Clear();
+            for (int k = 0; k < count; k++)
+                softmax[k] = new OnlineSoftmax(float.NegativeInfinity, Vector256<float>.Zero);
+            bool together = Vector512.IsHardwareAccelerated && count == 3;
+            int p = 0;
+            for (; p + 8 <= longest; p += 8)
             {
-                if (bunch.Count == 3)
-                    ValueSums64Wide<Count.Three>(bunch, scores, stride, values + d, valid, d);
-                else if (bunch.Count == 2)
-                    ValueSums64Wide<Count.Two>(bunch, scores, stride, values + d, valid, d);
-                else
-                    ValueSums64Wide<Count.One>(bunch, scores, stride, values + d, valid, d);
-                continue;
-            }
-            for (int k = 0; k < bunch.Count; k++)
-                ValueSums64(scores.Slice(k * stride, bunch[k].Length), values + d, valid, bunch[k].Length, _attended.AsSpan(bunch[k].At + d, 64));
-        }
-        for (; d < _headDim; d += 8)
-        {
-            for (int k = 0; k < bunch.Count; k++)
-            {
-                var queryScores = scores.Slice(k * stride, bunch[k].Length);
-                Vector256<float> a = default;
-                for (int s = 0; s < queryScores.Length; s++)
+                if (p + PrefetchPositions < longest)
                 {
-                    if (valid[s])
-                        a = Vector256.FusedMultiplyAdd(Vector256.Create(queryScores[s]), Vector256.Load(values + ((long)s * _headDim) + d), a);
+                    Prefetch(keys + ((long)(p + PrefetchPositions) * headDim), 8 * headDim);
+                    Prefetch(values + ((long)(p + PrefetchPositions) * headDim), 8 * headDim);
                 }
-                a.CopyTo(_attended.AsSpan(bunch[k].At + d, 8));
+                var validity = Valid8(valid + p);
+                float* block = keys + ((long)p * headDim);
+                if (together)
+                {
+                    var (dots0, dots1, dots2) = Dot8Three(queries + bunch[0].At, queries + bunch[1].At, queries + bunch[2].At, block, headDim);
+                    reads[0] = Weigh(softmax, dots0 * scales, validity, bunch[0].Length - p, weights, sums, headDim);
+                    reads[1] = Weigh(softmax + 1, dots1 * scales, validity, bunch[1].Length - p, weights + 8, sums + headDim, headDim);
+                    reads[2] = Weigh(softmax + 2, dots2 * scales, validity, bunch[2].Length - p, weights + 16, sums + (2 * headDim), headDim);
+                }
+                else
+                {
+                    for (int k = 0; k < count; k++)
+                    {
+                        reads[k] = bunch[k].Length <= p ? 0 : Weigh(softmax + k, Dot8(new ReadOnlySpan<float>(queries + bunch[k].At, headDim), block, headDim) * scales,
+                            validity, bunch[k].Length - p, weights + (8 * k), sums + (k * headDim), headDim);
+                    }
+                }
+                AddValues(count, reads, weights, values + ((long)p * headDim), Vector256.ExtractMostSignificantBits(validity) == 0xFF ? null : valid + p, sums);
+            }
+            if (p < longest)
+            {
+                // The last positions, fewer than eight: scored one by one (as Dot8 scores each), the block's other lanes −∞.
+                var tail = stackalloc float[8];
+                bool allValid = true;
+                for (int s = p; s < longest; s++)
+                    allValid &= valid[s];
+                for (int k = 0; k < count; k++)
+                {
+                    if (bunch[k].Length <= p)
+                    {
+                        reads[k] = 0;
+                        continue;
+                    }
+                    var q = new ReadOnlySpan<float>(queries + bunch[k].At, headDim);
+                    for (int s = 0; s < 8; s++)
+                        tail[s] = p + s < bunch[k].Length && valid[p + s] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)(p + s) * headDim), headDim)) : float.NegativeInfinity;
+                    reads[k] = Weigh(softmax + k, Vector256.Load(tail) * scales, Vector256<float>.AllBitsSet, bunch[k].Length - p, weights + (8 * k), sums + (k * headDim), headDim);
+                }
+                AddValues(count, reads, weights, values + ((long)p * headDim), allValid ? null : valid + p, sums);
+            }
+            for (int k = 0; k < count; k++)
+            {
+                float* weighted = sums + (k * headDim);
+                var totals = Vector256.Create(Vector256.Sum(softmax[k].Sums));
+                var attended = _attended.AsSpan(bunch[k].At, headDim);
+                for (int d = 0; d < headDim; d += 8)
+                    (Vector256.Load(weighted + d) / totals).CopyTo(attended.Slice(d, 8));
             }
         }
     }
 
-    /// <summary>Σ scores[s] · values[s][0..64) over the valid positions s in order, one FMA a position for each lane.</summary>
+    /// <summary>The floats of scratch <see cref="Attend"/> needs: the bunch's weighted sums and each query's block weights.</summary>
+    private int ScratchFloats => Bunch.Most * (_headDim + 8);
+
+    /// <summary>A query's running maximum of its scaled scores and its eight lanes' sums of exp(score − maximum).</summary>
+    private record struct OnlineSoftmax(float Max, Vector256<float> Sums);
+
+    /// <summary>
+    /// A block's eight scaled scores into a query's online softmax: lanes at or past <paramref name="remaining"/> (its
+    /// positions left) or not valid are −∞; when the block's largest raises the maximum, the sums so far and the weighted
+    /// values <paramref name="weighted"/> are rescaled by exp(old − new); the block's exp(score − maximum) go to
+    /// <paramref name="weights"/>. Returns how many of the block's positions the query reads (0 if none is valid).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void ValueSums64(ReadOnlySpan<float> scores, float* values, bool* valid, int length, Span<float> output)
+    private static unsafe int Weigh(OnlineSoftmax* softmax, Vector256<float> scaled, Vector256<float> validity, int remaining, float* weights, float* weighted, int headDim)
     {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        for (int s = 0; s < length; s++)
+        var inRange = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(remaining)).AsSingle();
+        var minusInfinity = Vector256.Create(float.NegativeInfinity);
+        var masked = Vector256.ConditionalSelect(validity & inRange, scaled, minusInfinity);
+        var halves = Vector256.Max(masked, Avx.Permute2x128(masked, masked, 1));
+        var pairs = Vector256.Max(halves, Avx.Permute(halves, 0b01_00_11_10));
+        float blockMax = Vector256.Max(pairs, Avx.Permute(pairs, 0b10_11_00_01)).ToScalar();
+        if (blockMax == float.NegativeInfinity)
+            return 0;
+        if (blockMax > softmax->Max)
         {
-            float* value = values + ((long)s * _headDim);
-            if (s + ValuePrefetchPositions < length)
-                Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
-            if (!valid[s])
-                continue;
-            var weight = Vector256.Create(scores[s]);
-            a0 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value), a0);
-            a1 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 8), a1);
-            a2 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 16), a2);
-            a3 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 24), a3);
-            a4 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 32), a4);
-            a5 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 40), a5);
-            a6 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 48), a6);
-            a7 = Vector256.FusedMultiplyAdd(weight, Vector256.Load(value + 56), a7);
+            // exp(−∞) = 0 at the query's first valid block: nothing summed yet.
+            float factor = MathF.Exp(softmax->Max - blockMax);
+            softmax->Sums *= factor;
+            var factors = Vector256.Create(factor);
+            for (int d = 0; d < headDim; d += 8)
+                (Vector256.Load(weighted + d) * factors).Store(weighted + d);
+            softmax->Max = blockMax;
         }
-        a0.CopyTo(output[..8]);
-        a1.CopyTo(output.Slice(8, 8));
-        a2.CopyTo(output.Slice(16, 8));
-        a3.CopyTo(output.Slice(24, 8));
-        a4.CopyTo(output.Slice(32, 8));
-        a5.CopyTo(output.Slice(40, 8));
-        a6.CopyTo(output.Slice(48, 8));
-        a7.CopyTo(output.Slice(56, 8));
+        var e = Vector256.Exp(masked - Vector256.Create(softmax->Max));
+        softmax->Sums += e;
+        e.Store(weights);
+        return Math.Min(8, remaining);
     }
 
     /// <summary>
-    /// <see cref="ValueSums64"/> on 512-bit lanes for the <typeparamref name="TQueries"/> queries of
-    /// <paramref name="bunch"/> (each over its own positions), into lanes [<paramref name="at"/>, +64) of each query's
-    /// output: each output lane gets the same FMAs in the same order as <see cref="ValueSums64"/> gives it, each loaded
-    /// value serving every query that reads it. The JIT drops the queries beyond the count.
+    /// Adds a block's values, weighted, to each query's sums: query k the first <paramref name="reads"/>[k] positions,
+    /// each one FMA a lane in position order, skipping the positions not valid (<paramref name="valid"/>, null when all
+    /// are). 512-bit lanes where the CPU has them, each loaded value serving every query of the bunch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void ValueSums64Wide<TQueries>(Bunch bunch, ReadOnlySpan<float> scores, int stride, float* values, bool* valid, int at)
+    private unsafe void AddValues(int count, int* reads, float* weights, float* values, bool* valid, float* sums)
+    {
+        if (count == 3)
+            AddValues<Count.Three>(reads, weights, values, valid, sums);
+        else if (count == 2)
+            AddValues<Count.Two>(reads, weights, values, valid, sums);
+        else
+            AddValues<Count.One>(reads, weights, values, valid, sums);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void AddValues<TQueries>(int* reads, float* weights, float* values, bool* valid, float* sums)
         where TQueries : struct, ICount
     {
-        int count = TQueries.Value;
-        int firstLength = bunch[0].Length, secondLength = count > 1 ? bunch[1].Length : 0, thirdLength = count > 2 ? bunch[2].Length : 0;
-        int longest = bunch.Longest;
-        var first = scores[..firstLength];
-        var second = scores.Slice(stride, secondLength);
-        var third = scores.Slice(2 * stride, thirdLength);
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default;
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int s = 0; s < longest; s++)
+        int count = TQueries.Value, headDim = _headDim;
+        int reads0 = reads[0], reads1 = count > 1 ? reads[1] : 0, reads2 = count > 2 ? reads[2] : 0;
+        int positions = Math.Max(reads0, Math.Max(reads1, reads2));
+        float* sums1 = sums + headDim, sums2 = sums1 + headDim;
+        int d = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            float* value = values + ((long)s * _headDim);
-            if (s + ValuePrefetchPositions < longest)
-                Prefetch(value + ((long)ValuePrefetchPositions * _headDim), 64);
-            if (!valid[s])
-                continue;
-            var v0 = Vector512.Load(value);
-            var v1 = Vector512.Load(value + 16);
-            var v2 = Vector512.Load(value + 32);
-            var v3 = Vector512.Load(value + 48);
-            if (s < firstLength)
+            for (; d + 16 <= headDim; d += 16)
             {
-                var weight = Vector512.Create(first[s]);
-                a0 = Vector512.FusedMultiplyAdd(weight, v0, a0);
-                a1 = Vector512.FusedMultiplyAdd(weight, v1, a1);
-                a2 = Vector512.FusedMultiplyAdd(weight, v2, a2);
-                a3 = Vector512.FusedMultiplyAdd(weight, v3, a3);
-            }
-            if (count > 1 && s < secondLength)
-            {
-                var weight = Vector512.Create(second[s]);
-                b0 = Vector512.FusedMultiplyAdd(weight, v0, b0);
-                b1 = Vector512.FusedMultiplyAdd(weight, v1, b1);
-                b2 = Vector512.FusedMultiplyAdd(weight, v2, b2);
-                b3 = Vector512.FusedMultiplyAdd(weight, v3, b3);
-            }
-            if (count > 2 && s < thirdLength)
-            {
-                var weight = Vector512.Create(third[s]);
-                c0 = Vector512.FusedMultiplyAdd(weight, v0, c0);
-                c1 = Vector512.FusedMultiplyAdd(weight, v1, c1);
-                c2 = Vector512.FusedMultiplyAdd(weight, v2, c2);
-                c3 = Vector512.FusedMultiplyAdd(weight, v3, c3);
+                var a0 = Vector512.Load(sums + d);
+                var a1 = count > 1 ? Vector512.Load(sums1 + d) : default;
+                var a2 = count > 2 ? Vector512.Load(sums2 + d) : default;
+                for (int j = 0; j < positions; j++)
+                {
+                    if (valid is not null && !valid[j])
+                        continue;
+                    var v = Vector512.Load(values + ((long)j * headDim) + d);
+                    if (j < reads0)
+                        a0 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[j]), v, a0);
+                    if (count > 1 && j < reads1)
+                        a1 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[8 + j]), v, a1);
+                    if (count > 2 && j < reads2)
+                        a2 = Vector512.FusedMultiplyAdd(Vector512.Create(weights[16 + j]), v, a2);
+                }
+                a0.Store(sums + d);
+                if (count > 1)
+                    a1.Store(sums1 + d);
+                if (count > 2)
+                    a2.Store(sums2 + d);
             }
         }
-        Store(a0, a1, a2, a3, _attended.AsSpan(bunch[0].At + at, 64));
-        if (count > 1)
-            Store(b0, b1, b2, b3, _attended.AsSpan(bunch[1].At + at, 64));
-        if (count > 2)
-            Store(c0, c1, c2, c3, _attended.AsSpan(bunch[2].At + at, 64));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, Span<float> output)
-    {
-        a0.CopyTo(output[..16]);
-        a1.CopyTo(output.Slice(16, 16));
-        a2.CopyTo(output.Slice(32, 16));
-        a3.CopyTo(output.Slice(48, 16));
+        for (; d < headDim; d += 8)
+        {
+            var a0 = Vector256.Load(sums + d);
+            var a1 = count > 1 ? Vector256.Load(sums1 + d) : default;
+            var a2 = count > 2 ? Vector256.Load(sums2 + d) : default;
+            for (int j = 0; j < positions; j++)
+            {
+                if (valid is not null && !valid[j])
+                    continue;
+                var v = Vector256.Load(values + ((long)j * headDim) + d);
+                if (j < reads0)
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(weights[j]), v, a0);
+                if (count > 1 && j < reads1)
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(weights[8 + j]), v, a1);
+                if (count > 2 && j < reads2)
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(weights[16 + j]), v, a2);
+            }
+            a0.Store(sums + d);
+            if (count > 1)
+                a1.Store(sums1 + d);
+            if (count > 2)
+                a2.Store(sums2 + d);
+        }
     }
 
     /// <summary>Asks for the cache lines of <paramref name="count"/> floats from <paramref name="from"/> (64-byte lines).</summary>

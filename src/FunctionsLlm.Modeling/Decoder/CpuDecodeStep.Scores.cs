@@ -4,124 +4,18 @@ using System.Runtime.Intrinsics.X86;
 
 namespace FunctionsLlm.Modeling.Decoder;
 
-/// <summary>The step's attention scores: softmax(q·Kᵀ · scale) over one KV head's cached positions.</summary>
+/// <summary>The step's attention scores: q·Kᵀ for one query or three against eight cached keys at a time.</summary>
 internal sealed partial class CpuDecodeStep
 {
     // vperm2f128 selectors: the low 128-bit halves of both operands, the high halves of both.
     private const byte LowHalves = 0x20, HighHalves = 0x31;
-
-    /// <summary>
-    /// <see cref="Probabilities"/> for a bunch of three queries over the same positions (a decoding row's query heads of one
-    /// KV head), each key vector loaded once for the three (<see cref="Dot8Three"/>): every score, maximum and probability
-    /// the bits <see cref="Probabilities"/> gives it. The decode step against three passes over the keys (in-process A/B,
-    /// 64–720 cached positions): 8 rows 3.9% faster, one row unchanged (bench/README.md). 512-bit CPUs only: the 24 sums
-    /// and their operands need 32 vector registers.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void ThreeProbabilities(Bunch bunch, float* keys, bool* valid, int length, float scale, Span<float> scores)
-    {
-        var first = scores[..length];
-        var second = scores.Slice(length, length);
-        var third = scores.Slice(2 * length, length);
-        var scales = Vector256.Create(scale);
-        var minusInfinity = Vector256.Create(float.NegativeInfinity);
-        Vector256<float> maxes0 = minusInfinity, maxes1 = minusInfinity, maxes2 = minusInfinity;
-        int p = 0;
-        fixed (float* queries = _q)
-        {
-            float* q0 = queries + bunch[0].At, q1 = queries + bunch[1].At, q2 = queries + bunch[2].At;
-            for (; p + 8 <= length; p += 8)
-            {
-                if (p + KeyPrefetchPositions < length)
-                    Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 8 * _headDim);
-                var (dots0, dots1, dots2) = Dot8Three(q0, q1, q2, keys + ((long)p * _headDim), _headDim);
-                var validity = Valid8(valid + p);
-                var scaled = Vector256.ConditionalSelect(validity, dots0 * scales, minusInfinity);
-                scaled.CopyTo(first.Slice(p, 8));
-                maxes0 = Vector256.Max(maxes0, scaled);
-                scaled = Vector256.ConditionalSelect(validity, dots1 * scales, minusInfinity);
-                scaled.CopyTo(second.Slice(p, 8));
-                maxes1 = Vector256.Max(maxes1, scaled);
-                scaled = Vector256.ConditionalSelect(validity, dots2 * scales, minusInfinity);
-                scaled.CopyTo(third.Slice(p, 8));
-                maxes2 = Vector256.Max(maxes2, scaled);
-            }
-        }
-        Normalize(_q.AsSpan(bunch[0].At, _headDim), keys, valid, length, scale, first, p, maxes0);
-        Normalize(_q.AsSpan(bunch[1].At, _headDim), keys, valid, length, scale, second, p, maxes1);
-        Normalize(_q.AsSpan(bunch[2].At, _headDim), keys, valid, length, scale, third, p, maxes2);
-    }
-
-    /// <summary>softmax(q·Kᵀ · scale) into <paramref name="scores"/>: −∞ (then 0) at the positions not valid.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void Probabilities(ReadOnlySpan<float> q, float* keys, bool* valid, int length, float scale, Span<float> scores, bool prefetch)
-    {
-        int p = 0;
-        var scales = Vector256.Create(scale);
-        var minusInfinity = Vector256.Create(float.NegativeInfinity);
-        var laneMaxes = minusInfinity;
-        // Eight positions at a time: eight independent sums (a chain of FMAs each), each in the order Dot sums one; the
-        // scale, the validity and the running maximum as vector ops on the eight (with the lane sums in one tree and the
-        // value sums on 512-bit lanes: attention at 8 rows and ~156 positions 2.1 -> 1.8 ms a step, the same bits;
-        // bench/README.md).
-        for (; p + 8 <= length; p += 8)
-        {
-            if (prefetch && p + KeyPrefetchPositions < length)
-                Prefetch(keys + ((long)(p + KeyPrefetchPositions) * _headDim), 8 * _headDim);
-            var dots = Dot8(q, keys + ((long)p * _headDim), _headDim);
-            var scaled = Vector256.ConditionalSelect(Valid8(valid + p), dots * scales, minusInfinity);
-            scaled.CopyTo(scores.Slice(p, 8));
-            laneMaxes = Vector256.Max(laneMaxes, scaled);
-        }
-        Normalize(q, keys, valid, length, scale, scores, p, laneMaxes);
-    }
-
-    /// <summary>
-    /// The rest of <see cref="Probabilities"/> after its blocks of eight positions (the first <paramref name="from"/>, with
-    /// the lanes' running maxima <paramref name="laneMaxes"/>): the positions left one by one, then the softmax.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void Normalize(ReadOnlySpan<float> q, float* keys, bool* valid, int length, float scale, Span<float> scores, int from, Vector256<float> laneMaxes)
-    {
-        float max = float.NegativeInfinity;
-        int p = from;
-        for (int k = 0; k < 8; k++)
-            max = MathF.Max(max, laneMaxes.GetElement(k));
-        for (; p < length; p++)
-        {
-            scores[p] = valid[p] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)p * _headDim), _headDim)) * scale : float.NegativeInfinity;
-            max = MathF.Max(max, scores[p]);
-        }
-        // Invalid positions hold −∞, whose exp is 0. Eight positions at a time, then the rest one by one.
-        var maxes = Vector256.Create(max);
-        var sums = Vector256<float>.Zero;
-        int v = 0;
-        for (; v + 8 <= length; v += 8)
-        {
-            var e = Vector256.Exp(Vector256.Create<float>(scores.Slice(v, 8)) - maxes);
-            e.CopyTo(scores.Slice(v, 8));
-            sums += e;
-        }
-        float sum = Vector256.Sum(sums);
-        for (; v < length; v++)
-        {
-            scores[v] = MathF.Exp(scores[v] - max);
-            sum += scores[v];
-        }
-        var sumVector = Vector256.Create(sum);
-        v = 0;
-        for (; v + 8 <= length; v += 8)
-            (Vector256.Create<float>(scores.Slice(v, 8)) / sumVector).CopyTo(scores.Slice(v, 8));
-        for (; v < length; v++)
-            scores[v] /= sum;
-    }
 
     /// <summary>All-ones lanes where the eight positions from <paramref name="valid"/> are valid, zero where not.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe Vector256<float> Valid8(bool* valid) =>
         ~Vector256.Equals(Avx2.ConvertToVector256Int32((byte*)valid), Vector256<int>.Zero).AsSingle();
 
-    // Inlined into Attend's loop over positions (a method compiled with AggressiveOptimization is not inlined).
+    // Inlined into Attend's last positions (a method compiled with AggressiveOptimization is not inlined).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

@@ -25,7 +25,7 @@ internal sealed partial class CpuDecodeStep
     private AlignedFloats _x = AlignedFloats.Empty, _h = AlignedFloats.Empty, _q = AlignedFloats.Empty, _k = AlignedFloats.Empty,
         _v = AlignedFloats.Empty, _attended = AlignedFloats.Empty, _out = AlignedFloats.Empty, _gate = AlignedFloats.Empty,
         _up = AlignedFloats.Empty;
-    private readonly List<AlignedFloats> _scores = [];   // one buffer per kernel thread attending
+    private readonly List<AlignedFloats> _scratch = [];   // Attend's, one per kernel thread attending
     private readonly List<Bunch> _bunches = [];    // a layer's queries, as Bunches groups them
 
     // Below this many (query head, cached position) pairs in a step, attention runs on the calling thread alone: waking a
@@ -212,7 +212,7 @@ internal sealed partial class CpuDecodeStep
             }
             // The queries of each KV head of a cache row (its query heads, times the row's tokens in this pass: a chunk
             // riding along has several) in bunches of up to three that read the keys and values together, the bunches
-            // of every row spread over the kernel threads in one call, each thread with its own score buffer, taking the
+            // of every row spread over the kernel threads in one call, each thread with its own scratch, taking the
             // next bunch when done with one (against every thread's fixed share: 8-row steps 2.6–3.7% faster over 64–720
             // positions, in-process A/B). A query's arithmetic is the same however they are bunched and spread.
             var bunches = Bunches(cacheRows, slots, groups);
@@ -221,8 +221,8 @@ internal sealed partial class CpuDecodeStep
             for (int r = 0; r < _rows; r++)
                 attendedPositions += slots[r] + 1;
             parts = attendedPositions * _heads >= AttentionSplit ? parts : 1;
-            while (_scores.Count < parts)
-                _scores.Add(new AlignedFloats(256));
+            while (_scratch.Count < parts)
+                _scratch.Add(new AlignedFloats(ScratchFloats));
             int taken = 0;
             KernelThreads.Run(parts, part =>
             {
@@ -233,11 +233,9 @@ internal sealed partial class CpuDecodeStep
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             void AttendBunch(Bunch bunch, int part)
             {
-                if (_scores[part].Length < Bunch.Most * bunch.Longest)
-                    _scores[part] = new AlignedFloats(Math.Max(Bunch.Most * bunch.Longest, _scores[part].Length * 2));
                 long at = (((long)bunch.CacheRow * _kvHeads) + bunch.KvHead) * capacity * _headDim;
                 bool* rowValid = (bool*)validBase + ((long)bunch.CacheRow * capacity);
-                Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scores[part]);
+                Attend(bunch, (float*)keyBase + at, (float*)valueBase + at, rowValid, scale, _scratch[part]);
             }
         }
         Project((LinearLayer)attention.o_proj, _attended, _out);
