@@ -133,24 +133,31 @@ internal sealed partial class CpuDecodeStep
                     Layer(stack.layers[i], i, cache, cacheRows, slots, positions, (float*)cos, (float*)sin, (bool*)valid);
             }
         }
-        // Only each row's last token goes on to the head.
+        // Only each row's last token goes on to the head, whose product writes straight into the returned tensor.
         _rows = counts.Length;
         for (int r = 0; r < _rows; r++)
             Norm(_x.AsSpan(lastTokens[r] * _hidden, _hidden), stack.norm, _h.AsSpan(r * _hidden, _hidden));
-        if (_model.lm_head is LinearLayer head)
+        var logits = empty([_rows, 1, _vocab], ScalarType.Float32, CPU);
+        try
         {
-            Project(head, _h, _out);
+            var output = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes);
+            if (_model.lm_head is LinearLayer head)
+            {
+                Project(head, _h, output);
+            }
+            else
+            {
+                fixed (byte* table = stack.embed_tokens.weight.bytes)
+                fixed (float* h = _h, o = output)
+                    CpuMatVec.Multiply(h, _rows, (float*)table, _vocab, _hidden, o);
+            }
         }
-        else
+        catch
         {
-            fixed (byte* table = stack.embed_tokens.weight.bytes)
-            fixed (float* h = _h, o = _out)
-                CpuMatVec.Multiply(h, _rows, (float*)table, _vocab, _hidden, o);
+            logits.Dispose();
+            throw;
         }
         cache.AdvanceRows(counts);
-        // Copied straight into the tensor: a managed array of the logits would be a large-object allocation every step.
-        var logits = empty([_rows, 1, _vocab], ScalarType.Float32, CPU);
-        _out.AsSpan(0, _rows * _vocab).CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(logits.bytes));
         return logits;
     }
 
@@ -165,7 +172,7 @@ internal sealed partial class CpuDecodeStep
         _k = new AlignedFloats(rows * _kvHeads * _headDim);
         _v = new AlignedFloats(rows * _kvHeads * _headDim);
         _attended = new AlignedFloats(rows * _heads * _headDim);
-        _out = new AlignedFloats(rows * Math.Max(_hidden, _vocab));
+        _out = new AlignedFloats(rows * _hidden);
         _gate = new AlignedFloats(rows * 2 * _intermediate);
         _up = new AlignedFloats(rows * _intermediate);
     }
