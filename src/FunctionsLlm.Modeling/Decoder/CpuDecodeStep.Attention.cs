@@ -102,10 +102,10 @@ internal sealed partial class CpuDecodeStep
         var scales = Vector256.Create(scale);
         var softmax = stackalloc OnlineSoftmax[Bunch.Most];
         var reads = stackalloc int[Bunch.Most];
-        fixed (float* queries = _q, sums = scratch)
+        fixed (float* queries = _q, weighted = scratch)
         {
-            float* weights = sums + (Bunch.Most * headDim);   // each query's eight weights of the block
-            new Span<float>(sums, count * headDim).Clear();
+            float* weights = weighted + (Bunch.Most * headDim);   // each query's eight weights of the block
+            new Span<float>(weighted, count * headDim).Clear();
             for (int k = 0; k < count; k++)
                 softmax[k] = new OnlineSoftmax(float.NegativeInfinity, Vector256<float>.Zero);
             bool together = Vector512.IsHardwareAccelerated && count == 3;
@@ -122,19 +122,19 @@ internal sealed partial class CpuDecodeStep
                 if (together)
                 {
                     var (dots0, dots1, dots2) = Dot8Three(queries + bunch[0].At, queries + bunch[1].At, queries + bunch[2].At, block, headDim);
-                    reads[0] = Weigh(softmax, dots0 * scales, validity, bunch[0].Length - p, weights, sums, headDim);
-                    reads[1] = Weigh(softmax + 1, dots1 * scales, validity, bunch[1].Length - p, weights + 8, sums + headDim, headDim);
-                    reads[2] = Weigh(softmax + 2, dots2 * scales, validity, bunch[2].Length - p, weights + 16, sums + (2 * headDim), headDim);
+                    reads[0] = Weigh(softmax, dots0 * scales, validity, bunch[0].Length - p, weights, weighted, headDim);
+                    reads[1] = Weigh(softmax + 1, dots1 * scales, validity, bunch[1].Length - p, weights + 8, weighted + headDim, headDim);
+                    reads[2] = Weigh(softmax + 2, dots2 * scales, validity, bunch[2].Length - p, weights + 16, weighted + (2 * headDim), headDim);
                 }
                 else
                 {
                     for (int k = 0; k < count; k++)
                     {
                         reads[k] = bunch[k].Length <= p ? 0 : Weigh(softmax + k, Dot8(new ReadOnlySpan<float>(queries + bunch[k].At, headDim), block, headDim) * scales,
-                            validity, bunch[k].Length - p, weights + (8 * k), sums + (k * headDim), headDim);
+                            validity, bunch[k].Length - p, weights + (8 * k), weighted + (k * headDim), headDim);
                     }
                 }
-                AddValues(count, reads, weights, values + ((long)p * headDim), Vector256.ExtractMostSignificantBits(validity) == 0xFF ? null : valid + p, sums);
+                AddValues(count, reads, weights, values + ((long)p * headDim), Vector256.ExtractMostSignificantBits(validity) == 0xFF ? null : valid + p, weighted);
             }
             if (p < longest)
             {
@@ -153,17 +153,17 @@ internal sealed partial class CpuDecodeStep
                     var q = new ReadOnlySpan<float>(queries + bunch[k].At, headDim);
                     for (int s = 0; s < 8; s++)
                         tail[s] = p + s < bunch[k].Length && valid[p + s] ? Dot(q, new ReadOnlySpan<float>(keys + ((long)(p + s) * headDim), headDim)) : float.NegativeInfinity;
-                    reads[k] = Weigh(softmax + k, Vector256.Load(tail) * scales, Vector256<float>.AllBitsSet, bunch[k].Length - p, weights + (8 * k), sums + (k * headDim), headDim);
+                    reads[k] = Weigh(softmax + k, Vector256.Load(tail) * scales, Vector256<float>.AllBitsSet, bunch[k].Length - p, weights + (8 * k), weighted + (k * headDim), headDim);
                 }
-                AddValues(count, reads, weights, values + ((long)p * headDim), allValid ? null : valid + p, sums);
+                AddValues(count, reads, weights, values + ((long)p * headDim), allValid ? null : valid + p, weighted);
             }
             for (int k = 0; k < count; k++)
             {
-                float* weighted = sums + (k * headDim);
+                float* sums = weighted + (k * headDim);
                 var totals = Vector256.Create(Vector256.Sum(softmax[k].Sums));
                 var attended = _attended.AsSpan(bunch[k].At, headDim);
                 for (int d = 0; d < headDim; d += 8)
-                    (Vector256.Load(weighted + d) / totals).CopyTo(attended.Slice(d, 8));
+                    (Vector256.Load(sums + d) / totals).CopyTo(attended.Slice(d, 8));
             }
         }
     }
