@@ -169,7 +169,7 @@ internal static class CpuCausalAttention
         int s = 0;
         for (; s + KeyLanes <= visible; s += KeyLanes)
             maxes = Vector512.Max(maxes, Vector512.Load(row + s));
-        float max = HorizontalMax(maxes);
+        float max = Lanes.Max(maxes);
         for (; s < visible; s++)
             max = MathF.Max(max, row[s]);
         var sums = Vector512<float>.Zero;
@@ -190,13 +190,6 @@ internal static class CpuCausalAttention
         for (; s < seen; s++)
             row[s] = 0;
         return sum;
-    }
-
-    private static float HorizontalMax(Vector512<float> lanes)
-    {
-        var half = Vector256.Max(lanes.GetLower(), lanes.GetUpper());
-        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
-        return MathF.Max(MathF.Max(quarter.GetElement(0), quarter.GetElement(1)), MathF.Max(quarter.GetElement(2), quarter.GetElement(3)));
     }
 
     /// <summary>Lanes d … d + 31 of each query's Σₛ pₛ vₛ / Σₛ pₛ over the block's <paramref name="seen"/> keys.</summary>

@@ -186,9 +186,7 @@ internal sealed partial class CpuDecodeStep
         var inRange = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(remaining)).AsSingle();
         var minusInfinity = Vector256.Create(float.NegativeInfinity);
         var masked = Vector256.ConditionalSelect(validity & inRange, scaled, minusInfinity);
-        var halves = Vector256.Max(masked, Avx.Permute2x128(masked, masked, 1));
-        var pairs = Vector256.Max(halves, Avx.Permute(halves, 0b01_00_11_10));
-        float blockMax = Vector256.Max(pairs, Avx.Permute(pairs, 0b10_11_00_01)).ToScalar();
+        float blockMax = Lanes.Max(masked);
         if (blockMax == float.NegativeInfinity)
             return 0;
         if (blockMax > softmax->Max)

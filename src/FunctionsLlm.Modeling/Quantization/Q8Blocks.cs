@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using FunctionsLlm.Modeling.Runtime;
 
 namespace FunctionsLlm.Modeling.Quantization;
 
@@ -132,8 +133,7 @@ public static class Q8Blocks
         var max = Vector256.Max(
             Vector256.Max(Vector256.Abs(Vector256.Create(block)), Vector256.Abs(Vector256.Create(block[8..]))),
             Vector256.Max(Vector256.Abs(Vector256.Create(block[16..])), Vector256.Abs(Vector256.Create(block[24..]))));
-        var half = Vector128.Max(max.GetLower(), max.GetUpper());
-        return MathF.Max(MathF.Max(half[0], half[1]), MathF.Max(half[2], half[3]));
+        return Lanes.Max(max);
     }
 
     private static float AbsoluteMax(ReadOnlySpan<float> block)
