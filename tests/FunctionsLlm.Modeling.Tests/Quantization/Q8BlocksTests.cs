@@ -187,6 +187,73 @@ public class Q8BlocksTests
     }
 
     [Fact]
+    public void An_fp16_scale_is_what_dotnets_own_half_conversion_gives()
+    {
+        // Every 4099th bit pattern (all signs, exponents, NaNs and infinities), then each side of every rounding tie and
+        // of the edges of fp16's normal range, where the shortcut hands over to the conversion.
+        var values = new List<float>();
+        for (long bits = 0; bits <= uint.MaxValue; bits += 4099)
+            values.Add(BitConverter.UInt32BitsToSingle((uint)bits));
+        for (int exponent = -26; exponent <= 17; exponent++)
+        {
+            for (uint mantissa = 0; mantissa < 1024; mantissa += 37)
+            {
+                uint tie = ((uint)(exponent + 127) << 23) | (mantissa << 13) | 0x1000;
+                for (uint near = tie - 2; near <= tie + 2; near++)
+                    values.Add(BitConverter.UInt32BitsToSingle(near));
+            }
+        }
+        foreach (float edge in new[] { 6.103515625E-05f, 65504f, 65519.996f, 65520f, 0f, float.Epsilon })
+        {
+            for (int step = -3; step <= 3; step++)
+                values.Add(BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(edge) + step));
+        }
+        foreach (float value in values)
+        {
+            float expected = (float)(Half)value, actual = Q8Blocks.ToHalfPrecision(value);
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual) || (float.IsNaN(expected) && float.IsNaN(actual)),
+                $"{value:R} (0x{BitConverter.SingleToUInt32Bits(value):X8}): {actual:R} against Half's {expected:R}");
+        }
+    }
+
+    [Fact]
+    public void The_largest_block_sums_come_out_of_every_kernel_exactly()
+    {
+        // Every quant ±127 on both sides, so a lane sums four products of 127² (±64,516 or anything between by sign):
+        // the extremes the pairs' offset lanes and the AVX2 pairs must still give bit for bit. Sixteen inputs and six
+        // weight rows run the pairs of weight rows against groups of eight.
+        const int columns = 96, rows = 6, inputs = 16;
+        var random = new Random(21);
+        float Sign(int row, int at) => row % 3 == 0 ? 1f : row % 3 == 1 ? (at % 2 == 0 ? -1f : 1f) : (random.Next(2) == 0 ? -1f : 1f);
+        using var weight = tensor(Enumerable.Range(0, rows * columns).Select(k => Sign(k / columns, k % columns) * 0.5f).ToArray(), [rows, columns]);
+        var x = Enumerable.Range(0, inputs * columns).Select(k => Sign(k / columns, k % columns) * 3f).ToArray();
+        using var q8 = Q8Weight.Quantize(weight);
+        var wq = MemoryMarshal.Cast<byte, sbyte>(q8.Quants.bytes).ToArray();
+        var wd = MemoryMarshal.Cast<byte, float>(q8.Scales.bytes).ToArray();
+        Assert.All(wq, q => Assert.Equal(127, Math.Abs(q)));
+        var reference = new float[inputs * rows];
+        for (int i = 0; i < inputs; i++)
+        {
+            var xq = new sbyte[columns];
+            var xd = new float[columns / 32];
+            Q8Blocks.QuantizeActivations(x.AsSpan(i * columns, columns), xq, xd);
+            Assert.All(xq, q => Assert.Equal(127, Math.Abs(q)));
+            for (int r = 0; r < rows; r++)
+                reference[(i * rows) + r] = Q8Blocks.Dot(wq.AsSpan(r * columns, columns), wd.AsSpan(r * (columns / 32), columns / 32), xq, xd);
+        }
+        var kernels = new List<(string Name, float[] Output)> { ("portable", Multiply<CpuQ8MatVec.PortableLanes>(x, inputs, q8)) };
+        if (CpuQ8MatVec.Avx2Lanes.IsSupported)
+            kernels.Add(("AVX2", Multiply<CpuQ8MatVec.Avx2Lanes>(x, inputs, q8)));
+        if (CpuQ8MatVec.VnniLanes.IsSupported)
+            kernels.Add(("AVX-VNNI", Multiply<CpuQ8MatVec.VnniLanes>(x, inputs, q8)));
+        foreach (var (name, output) in kernels)
+        {
+            for (int k = 0; k < inputs * rows; k++)
+                Assert.True(reference[k] == output[k], $"{name} kernel, input {k / rows}, output {k % rows}: {output[k]} against {reference[k]}");
+        }
+    }
+
+    [Fact]
     public unsafe void Products_of_several_weights_in_one_call_are_each_the_product_alone()
     {
         // q, k and v of a GQA layer: one input, weights of 768, 256 and 256 rows (enough for the threads to split them).
