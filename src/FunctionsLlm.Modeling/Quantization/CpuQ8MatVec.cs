@@ -180,7 +180,13 @@ internal static partial class CpuQ8MatVec
                             var wScales = (float*)wd + ((long)r * blocks);
                             int i = first;
                             for (; i + 8 <= last; i += 8)
-                                TwoRowsTimesEight<TLanes>(wRow, wScales, xq + ((long)i * columns), xdByBlock + ((long)i * blocks), products, columns, blocks, y + ((long)i * rows) + r, rows);
+                            {
+                                // The pairs read VNNI's lanes by an offset (VnniOffsetLanes); the JIT keeps one branch per TLanes.
+                                if (typeof(TLanes) == typeof(VnniLanes))
+                                    TwoRowsTimesEight<VnniOffsetLanes>(wRow, wScales, xq + ((long)i * columns), xdByBlock + ((long)i * blocks), products, columns, blocks, y + ((long)i * rows) + r, rows);
+                                else
+                                    TwoRowsTimesEight<TLanes>(wRow, wScales, xq + ((long)i * columns), xdByBlock + ((long)i * blocks), products, columns, blocks, y + ((long)i * rows) + r, rows);
+                            }
                             Row<TLanes>(wRow, wScales, xq, xd, columns, blocks, y + r, rows, i, last);
                             Row<TLanes>(wRow + columns, wScales + blocks, xq, xd, columns, blocks, y + r + 1, rows, i, last);
                         }
