@@ -254,6 +254,34 @@ public class Q8BlocksTests
     }
 
     [Fact]
+    public void A_prompts_rows_quantized_on_every_kernel_thread_give_the_reference_sums()
+    {
+        // 130 input rows (a prompt: each kernel thread quantizes a share, the shares uneven) against a weight large enough
+        // for two threads; every output must be Q8Blocks.Dot's of its row quantized alone.
+        manual_seed(17);
+        const int columns = 1024, rows = 256, inputs = 130;
+        using var weight = randn(rows, columns);
+        using var input = randn(inputs, columns) * 3;
+        using var q8 = Q8Weight.Quantize(weight);
+        using var projected = q8.Project(input, null);
+        var output = MemoryMarshal.Cast<byte, float>(projected.bytes).ToArray();
+        var wq = MemoryMarshal.Cast<byte, sbyte>(q8.Quants.bytes).ToArray();
+        var wd = MemoryMarshal.Cast<byte, float>(q8.Scales.bytes).ToArray();
+        var x = MemoryMarshal.Cast<byte, float>(input.bytes).ToArray();
+        var xq = new sbyte[columns];
+        var xd = new float[columns / 32];
+        for (int i = 0; i < inputs; i++)
+        {
+            Q8Blocks.QuantizeActivations(x.AsSpan(i * columns, columns), xq, xd);
+            for (int r = 0; r < rows; r++)
+            {
+                float expected = Q8Blocks.Dot(wq.AsSpan(r * columns, columns), wd.AsSpan(r * (columns / 32), columns / 32), xq, xd);
+                Assert.True(expected == output[(i * rows) + r], $"input {i}, output {r}: {output[(i * rows) + r]} against {expected}");
+            }
+        }
+    }
+
+    [Fact]
     public unsafe void Products_of_several_weights_in_one_call_are_each_the_product_alone()
     {
         // q, k and v of a GQA layer: one input, weights of 768, 256 and 256 rows (enough for the threads to split them).
