@@ -169,20 +169,9 @@ public class Q8BlocksTests
             using var some = input.narrow(0, 0, inputs);
             using var projected = q8.Project(some, null);
             var xs = x.AsSpan(0, inputs * columns).ToArray();
-            var kernels = new List<(string Name, float[] Output)>
-            {
-                ("the CPU's own", MemoryMarshal.Cast<byte, float>(projected.bytes).ToArray()),
-                ("portable", Multiply<CpuQ8MatVec.PortableLanes>(xs, inputs, q8)),
-            };
-            if (CpuQ8MatVec.Avx2Lanes.IsSupported)
-                kernels.Add(("AVX2", Multiply<CpuQ8MatVec.Avx2Lanes>(xs, inputs, q8)));
-            if (CpuQ8MatVec.VnniLanes.IsSupported)
-                kernels.Add(("AVX-VNNI", Multiply<CpuQ8MatVec.VnniLanes>(xs, inputs, q8)));
-            foreach (var (name, output) in kernels)
-            {
-                for (int k = 0; k < inputs * rows; k++)
-                    Assert.True(reference[k] == output[k], $"{name} kernel, {inputs} inputs, input {k / rows}, output {k % rows}: {output[k]} against {reference[k]}");
-            }
+            var kernels = EveryKernel(xs, inputs, q8);
+            kernels.Insert(0, ("the CPU's own", MemoryMarshal.Cast<byte, float>(projected.bytes).ToArray()));
+            AssertSameBits(reference, kernels, inputs, rows, $"{inputs} inputs, ");
         }
     }
 
@@ -241,16 +230,7 @@ public class Q8BlocksTests
             for (int r = 0; r < rows; r++)
                 reference[(i * rows) + r] = Q8Blocks.Dot(wq.AsSpan(r * columns, columns), wd.AsSpan(r * (columns / 32), columns / 32), xq, xd);
         }
-        var kernels = new List<(string Name, float[] Output)> { ("portable", Multiply<CpuQ8MatVec.PortableLanes>(x, inputs, q8)) };
-        if (CpuQ8MatVec.Avx2Lanes.IsSupported)
-            kernels.Add(("AVX2", Multiply<CpuQ8MatVec.Avx2Lanes>(x, inputs, q8)));
-        if (CpuQ8MatVec.VnniLanes.IsSupported)
-            kernels.Add(("AVX-VNNI", Multiply<CpuQ8MatVec.VnniLanes>(x, inputs, q8)));
-        foreach (var (name, output) in kernels)
-        {
-            for (int k = 0; k < inputs * rows; k++)
-                Assert.True(reference[k] == output[k], $"{name} kernel, input {k / rows}, output {k % rows}: {output[k]} against {reference[k]}");
-        }
+        AssertSameBits(reference, EveryKernel(x, inputs, q8), inputs, rows, "");
     }
 
     [Fact]
@@ -303,6 +283,26 @@ public class Q8BlocksTests
         {
             using var alone = weights[w].Project(input, null);
             Assert.Equal(MemoryMarshal.Cast<byte, float>(alone.bytes).ToArray(), together[w]);
+        }
+    }
+
+    /// <summary>The product by every lane strategy this CPU runs, each by name.</summary>
+    private static List<(string Name, float[] Output)> EveryKernel(float[] x, int inputs, Q8Weight weight)
+    {
+        var kernels = new List<(string Name, float[] Output)> { ("portable", Multiply<CpuQ8MatVec.PortableLanes>(x, inputs, weight)) };
+        if (CpuQ8MatVec.Avx2Lanes.IsSupported)
+            kernels.Add(("AVX2", Multiply<CpuQ8MatVec.Avx2Lanes>(x, inputs, weight)));
+        if (CpuQ8MatVec.VnniLanes.IsSupported)
+            kernels.Add(("AVX-VNNI", Multiply<CpuQ8MatVec.VnniLanes>(x, inputs, weight)));
+        return kernels;
+    }
+
+    private static void AssertSameBits(float[] reference, List<(string Name, float[] Output)> kernels, int inputs, int rows, string context)
+    {
+        foreach (var (name, output) in kernels)
+        {
+            for (int k = 0; k < inputs * rows; k++)
+                Assert.True(reference[k] == output[k], $"{name} kernel, {context}input {k / rows}, output {k % rows}: {output[k]} against {reference[k]}");
         }
     }
 
