@@ -80,8 +80,7 @@ internal static partial class CpuQ8MatVec
         public static void PrepareActivations(Span<sbyte> quants) => VnniLanes.PrepareActivations(quants);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<sbyte> Prepare(Vector256<sbyte> w) =>
-            (Vector256.Create(OffsetBits) - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Vector256.Create((byte)128), w)).AsSByte();
+        public static Vector256<sbyte> Prepare(Vector256<sbyte> w) => (VnniLanes.Prepare(w).AsInt32() + Vector256.Create(OffsetBits)).AsSByte();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Lanes(Vector256<sbyte> w, Vector256<sbyte> prepared, Vector256<sbyte> x) =>
