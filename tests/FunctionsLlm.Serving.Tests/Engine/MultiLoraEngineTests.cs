@@ -66,31 +66,25 @@ public sealed class MultiLoraEngineTests(AdapterModels models) : IClassFixture<A
         // One slot, three rows: "support" holds the slot with a long request; "billing" must wait for it. A later
         // "support" request could take a free row at once and keep the slot busy; it waits behind "billing" instead,
         // while a later request for the base goes ahead. The three are submitted back to back while the long request
-        // has 199 tokens to go: the queue keeps their order. (A 20 ms pause used to sit between billing and the others;
-        // on a busy machine its continuation can come much later, after the long request and billing had finished.)
+        // has 199 tokens to go: the queue keeps their order. The order of the ends is the engine's own (EndOrder): the
+        // completions' continuations once came in the order billing, base, support again with the other test classes
+        // running, though the engine had ended base ~200 steps before billing.
         using var engine = models.Engine(new EngineOptions { MaxConcurrentSequences = 3, MaxLoras = 1, MaxLoraRank = 8, ContextLength = 256 });
-        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        async Task Run(string label, string? adapter, int tokens)
-        {
-            await engine.Submit([3, 4, 5], Greedy with { MaxTokens = tokens }, engine.Resolve(adapter)).Completion;
-            order.Enqueue(label);
-        }
-        var first = engine.Submit([3, 4, 5], Greedy with { MaxTokens = 200 }, engine.Resolve("support"));
+        var ends = new EndOrder();
+        engine.Events = ends;
+        GenerationStream Submit(string label, string? adapter, int tokens) =>
+            ends.Submit(label, () => engine.Submit([3, 4, 5], Greedy with { MaxTokens = tokens }, engine.Resolve(adapter)));
+
+        var first = Submit("support", "support", 200);
         await foreach (var _ in first.ReadAllAsync())
             break;
-        var waiting = Run("billing", "billing", 4);
-        var later = Run("support again", "support", 4);
-        var baseRequest = Run("base", null, 4);
+        GenerationStream[] streams = [first, Submit("billing", "billing", 4), Submit("support again", "support", 4), Submit("base", null, 4)];
+        await Task.WhenAll(streams.Select(s => s.Completion));
 
-        await Task.WhenAll(waiting, later, baseRequest, first.Completion);
-
-        string[] finished = [.. order];
-        Assert.True(Array.IndexOf(finished, "base") < Array.IndexOf(finished, "billing"), string.Join(", ", finished));   // not held up
-        // Billing took the slot before the later support request: support was loaded, evicted for billing and loaded
-        // again (3 loads). Had the later request joined the resident support slot first, billing would have come after
-        // it with 2 loads. (Not the order of the completions: they run their continuations on the thread pool, and with
-        // the other test classes running there two of them 4 steps apart once came in the other order.)
-        Assert.Equal(3, engine.AdapterLoads);
+        // Base ran beside the long request; billing took the slot once it was free, before the later support request.
+        // Had that request joined the resident support slot, it would have ended before the long one, and billing last.
+        Assert.Equal(["base", "support", "billing", "support again"], ends.Labels());
+        Assert.Equal(3, engine.AdapterLoads);   // support, billing, support again (2 without the rule)
     }
 
     [Fact]
